@@ -1,0 +1,74 @@
+package dev.trainwatch.wire;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One alert state change emitted by a detector (schema version {@value #SCHEMA_VERSION}).
+ *
+ * <p>The {@code fingerprint} identifies the alert across its lifetime (firing, escalation to
+ * critical, resolved): it hashes run, family, detector and affected task, never the step or
+ * the values, so downstream dedup and grouping work like Alertmanager's label fingerprint.
+ * {@code evidence} holds the numbers behind the decision (values, baseline, threshold);
+ * its values are numbers, strings or booleans. {@code affectedTask} is set for stability
+ * gaps only. {@code timeMs} is the wall clock of the triggering record, or -1.
+ */
+public record AlertEvent(
+    int version,
+    String run,
+    Family family,
+    String detector,
+    Severity severity,
+    Status status,
+    long step,
+    long timeMs,
+    String fingerprint,
+    String summary,
+    String remedy,
+    Map<String, Object> evidence,
+    String affectedTask) {
+
+  public static final int SCHEMA_VERSION = 1;
+
+  public AlertEvent {
+    if (run == null || family == null || detector == null || severity == null || status == null) {
+      throw new IllegalArgumentException("run, family, detector, severity and status are required");
+    }
+    // LinkedHashMap, not an unmodifiable view: Kryo on Java 17 cannot copy the latter.
+    evidence = evidence == null ? new LinkedHashMap<>() : new LinkedHashMap<>(evidence);
+    if (fingerprint == null) {
+      fingerprint = fingerprint(run, family, detector, affectedTask);
+    }
+  }
+
+  /** A new firing (or escalated) alert with the current schema version. */
+  public static AlertEvent firing(String run, Family family, String detector, Severity severity,
+      long step, long timeMs, String summary, String remedy, Map<String, Object> evidence,
+      String affectedTask) {
+    return new AlertEvent(SCHEMA_VERSION, run, family, detector, severity, Status.FIRING, step,
+        timeMs, null, summary, remedy, evidence, affectedTask);
+  }
+
+  /** The resolved counterpart of this alert at {@code step}, same fingerprint. */
+  public AlertEvent resolve(long atStep, long atTimeMs, String why, Map<String, Object> ev) {
+    return new AlertEvent(version, run, family, detector, severity, Status.RESOLVED, atStep,
+        atTimeMs, fingerprint, why, remedy, ev, affectedTask);
+  }
+
+  /** Stable 16-hex-digit identity of an alert: SHA-256 over its identifying labels. */
+  public static String fingerprint(String run, Family family, String detector, String affectedTask) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      String key = run + '\u0000' + family.wire() + '\u0000' + detector + '\u0000'
+          + (affectedTask == null ? "" : affectedTask);
+      byte[] h = md.digest(key.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(h, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required by every JVM", e);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+package dev.trainwatch.wire;
+
+/** Alert severity: a precursor is a {@code warning}, trouble under way is {@code critical}. */
+public enum Severity {
+  WARNING,
+  CRITICAL;
+
+  public String wire() {
+    return name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  public static Severity fromWire(String s) {
+    return switch (s) {
+      case "warning" -> WARNING;
+      case "critical" -> CRITICAL;
+      default -> throw new IllegalArgumentException("unknown severity '" + s + "', expected warning or critical");
+    };
+  }
+}
