@@ -21,9 +21,11 @@ import java.util.Set;
  * than the record itself. Thread-safe.
  *
  * <pre>{@code
- * switch (TelemetryParser.DEFAULT.parse(bytes)) {
- *   case ParseResult.Parsed p -> process(p.record());
- *   case ParseResult.Rejected r -> deadLetter(r.reason());
+ * ParseResult result = TelemetryParser.DEFAULT.parse(bytes);
+ * if (result instanceof ParseResult.Parsed p) {
+ *   process(p.record());
+ * } else if (result instanceof ParseResult.Rejected r) {
+ *   deadLetter(r.reason());
  * }
  * }</pre>
  */

@@ -1,0 +1,23 @@
+package dev.trainwatch.jobs.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code trainwatch}: the command-line entry point (see README). */
+@Command(
+    name = "trainwatch",
+    mixinStandardHelpOptions = true,
+    version = "trainwatch 0.1.0",
+    description = "Real-time monitor for neural-network training runs.",
+    subcommands = {ReplayCommand.class, EvaluateCommand.class, DemoCommand.class, RunCommand.class})
+public final class Main implements Runnable {
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Main()).execute(args));
+  }
+
+  @Override
+  public void run() {
+    new CommandLine(this).usage(System.out);
+  }
+}

@@ -1,0 +1,44 @@
+package dev.trainwatch.jobs.detect;
+
+import java.io.Serializable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * The settings of all detectors, resolved once per job into each detector's typed
+ * {@code Config} record and cached, so the per-record cost is one map lookup.
+ *
+ * <pre>{@code
+ * SoftmaxCollapseDetector.Config c = ctx.config().get(Config.class, Config::from);
+ * }</pre>
+ */
+public final class DetectorConfig implements Serializable {
+
+  private static final long serialVersionUID = 1L;
+  public static final DetectorConfig DEFAULTS = new DetectorConfig(Settings.DEFAULTS);
+
+  private final Settings settings;
+  private transient ConcurrentHashMap<Class<?>, Object> resolved;
+
+  public DetectorConfig(Settings settings) {
+    this.settings = settings;
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  @SuppressWarnings("unchecked")
+  public <C> C get(Class<C> type, Function<Settings, C> factory) {
+    ConcurrentHashMap<Class<?>, Object> m = resolved;
+    if (m == null) {
+      m = resolved = new ConcurrentHashMap<>();
+    }
+    Object c = m.get(type);
+    if (c == null) {
+      c = factory.apply(settings);
+      m.put(type, c);
+    }
+    return (C) c;
+  }
+}

@@ -1,0 +1,29 @@
+package dev.trainwatch.jobs.detect;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * Every detector trainwatch runs, in the order they see a record. A new detector is one
+ * line here; its state key is its {@link Detector#name()}, so the order may change freely.
+ */
+public final class DetectorRegistry {
+
+  private static final List<Supplier<Detector>> ALL = List.of(
+      // softmax_collapse
+      // instability
+      // stability_gap
+  );
+
+  private DetectorRegistry() {}
+
+  /** Fresh instances of all detectors, for one run. */
+  public static List<Detector> newDetectors() {
+    List<Detector> out = new ArrayList<>(ALL.size());
+    for (Supplier<Detector> s : ALL) {
+      out.add(s.get());
+    }
+    return out;
+  }
+}

@@ -1,0 +1,122 @@
+package dev.trainwatch.jobs.detect;
+
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+
+/**
+ * What every detector of a run may read besides the record: the run's name, its dtype
+ * (sticky: tags are usually sent on the first record only), the learning rate in force,
+ * the last checkpoint step (named in remedies: roll back there), the current task and the
+ * detector settings. Updated by {@link RunMonitor} before the detectors see a record.
+ */
+public final class RunContext {
+
+  private final String run;
+  private DetectorConfig config;
+  private String dtype;
+  private double lr = Double.NaN;
+  private long lastCheckpointStep = -1;
+  private String task;
+  private long records;
+
+  public RunContext(String run, DetectorConfig config) {
+    this.run = run;
+    this.config = config;
+  }
+
+  public String run() {
+    return run;
+  }
+
+  public DetectorConfig config() {
+    return config;
+  }
+
+  public <C> C config(Class<C> type, java.util.function.Function<Settings, C> factory) {
+    return config.get(type, factory);
+  }
+
+  void setConfig(DetectorConfig config) {
+    this.config = config;
+  }
+
+  /** dtype of the softmax computation: {@code tags.dtype}, else the sampled logits' dtype, else null. */
+  public String dtype() {
+    return dtype;
+  }
+
+  /** Learning rate last reported (NaN if never). */
+  public double lr() {
+    return lr;
+  }
+
+  /** Step of the last {@code checkpoint} event, or -1. */
+  public long lastCheckpointStep() {
+    return lastCheckpointStep;
+  }
+
+  public String task() {
+    return task;
+  }
+
+  /** Number of records seen for this run, including the current one. */
+  public long records() {
+    return records;
+  }
+
+  void update(TelemetryRecord r) {
+    records++;
+    String d = r.tags().get("dtype");
+    if (d != null) {
+      dtype = d;
+    } else if (dtype == null && r.logits() != null && r.logits().dtype() != null) {
+      dtype = r.logits().dtype();
+    }
+    double l = r.metrics().get("lr");
+    if (Double.isFinite(l)) {
+      lr = l;
+    }
+    if (r.isEvent(TelemetryRecord.CHECKPOINT)) {
+      lastCheckpointStep = r.step();
+    }
+    if (r.task() != null) {
+      task = r.task();
+    }
+  }
+
+  /** A remedy suffix naming the rollback target when a checkpoint is known. */
+  public String rollbackHint() {
+    return lastCheckpointStep >= 0
+        ? " Roll back to the checkpoint at step " + lastCheckpointStep + "."
+        : "";
+  }
+
+  void write(DataOutput out) throws IOException {
+    writeNullable(out, dtype);
+    out.writeDouble(lr);
+    out.writeLong(lastCheckpointStep);
+    writeNullable(out, task);
+    out.writeLong(records);
+  }
+
+  void read(DataInput in) throws IOException {
+    dtype = readNullable(in);
+    lr = in.readDouble();
+    lastCheckpointStep = in.readLong();
+    task = readNullable(in);
+    records = in.readLong();
+  }
+
+  public static void writeNullable(DataOutput out, String s) throws IOException {
+    out.writeBoolean(s != null);
+    if (s != null) {
+      out.writeUTF(s);
+    }
+  }
+
+  public static String readNullable(DataInput in) throws IOException {
+    return in.readBoolean() ? in.readUTF() : null;
+  }
+}

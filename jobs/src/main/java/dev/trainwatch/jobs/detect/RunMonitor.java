@@ -1,0 +1,167 @@
+package dev.trainwatch.jobs.detect;
+
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInput;
+import java.io.DataInputStream;
+import java.io.DataOutput;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * All detectors of one run, fed one record at a time in step order. This is the unit the
+ * Flink job keeps per run in keyed state; it is plain Java so it is tested, benchmarked and
+ * replayed offline without Flink.
+ *
+ * <p>A detector that throws is isolated: the exception is logged once per detector and the
+ * other detectors go on, so one bug never takes the pipeline down. Records whose step is
+ * not after the last one seen (duplicates after a producer retry, or reordering) are
+ * ignored, which makes the detectors idempotent under at-least-once input.
+ *
+ * <pre>{@code
+ * RunMonitor m = new RunMonitor("run-1", DetectorConfig.DEFAULTS);
+ * m.observe(record, alerts::add);
+ * if (m.ended()) { ... drop the state ... }
+ * }</pre>
+ */
+public final class RunMonitor {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RunMonitor.class);
+  private static final int FORMAT_VERSION = 1;
+
+  private final RunContext ctx;
+  private final List<Detector> detectors;
+  private long lastStep = -1;
+  private boolean ended;
+  private long detectorFailures;
+
+  public RunMonitor(String run, DetectorConfig config) {
+    this(run, config, DetectorRegistry.newDetectors());
+  }
+
+  public RunMonitor(String run, DetectorConfig config, List<Detector> detectors) {
+    this.ctx = new RunContext(run, config);
+    this.detectors = detectors;
+  }
+
+  public String run() {
+    return ctx.run();
+  }
+
+  public RunContext context() {
+    return ctx;
+  }
+
+  public List<Detector> detectors() {
+    return detectors;
+  }
+
+  /** True once a {@code run_end} event was processed: the caller should drop this state. */
+  public boolean ended() {
+    return ended;
+  }
+
+  public long lastStep() {
+    return lastStep;
+  }
+
+  public long detectorFailures() {
+    return detectorFailures;
+  }
+
+  /** Applies a (possibly changed) configuration, e.g. after a restore from a checkpoint. */
+  public void configure(DetectorConfig config) {
+    ctx.setConfig(config);
+  }
+
+  /** Feeds one record; returns false when it was ignored as a duplicate or out of order. */
+  public boolean observe(TelemetryRecord r, AlertSink out) {
+    boolean isEnd = r.isEvent(TelemetryRecord.RUN_END);
+    if (r.step() <= lastStep && !(isEnd && r.step() == lastStep)) {
+      return false;
+    }
+    lastStep = r.step();
+    ctx.update(r);
+    for (Detector d : detectors) {
+      try {
+        d.observe(r, ctx, out);
+      } catch (RuntimeException e) {
+        fail(d, r, e);
+      }
+    }
+    if (isEnd) {
+      for (Detector d : detectors) {
+        try {
+          d.onRunEnd(r, ctx, out);
+        } catch (RuntimeException e) {
+          fail(d, r, e);
+        }
+      }
+      ended = true;
+    }
+    return true;
+  }
+
+  private void fail(Detector d, TelemetryRecord r, RuntimeException e) {
+    if (detectorFailures++ == 0) {
+      LOG.error("detector {} failed on run {} step {}; it is skipped for this record (logged once per run)",
+          d.name(), r.run(), r.step(), e);
+    }
+  }
+
+  public void write(DataOutput out) throws IOException {
+    out.writeByte(FORMAT_VERSION);
+    out.writeUTF(ctx.run());
+    out.writeLong(lastStep);
+    out.writeBoolean(ended);
+    ctx.write(out);
+    out.writeShort(detectors.size());
+    ByteArrayOutputStream buf = new ByteArrayOutputStream(256);
+    for (Detector d : detectors) {
+      buf.reset();
+      d.writeState(new DataOutputStream(buf));
+      out.writeUTF(d.name());
+      out.writeInt(buf.size());
+      out.write(buf.toByteArray());
+    }
+  }
+
+  /** Restores a monitor written by {@link #write}; state of detectors no longer registered is skipped. */
+  public static RunMonitor read(DetectorConfig config, DataInput in) throws IOException {
+    int version = in.readByte();
+    if (version != FORMAT_VERSION) {
+      throw new IOException("unknown run-state format version " + version);
+    }
+    RunMonitor m = new RunMonitor(in.readUTF(), config);
+    m.lastStep = in.readLong();
+    m.ended = in.readBoolean();
+    m.ctx.read(in);
+    int n = in.readShort();
+    for (int i = 0; i < n; i++) {
+      String name = in.readUTF();
+      byte[] bytes = new byte[in.readInt()];
+      in.readFully(bytes);
+      for (Detector d : m.detectors) {
+        if (d.name().equals(name)) {
+          d.readState(new DataInputStream(new ByteArrayInputStream(bytes)));
+        }
+      }
+    }
+    return m;
+  }
+
+  /** Serialised size of this run's state in bytes (reported by the benchmark). */
+  public int stateBytes() {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    try {
+      write(new DataOutputStream(b));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return b.size();
+  }
+}
