@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
+    // Kafka's test kit ships its own log4j2.yaml; ours must win so the CLI stays quiet.
+    System.setProperty("log4j2.configurationFile", "classpath:trainwatch-log4j2.xml");
     System.exit(new CommandLine(new Main()).execute(args));
   }
 

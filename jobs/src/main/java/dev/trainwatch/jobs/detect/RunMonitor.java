@@ -1,5 +1,9 @@
 package dev.trainwatch.jobs.detect;
 
+import dev.trainwatch.wire.AlertEvent;
+import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.Severity;
+import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -38,6 +42,10 @@ public final class RunMonitor {
   private long lastStep = -1;
   private boolean ended;
   private long detectorFailures;
+  /** Alerts now firing, by fingerprint: resolved for the user when the run ends or goes idle. */
+  private final java.util.LinkedHashMap<String, AlertEvent> active = new java.util.LinkedHashMap<>();
+  private AlertSink target;
+  private final AlertSink tracking = this::track;
 
   public RunMonitor(String run, DetectorConfig config) {
     this(run, config, DetectorRegistry.newDetectors());
@@ -78,8 +86,35 @@ public final class RunMonitor {
     ctx.setConfig(config);
   }
 
+  /** Alerts currently firing for this run. */
+  public java.util.Collection<AlertEvent> activeAlerts() {
+    return active.values();
+  }
+
+  private void track(AlertEvent e) {
+    if (e.status() == Status.FIRING) {
+      active.put(e.fingerprint(), e);
+    } else {
+      active.remove(e.fingerprint());
+    }
+    target.emit(e);
+  }
+
+  /**
+   * Resolves every alert still firing (the run ended or went idle and its state is about to
+   * be dropped), so downstream never keeps an alert of a run that no longer reports.
+   */
+  public void resolveAll(long step, long timeMs, String why, AlertSink out) {
+    for (AlertEvent a : active.values()) {
+      out.emit(a.resolve(Math.max(step, a.step()), timeMs, why, java.util.Map.of()));
+    }
+    active.clear();
+  }
+
   /** Feeds one record; returns false when it was ignored as a duplicate or out of order. */
-  public boolean observe(TelemetryRecord r, AlertSink out) {
+  public boolean observe(TelemetryRecord r, AlertSink sink) {
+    target = sink;
+    AlertSink out = tracking;
     boolean isEnd = r.isEvent(TelemetryRecord.RUN_END);
     if (r.step() <= lastStep && !(isEnd && r.step() == lastStep)) {
       return false;
@@ -101,6 +136,7 @@ public final class RunMonitor {
           fail(d, r, e);
         }
       }
+      resolveAll(r.step(), r.timeMs(), "run ended", sink);
       ended = true;
     }
     return true;
@@ -119,6 +155,16 @@ public final class RunMonitor {
     out.writeLong(lastStep);
     out.writeBoolean(ended);
     ctx.write(out);
+    out.writeShort(active.size());
+    for (AlertEvent a : active.values()) {
+      out.writeByte(a.family().ordinal());
+      out.writeUTF(a.detector());
+      out.writeByte(a.severity().ordinal());
+      RunContext.writeNullable(out, a.affectedTask());
+      out.writeLong(a.step());
+      out.writeLong(a.timeMs());
+      RunContext.writeNullable(out, a.summary());
+    }
     out.writeShort(detectors.size());
     ByteArrayOutputStream buf = new ByteArrayOutputStream(256);
     for (Detector d : detectors) {
@@ -140,6 +186,19 @@ public final class RunMonitor {
     m.lastStep = in.readLong();
     m.ended = in.readBoolean();
     m.ctx.read(in);
+    int alerts = in.readShort();
+    for (int i = 0; i < alerts; i++) {
+      Family family = Family.values()[in.readByte()];
+      String detector = in.readUTF();
+      Severity severity = Severity.values()[in.readByte()];
+      String task = RunContext.readNullable(in);
+      long step = in.readLong();
+      long time = in.readLong();
+      String summary = RunContext.readNullable(in);
+      AlertEvent a = AlertEvent.firing(m.run(), family, detector, severity, step, time, summary, null,
+          null, task);
+      m.active.put(a.fingerprint(), a);
+    }
     int n = in.readShort();
     for (int i = 0; i < n; i++) {
       String name = in.readUTF();

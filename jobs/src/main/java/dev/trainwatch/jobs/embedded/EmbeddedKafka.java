@@ -1,0 +1,111 @@
+package dev.trainwatch.jobs.embedded;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+
+/**
+ * A real, single-node KRaft Kafka broker (combined broker + controller) running in this JVM
+ * on a loopback ephemeral port, with its log in a temporary directory that is deleted on
+ * close. It is the embedded default of trainwatch and the broker of the integration tests.
+ *
+ * <pre>{@code
+ * try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+ *   kafka.createTopics(Map.of("trainwatch.telemetry", 4));
+ *   String bootstrap = kafka.bootstrapServers();
+ * }
+ * }</pre>
+ */
+public final class EmbeddedKafka implements AutoCloseable {
+
+  private final KafkaClusterTestKit cluster;
+  private final Path dir;
+
+  private EmbeddedKafka(KafkaClusterTestKit cluster, Path dir) {
+    this.cluster = cluster;
+    this.dir = dir;
+  }
+
+  public static EmbeddedKafka start() throws Exception {
+    Path dir = Files.createTempDirectory("trainwatch-kafka-");
+    TestKitNodes nodes = new TestKitNodes.Builder()
+        .setCombined(true)
+        .setNumBrokerNodes(1)
+        .setNumControllerNodes(1)
+        .setBaseDirectory(dir)
+        .build();
+    KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(nodes)
+        // one node: every internal topic must be satisfied by a single replica
+        .setConfigProp("offsets.topic.replication.factor", "1")
+        .setConfigProp("offsets.topic.num.partitions", "4")
+        .setConfigProp("transaction.state.log.replication.factor", "1")
+        .setConfigProp("transaction.state.log.min.isr", "1")
+        .setConfigProp("transaction.state.log.num.partitions", "4")
+        .setConfigProp("share.coordinator.state.topic.replication.factor", "1")
+        .setConfigProp("share.coordinator.state.topic.min.isr", "1")
+        .setConfigProp("group.initial.rebalance.delay.ms", "0")
+        .setConfigProp("auto.create.topics.enable", "false")
+        .setConfigProp("log.flush.interval.messages", "100000")
+        .setDeleteOnClose(true)
+        .build();
+    cluster.format();
+    cluster.startup();
+    cluster.waitForReadyBrokers();
+    return new EmbeddedKafka(cluster, dir);
+  }
+
+  public String bootstrapServers() {
+    return cluster.bootstrapServers();
+  }
+
+  /** Creates the topics (name -> partitions) if absent, and waits until they exist. */
+  public void createTopics(Map<String, Integer> topics) throws Exception {
+    createTopics(bootstrapServers(), topics, Map.of());
+  }
+
+  /** Creates topics on any cluster; existing topics are left as they are. */
+  public static void createTopics(String bootstrap, Map<String, Integer> topics,
+      Map<String, String> topicConfig) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    try (Admin admin = Admin.create(p)) {
+      List<NewTopic> list = new ArrayList<>();
+      topics.forEach((name, partitions) -> list.add(
+          new NewTopic(name, partitions, (short) 1).configs(topicConfig)));
+      try {
+        admin.createTopics(list).all().get(30, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      cluster.close();
+    } finally {
+      deleteRecursively(dir);
+    }
+  }
+
+  private static void deleteRecursively(Path p) {
+    try (var s = Files.walk(p)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (java.io.IOException ignored) {
+      // best effort: a temp dir left behind is not worth failing a run for
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package dev.trainwatch.jobs.flink;
+
+import dev.trainwatch.jobs.detect.DetectorConfig;
+import dev.trainwatch.jobs.detect.RunMonitor;
+import dev.trainwatch.wire.AlertEvent;
+import dev.trainwatch.wire.TelemetryRecord;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Thin Flink adapter around {@link RunMonitor}, keyed by run: loads the run's monitor from
+ * keyed state, feeds it the record, emits its alerts, and clears the state when the run
+ * ends ({@code run_end}) or goes idle.
+ *
+ * <p>Every run's state has a way out. Idle detection uses one processing-time timer per run,
+ * re-armed at most once per {@code idleTimeoutMs / 4}: re-arming on every record would mean a
+ * timer delete and insert per record; coarse re-arming makes the idle cut-off fire between
+ * 1x and 1.25x the timeout, which is precise enough for cleanup. On idle, alerts still firing
+ * are resolved ("run idle") before the state is dropped, so no alert is left open forever.
+ */
+public final class MonitorFunction extends KeyedProcessFunction<String, TelemetryRecord, AlertEvent> {
+
+  private static final long serialVersionUID = 1L;
+
+  private final DetectorConfig config;
+  private final long idleTimeoutMs;
+  private transient ValueState<RunMonitor> monitorState;
+  private transient ValueState<Long> timerState;
+  private transient Counter alertsEmitted;
+  private transient Counter runsExpired;
+
+  public MonitorFunction(DetectorConfig config, long idleTimeoutMs) {
+    if (idleTimeoutMs <= 0) {
+      throw new IllegalArgumentException("idleTimeoutMs must be > 0, got " + idleTimeoutMs);
+    }
+    this.config = config;
+    this.idleTimeoutMs = idleTimeoutMs;
+  }
+
+  @Override
+  public void open(OpenContext ctx) {
+    monitorState = getRuntimeContext().getState(
+        new ValueStateDescriptor<>("run-monitor", RunMonitorSerializer.INSTANCE));
+    timerState = getRuntimeContext().getState(new ValueStateDescriptor<>("idle-timer", Long.class));
+    alertsEmitted = getRuntimeContext().getMetricGroup().counter("alertsEmitted");
+    runsExpired = getRuntimeContext().getMetricGroup().counter("runsExpired");
+  }
+
+  @Override
+  public void processElement(TelemetryRecord record, Context ctx, Collector<AlertEvent> out)
+      throws Exception {
+    RunMonitor monitor = monitorState.value();
+    if (monitor == null) {
+      monitor = new RunMonitor(record.run(), config);
+    } else {
+      monitor.configure(config);
+    }
+    monitor.observe(record, alert -> {
+      alertsEmitted.inc();
+      out.collect(alert);
+    });
+    if (monitor.ended()) {
+      clear(ctx);
+      return;
+    }
+    monitorState.update(monitor);
+    armIdleTimer(ctx);
+  }
+
+  private void armIdleTimer(Context ctx) throws Exception {
+    long now = ctx.timerService().currentProcessingTime();
+    Long armed = timerState.value();
+    if (armed != null && armed - now >= idleTimeoutMs - idleTimeoutMs / 4) {
+      return; // still far enough out
+    }
+    if (armed != null) {
+      ctx.timerService().deleteProcessingTimeTimer(armed);
+    }
+    long at = now + idleTimeoutMs;
+    ctx.timerService().registerProcessingTimeTimer(at);
+    timerState.update(at);
+  }
+
+  @Override
+  public void onTimer(long timestamp, OnTimerContext ctx, Collector<AlertEvent> out) throws Exception {
+    RunMonitor monitor = monitorState.value();
+    if (monitor != null) {
+      monitor.resolveAll(monitor.lastStep(), System.currentTimeMillis(),
+          "run idle for " + idleTimeoutMs / 1000 + " s; state dropped", out::collect);
+    }
+    runsExpired.inc();
+    monitorState.clear();
+    timerState.clear();
+  }
+
+  private void clear(Context ctx) throws Exception {
+    Long armed = timerState.value();
+    if (armed != null) {
+      ctx.timerService().deleteProcessingTimeTimer(armed);
+    }
+    monitorState.clear();
+    timerState.clear();
+  }
+}

@@ -1,0 +1,134 @@
+package dev.trainwatch.jobs.flink;
+
+import dev.trainwatch.jobs.detect.DetectorConfig;
+import dev.trainwatch.wire.AlertEvent;
+import dev.trainwatch.wire.DeadLetter;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/**
+ * The detection job: telemetry source -> parse (bad input to dead letters) -> keyBy(run) ->
+ * per-run detectors -> alerts sink. The constructor takes the source and sinks so tests
+ * wire bounded sources and collecting sinks; {@link #fromConfig} wires Kafka with
+ * exactly-once alerts (Kafka transactions committed on checkpoints).
+ *
+ * <p>Submit to a Flink cluster with {@code flink run -c dev.trainwatch.jobs.flink.TrainwatchJob
+ * trainwatch-jobs.jar --config job.properties}.
+ */
+public final class TrainwatchJob {
+
+  private final Source<RawTelemetry, ?, ?> source;
+  private final Sink<AlertEvent> alertSink;
+  private final Sink<DeadLetter> deadLetterSink;
+  private final DetectorConfig detectorConfig;
+  private final long idleTimeoutMs;
+
+  public TrainwatchJob(Source<RawTelemetry, ?, ?> source, Sink<AlertEvent> alertSink,
+      Sink<DeadLetter> deadLetterSink, DetectorConfig detectorConfig, long idleTimeoutMs) {
+    this.source = source;
+    this.alertSink = alertSink;
+    this.deadLetterSink = deadLetterSink;
+    this.detectorConfig = detectorConfig;
+    this.idleTimeoutMs = idleTimeoutMs;
+  }
+
+  /** Adds the pipeline to {@code env}; returns the alert stream (before the sink). */
+  public DataStream<AlertEvent> build(StreamExecutionEnvironment env) {
+    SingleOutputStreamOperator<TelemetryRecord> records = env
+        .fromSource(source, WatermarkStrategy.noWatermarks(), "telemetry")
+        .uid("telemetry-source")
+        .process(new ParseFunction())
+        .uid("parse")
+        .name("parse and validate");
+    DataStream<AlertEvent> alerts = records
+        .keyBy(TelemetryRecord::run)
+        .process(new MonitorFunction(detectorConfig, idleTimeoutMs))
+        .uid("detectors")
+        .name("detectors per run");
+    alerts.sinkTo(alertSink).uid("alerts-sink").name("alerts");
+    records.getSideOutput(ParseFunction.DEAD_LETTERS).sinkTo(deadLetterSink)
+        .uid("dead-letter-sink").name("dead letters");
+    return alerts;
+  }
+
+  /** Wires Kafka per {@code config}; {@code bounded} stops at the offsets present at start (replay). */
+  public static TrainwatchJob fromConfig(JobConfig config, boolean bounded) {
+    String jobName = config.get("job.name");
+    var builder = KafkaSource.<RawTelemetry>builder()
+        .setBootstrapServers(config.bootstrapServers())
+        .setTopics(config.topics().telemetry())
+        .setGroupId(jobName)
+        .setProperties(config.clientProperties("consumer"))
+        .setDeserializer(new RawTelemetryDeserializer())
+        .setStartingOffsets(switch (config.get("source.starting-offsets")) {
+          case "earliest" -> OffsetsInitializer.earliest();
+          case "latest" -> OffsetsInitializer.latest();
+          case "committed" -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+          default -> throw new IllegalArgumentException("configuration key 'source.starting-offsets': "
+              + "expected committed, earliest or latest, got '" + config.get("source.starting-offsets") + "'");
+        });
+    if (bounded) {
+      builder.setBounded(OffsetsInitializer.latest());
+    }
+    var producerProps = config.clientProperties("producer");
+    // Must not exceed the broker's transaction.max.timeout.ms (15 min by default).
+    producerProps.putIfAbsent("transaction.timeout.ms", "600000");
+    KafkaSink<AlertEvent> alerts = KafkaSink.<AlertEvent>builder()
+        .setBootstrapServers(config.bootstrapServers())
+        .setKafkaProducerConfig(producerProps)
+        .setRecordSerializer(new AlertRecordSerializer(config.topics().alerts()))
+        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+        .setTransactionalIdPrefix(jobName + "-alerts")
+        .build();
+    KafkaSink<DeadLetter> deadLetters = KafkaSink.<DeadLetter>builder()
+        .setBootstrapServers(config.bootstrapServers())
+        .setKafkaProducerConfig(producerProps)
+        .setRecordSerializer(new DeadLetterRecordSerializer(config.topics().deadLetter()))
+        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+        .setTransactionalIdPrefix(jobName + "-dead-letters")
+        .build();
+    return new TrainwatchJob(builder.build(), alerts, deadLetters, config.detectorConfig(),
+        config.getLong("state.idle-timeout.ms"));
+  }
+
+  /** Applies the checkpointing and parallelism of {@code config} to {@code env}. */
+  public static void configure(StreamExecutionEnvironment env, JobConfig config) {
+    env.setParallelism((int) config.getLong("job.parallelism"));
+    env.enableCheckpointing(config.getLong("checkpoint.interval.ms"));
+    env.getCheckpointConfig().setMinPauseBetweenCheckpoints(
+        Math.min(config.getLong("checkpoint.interval.ms") / 2, Duration.ofSeconds(5).toMillis()));
+  }
+
+  /** Entry point for {@code flink run}: {@code --config <file>} and optional {@code key=value} overrides. */
+  public static void main(String[] args) throws Exception {
+    Path file = null;
+    Map<String, String> overrides = new java.util.HashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--config") && i + 1 < args.length) {
+        file = Path.of(args[++i]);
+      } else if (args[i].contains("=")) {
+        overrides.put(args[i].substring(0, args[i].indexOf('=')), args[i].substring(args[i].indexOf('=') + 1));
+      } else {
+        throw new IllegalArgumentException("usage: TrainwatchJob --config <file> [key=value ...]; got '" + args[i] + "'");
+      }
+    }
+    JobConfig config = JobConfig.load(file, System.getenv(), overrides);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    configure(env, config);
+    fromConfig(config, false).build(env);
+    env.execute(config.get("job.name"));
+  }
+}
