@@ -1,6 +1,6 @@
 package dev.trainwatch.jobs.replay;
 
-import dev.trainwatch.jobs.embedded.EmbeddedKafka;
+import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
 import dev.trainwatch.wire.AlertEvent;

@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.embedded;
+package dev.trainwatch.embedded;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
