@@ -178,11 +178,17 @@ public final class RunMonitor {
 
   /** Restores a monitor written by {@link #write}; state of detectors no longer registered is skipped. */
   public static RunMonitor read(DetectorConfig config, DataInput in) throws IOException {
+    return read(config, in, DetectorRegistry::newDetectors);
+  }
+
+  /** Restores a monitor whose detectors come from {@code detectors} (tests use their own). */
+  public static RunMonitor read(DetectorConfig config, DataInput in,
+      java.util.function.Supplier<List<Detector>> detectors) throws IOException {
     int version = in.readByte();
     if (version != FORMAT_VERSION) {
       throw new IOException("unknown run-state format version " + version);
     }
-    RunMonitor m = new RunMonitor(in.readUTF(), config);
+    RunMonitor m = new RunMonitor(in.readUTF(), config, detectors.get());
     m.lastStep = in.readLong();
     m.ended = in.readBoolean();
     m.ctx.read(in);

@@ -26,19 +26,29 @@ public final class MonitorFunction extends KeyedProcessFunction<String, Telemetr
 
   private static final long serialVersionUID = 1L;
 
+  /** Makes the detectors of a new run; serializable so the function ships to task managers. */
+  public interface DetectorFactory extends java.io.Serializable,
+      java.util.function.Supplier<java.util.List<dev.trainwatch.jobs.detect.Detector>> {}
+
   private final DetectorConfig config;
   private final long idleTimeoutMs;
+  private final DetectorFactory detectors;
   private transient ValueState<RunMonitor> monitorState;
   private transient ValueState<Long> timerState;
   private transient Counter alertsEmitted;
   private transient Counter runsExpired;
 
   public MonitorFunction(DetectorConfig config, long idleTimeoutMs) {
+    this(config, idleTimeoutMs, dev.trainwatch.jobs.detect.DetectorRegistry::newDetectors);
+  }
+
+  public MonitorFunction(DetectorConfig config, long idleTimeoutMs, DetectorFactory detectors) {
     if (idleTimeoutMs <= 0) {
       throw new IllegalArgumentException("idleTimeoutMs must be > 0, got " + idleTimeoutMs);
     }
     this.config = config;
     this.idleTimeoutMs = idleTimeoutMs;
+    this.detectors = detectors;
   }
 
   @Override
@@ -55,7 +65,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, Telemetr
       throws Exception {
     RunMonitor monitor = monitorState.value();
     if (monitor == null) {
-      monitor = new RunMonitor(record.run(), config);
+      monitor = new RunMonitor(record.run(), config, detectors.get());
     } else {
       monitor.configure(config);
     }

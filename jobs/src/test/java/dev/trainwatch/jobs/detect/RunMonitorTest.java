@@ -1,0 +1,118 @@
+package dev.trainwatch.jobs.detect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trainwatch.wire.AlertEvent;
+import dev.trainwatch.wire.Metrics;
+import dev.trainwatch.wire.Severity;
+import dev.trainwatch.wire.Status;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class RunMonitorTest {
+
+  private final List<AlertEvent> alerts = new ArrayList<>();
+
+  private static RunMonitor monitor() {
+    return new RunMonitor("r1", DetectorConfig.DEFAULTS, List.of(new ThresholdDetector()));
+  }
+
+  private static TelemetryRecord x(long step, double x) {
+    return TelemetryRecord.of("r1", step, Metrics.of(Map.of("x", x)));
+  }
+
+  @Test
+  void firesOnceWhileTheConditionHoldsThenEscalatesThenResolves() {
+    RunMonitor m = monitor();
+    for (int s = 0; s < 5; s++) {
+      m.observe(x(s, 2), alerts::add);
+    }
+    m.observe(x(5, 20), alerts::add);
+    m.observe(x(6, 30), alerts::add);
+    m.observe(x(7, 0.5), alerts::add);
+    assertThat(alerts).extracting(AlertEvent::status, AlertEvent::severity, AlertEvent::step)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(Status.FIRING, Severity.WARNING, 0L),
+            org.assertj.core.groups.Tuple.tuple(Status.FIRING, Severity.CRITICAL, 5L),
+            org.assertj.core.groups.Tuple.tuple(Status.RESOLVED, Severity.CRITICAL, 7L));
+    assertThat(alerts).extracting(AlertEvent::fingerprint).containsOnly(alerts.get(0).fingerprint());
+    assertThat(m.activeAlerts()).isEmpty();
+  }
+
+  @Test
+  void ignoresDuplicateAndOutOfOrderSteps() {
+    RunMonitor m = monitor();
+    assertThat(m.observe(x(10, 0), alerts::add)).isTrue();
+    assertThat(m.observe(x(10, 5), alerts::add)).isFalse();
+    assertThat(m.observe(x(9, 5), alerts::add)).isFalse();
+    assertThat(((ThresholdDetector) m.detectors().get(0)).seen()).isEqualTo(1);
+    assertThat(alerts).isEmpty();
+  }
+
+  @Test
+  void resolvesEveryFiringAlertWhenTheRunEnds() {
+    RunMonitor m = monitor();
+    m.observe(x(1, 5), alerts::add);
+    TelemetryRecord end = new TelemetryRecord("r1", 2, -1, null, TelemetryRecord.RUN_END, null, null, null);
+    m.observe(end, alerts::add);
+    assertThat(m.ended()).isTrue();
+    assertThat(alerts).hasSize(2);
+    assertThat(alerts.get(1).status()).isEqualTo(Status.RESOLVED);
+    assertThat(alerts.get(1).summary()).isEqualTo("run ended");
+    assertThat(alerts.get(1).fingerprint()).isEqualTo(alerts.get(0).fingerprint());
+  }
+
+  @Test
+  void detectorFailureIsIsolatedFromTheOthers() {
+    Detector broken = new Detector() {
+      public String name() { return "broken"; }
+      public void observe(TelemetryRecord r, RunContext c, AlertSink o) { throw new IllegalStateException("bug"); }
+      public void writeState(java.io.DataOutput o) {}
+      public void readState(java.io.DataInput i) {}
+    };
+    ThresholdDetector ok = new ThresholdDetector();
+    RunMonitor m = new RunMonitor("r1", DetectorConfig.DEFAULTS, List.of(broken, ok));
+    m.observe(x(1, 5), alerts::add);
+    m.observe(x(2, 5), alerts::add);
+    assertThat(m.detectorFailures()).isEqualTo(2);
+    assertThat(ok.seen()).isEqualTo(2);
+    assertThat(alerts).hasSize(1);
+  }
+
+  @Test
+  void restoredStateContinuesExactlyWhereItLeftOff() throws Exception {
+    RunMonitor m = monitor();
+    m.observe(x(1, 5), alerts::add);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    m.write(new DataOutputStream(bytes));
+    RunMonitor restored = RunMonitor.read(DetectorConfig.DEFAULTS,
+        new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())), () -> List.of(new ThresholdDetector()));
+    assertThat(restored.run()).isEqualTo("r1");
+    assertThat(restored.lastStep()).isEqualTo(1);
+    assertThat(restored.activeAlerts()).hasSize(1);
+    List<AlertEvent> after = new ArrayList<>();
+    restored.observe(x(2, 6), after::add); // still warning: no new event
+    restored.observe(x(3, 0), after::add);
+    assertThat(after).singleElement().extracting(AlertEvent::status).isEqualTo(Status.RESOLVED);
+    assertThat(m.stateBytes()).isLessThan(200);
+  }
+
+  @Test
+  void contextKeepsDtypeLrAndLastCheckpoint() {
+    RunMonitor m = monitor();
+    m.observe(new TelemetryRecord("r1", 0, -1, null, null, Metrics.of(Map.of("lr", 0.1)),
+        dev.trainwatch.wire.Tags.of(Map.of("dtype", "bfloat16")), null), alerts::add);
+    m.observe(new TelemetryRecord("r1", 5, -1, null, TelemetryRecord.CHECKPOINT, null, null, null), alerts::add);
+    m.observe(x(6, 0), alerts::add);
+    assertThat(m.context().dtype()).isEqualTo("bfloat16");
+    assertThat(m.context().lr()).isEqualTo(0.1);
+    assertThat(m.context().rollbackHint()).contains("step 5");
+  }
+}
