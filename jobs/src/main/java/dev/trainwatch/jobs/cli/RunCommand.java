@@ -1,13 +1,45 @@
 package dev.trainwatch.jobs.cli;
 
+import dev.trainwatch.jobs.flink.JobConfig;
+import dev.trainwatch.jobs.flink.TrainwatchJob;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-@Command(name = "run", mixinStandardHelpOptions = true, description = "not yet available")
+/**
+ * {@code trainwatch run}: production mode. Runs the detection job against an external Kafka
+ * cluster on a local Flink runtime in this JVM; the same jar submits to a Flink cluster
+ * with {@code flink run -c dev.trainwatch.jobs.flink.TrainwatchJob}.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = "Run the detection job against external Kafka (production mode).")
 final class RunCommand implements Callable<Integer> {
+
+  @Option(names = "--config", description = "job properties file (keys: see JobConfig / README)")
+  Path config;
+
+  @Option(names = "--set", description = "override key=value (repeatable)")
+  Map<String, String> overrides = new HashMap<>();
+
   @Override
-  public Integer call() {
-    System.err.println("run: not yet available");
-    return 2;
+  public Integer call() throws Exception {
+    JobConfig c;
+    try {
+      c = JobConfig.load(config, System.getenv(), overrides);
+    } catch (IllegalArgumentException e) {
+      System.err.println("trainwatch run: " + e.getMessage());
+      return 2;
+    }
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    TrainwatchJob.configure(env, c);
+    TrainwatchJob.fromConfig(c, false).build(env);
+    System.err.printf("trainwatch: detection job '%s' reading %s from %s%n", c.get("job.name"),
+        c.topics().telemetry(), c.bootstrapServers());
+    env.execute(c.get("job.name"));
+    return 0;
   }
 }
