@@ -87,6 +87,11 @@ public final class SoftmaxAbsorptionDetector implements Detector {
    *     published: collapse is the weights scaling up along themselves; with weight decay the
    *     norm shrinks and margins level off (true).
    * @param resolveSteps steps the condition must stay clear before the alert resolves (200).
+   * @param reductionLanes accumulator lanes of the softmax sum when replaying sampled rows (8,
+   *     PyTorch's AVX2 float32 CPU kernel, which reproduces the traces' published absorbed
+   *     fraction; 1 for a sequential sum; a power of two).
+   * @param resolveEtaFactor hysteresis of the margin warning: it only counts as clear once the
+   *     ETA exceeds this multiple of the horizon or the gap exceeds {@code near} + 0.5 nat (2).
    */
   public record Config(
       Dtype defaultDtype,
@@ -105,7 +110,9 @@ public final class SoftmaxAbsorptionDetector implements Detector {
       long trendMinSpanSteps,
       long staleSteps,
       boolean requireNormGrowth,
-      long resolveSteps) {
+      long resolveSteps,
+      int reductionLanes,
+      double resolveEtaFactor) {
 
     public static Config from(Settings s) {
       String dt = s.asMap().getOrDefault(PREFIX + "default_dtype", "float32");
@@ -130,9 +137,22 @@ public final class SoftmaxAbsorptionDetector implements Detector {
           s.getInt(PREFIX + "trend_min_span_steps", 100),
           s.getInt(PREFIX + "stale_steps", 500),
           s.getBoolean(PREFIX + "require_norm_growth", true),
-          s.getInt(PREFIX + "resolve_steps", 200));
+          s.getInt(PREFIX + "resolve_steps", 200),
+          lanes(s.getInt(PREFIX + "reduction_lanes", SoftmaxNumerics.DEFAULT_LANES)),
+          s.getDouble(PREFIX + "resolve_eta_factor", 2.0));
     }
   }
+
+  private static int lanes(int n) {
+    if (n < 1 || n > 64 || Integer.bitCount(n) != 1) {
+      throw new IllegalArgumentException("setting '" + PREFIX + "reduction_lanes': expected a"
+          + " power of two from 1 to 64, got " + n);
+    }
+    return n;
+  }
+
+  /** Margins this close to the limit count as at it (absorbed rows settle there). */
+  private static final double AT_LIMIT_NATS = 0.5;
 
   private static final byte SRC_NONE = 0;
   private static final byte SRC_SUMMARY = 1;
@@ -224,7 +244,7 @@ public final class SoftmaxAbsorptionDetector implements Detector {
         continue;
       }
       margins[valid++] = rm;
-      if (countAbsorbed && SoftmaxNumerics.absorbs(row, ls.labels()[i], dt)) {
+      if (countAbsorbed && SoftmaxNumerics.absorbs(row, ls.labels()[i], dt, c.reductionLanes())) {
         absorbedRows++;
       }
     }
@@ -250,9 +270,10 @@ public final class SoftmaxAbsorptionDetector implements Detector {
     long step = r.step();
     MarginView mv = marginView(step, c, dt);
     boolean marginWarn = mv != null && mv.warns;
+    boolean marginHolds = mv != null && mv.holds;
     boolean absorbing = warnRun >= c.absorbedWarnObs();
     boolean critical = criticalRun >= c.absorbedCriticalObs();
-    boolean clear = !marginWarn && !(absorbed >= c.absorbedResolve()) && !absorbing;
+    boolean clear = !marginHolds && !(absorbed >= c.absorbedResolve()) && !absorbing;
     if (!clear) {
       clearSince = -1;
     } else if (clearSince < 0) {
@@ -275,7 +296,7 @@ public final class SoftmaxAbsorptionDetector implements Detector {
 
   /** The margin line in use (sampled rows when current, else margin_mean) and its verdict. */
   private record MarginView(String source, double level, double slope, double gap, double eta,
-      boolean warns) {}
+      boolean warns, boolean holds) {}
 
   private MarginView marginView(long step, Config c, Dtype dt) {
     Trend t;
@@ -301,9 +322,14 @@ public final class SoftmaxAbsorptionDetector implements Detector {
     double level = t.level();
     double slope = t.slope();
     double gap = dt.absorptionLimit() - level;
-    double eta = slope > 0 ? Math.max(0, gap) / slope : Double.POSITIVE_INFINITY;
-    boolean warns = gap <= near && eta <= horizon && normAllows(c);
-    return new MarginView(source, level, slope, gap, eta, warns);
+    double eta = gap <= 0 ? 0 : slope > 0 ? gap / slope : Double.POSITIVE_INFINITY;
+    boolean norm = normAllows(c);
+    boolean warns = gap <= near && eta <= horizon && norm;
+    // Keeps a firing alert: still approaching (relaxed), or sitting at the limit, where absorbed
+    // samples stop learning (real collapsed rows hover within 0.5 nat below p ln 2).
+    boolean holds = gap <= AT_LIMIT_NATS
+        || gap <= near + AT_LIMIT_NATS && eta <= horizon * c.resolveEtaFactor() && norm;
+    return new MarginView(source, level, slope, gap, eta, warns, holds);
   }
 
   private boolean trusted(Trend t, Config c) {

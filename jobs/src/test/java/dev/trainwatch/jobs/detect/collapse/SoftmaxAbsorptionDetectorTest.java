@@ -145,6 +145,18 @@ class SoftmaxAbsorptionDetectorTest {
   }
 
   @Test
+  void marginWarningResolvesOnceMarginsLevelOffAndDoesNotFlap() {
+    Harness h = new Harness();
+    for (int s = 0; s <= 4000; s++) {
+      double mm = 8.0 + 0.005 * Math.min(s, 1500); // grows, then flat 1.14 nats below the limit
+      h.feed(rec(s, s == 0 ? "float32" : null, "logits/margin_mean", mm, "param_norm", 100 + 0.01 * s));
+    }
+    assertThat(h.alerts).extracting(AlertEvent::status)
+        .containsExactly(Status.FIRING, Status.RESOLVED);
+    assertThat(h.alerts.get(1).step()).isGreaterThan(1500 + 200);
+  }
+
+  @Test
   void staysQuietInFloat64AtMarginsThatCollapseFloat32() {
     assertThat(growMarginMean("float64", 0.01, 2000).alerts).isEmpty();
   }
