@@ -12,6 +12,7 @@ public final class DetectorRegistry {
 
   private static final List<Supplier<Detector>> ALL = List.of(
       // softmax_collapse
+      dev.trainwatch.jobs.detect.collapse.SoftmaxAbsorptionDetector::new
       // instability
       // stability_gap
   );

@@ -1,0 +1,455 @@
+package dev.trainwatch.jobs.detect.collapse;
+
+import dev.trainwatch.jobs.detect.AlertLatch;
+import dev.trainwatch.jobs.detect.AlertSink;
+import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.LogitsSample;
+import dev.trainwatch.wire.Metrics;
+import dev.trainwatch.wire.Severity;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Softmax collapse (Prieto et al. 2025): the logits scale up along the weights until the
+ * softmax of the true class rounds to exactly 1.0 in the dtype of the softmax, the sample's
+ * loss and gradient become exactly 0 and learning stops.
+ *
+ * <ul>
+ *   <li><b>warning, absorption starting</b>: the absorbed fraction (summary
+ *       {@code logits/absorbed_frac} or {@code logits/zero_loss_frac}, else recomputed from the
+ *       sampled rows in the dtype) is at least {@code absorbed_warn} on {@code
+ *       absorbed_warn_obs} consecutive observations;
+ *   <li><b>warning, margins approaching the limit</b>: the smoothed high quantile of the
+ *       sampled rows' label margins (else {@code logits/margin_mean}) is within {@code near}
+ *       nats of the dtype's limit {@code p ln 2}, rising, with a linear ETA within {@code
+ *       horizon} steps, and, when {@code param_norm} is published, the weights growing;
+ *   <li><b>critical</b>: absorbed fraction at least {@code absorbed_critical} (the onset in
+ *       Prieto et al.) on {@code absorbed_critical_obs} consecutive observations;
+ *   <li><b>resolved</b>: absorbed fraction below {@code absorbed_resolve} and no margin
+ *       warning for {@code resolve_steps} steps.
+ * </ul>
+ *
+ * The margin limit is dtype-aware, so a float64 run with margins of 17 is far from trouble
+ * (limit 36.7) while the same margins in float32 (limit 16.6) are collapse.
+ */
+public final class SoftmaxAbsorptionDetector implements Detector {
+
+  public static final String NAME = "softmax_absorption";
+  static final String PREFIX = "softmax_collapse." + NAME + ".";
+
+  static final String REMEDY = "Absorbed samples get exactly zero gradient, so learning stops."
+      + " Use StableMax instead of softmax in the loss, add weight decay (e.g. AdamW) so the"
+      + " logits stop scaling along the weights, or compute the softmax/cross-entropy in higher"
+      + " precision (float64; float32 when training in bf16/fp16); perpGrad (orthogonal"
+      + " gradient) removes the weight-aligned update.";
+
+  /**
+   * Thresholds of the detector; keys are {@code softmax_collapse.softmax_absorption.<name>}.
+   *
+   * @param defaultDtype dtype assumed when neither {@code tags.dtype} nor the sampled logits name
+   *     one; float32, the common softmax dtype (bf16/fp16 training usually upcasts the loss).
+   * @param absorbedWarn absorbed fraction that means absorption has started (0.01: Prieto's
+   *     runs and the public traces cross it ~250 steps before the 0.5 onset; weight-decay
+   *     controls stay below 0.001).
+   * @param absorbedWarnObs consecutive observations at or above {@code absorbedWarn} (3: one
+   *     noisy batch, or one absorbed row of 8 sampled, is not a trend).
+   * @param absorbedCritical absorbed fraction that is collapse under way (0.5, the onset used by
+   *     Prieto et al. and the trace labels).
+   * @param absorbedCriticalObs consecutive observations at or above {@code absorbedCritical}
+   *     (2, so one sampled batch of 8 rows cannot escalate alone).
+   * @param absorbedResolve absorbed fraction under which the alert may resolve (0.005, half of
+   *     the warning level: hysteresis).
+   * @param marginQuantile quantile of the sampled rows' label margins that is trended (0.9: the
+   *     first rows to absorb are the ones that matter for a precursor).
+   * @param rowsNearNats the rows' margin must be within this many nats of {@code p ln 2} (3:
+   *     DETECTORS.md suggests 2..3; at a typical growth of 0.005 nat/step that is ~600 steps).
+   * @param rowsHorizonSteps warn when the margin line reaches the limit within this many steps
+   *     (500; weight-decay controls level off and their ETA never drops below ~750).
+   * @param summaryNearNats the same for {@code logits/margin_mean} (top-1 minus top-2 averaged),
+   *     which overstates the label margin by ~1 nat, hence tighter (2).
+   * @param summaryHorizonSteps horizon for the {@code margin_mean} fallback (300).
+   * @param trendTauSteps age in steps at which an observation weighs 1/e in the margin and norm
+   *     lines (200: long enough to average mini-batch noise, short enough to follow a change).
+   * @param trendMinObs observations a line needs before it is trusted (4).
+   * @param trendMinSpanSteps steps a line must span before it is trusted (100).
+   * @param staleSteps sampled rows older than this no longer count as current and the detector
+   *     falls back to the summary metrics (500).
+   * @param requireNormGrowth margin warnings also need {@code param_norm} rising when it is
+   *     published: collapse is the weights scaling up along themselves; with weight decay the
+   *     norm shrinks and margins level off (true).
+   * @param resolveSteps steps the condition must stay clear before the alert resolves (200).
+   * @param reductionLanes accumulator lanes of the softmax sum when replaying sampled rows (8,
+   *     PyTorch's AVX2 float32 CPU kernel, which reproduces the traces' published absorbed
+   *     fraction; 1 for a sequential sum; a power of two).
+   * @param resolveEtaFactor hysteresis of the margin warning: it only counts as clear once the
+   *     ETA exceeds this multiple of the horizon or the gap exceeds {@code near} + 0.5 nat (2).
+   */
+  public record Config(
+      Dtype defaultDtype,
+      double absorbedWarn,
+      int absorbedWarnObs,
+      double absorbedCritical,
+      int absorbedCriticalObs,
+      double absorbedResolve,
+      double marginQuantile,
+      double rowsNearNats,
+      double rowsHorizonSteps,
+      double summaryNearNats,
+      double summaryHorizonSteps,
+      double trendTauSteps,
+      int trendMinObs,
+      long trendMinSpanSteps,
+      long staleSteps,
+      boolean requireNormGrowth,
+      long resolveSteps,
+      int reductionLanes,
+      double resolveEtaFactor) {
+
+    public static Config from(Settings s) {
+      String dt = s.asMap().getOrDefault(PREFIX + "default_dtype", "float32");
+      Dtype d = Dtype.parse(dt, null);
+      if (d == null) {
+        throw new IllegalArgumentException("setting '" + PREFIX + "default_dtype': expected"
+            + " float32, bfloat16, float16 or float64, got '" + dt + "'");
+      }
+      return new Config(d,
+          s.getDouble(PREFIX + "absorbed_warn", 0.01),
+          s.getInt(PREFIX + "absorbed_warn_obs", 3),
+          s.getDouble(PREFIX + "absorbed_critical", 0.5),
+          s.getInt(PREFIX + "absorbed_critical_obs", 2),
+          s.getDouble(PREFIX + "absorbed_resolve", 0.005),
+          s.getDouble(PREFIX + "margin_quantile", 0.9),
+          s.getDouble(PREFIX + "rows_near_nats", 3.0),
+          s.getDouble(PREFIX + "rows_horizon_steps", 500),
+          s.getDouble(PREFIX + "summary_near_nats", 2.0),
+          s.getDouble(PREFIX + "summary_horizon_steps", 300),
+          s.getDouble(PREFIX + "trend_tau_steps", 200),
+          s.getInt(PREFIX + "trend_min_obs", 4),
+          s.getInt(PREFIX + "trend_min_span_steps", 100),
+          s.getInt(PREFIX + "stale_steps", 500),
+          s.getBoolean(PREFIX + "require_norm_growth", true),
+          s.getInt(PREFIX + "resolve_steps", 200),
+          lanes(s.getInt(PREFIX + "reduction_lanes", SoftmaxNumerics.DEFAULT_LANES)),
+          s.getDouble(PREFIX + "resolve_eta_factor", 2.0));
+    }
+  }
+
+  private static int lanes(int n) {
+    if (n < 1 || n > 64 || Integer.bitCount(n) != 1) {
+      throw new IllegalArgumentException("setting '" + PREFIX + "reduction_lanes': expected a"
+          + " power of two from 1 to 64, got " + n);
+    }
+    return n;
+  }
+
+  /** Margins this close to the limit count as at it (absorbed rows settle there). */
+  private static final double AT_LIMIT_NATS = 0.5;
+
+  private static final byte SRC_NONE = 0;
+  private static final byte SRC_SUMMARY = 1;
+  private static final byte SRC_ROWS = 2;
+
+  // --- state (persisted) ---
+  private final AlertLatch latch = new AlertLatch(Family.SOFTMAX_COLLAPSE, NAME);
+  private final Trend rowsMargin = new Trend();
+  private final Trend summaryMargin = new Trend();
+  private final Trend paramNorm = new Trend();
+  private double absorbed = Double.NaN; // last observed absorbed fraction
+  private byte absorbedSource = SRC_NONE;
+  private int warnRun;
+  private int criticalRun;
+  private long clearSince = -1;
+
+  // --- scratch (not state) ---
+  private double[] margins = new double[16];
+  private String dtypeName;
+  private Dtype dtype;
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    Config c = ctx.config(Config.class, Config::from);
+    Dtype dt = dtype(ctx, c);
+    long step = r.step();
+    Metrics m = r.metrics();
+    double summary = summaryAbsorbed(m);
+    boolean observed = false;
+    if (Double.isFinite(summary)) {
+      observeAbsorbed(summary, SRC_SUMMARY, c);
+      observed = true;
+    }
+    LogitsSample ls = r.logits();
+    if (ls != null && ls.size() > 0) {
+      observeRows(ls, dt, step, c, !observed);
+    }
+    double mm = m.get("logits/margin_mean");
+    summaryMargin.add(step, mm, c.trendTauSteps());
+    paramNorm.add(step, m.get("param_norm"), c.trendTauSteps());
+    decide(r, ctx, c, dt, out);
+  }
+
+  private Dtype dtype(RunContext ctx, Config c) {
+    String n = ctx.dtype();
+    if (dtype == null || !java.util.Objects.equals(n, dtypeName)) {
+      dtypeName = n;
+      dtype = Dtype.parse(n, c.defaultDtype());
+    }
+    return dtype;
+  }
+
+  /** max(absorbed_frac, zero_loss_frac) over the finite ones, NaN when neither is usable. */
+  static double summaryAbsorbed(Metrics m) {
+    double a = m.get("logits/absorbed_frac");
+    double z = m.get("logits/zero_loss_frac");
+    boolean fa = Double.isFinite(a) && a >= 0 && a <= 1;
+    boolean fz = Double.isFinite(z) && z >= 0 && z <= 1;
+    if (fa && fz) {
+      return Math.max(a, z);
+    }
+    return fa ? a : fz ? z : Double.NaN;
+  }
+
+  private void observeAbsorbed(double frac, byte source, Config c) {
+    absorbed = frac;
+    absorbedSource = source;
+    warnRun = frac >= c.absorbedWarn() ? Math.min(warnRun + 1, 1 << 20) : 0;
+    criticalRun = frac >= c.absorbedCritical() ? Math.min(criticalRun + 1, 1 << 20) : 0;
+  }
+
+  /** Margins of the valid rows into the trend; their absorbed fraction when no summary came. */
+  private void observeRows(LogitsSample ls, Dtype dt, long step, Config c, boolean countAbsorbed) {
+    int n = ls.size();
+    if (margins.length < n) {
+      margins = new double[n];
+    }
+    int valid = 0;
+    int absorbedRows = 0;
+    for (int i = 0; i < n; i++) {
+      double[] row = ls.rows()[i];
+      double rm = SoftmaxNumerics.margin(row, ls.labels()[i]);
+      if (Double.isNaN(rm)) {
+        continue;
+      }
+      margins[valid++] = rm;
+      if (countAbsorbed && SoftmaxNumerics.absorbs(row, ls.labels()[i], dt, c.reductionLanes())) {
+        absorbedRows++;
+      }
+    }
+    if (valid == 0) {
+      return;
+    }
+    rowsMargin.add(step, quantile(margins, valid, c.marginQuantile()), c.trendTauSteps());
+    if (countAbsorbed) {
+      observeAbsorbed((double) absorbedRows / valid, SRC_ROWS, c);
+    }
+  }
+
+  /** Linear-interpolated quantile of the first n values (sorts them in place). */
+  static double quantile(double[] v, int n, double q) {
+    Arrays.sort(v, 0, n);
+    double pos = Math.max(0, Math.min(1, q)) * (n - 1);
+    int lo = (int) Math.floor(pos);
+    int hi = Math.min(n - 1, lo + 1);
+    return v[lo] + (pos - lo) * (v[hi] - v[lo]);
+  }
+
+  private void decide(TelemetryRecord r, RunContext ctx, Config c, Dtype dt, AlertSink out) {
+    long step = r.step();
+    MarginView mv = marginView(step, c, dt);
+    boolean marginWarn = mv != null && mv.warns;
+    boolean marginHolds = mv != null && mv.holds;
+    boolean absorbing = warnRun >= c.absorbedWarnObs();
+    boolean critical = criticalRun >= c.absorbedCriticalObs();
+    boolean clear = !marginHolds && !(absorbed >= c.absorbedResolve()) && !absorbing;
+    if (!clear) {
+      clearSince = -1;
+    } else if (clearSince < 0) {
+      clearSince = step;
+    }
+    if (critical && latch.severity() != Severity.CRITICAL) {
+      latch.raise(Severity.CRITICAL, ctx, step, r.timeMs(), summary(Severity.CRITICAL, dt, mv),
+          REMEDY + ctx.rollbackHint(), evidence(r, c, dt, mv, "absorbed_critical"), out);
+    } else if ((absorbing || marginWarn) && !latch.isFiring()) {
+      String why = absorbing ? "absorption_started" : "margin_approaching_limit";
+      latch.raise(Severity.WARNING, ctx, step, r.timeMs(), summary(Severity.WARNING, dt, mv),
+          REMEDY, evidence(r, c, dt, mv, why), out);
+    } else if (latch.isFiring() && clear && step - clearSince >= c.resolveSteps()) {
+      latch.resolve(ctx, step, r.timeMs(), String.format(Locale.ROOT,
+          "softmax absorption receded: absorbed fraction %.4f, margins no longer approaching"
+              + " the %s limit for %d steps", nz(absorbed), dt.wire(), step - clearSince),
+          evidence(r, c, dt, mv, "receded"), out);
+    }
+  }
+
+  /** The margin line in use (sampled rows when current, else margin_mean) and its verdict. */
+  private record MarginView(String source, double level, double slope, double gap, double eta,
+      boolean warns, boolean holds) {}
+
+  private MarginView marginView(long step, Config c, Dtype dt) {
+    Trend t;
+    String source;
+    double near;
+    double horizon;
+    if (rowsMargin.count() > 0 && step - rowsMargin.lastStep() <= c.staleSteps()) {
+      t = rowsMargin;
+      source = "rows_q" + Math.round(c.marginQuantile() * 100);
+      near = c.rowsNearNats();
+      horizon = c.rowsHorizonSteps();
+    } else if (summaryMargin.count() > 0 && step - summaryMargin.lastStep() <= c.staleSteps()) {
+      t = summaryMargin;
+      source = "margin_mean";
+      near = c.summaryNearNats();
+      horizon = c.summaryHorizonSteps();
+    } else {
+      return null;
+    }
+    if (!trusted(t, c)) {
+      return null;
+    }
+    double level = t.level();
+    double slope = t.slope();
+    double gap = dt.absorptionLimit() - level;
+    double eta = gap <= 0 ? 0 : slope > 0 ? gap / slope : Double.POSITIVE_INFINITY;
+    boolean norm = normAllows(c);
+    boolean warns = gap <= near && eta <= horizon && norm;
+    // Keeps a firing alert: still approaching (relaxed), or sitting at the limit, where absorbed
+    // samples stop learning (real collapsed rows hover within 0.5 nat below p ln 2).
+    boolean holds = gap <= AT_LIMIT_NATS
+        || gap <= near + AT_LIMIT_NATS && eta <= horizon * c.resolveEtaFactor() && norm;
+    return new MarginView(source, level, slope, gap, eta, warns, holds);
+  }
+
+  private boolean trusted(Trend t, Config c) {
+    return t.count() >= c.trendMinObs() && t.span() >= c.trendMinSpanSteps()
+        && Double.isFinite(t.slope()) && Double.isFinite(t.level());
+  }
+
+  /** False only when param_norm is published, trusted and not rising. */
+  private boolean normAllows(Config c) {
+    if (!c.requireNormGrowth() || !trusted(paramNorm, c)
+        || paramNorm.lastStep() < Math.max(rowsMargin.lastStep(), summaryMargin.lastStep())
+            - c.staleSteps()) {
+      return true;
+    }
+    return paramNorm.slope() > 0;
+  }
+
+  private String summary(Severity sev, Dtype dt, MarginView mv) {
+    String margin = mv == null ? "" : String.format(Locale.ROOT,
+        "; label margin (%s) %.2f nats, %.2f below the %s limit %.2f, %s", mv.source(),
+        mv.level(), mv.gap(), dt.wire(), dt.absorptionLimit(), etaText(mv));
+    if (sev == Severity.CRITICAL) {
+      return String.format(Locale.ROOT, "softmax collapse under way: %.0f%% of samples absorbed"
+          + " (p(label) == 1.0 exactly in %s, zero loss and gradient)%s", 100 * nz(absorbed),
+          dt.wire(), margin);
+    }
+    if (warnRun > 0 && absorbed > 0) {
+      return String.format(Locale.ROOT, "softmax absorption starting: %.2f%% of samples have"
+          + " p(label) == 1.0 exactly in %s%s", 100 * absorbed, dt.wire(), margin);
+    }
+    return "softmax collapse precursor: logits growing towards absorption" + margin;
+  }
+
+  private static String etaText(MarginView mv) {
+    if (mv.gap() <= 0) {
+      return "already past it";
+    }
+    return mv.slope() > 0 && Double.isFinite(mv.eta())
+        ? String.format(Locale.ROOT, "rising %.4f/step, ETA ~%d steps", mv.slope(),
+            Math.round(mv.eta()))
+        : "not rising";
+  }
+
+  private Map<String, Object> evidence(TelemetryRecord r, Config c, Dtype dt, MarginView mv,
+      String trigger) {
+    Map<String, Object> ev = new LinkedHashMap<>();
+    ev.put("trigger", trigger);
+    ev.put("dtype", dt.wire());
+    ev.put("limit_nats", round4(dt.absorptionLimit()));
+    if (Double.isFinite(absorbed)) {
+      ev.put("absorbed_frac", round4(absorbed));
+      ev.put("absorbed_source", absorbedSource == SRC_ROWS ? "sampled_rows" : "summary");
+      ev.put("absorbed_consecutive", warnRun);
+    }
+    ev.put("absorbed_warn", c.absorbedWarn());
+    ev.put("absorbed_critical", c.absorbedCritical());
+    if (mv != null) {
+      ev.put("margin_source", mv.source());
+      ev.put("margin", round4(mv.level()));
+      ev.put("margin_slope_per_step", mv.slope());
+      ev.put("margin_gap_nats", round4(mv.gap()));
+      if (Double.isFinite(mv.eta())) {
+        ev.put("eta_steps", Math.round(mv.eta()));
+      }
+      ev.put("near_nats", mv.source().equals("margin_mean") ? c.summaryNearNats() : c.rowsNearNats());
+      ev.put("horizon_steps",
+          mv.source().equals("margin_mean") ? c.summaryHorizonSteps() : c.rowsHorizonSteps());
+    }
+    if (trusted(paramNorm, c)) {
+      ev.put("param_norm", round4(paramNorm.level()));
+      ev.put("param_norm_slope_per_step", paramNorm.slope());
+    }
+    putIfFinite(ev, "grad_weight_cos", r.metrics().get("grad_weight_cos"));
+    putIfFinite(ev, "logits_max_abs", r.metrics().get("logits/max_abs"));
+    return ev;
+  }
+
+  private static void putIfFinite(Map<String, Object> ev, String k, double v) {
+    if (Double.isFinite(v)) {
+      ev.put(k, v);
+    }
+  }
+
+  private static double round4(double v) {
+    return Double.isFinite(v) ? Math.round(v * 1e4) / 1e4 : v;
+  }
+
+  private static double nz(double v) {
+    return Double.isFinite(v) ? v : 0.0;
+  }
+
+  @Override
+  public void onRunEnd(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    // A collapse at the end of a run is still a collapse: leave it firing for the report,
+    // the run's state is dropped anyway. Nothing to resolve here.
+  }
+
+  @Override
+  public void writeState(DataOutput out) throws IOException {
+    latch.write(out);
+    rowsMargin.write(out);
+    summaryMargin.write(out);
+    paramNorm.write(out);
+    out.writeDouble(absorbed);
+    out.writeByte(absorbedSource);
+    out.writeInt(warnRun);
+    out.writeInt(criticalRun);
+    out.writeLong(clearSince);
+  }
+
+  @Override
+  public void readState(DataInput in) throws IOException {
+    latch.read(in);
+    rowsMargin.read(in);
+    summaryMargin.read(in);
+    paramNorm.read(in);
+    absorbed = in.readDouble();
+    absorbedSource = in.readByte();
+    warnRun = in.readInt();
+    criticalRun = in.readInt();
+    clearSince = in.readLong();
+  }
+}
