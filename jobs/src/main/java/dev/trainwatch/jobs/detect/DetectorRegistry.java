@@ -10,12 +10,14 @@ import java.util.function.Supplier;
  */
 public final class DetectorRegistry {
 
-  private static final List<Supplier<Detector>> ALL = List.of(
-      // softmax_collapse
-      dev.trainwatch.jobs.detect.collapse.SoftmaxAbsorptionDetector::new
-      // instability
-      // stability_gap
-  );
+  private static final List<Supplier<Detector>> ALL = new ArrayList<>();
+
+  static {
+    // softmax_collapse
+    ALL.add(dev.trainwatch.jobs.detect.collapse.SoftmaxAbsorptionDetector::new);
+    // instability
+    // stability_gap
+  }
 
   private DetectorRegistry() {}
 
