@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "trainwatch 0.1.0",
     description = "Real-time monitor for neural-network training runs.",
-    subcommands = {ReplayCommand.class, EvaluateCommand.class, DemoCommand.class, RunCommand.class})
+    subcommands = {DemoCommand.class, ReplayCommand.class, EvaluateCommand.class, RunCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {

@@ -40,7 +40,9 @@ public record JobConfig(Map<String, String> values) implements Serializable {
       new Key("job.parallelism", "2", "Parallelism of the job."),
       new Key("checkpoint.interval.ms", "10000", "Checkpoint interval; alerts become visible to read_committed consumers at each checkpoint."),
       new Key("state.idle-timeout.ms", "1800000", "A run silent this long has its state dropped and its alerts resolved."),
-      new Key("source.starting-offsets", "committed", "committed (fall back to earliest), earliest or latest."));
+      new Key("source.starting-offsets", "committed", "committed (fall back to earliest), earliest or latest."),
+      new Key("alerts.delivery-guarantee", "exactly-once", "exactly-once (Kafka transactions, visible at checkpoints) "
+          + "or at-least-once (visible in milliseconds; downstream dedups by fingerprint)."));
 
   private static final List<String> PREFIXES =
       List.of("kafka.consumer.", "kafka.producer.", "kafka.common.", "detector.");

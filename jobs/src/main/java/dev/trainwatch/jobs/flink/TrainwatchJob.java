@@ -86,11 +86,17 @@ public final class TrainwatchJob {
     var producerProps = config.clientProperties("producer");
     // Must not exceed the broker's transaction.max.timeout.ms (15 min by default).
     producerProps.putIfAbsent("transaction.timeout.ms", "600000");
+    DeliveryGuarantee alertGuarantee = switch (config.get("alerts.delivery-guarantee")) {
+      case "exactly-once" -> DeliveryGuarantee.EXACTLY_ONCE;
+      case "at-least-once" -> DeliveryGuarantee.AT_LEAST_ONCE;
+      default -> throw new IllegalArgumentException("configuration key 'alerts.delivery-guarantee': expected "
+          + "exactly-once or at-least-once, got '" + config.get("alerts.delivery-guarantee") + "'");
+    };
     KafkaSink<AlertEvent> alerts = KafkaSink.<AlertEvent>builder()
         .setBootstrapServers(config.bootstrapServers())
         .setKafkaProducerConfig(producerProps)
         .setRecordSerializer(new AlertRecordSerializer(config.topics().alerts()))
-        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+        .setDeliveryGuarantee(alertGuarantee)
         .setTransactionalIdPrefix(jobName + "-alerts")
         .build();
     KafkaSink<DeadLetter> deadLetters = KafkaSink.<DeadLetter>builder()

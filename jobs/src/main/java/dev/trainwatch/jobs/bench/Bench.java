@@ -1,0 +1,292 @@
+package dev.trainwatch.jobs.bench;
+
+import dev.trainwatch.embedded.EmbeddedKafka;
+import dev.trainwatch.jobs.flink.JobConfig;
+import dev.trainwatch.jobs.flink.RawTelemetryDeserializer;
+import dev.trainwatch.jobs.flink.TrainwatchJob;
+import dev.trainwatch.jobs.replay.OfflineEvaluation;
+import dev.trainwatch.jobs.replay.Replay;
+import dev.trainwatch.jobs.replay.TraceFiles;
+import dev.trainwatch.wire.AlertEvent;
+import dev.trainwatch.wire.AlertJson;
+import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryJson;
+import dev.trainwatch.wire.TelemetryParser;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * {@code trainwatch bench}: the numbers that matter, in one run on the embedded stack.
+ * <ol>
+ *   <li>ns per record for parsing and for each detector, and state bytes per run;
+ *   <li>sustained records/s of the detection job (all detectors, exactly-once alerts) next to
+ *       a plain Kafka consumer and a trivial Flink keyBy/ValueState job on the same topic;
+ *   <li>produce-to-alert latency p50/p99 at half the sustained rate.
+ * </ol>
+ * Flink rates subtract the fixed cost of starting a job: each job runs over a small and a
+ * large input and the rate is (large - small) records / (t_large - t_small).
+ */
+public final class Bench {
+
+  /** Knobs of one benchmark run. */
+  public record Options(int runs, int records, int parallelism, Duration latencyDuration, Path traces) {}
+
+  private final Options o;
+  private final PrintStream out;
+
+  public Bench(Options options, PrintStream out) {
+    this.o = options;
+    this.out = out;
+  }
+
+  public void run() throws Exception {
+    out.printf("trainwatch bench: %d runs, %d records of %d metrics, parallelism %d, %d cores%n",
+        o.runs(), o.records(), SyntheticFleet.METRICS, o.parallelism(), Runtime.getRuntime().availableProcessors());
+    detectorCosts();
+    try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+      double sustained = throughput(kafka);
+      latency(kafka, sustained / 2, "at-least-once");
+      latency(kafka, sustained / 2, "exactly-once");
+    }
+  }
+
+  private void detectorCosts() {
+    List<TelemetryRecord> fleet = new ArrayList<>();
+    SyntheticFleet f = new SyntheticFleet(o.runs(), 7);
+    for (int i = 0; i < o.runs() * 200; i++) {
+      fleet.add(f.next(1_700_000_000_000L + i));
+    }
+    report("synthetic fleet (" + o.runs() + " runs x 200 steps)", DetectorBench.run(fleet, 5));
+    if (o.traces() != null && Files.isDirectory(o.traces())) {
+      List<TelemetryRecord> real = new ArrayList<>();
+      for (Path p : TraceFiles.resolve(List.of(o.traces()))) {
+        TraceFiles.forEachLine(p, l -> {
+          if (TelemetryParser.DEFAULT.parse(l) instanceof ParseResult.Parsed pr) {
+            real.add(pr.record());
+          }
+        });
+      }
+      report("public traces (" + real.size() + " records, with sampled logits)", DetectorBench.run(real, 3));
+    }
+  }
+
+  private void report(String what, DetectorBench.Result r) {
+    out.printf("%n== per-record cost, %s%n", what);
+    out.printf("  %-34s %9.0f ns/record%n", "parse + validate (wire)", r.parseNsPerRecord());
+    r.nsPerRecord().forEach((k, v) -> out.printf("  %-34s %9.0f ns/record%n", k, v));
+    out.printf("  state per run: mean %.0f B, max %d B%n", r.meanStateBytes(), r.maxStateBytes());
+  }
+
+  private double throughput(EmbeddedKafka kafka) throws Exception {
+    String big = "bench.big";
+    String small = "bench.small";
+    int smallN = Math.max(2_000, o.records() / 50);
+    kafka.createTopics(Map.of(big, o.parallelism(), small, o.parallelism(), "bench.alerts", 2,
+        "bench.dead-letter", 1, "bench.metrics", 1));
+    long t = System.nanoTime();
+    produce(kafka.bootstrapServers(), big, o.records(), new SyntheticFleet(o.runs(), 1));
+    double produceRate = o.records() / seconds(t);
+    produce(kafka.bootstrapServers(), small, smallN, new SyntheticFleet(o.runs(), 2));
+
+    t = System.nanoTime();
+    long consumed = consumeAll(kafka.bootstrapServers(), big);
+    double consumerRate = consumed / seconds(t);
+
+    double passSmall = timeJob(env -> PassThroughJob.build(env, source(kafka, small)));
+    double passBig = timeJob(env -> PassThroughJob.build(env, source(kafka, big)));
+    double passRate = (o.records() - smallN) / Math.max(1e-3, passBig - passSmall);
+
+    double twSmall = timeJob(env -> trainwatch(kafka, small).build(env));
+    double twBig = timeJob(env -> trainwatch(kafka, big).build(env));
+    double twRate = (o.records() - smallN) / Math.max(1e-3, twBig - twSmall);
+
+    out.printf("%n== sustained throughput (%d records, %d runs)%n", o.records(), o.runs());
+    out.printf("  %-44s %10.0f records/s%n", "Kafka producer (idempotent, lz4)", produceRate);
+    out.printf("  %-44s %10.0f records/s%n", "raw Kafka consumer", consumerRate);
+    out.printf("  %-44s %10.0f records/s%n", "trivial Flink job (keyBy + ValueState)", passRate);
+    out.printf("  %-44s %10.0f records/s   = %.2f x trivial, %.2f x consumer%n",
+        "trainwatch job (all detectors, exactly-once)", twRate, twRate / passRate, twRate / consumerRate);
+    return twRate;
+  }
+
+  private TrainwatchJob trainwatch(EmbeddedKafka kafka, String topic) {
+    return TrainwatchJob.fromConfig(benchConfig(kafka, topic, "exactly-once", 10_000), true);
+  }
+
+  private JobConfig benchConfig(EmbeddedKafka kafka, String topic, String guarantee, long checkpointMs) {
+    Map<String, String> c = new HashMap<>();
+    c.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+    c.put("topics.telemetry", topic);
+    c.put("topics.alerts", "bench.alerts");
+    c.put("topics.dead-letter", "bench.dead-letter");
+    c.put("topics.metrics", "bench.metrics");
+    c.put("job.name", "bench-" + topic + "-" + System.nanoTime());
+    c.put("job.parallelism", String.valueOf(o.parallelism()));
+    c.put("checkpoint.interval.ms", String.valueOf(checkpointMs));
+    c.put("source.starting-offsets", "earliest");
+    c.put("alerts.delivery-guarantee", guarantee);
+    return JobConfig.of(c);
+  }
+
+  private KafkaSource<dev.trainwatch.jobs.flink.RawTelemetry> source(EmbeddedKafka kafka, String topic) {
+    return KafkaSource.<dev.trainwatch.jobs.flink.RawTelemetry>builder()
+        .setBootstrapServers(kafka.bootstrapServers())
+        .setTopics(topic)
+        .setGroupId("bench-pass-" + System.nanoTime())
+        .setStartingOffsets(OffsetsInitializer.earliest())
+        .setBounded(OffsetsInitializer.latest())
+        .setDeserializer(new RawTelemetryDeserializer())
+        .build();
+  }
+
+  private double timeJob(java.util.function.Consumer<StreamExecutionEnvironment> job) throws Exception {
+    StreamExecutionEnvironment env = Replay.localEnvironment(o.parallelism());
+    env.enableCheckpointing(10_000);
+    job.accept(env);
+    long t = System.nanoTime();
+    env.execute("bench");
+    return seconds(t);
+  }
+
+  private void latency(EmbeddedKafka kafka, double rate, String guarantee) throws Exception {
+    String topic = "bench.live." + guarantee;
+    String alerts = "bench.alerts";
+    kafka.createTopics(Map.of(topic, o.parallelism()));
+    JobConfig config = benchConfig(kafka, topic, guarantee, 1_000);
+    StreamExecutionEnvironment env = Replay.localEnvironment(o.parallelism());
+    TrainwatchJob.configure(env, config);
+    TrainwatchJob.fromConfig(config, false).build(env);
+    JobClient job = env.executeAsync("bench-latency");
+
+    List<Long> latencies = new ArrayList<>();
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread reader = new Thread(() -> readLatencies(kafka.bootstrapServers(), alerts, guarantee, stop, latencies));
+    reader.start();
+    Thread.sleep(3000); // job running
+    long t0 = System.currentTimeMillis();
+    long sent = 0;
+    SyntheticFleet fleet = new SyntheticFleet(o.runs(), 3);
+    try (KafkaProducer<byte[], byte[]> p = producer(kafka.bootstrapServers(), "1")) {
+      long end = System.nanoTime() + o.latencyDuration().toNanos();
+      long start = System.nanoTime();
+      while (System.nanoTime() < end) {
+        long due = (long) ((System.nanoTime() - start) / 1e9 * rate);
+        while (sent < due) {
+          long now = System.currentTimeMillis();
+          TelemetryRecord r = sent % 2000 == 1999 ? fleet.poisoned(now) : fleet.next(now);
+          p.send(new ProducerRecord<>(topic, r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
+          sent++;
+        }
+        Thread.sleep(1);
+      }
+    }
+    Thread.sleep(3000);
+    stop.set(true);
+    reader.join();
+    job.cancel().get();
+    List<Long> sorted;
+    synchronized (latencies) {
+      sorted = latencies.stream().sorted().toList();
+    }
+    out.printf("%n== produce-to-alert latency, %s alerts, at %.0f records/s (%d records, %d probes, checkpoint 1 s)%n",
+        guarantee, sent * 1000.0 / (System.currentTimeMillis() - t0 - 3000), sent, sorted.size());
+    if (sorted.isEmpty()) {
+      out.println("  no alert seen");
+    } else {
+      out.printf("  p50 %d ms, p99 %d ms, max %d ms%n", pct(sorted, 0.50), pct(sorted, 0.99), sorted.get(sorted.size() - 1));
+    }
+  }
+
+  private static long pct(List<Long> sorted, double q) {
+    return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(q * sorted.size()) - 1));
+  }
+
+  private static void readLatencies(String bootstrap, String topic, String guarantee, AtomicBoolean stop, List<Long> out) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, guarantee.equals("exactly-once") ? "read_committed" : "read_uncommitted");
+    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
+    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+      c.assign(parts);
+      c.seekToEnd(parts);
+      while (!stop.get()) {
+        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(20))) {
+          long now = System.currentTimeMillis();
+          AlertEvent a = AlertJson.parse(r.value());
+          if (a.status() == dev.trainwatch.wire.Status.FIRING && a.detector().equals("non_finite") && a.timeMs() > 0) {
+            synchronized (out) {
+              out.add(now - a.timeMs());
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private static KafkaProducer<byte[], byte[]> producer(String bootstrap, String lingerMs) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
+    p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
+    p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  private static void produce(String bootstrap, String topic, int n, SyntheticFleet fleet) {
+    try (KafkaProducer<byte[], byte[]> p = producer(bootstrap, "5")) {
+      for (int i = 0; i < n; i++) {
+        TelemetryRecord r = fleet.next(1_700_000_000_000L + i);
+        p.send(new ProducerRecord<>(topic, r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
+      }
+      p.flush();
+    }
+  }
+
+  private static long consumeAll(String bootstrap, String topic) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+    long n = 0;
+    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = c.endOffsets(parts);
+      long total = end.values().stream().mapToLong(Long::longValue).sum();
+      while (n < total) {
+        n += c.poll(Duration.ofMillis(200)).count();
+      }
+    }
+    return n;
+  }
+
+  private static double seconds(long t0) {
+    return (System.nanoTime() - t0) / 1e9;
+  }
+}

@@ -1,0 +1,36 @@
+package dev.trainwatch.jobs.cli;
+
+import dev.trainwatch.jobs.bench.Bench;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code trainwatch bench}: throughput, latency, state size and per-detector cost in one run. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Benchmark the embedded stack: detector ns/record, state bytes/run, sustained records/s "
+        + "vs a raw consumer and a trivial Flink job, produce-to-alert latency.")
+final class BenchCommand implements Callable<Integer> {
+
+  @Option(names = "--runs", defaultValue = "1000", description = "concurrent runs (default ${DEFAULT-VALUE})")
+  int runs;
+
+  @Option(names = "--records", defaultValue = "600000", description = "records for the throughput test (default ${DEFAULT-VALUE})")
+  int records;
+
+  @Option(names = "--parallelism", defaultValue = "2", description = "Flink parallelism (default ${DEFAULT-VALUE})")
+  int parallelism;
+
+  @Option(names = "--latency-seconds", defaultValue = "20", description = "duration of each latency test (default ${DEFAULT-VALUE})")
+  int latencySeconds;
+
+  @Option(names = "--traces", defaultValue = "../shared/eval/traces", description = "public traces for per-detector cost (optional)")
+  Path traces;
+
+  @Override
+  public Integer call() throws Exception {
+    new Bench(new Bench.Options(runs, records, parallelism, Duration.ofSeconds(latencySeconds), traces), System.out).run();
+    return 0;
+  }
+}
