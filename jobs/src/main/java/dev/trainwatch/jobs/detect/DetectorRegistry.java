@@ -14,6 +14,7 @@ public final class DetectorRegistry {
       // softmax_collapse
       // instability
       // stability_gap
+      dev.trainwatch.jobs.detect.gap.StabilityGapDetector::new
   );
 
   private DetectorRegistry() {}
