@@ -35,6 +35,9 @@ final class GapEpisode {
     EXPIRED
   }
 
+  /** Accuracies are stored as float: a drop of exactly the threshold must still count. */
+  private static final double EPS = 1e-6;
+
   boolean open;
   long switchStep = -1;
   float pre = Float.NaN;
@@ -87,7 +90,7 @@ final class GapEpisode {
    */
   Verdict observe(long step, double acc, StabilityGapDetector.Config c, Severity firing) {
     trackMinimum(step, acc, c.newMinMargin());
-    double drop = pre - acc;
+    double drop = pre - acc + EPS;
     boolean armed = step - switchStep <= c.windowSteps();
     if (firing != null) {
       if (firing == Severity.WARNING && drop >= Math.max(c.criticalDrop(), threshold)) {
