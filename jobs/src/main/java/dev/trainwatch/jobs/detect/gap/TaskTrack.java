@@ -92,26 +92,33 @@ final class TaskTrack {
   }
 
   private void updateWindowed(double acc, boolean current) {
-    double max10 = Double.NEGATIVE_INFINITY;
-    double min10 = Double.POSITIVE_INFINITY;
-    double max100 = max10;
-    double min100 = min10;
-    int n = Math.min(filled, WINDOW - 1);
-    for (int i = 1; i <= n; i++) {
-      double v = get(i);
-      if (i < SHORT_WINDOW) {
-        max10 = Math.max(max10, v);
-        min10 = Math.min(min10, v);
+    // The windows end at this evaluation, so they hold up to w - 1 earlier ones. With a
+    // full ring that is every slot but the oldest (at head); scanned as plain array runs,
+    // without per-element modulo, because this runs for every task on every eval record.
+    int max100 = 0;
+    int min100 = Character.MAX_VALUE;
+    for (int i = 0; i < filled; i++) {
+      if (i != head || filled < WINDOW) {
+        int q = ring[i];
+        max100 = Math.max(max100, q);
+        min100 = Math.min(min100, q);
       }
-      max100 = Math.max(max100, v);
-      min100 = Math.min(min100, v);
+    }
+    int max10 = 0;
+    int min10 = Character.MAX_VALUE;
+    int n = Math.min(filled, SHORT_WINDOW - 1);
+    for (int i = 0, j = head; i < n; i++) {
+      j = j == 0 ? WINDOW - 1 : j - 1;
+      int q = ring[j];
+      max10 = Math.max(max10, q);
+      min10 = Math.min(min10, q);
     }
     if (current) {
-      wp10 = (float) Math.max(wp10, acc - min10);
-      wp100 = (float) Math.max(wp100, acc - min100);
+      wp10 = (float) Math.max(wp10, acc - min10 / SCALE);
+      wp100 = (float) Math.max(wp100, acc - min100 / SCALE);
     } else {
-      wf10 = (float) Math.max(wf10, max10 - acc);
-      wf100 = (float) Math.max(wf100, max100 - acc);
+      wf10 = (float) Math.max(wf10, max10 / SCALE - acc);
+      wf100 = (float) Math.max(wf100, max100 / SCALE - acc);
     }
   }
 
