@@ -199,7 +199,9 @@ public final class StabilityGapDetector implements Detector {
       if (t.episode.open) {
         resolve(t, r, "task switch to " + next + " before it recovered", false, ctx, out);
       }
-      if (!t.name.equals(next) && t.filled() >= c.minPreEvals()) {
+      // Only tasks trained before: a task evaluated ahead of its turn (domain-incremental
+      // set-ups evaluate all of them from the start) sits near chance and has nothing to lose.
+      if ((t.learned || t.trained) && !t.name.equals(next) && t.filled() >= c.minPreEvals()) {
         double noise = t.noise(c.noiseEvals());
         double sdDiff = noise * Math.sqrt(1.0 + 1.0 / Math.min(c.preEvals(), t.filled()));
         t.episode.open(r.step(), t.mean(c.preEvals()), noise, Math.max(c.warnDrop(), c.noiseK() * sdDiff));

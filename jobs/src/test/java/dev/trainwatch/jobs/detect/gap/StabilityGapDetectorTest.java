@@ -101,6 +101,17 @@ class StabilityGapDetectorTest {
   }
 
   @Test
+  void watchesOnlyTasksTrainedBeforeNotTasksEvaluatedAheadOfTheirTurn() {
+    for (int s = 0; s < 100; s++) {
+      feed(s, "t0", "t0", 0.95, "t2", 0.30); // t2 untrained, evaluated ahead of its turn
+    }
+    for (int s = 100; s < 200; s++) {
+      feed(s, "t1", "t0", 0.94, "t2", 0.15);
+    }
+    assertThat(alerts).isEmpty();
+  }
+
+  @Test
   void ignoresNonFiniteAndAbsentAccuraciesWithoutThrowing() {
     learnT0();
     feed(100, "t1", "t0", Double.NaN);
