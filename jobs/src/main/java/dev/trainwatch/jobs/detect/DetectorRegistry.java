@@ -17,6 +17,7 @@ public final class DetectorRegistry {
     ALL.add(dev.trainwatch.jobs.detect.collapse.SoftmaxAbsorptionDetector::new);
     // instability
     // stability_gap
+    ALL.add(dev.trainwatch.jobs.detect.gap.StabilityGapDetector::new);
   }
 
   private DetectorRegistry() {}
