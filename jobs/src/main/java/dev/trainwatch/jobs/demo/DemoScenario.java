@@ -47,7 +47,7 @@ public record DemoScenario(List<DemoRun> runs) {
   static final LearningRateRun.Config STABLE_LR =
       new LearningRateRun.Config(10, 16, 64, 0.7f, 1f, 0.003f, 400, 64, 600);
   static final ContinualLearningRun.Config CONTINUAL =
-      new ContinualLearningRun.Config(4, 2, 20, 64, 0.5f, 1f, 0.3f, 150, 16, 100, 16, 50);
+      new ContinualLearningRun.Config(4, 2, 20, 64, 0.5f, 1f, 0.3f, 150, 32, 100, 8, 50);
 
   public DemoScenario {
     runs = List.copyOf(runs);
