@@ -98,7 +98,7 @@ final class ContinualLearningRun extends TrainingRun {
     SoftmaxCrossEntropy.Result r = SoftmaxCrossEntropy.of(logits, batch.n(), classes, batch.y());
     mlp.params().zeroGrad();
     mlp.backward(r.dlogits(), batch.n());
-    Map<String, Double> m = StepMetrics.step(mlp.params(), optimizer, config.lr(), r);
+    Map<String, Double> m = StepMetrics.step(mlp.params(), optimizer, config.lr(), r, false);
     double sum = 0;
     for (int t = 0; t <= task; t++) {
       GaussianClusters.Batch e = heldOut[t];

@@ -73,7 +73,7 @@ final class LearningRateRun extends TrainingRun {
     SoftmaxCrossEntropy.Result r = SoftmaxCrossEntropy.of(logits, b.n(), config.classes(), b.y());
     mlp.params().zeroGrad();
     mlp.backward(r.dlogits(), b.n());
-    Map<String, Double> m = StepMetrics.step(mlp.params(), optimizer, config.lrAt(step), r);
+    Map<String, Double> m = StepMetrics.step(mlp.params(), optimizer, config.lrAt(step), r, false);
     return new StepOutcome(
         m, null, false,
         step % SAMPLE_EVERY == 0 ? StepMetrics.sample(logits, b.n(), config.classes(), b.y(), 8) : null);

@@ -84,7 +84,7 @@ final class ModularAdditionRun extends TrainingRun {
     SoftmaxCrossEntropy.Result batch = SoftmaxCrossEntropy.of(logits, train.n(), p, train.y());
     mlp.params().zeroGrad();
     mlp.backward(batch.dlogits(), train.n());
-    Map<String, Double> m = StepMetrics.step(mlp.params(), optimizer, config.lr(), batch);
+    Map<String, Double> m = StepMetrics.step(mlp.params(), optimizer, config.lr(), batch, true);
     if (step % EVAL_EVERY == 0 && heldOut.n() > 0) {
       float[] eval = mlp.forward(heldOut.x(), heldOut.n());
       m.put("eval/acc", SoftmaxCrossEntropy.accuracy(eval, heldOut.n(), p, heldOut.y()));
