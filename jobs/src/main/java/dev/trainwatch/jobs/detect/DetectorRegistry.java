@@ -13,6 +13,16 @@ public final class DetectorRegistry {
   private static final List<Supplier<Detector>> ALL = List.of(
       // softmax_collapse
       // instability
+      dev.trainwatch.jobs.detect.instability.NonFiniteDetector::new,
+      dev.trainwatch.jobs.detect.instability.AttentionLogitGrowthDetector::new,
+      dev.trainwatch.jobs.detect.instability.AttentionEntropyCollapseDetector::new,
+      dev.trainwatch.jobs.detect.instability.OutputLogitDriftDetector::new,
+      dev.trainwatch.jobs.detect.instability.GradNormSpikeDetector::new,
+      dev.trainwatch.jobs.detect.instability.LossSpikeDetector::new,
+      dev.trainwatch.jobs.detect.instability.EdgeOfStabilityDetector::new,
+      dev.trainwatch.jobs.detect.instability.UpdateRatioDetector::new,
+      dev.trainwatch.jobs.detect.instability.LossScaleCollapseDetector::new,
+      dev.trainwatch.jobs.detect.instability.DivergenceDetector::new
       // stability_gap
   );
 
