@@ -84,6 +84,13 @@ public final class LossSpikeDetector implements Detector {
       window.add(x);
       return;
     }
+    // Exact pre-filter: the median is >= the window minimum, so a loss that fails the ratio or
+    // rise test against the minimum fails it against the median; skip the sort (most records).
+    double floor = Math.exp(window.min());
+    if (loss < c.ratio() * floor || loss - floor < c.minRise()) {
+      calm(r, ctx, c, x, loss, floor, out);
+      return;
+    }
     double med = window.median();
     double sigma = Math.max(window.sigma(med), 1e-6);
     double base = Math.exp(med);
@@ -109,12 +116,18 @@ public final class LossSpikeDetector implements Detector {
       }
       return;
     }
+    calm(r, ctx, c, x, loss, base, out);
+  }
+
+  /** A non-spike record: it joins the baseline and counts towards resolving. */
+  private void calm(TelemetryRecord r, RunContext ctx, Config c, double x, double loss,
+      double base, AlertSink out) {
     streak = 0;
     window.add(x);
     if (latch.isFiring() && ++calm >= c.resolveAfter()) {
       Map<String, Object> ev = new LinkedHashMap<>();
       ev.put("loss", loss);
-      ev.put("baseline_median", base);
+      ev.put("baseline", base);
       latch.resolve(ctx, r.step(), r.timeMs(), "no loss spike for " + calm + " records", ev, out);
       calm = 0;
     }

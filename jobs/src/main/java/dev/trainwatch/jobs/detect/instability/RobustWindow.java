@@ -34,6 +34,15 @@ final class RobustWindow {
     next = 0;
   }
 
+  /** Smallest value held (a lower bound of the median, found without sorting). */
+  double min() {
+    float m = Float.POSITIVE_INFINITY;
+    for (int i = 0; i < size; i++) {
+      m = Math.min(m, ring[i]);
+    }
+    return m;
+  }
+
   double median() {
     System.arraycopy(ring, 0, scratch, 0, size);
     return sortedMedian(size);
