@@ -62,7 +62,7 @@ public final class DivergenceDetector implements Detector {
 
   @Override
   public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
-    if (phase.update(r, ctx.lr())) {
+    if (phase.update(r)) {
       trend.rebaseline();
       sustain.reset();
     }

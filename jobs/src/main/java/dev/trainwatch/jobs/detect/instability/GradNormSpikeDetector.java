@@ -69,7 +69,7 @@ public final class GradNormSpikeDetector implements Detector {
 
   @Override
   public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
-    if (phase.update(r, ctx.lr())) {
+    if (phase.update(r)) {
       ema = Double.NaN;
       runMax = Double.NaN;
       lossEma = Double.NaN;

@@ -71,7 +71,7 @@ public final class LossSpikeDetector implements Detector {
 
   @Override
   public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
-    if (phase.update(r, ctx.lr())) {
+    if (phase.update(r)) {
       window.clear();
     }
     double loss = r.metrics().get("loss");

@@ -13,7 +13,7 @@ import java.io.IOException;
  * {@link #quiet} holds the detector back until a new baseline has formed.
  *
  * <pre>{@code
- * if (phase.update(record, ctx.lr())) { stats.reset(); }
+ * if (phase.update(record)) { stats.reset(); }
  * if (phase.quiet(step, c.minSteps(), c.settleSteps())) { return; }
  * }</pre>
  */
@@ -30,8 +30,10 @@ final class LrPhase {
   private int taskHash;
   private boolean hasTask;
 
-  /** Observes the record; returns true when the baseline must be rebuilt (restart or task switch). */
-  boolean update(TelemetryRecord r, double lr) {
+  /**
+   * Observes the record (its own {@code lr}, not the sticky LR in force: a step without one
+   * says nothing about the schedule); returns true when the baseline must be rebuilt (restart or task switch). */
+  boolean update(TelemetryRecord r) {
     long step = r.step();
     if (firstStep < 0) {
       firstStep = step;
@@ -72,14 +74,6 @@ final class LrPhase {
   /** True for {@code settle} steps after a restart or task switch (ignores warmup). */
   boolean settling(long step, int minSteps, int settle) {
     return step - firstStep < minSteps || (lastResetStep >= 0 && step - lastResetStep < settle);
-  }
-
-  double peakLr() {
-    return peakLr;
-  }
-
-  double prevLr() {
-    return prevLr;
   }
 
   void write(DataOutput out) throws IOException {

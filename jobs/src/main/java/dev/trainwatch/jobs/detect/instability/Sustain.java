@@ -26,10 +26,6 @@ final class Sustain {
     return off >= n;
   }
 
-  int count() {
-    return on;
-  }
-
   void reset() {
     on = 0;
     off = 0;
