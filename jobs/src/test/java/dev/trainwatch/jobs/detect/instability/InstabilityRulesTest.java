@@ -162,7 +162,7 @@ class InstabilityRulesTest {
   }
 
   @ParameterizedTest(name = "update_ratio {0} at lr {1} -> fires {2}")
-  @CsvSource({"0.001, 0.1, false", "0.02, 0.1, false", "0.08, 0.1, true", "1e-7, 0.1, true", "1e-7, 0.001, false"})
+  @CsvSource({"0.001, 0.1, false", "0.02, 0.1, false", "0.08, 0.1, true", "1e-6, 0.1, false", "1e-8, 0.1, true", "1e-8, 0.001, false"})
   void updateRatioWarnsOutOfRangeForTwentySteps(double u, double lr, boolean fires) {
     List<TelemetryRecord> r = new ArrayList<>(steps(0, 10, s -> rec(s, "lr", 0.1, "update_ratio", 0.001)));
     r.addAll(steps(10, 40, s -> rec(s, "lr", lr, "update_ratio", u)));
