@@ -31,7 +31,7 @@ public final class AttentionEntropyCollapseDetector implements Detector {
   /**
    * @param warn entropy (nats) below which the warning fires (1e-3; healthy runs here bottom
    *     out at 0.015, collapsing ones fall below 1e-3 80-190 steps before divergence; 5e-3
-     *     would give 245-285 steps at 3x instead of 15x margin)
+   *     would give 245-285 steps at 3x instead of 15x margin)
    * @param resolve entropy above which it resolves (1e-2, hysteresis)
    * @param sustain consecutive records below {@code warn} before firing (10)
    */
