@@ -16,6 +16,16 @@ public final class DetectorRegistry {
     // softmax_collapse
     ALL.add(dev.trainwatch.jobs.detect.collapse.SoftmaxAbsorptionDetector::new);
     // instability
+    ALL.add(dev.trainwatch.jobs.detect.instability.NonFiniteDetector::new);
+    ALL.add(dev.trainwatch.jobs.detect.instability.AttentionLogitGrowthDetector::new);
+    ALL.add(dev.trainwatch.jobs.detect.instability.AttentionEntropyCollapseDetector::new);
+    ALL.add(dev.trainwatch.jobs.detect.instability.OutputLogitDriftDetector::new);
+    ALL.add(dev.trainwatch.jobs.detect.instability.GradNormSpikeDetector::new);
+    ALL.add(dev.trainwatch.jobs.detect.instability.LossSpikeDetector::new);
+    ALL.add(dev.trainwatch.jobs.detect.instability.EdgeOfStabilityDetector::new);
+    ALL.add(dev.trainwatch.jobs.detect.instability.UpdateRatioDetector::new);
+    ALL.add(dev.trainwatch.jobs.detect.instability.LossScaleCollapseDetector::new);
+    ALL.add(dev.trainwatch.jobs.detect.instability.DivergenceDetector::new);
     // stability_gap
     ALL.add(dev.trainwatch.jobs.detect.gap.StabilityGapDetector::new);
   }

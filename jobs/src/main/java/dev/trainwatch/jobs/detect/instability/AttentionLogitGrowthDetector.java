@@ -1,0 +1,121 @@
+package dev.trainwatch.jobs.detect.instability;
+
+import dev.trainwatch.jobs.detect.AlertLatch;
+import dev.trainwatch.jobs.detect.AlertSink;
+import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.Metrics;
+import dev.trainwatch.wire.Severity;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Attention-logit growth (Dehghani et al. 2023, Wortsman et al. 2023): the largest
+ * pre-softmax attention logit grows without bound, attention goes one-hot and the loss
+ * diverges hundreds of steps later. Reads {@code attn/max_logit}, else the largest
+ * {@code attn/max_logit/<layer>}; the evidence names the worst layer. A precursor: warning.
+ */
+public final class AttentionLogitGrowthDetector implements Detector {
+
+  public static final String NAME = "attention_logit_growth";
+  static final String GLOBAL = "attn/max_logit";
+  static final String PER_LAYER = "attn/max_logit/";
+
+  /**
+   * @param warn max attention logit that raises the warning (500: healthy runs, qk-layernorm
+   *     twins included, stay below ~35; unstable ones pass 1000 ~350 steps before the loss
+   *     diverges; Kimi K2's QK-Clip caps logits at 100, so 500 is far outside healthy training)
+   * @param resolve level below which the warning resolves (100, hysteresis)
+   * @param sustain consecutive records above {@code warn} before firing (3, ignores a lone outlier)
+   */
+  public record Config(double warn, double resolve, int sustain) {
+    public static Config from(Settings s) {
+      return new Config(
+          s.getDouble("instability.attention_logit_growth.warn", 500),
+          s.getDouble("instability.attention_logit_growth.resolve", 100),
+          s.getInt("instability.attention_logit_growth.sustain", 3));
+    }
+  }
+
+  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
+  private final Sustain sustain = new Sustain();
+  private double peak;
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    Metrics m = r.metrics();
+    double v = m.get(GLOBAL);
+    int layer = -1;
+    if (!Double.isFinite(v)) {
+      layer = worstLayer(m);
+      v = layer < 0 ? Double.NaN : m.value(layer);
+    }
+    if (!Double.isFinite(v)) {
+      return; // absent; a non-finite value is the non_finite detector's alert
+    }
+    Config c = ctx.config(Config.class, Config::from);
+    if (!latch.isFiring()) {
+      if (sustain.hold(v > c.warn(), c.sustain())) {
+        peak = v;
+        int l = layer >= 0 ? layer : worstLayer(m);
+        Map<String, Object> ev = new LinkedHashMap<>();
+        ev.put("attn_max_logit", v);
+        ev.put("layer", l >= 0 ? m.name(l).substring(PER_LAYER.length()) : "all");
+        ev.put("threshold", c.warn());
+        ev.put("healthy_typical", 35.0);
+        ev.put("lr", ctx.lr());
+        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
+            String.format("max attention logit %.4g > %.4g: attention is going one-hot, the loss diverges next", v, c.warn()),
+            Remedies.withRollback(Remedies.ATTENTION, ctx), ev, out);
+        sustain.reset();
+      }
+      return;
+    }
+    peak = Math.max(peak, v);
+    if (sustain.release(v < c.resolve(), c.sustain())) {
+      Map<String, Object> ev = new LinkedHashMap<>();
+      ev.put("attn_max_logit", v);
+      ev.put("peak", peak);
+      ev.put("resolve_below", c.resolve());
+      latch.resolve(ctx, r.step(), r.timeMs(), "max attention logit back below " + c.resolve(), ev, out);
+      sustain.reset();
+    }
+  }
+
+  /** Index of the largest finite per-layer max logit, or -1. */
+  static int worstLayer(Metrics m) {
+    int best = -1;
+    for (int i = 0; i < m.size(); i++) {
+      if (m.name(i).startsWith(PER_LAYER) && Double.isFinite(m.value(i))
+          && (best < 0 || m.value(i) > m.value(best))) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  @Override
+  public void writeState(DataOutput out) throws IOException {
+    latch.write(out);
+    sustain.write(out);
+    out.writeDouble(peak);
+  }
+
+  @Override
+  public void readState(DataInput in) throws IOException {
+    latch.read(in);
+    sustain.read(in);
+    peak = in.readDouble();
+  }
+}

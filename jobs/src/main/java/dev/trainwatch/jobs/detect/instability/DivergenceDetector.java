@@ -1,0 +1,126 @@
+package dev.trainwatch.jobs.detect.instability;
+
+import dev.trainwatch.jobs.detect.AlertLatch;
+import dev.trainwatch.jobs.detect.AlertSink;
+import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.Severity;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Confirmed divergence: the smoothed loss sits well above its running minimum for a
+ * sustained stretch, i.e. the run is un-learning. Critical, with the rollback target.
+ *
+ * <p>Two conditions, both scale-free: a ratio over the best smoothed loss (1.5x, the usual
+ * definition) and a share of the run's progress given back (15%). The second keeps runs whose
+ * loss is ~0 quiet: there a tiny absolute wobble is a huge ratio but no lost progress.
+ * Task switches and LR restarts start a new baseline (the loss legitimately jumps there).
+ */
+public final class DivergenceDetector implements Detector {
+
+  public static final String NAME = "divergence";
+
+  /**
+   * @param ratio smoothed loss / its running minimum that counts as diverged (1.5; healthy runs
+   *     here peak at 1.07 outside restarts and task switches)
+   * @param givenBack share of the progress (initial - best loss) lost again (0.15; the only
+   *     healthy-labelled loss bump with ratio above 1.5, a softmax-collapse run, gave back 0.08)
+   * @param sustain consecutive records both must hold (20)
+   * @param minSteps steps before the running minimum is trusted (100)
+   * @param settle steps after a restart or task switch before a new minimum is trusted (50)
+   * @param resolveRatio ratio below which the alert resolves after {@code sustain} records (1.2)
+   */
+  public record Config(double ratio, double givenBack, int sustain, int minSteps, int settle,
+      double resolveRatio) {
+    public static Config from(Settings s) {
+      return new Config(
+          s.getDouble("instability.divergence.ratio", 1.5),
+          s.getDouble("instability.divergence.given_back", 0.15),
+          s.getInt("instability.divergence.sustain", 20),
+          s.getInt("instability.divergence.min_steps", 100),
+          s.getInt("instability.divergence.settle", 50),
+          s.getDouble("instability.divergence.resolve_ratio", 1.2));
+    }
+  }
+
+  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
+  private final LrPhase phase = new LrPhase();
+  private final LossTrend trend = new LossTrend();
+  private final Sustain sustain = new Sustain();
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    if (phase.update(r)) {
+      trend.rebaseline();
+      sustain.reset();
+    }
+    double loss = r.metrics().get("loss");
+    if (!Double.isFinite(loss)) {
+      return;
+    }
+    Config c = ctx.config(Config.class, Config::from);
+    long step = r.step();
+    trend.add(loss, !phase.settling(step, c.minSteps(), c.settle()));
+    if (!trend.ready()) {
+      return;
+    }
+    double ratio = trend.ratio();
+    double back = trend.givenBack();
+    if (!latch.isFiring()) {
+      if (sustain.hold(ratio >= c.ratio() && back >= c.givenBack(), c.sustain())) {
+        latch.raise(Severity.CRITICAL, ctx, step, r.timeMs(),
+            String.format("loss diverged: smoothed loss %.4g is %.2fx its best %.4g (%.0f%% of the progress lost)",
+                trend.ewma(), ratio, trend.min(), 100 * back),
+            Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c), out);
+        sustain.reset();
+      }
+      return;
+    }
+    if (sustain.release(ratio < c.resolveRatio(), c.sustain())) {
+      latch.resolve(ctx, step, r.timeMs(), "loss back within " + c.resolveRatio() + "x of its best",
+          evidence(loss, c), out);
+      sustain.reset();
+    }
+  }
+
+  private Map<String, Object> evidence(double loss, Config c) {
+    Map<String, Object> ev = new LinkedHashMap<>();
+    ev.put("loss", loss);
+    ev.put("loss_ewma", trend.ewma());
+    ev.put("baseline_min", trend.min());
+    ev.put("baseline_start", trend.peak());
+    ev.put("ratio", trend.ratio());
+    ev.put("threshold_ratio", c.ratio());
+    ev.put("given_back", trend.givenBack());
+    ev.put("threshold_given_back", c.givenBack());
+    return ev;
+  }
+
+  @Override
+  public void writeState(DataOutput out) throws IOException {
+    latch.write(out);
+    phase.write(out);
+    trend.write(out);
+    sustain.write(out);
+  }
+
+  @Override
+  public void readState(DataInput in) throws IOException {
+    latch.read(in);
+    phase.read(in);
+    trend.read(in);
+    sustain.read(in);
+  }
+}

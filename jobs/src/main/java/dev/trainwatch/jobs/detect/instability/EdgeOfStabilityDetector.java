@@ -1,0 +1,103 @@
+package dev.trainwatch.jobs.detect.instability;
+
+import dev.trainwatch.jobs.detect.AlertLatch;
+import dev.trainwatch.jobs.detect.AlertSink;
+import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.Severity;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Sharpness above the edge of stability (Cohen et al. 2021): gradient descent with step size
+ * lr is stable on a quadratic only while lr * lambda_max <= 2. Uses the LR in force at the
+ * step of each (sparse) {@code sharpness} sample. For adaptive optimizers (tag
+ * {@code optimizer} starting with "adam") the preconditioned sharpness equilibrates near
+ * 38 / lr (Cohen et al. 2022), so their limit is separate. Warning.
+ */
+public final class EdgeOfStabilityDetector implements Detector {
+
+  public static final String NAME = "edge_of_stability";
+
+  /**
+   * @param limit lr * sharpness above which (S)GD is past the edge (2, the stability bound)
+   * @param adaptiveLimit the same for Adam-family optimizers (38, their equilibrium for beta1 0.9)
+   * @param sustain consecutive sharpness samples above the limit before firing (3: at the edge
+   *     itself sharpness oscillates around the bound)
+   */
+  public record Config(double limit, double adaptiveLimit, int sustain) {
+    public static Config from(Settings s) {
+      return new Config(
+          s.getDouble("instability.edge_of_stability.limit", 2.0),
+          s.getDouble("instability.edge_of_stability.adaptive_limit", 38.0),
+          s.getInt("instability.edge_of_stability.sustain", 3));
+    }
+  }
+
+  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
+  private final Sustain sustain = new Sustain();
+  private boolean adaptive;
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    String opt = r.tags().get("optimizer");
+    if (opt != null) {
+      adaptive = opt.toLowerCase(java.util.Locale.ROOT).startsWith("adam");
+    }
+    double sharp = r.metrics().get("sharpness");
+    double lr = ctx.lr();
+    if (!Double.isFinite(sharp) || !Double.isFinite(lr) || lr <= 0) {
+      return;
+    }
+    Config c = ctx.config(Config.class, Config::from);
+    double limit = adaptive ? c.adaptiveLimit() : c.limit();
+    double x = lr * sharp;
+    if (!latch.isFiring()) {
+      if (sustain.hold(x > limit, c.sustain())) {
+        Map<String, Object> ev = new LinkedHashMap<>();
+        ev.put("sharpness", sharp);
+        ev.put("lr", lr);
+        ev.put("lr_times_sharpness", x);
+        ev.put("threshold", limit);
+        ev.put("max_stable_lr", limit / sharp);
+        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
+            String.format("past the edge of stability: lr * sharpness = %.3g > %.3g", x, limit),
+            Remedies.withRollback(Remedies.EDGE, ctx), ev, out);
+        sustain.reset();
+      }
+      return;
+    }
+    if (sustain.release(x <= limit, c.sustain())) {
+      Map<String, Object> ev = new LinkedHashMap<>();
+      ev.put("lr_times_sharpness", x);
+      ev.put("threshold", limit);
+      latch.resolve(ctx, r.step(), r.timeMs(), "lr * sharpness back below " + limit, ev, out);
+      sustain.reset();
+    }
+  }
+
+  @Override
+  public void writeState(DataOutput out) throws IOException {
+    latch.write(out);
+    sustain.write(out);
+    out.writeBoolean(adaptive);
+  }
+
+  @Override
+  public void readState(DataInput in) throws IOException {
+    latch.read(in);
+    sustain.read(in);
+    adaptive = in.readBoolean();
+  }
+}

@@ -1,0 +1,140 @@
+package dev.trainwatch.jobs.detect.instability;
+
+import dev.trainwatch.jobs.detect.AlertLatch;
+import dev.trainwatch.jobs.detect.AlertSink;
+import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.Severity;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Gradient-norm spikes, Stable-SPAM style: {@code grad_norm} far above both its EMA (the
+ * typical norm) and its slowly decaying running maximum (the largest norm the run has
+ * recently lived with). Requiring both keeps ordinary bursty phases quiet: a norm that beats
+ * its EMA but not its recent max is the run's normal noise. Spikes are kept out of the
+ * baseline. Quiet while the loss is ~0 (memorised regime, see {@link Config}), during warmup; an LR restart or task switch starts a new baseline.
+ * Warning; resolves after {@code resolve_after} spike-free records.
+ */
+public final class GradNormSpikeDetector implements Detector {
+
+  public static final String NAME = "grad_norm_spike";
+
+  /**
+   * @param emaRatio grad_norm / EMA that counts as a spike (5; healthy runs reach 8.7 but only
+   *     where the running max is 3x higher)
+   * @param maxRatio grad_norm / running max that counts as a spike (2; healthy runs reach 1.31)
+   * @param emaBeta EMA decay per record (0.98, ~50-step memory)
+   * @param maxDecay per-record decay of the running max (0.999, ~1000-step memory, as Stable-SPAM's)
+   * @param minSteps records before the baseline is trusted (100)
+   * @param settle steps after warmup ends, a restart or a task switch before alerting (50)
+   * @param resolveAfter spike-free records before the warning resolves (50)
+   * @param minBaselineLoss loss EMA (nats) below which the run counts as having memorised its
+   *     training set and spikes are not judged (0.01): there gradients have vanished (1e-6)
+   *     and Adam's "slingshot" (Thilak et al. 2022) multiplies them 1e5x, a softmax-collapse
+   *     effect that family reports
+   */
+  public record Config(double emaRatio, double maxRatio, double emaBeta, double maxDecay,
+      int minSteps, int settle, int resolveAfter, double minBaselineLoss) {
+    public static Config from(Settings s) {
+      return new Config(
+          s.getDouble("instability.grad_norm_spike.ema_ratio", 5),
+          s.getDouble("instability.grad_norm_spike.max_ratio", 2),
+          s.getDouble("instability.grad_norm_spike.ema_beta", 0.98),
+          s.getDouble("instability.grad_norm_spike.max_decay", 0.999),
+          s.getInt("instability.grad_norm_spike.min_steps", 100),
+          s.getInt("instability.grad_norm_spike.settle", 50),
+          s.getInt("instability.grad_norm_spike.resolve_after", 50),
+          s.getDouble("instability.grad_norm_spike.min_baseline_loss", 0.01));
+    }
+  }
+
+  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
+  private final LrPhase phase = new LrPhase();
+  private double ema = Double.NaN;
+  private double runMax = Double.NaN;
+  private double lossEma = Double.NaN;
+  private int calm;
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    if (phase.update(r)) {
+      ema = Double.NaN;
+      runMax = Double.NaN;
+      lossEma = Double.NaN;
+    }
+    double g = r.metrics().get("grad_norm");
+    if (!Double.isFinite(g) || g < 0) {
+      return;
+    }
+    Config c = ctx.config(Config.class, Config::from);
+    double loss = r.metrics().get("loss");
+    if (Double.isFinite(loss) && loss >= 0) {
+      // Robust EWMA: a step contributes at most 10x the current level, so the loss bursts of
+      // a slingshot cannot lift the memorised-regime gate within the burst itself.
+      double x = Double.isNaN(lossEma) ? loss : Math.min(loss, 10 * lossEma);
+      lossEma = Double.isNaN(lossEma) ? x : c.emaBeta() * lossEma + (1 - c.emaBeta()) * x;
+    }
+    boolean quiet = phase.quiet(r.step(), c.minSteps(), c.settle()) || Double.isNaN(ema)
+        || lossEma < c.minBaselineLoss();
+    boolean spike = !quiet && g > c.emaRatio() * ema && g > c.maxRatio() * runMax;
+    if (spike) {
+      calm = 0;
+      if (!latch.isFiring()) {
+        Map<String, Object> ev = new LinkedHashMap<>();
+        ev.put("grad_norm", g);
+        ev.put("baseline_ema", ema);
+        ev.put("running_max", runMax);
+        ev.put("ratio_to_ema", g / ema);
+        ev.put("ratio_to_max", g / runMax);
+        ev.put("threshold_ema_ratio", c.emaRatio());
+        ev.put("threshold_max_ratio", c.maxRatio());
+        ev.put("lr", ctx.lr());
+        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
+            String.format("gradient norm spike %.4g: %.1fx its EMA, %.1fx its running max", g, g / ema, g / runMax),
+            Remedies.withRollback(Remedies.GRADIENT, ctx), ev, out);
+      }
+      return; // spikes stay out of the baseline
+    }
+    ema = Double.isNaN(ema) ? g : c.emaBeta() * ema + (1 - c.emaBeta()) * g;
+    runMax = Double.isNaN(runMax) ? g : Math.max(runMax * c.maxDecay(), g);
+    if (latch.isFiring() && ++calm >= c.resolveAfter()) {
+      Map<String, Object> ev = new LinkedHashMap<>();
+      ev.put("grad_norm", g);
+      ev.put("baseline_ema", ema);
+      latch.resolve(ctx, r.step(), r.timeMs(), "no gradient spike for " + calm + " records", ev, out);
+      calm = 0;
+    }
+  }
+
+  @Override
+  public void writeState(DataOutput out) throws IOException {
+    latch.write(out);
+    phase.write(out);
+    out.writeDouble(ema);
+    out.writeDouble(runMax);
+    out.writeDouble(lossEma);
+    out.writeInt(calm);
+  }
+
+  @Override
+  public void readState(DataInput in) throws IOException {
+    latch.read(in);
+    phase.read(in);
+    ema = in.readDouble();
+    runMax = in.readDouble();
+    lossEma = in.readDouble();
+    calm = in.readInt();
+  }
+}

@@ -1,0 +1,120 @@
+package dev.trainwatch.jobs.detect.instability;
+
+import dev.trainwatch.jobs.detect.AlertLatch;
+import dev.trainwatch.jobs.detect.AlertSink;
+import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.Severity;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Output-logit divergence (PaLM; Wortsman et al. 2023): log Z ({@code logits/lse_mean})
+ * drifts far from 0 while the loss worsens. A precursor: warning; remedy z-loss.
+ *
+ * <p>Why the loss gate: a large |log Z| alone is also what confident classifiers and
+ * softmax collapse look like (log Z reaches 36 in a healthy float64 run and -1000 after a
+ * float32 softmax collapse, with the loss ~0 in both); that is the softmax_collapse family's
+ * business. Drift is an instability only when the loss is losing ground at the same time.
+ */
+public final class OutputLogitDriftDetector implements Detector {
+
+  public static final String NAME = "output_logit_drift";
+  static final String METRIC = "logits/lse_mean";
+
+  /**
+   * @param maxAbsLse |log Z| in nats above which log Z counts as drifted (50; healthy runs
+   *     here reach 36 with the loss at ~0)
+   * @param lossRatio smoothed loss / its running minimum that counts as losing ground (1.2)
+   * @param givenBack share of the progress lost that counts as losing ground (0.15)
+   * @param sustain consecutive records all must hold before firing (10)
+   * @param minSteps steps before the loss baseline is trusted (100)
+   * @param settle steps after a restart or task switch before it is trusted again (50)
+   */
+  public record Config(double maxAbsLse, double lossRatio, double givenBack, int sustain,
+      int minSteps, int settle) {
+    public static Config from(Settings s) {
+      return new Config(
+          s.getDouble("instability.output_logit_drift.max_abs_lse", 50),
+          s.getDouble("instability.output_logit_drift.loss_ratio", 1.2),
+          s.getDouble("instability.output_logit_drift.given_back", 0.15),
+          s.getInt("instability.output_logit_drift.sustain", 10),
+          s.getInt("instability.output_logit_drift.min_steps", 100),
+          s.getInt("instability.output_logit_drift.settle", 50));
+    }
+  }
+
+  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
+  private final LrPhase phase = new LrPhase();
+  private final LossTrend trend = new LossTrend();
+  private final Sustain sustain = new Sustain();
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    if (phase.update(r)) {
+      trend.rebaseline();
+      sustain.reset();
+    }
+    Config c = ctx.config(Config.class, Config::from);
+    double loss = r.metrics().get("loss");
+    if (Double.isFinite(loss)) {
+      trend.add(loss, !phase.settling(r.step(), c.minSteps(), c.settle()));
+    }
+    double lse = r.metrics().get(METRIC);
+    if (!Double.isFinite(lse)) {
+      return;
+    }
+    boolean drifted = Math.abs(lse) > c.maxAbsLse();
+    if (!latch.isFiring()) {
+      boolean losing = trend.ready() && trend.ratio() >= c.lossRatio() && trend.givenBack() >= c.givenBack();
+      if (sustain.hold(drifted && losing, c.sustain())) {
+        Map<String, Object> ev = new LinkedHashMap<>();
+        ev.put("lse_mean", lse);
+        ev.put("threshold", c.maxAbsLse());
+        ev.put("loss_ewma", trend.ewma());
+        ev.put("baseline_min", trend.min());
+        ev.put("loss_ratio", trend.ratio());
+        ev.put("given_back", trend.givenBack());
+        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
+            String.format("output log Z drifted to %.4g (|log Z| > %.4g) while the loss rose %.2fx", lse, c.maxAbsLse(), trend.ratio()),
+            Remedies.withRollback(Remedies.OUTPUT_LOGITS, ctx), ev, out);
+        sustain.reset();
+      }
+      return;
+    }
+    if (sustain.release(!drifted, c.sustain())) {
+      Map<String, Object> ev = new LinkedHashMap<>();
+      ev.put("lse_mean", lse);
+      ev.put("threshold", c.maxAbsLse());
+      latch.resolve(ctx, r.step(), r.timeMs(), "log Z back within " + c.maxAbsLse() + " of 0", ev, out);
+      sustain.reset();
+    }
+  }
+
+  @Override
+  public void writeState(DataOutput out) throws IOException {
+    latch.write(out);
+    phase.write(out);
+    trend.write(out);
+    sustain.write(out);
+  }
+
+  @Override
+  public void readState(DataInput in) throws IOException {
+    latch.read(in);
+    phase.read(in);
+    trend.read(in);
+    sustain.read(in);
+  }
+}

@@ -1,0 +1,82 @@
+package dev.trainwatch.jobs.detect.instability;
+
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.Arrays;
+
+/**
+ * The last {@value #CAPACITY} values (as floats) with their median and MAD, for robust
+ * baselines. Bounded state (~260 bytes); median and MAD sort a reused scratch array, so the
+ * hot path allocates nothing.
+ */
+final class RobustWindow {
+
+  static final int CAPACITY = 64;
+
+  private final float[] ring = new float[CAPACITY];
+  private final float[] scratch = new float[CAPACITY];
+  private int size;
+  private int next;
+
+  void add(double v) {
+    ring[next] = (float) v;
+    next = (next + 1) % CAPACITY;
+    size = Math.min(size + 1, CAPACITY);
+  }
+
+  int size() {
+    return size;
+  }
+
+  void clear() {
+    size = 0;
+    next = 0;
+  }
+
+  /** Smallest value held (a lower bound of the median, found without sorting). */
+  double min() {
+    float m = Float.POSITIVE_INFINITY;
+    for (int i = 0; i < size; i++) {
+      m = Math.min(m, ring[i]);
+    }
+    return m;
+  }
+
+  double median() {
+    System.arraycopy(ring, 0, scratch, 0, size);
+    return sortedMedian(size);
+  }
+
+  /** Median absolute deviation from {@code median}, scaled by 1.4826 to estimate a sigma. */
+  double sigma(double median) {
+    for (int i = 0; i < size; i++) {
+      scratch[i] = (float) Math.abs(ring[i] - median);
+    }
+    return 1.4826 * sortedMedian(size);
+  }
+
+  private double sortedMedian(int n) {
+    if (n == 0) {
+      return Double.NaN;
+    }
+    Arrays.sort(scratch, 0, n);
+    return n % 2 == 1 ? scratch[n / 2] : 0.5 * (scratch[n / 2 - 1] + scratch[n / 2]);
+  }
+
+  void write(DataOutput out) throws IOException {
+    out.writeByte(size);
+    out.writeByte(next);
+    for (int i = 0; i < size; i++) {
+      out.writeFloat(ring[i]);
+    }
+  }
+
+  void read(DataInput in) throws IOException {
+    size = in.readByte();
+    next = in.readByte();
+    for (int i = 0; i < size; i++) {
+      ring[i] = in.readFloat();
+    }
+  }
+}

@@ -1,0 +1,107 @@
+package dev.trainwatch.jobs.detect.instability;
+
+import dev.trainwatch.jobs.detect.AlertLatch;
+import dev.trainwatch.jobs.detect.AlertSink;
+import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.Severity;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * {@code update_ratio} (|update| / |weights| per step) out of range for a sustained stretch.
+ * Around 1e-3 is the usual healthy value; far above, each step rewrites a sizeable share of
+ * the weights (LR too high); far below while the LR is near its peak, the run stopped
+ * learning (vanishing gradients, dead units). The low side is skipped once the schedule has
+ * decayed the LR below {@code low_lr_fraction} of its peak, where tiny updates are intended.
+ * Warning.
+ */
+public final class UpdateRatioDetector implements Detector {
+
+  public static final String NAME = "update_ratio";
+
+  /**
+   * @param high ratio above which updates are too large (0.05; the worst healthy run here, a
+   *     qk-layernorm LM at lr 0.2, sustains ~0.025, the diverging ones 0.011)
+   * @param low ratio below which the run is not learning (1e-7: 1e7 steps to move the weights
+   *     by their own norm; runs at peak LR here sustain at least 3.6e-6, a softmax-collapsed one)
+   * @param lowLrFraction the low check applies only while lr >= this share of the peak LR (0.1)
+   * @param sustain consecutive records out of range before firing, and in range to resolve (20)
+   */
+  public record Config(double high, double low, double lowLrFraction, int sustain) {
+    public static Config from(Settings s) {
+      return new Config(
+          s.getDouble("instability.update_ratio.high", 0.05),
+          s.getDouble("instability.update_ratio.low", 1e-7),
+          s.getDouble("instability.update_ratio.low_lr_fraction", 0.1),
+          s.getInt("instability.update_ratio.sustain", 20));
+    }
+  }
+
+  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
+  private final Sustain sustain = new Sustain();
+  private double peakLr = Double.NaN;
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    double lr = ctx.lr();
+    if (Double.isFinite(lr)) {
+      peakLr = Double.isNaN(peakLr) ? lr : Math.max(peakLr, lr);
+    }
+    double u = r.metrics().get("update_ratio");
+    if (!Double.isFinite(u)) {
+      return;
+    }
+    Config c = ctx.config(Config.class, Config::from);
+    boolean lrHigh = Double.isNaN(lr) || lr >= c.lowLrFraction() * peakLr;
+    boolean tooHigh = u > c.high();
+    boolean tooLow = u < c.low() && lrHigh;
+    if (!latch.isFiring()) {
+      if (sustain.hold(tooHigh || tooLow, c.sustain())) {
+        Map<String, Object> ev = new LinkedHashMap<>();
+        ev.put("update_ratio", u);
+        ev.put("threshold", tooHigh ? c.high() : c.low());
+        ev.put("side", tooHigh ? "high" : "low");
+        ev.put("lr", lr);
+        ev.put("records", c.sustain());
+        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
+            String.format("update_ratio %.3g %s for %d records", u,
+                tooHigh ? "> " + c.high() + " (steps too large)" : "< " + c.low() + " (not learning)", c.sustain()),
+            Remedies.withRollback(Remedies.UPDATE, ctx), ev, out);
+        sustain.reset();
+      }
+      return;
+    }
+    if (sustain.release(!tooHigh && !tooLow, c.sustain())) {
+      Map<String, Object> ev = new LinkedHashMap<>();
+      ev.put("update_ratio", u);
+      latch.resolve(ctx, r.step(), r.timeMs(), "update_ratio back in range", ev, out);
+      sustain.reset();
+    }
+  }
+
+  @Override
+  public void writeState(DataOutput out) throws IOException {
+    latch.write(out);
+    sustain.write(out);
+    out.writeDouble(peakLr);
+  }
+
+  @Override
+  public void readState(DataInput in) throws IOException {
+    latch.read(in);
+    sustain.read(in);
+    peakLr = in.readDouble();
+  }
+}

@@ -1,0 +1,52 @@
+package dev.trainwatch.jobs.detect.instability;
+
+import static dev.trainwatch.jobs.detect.instability.Feed.rec;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Warmup, restarts and task switches as the spike and divergence baselines see them. */
+class LrPhaseTest {
+
+  @ParameterizedTest(name = "lr {0} -> {1} after peak {2}: restart {3}")
+  @CsvSource({
+      "0.001, 0.002, 0.001, false", // linear warmup doubling early on: never decayed
+      "0.0002, 0.003, 0.003, true", // SGDR: decayed 15x, jumps back to the peak
+      "0.0015, 0.003, 0.003, true", // decayed exactly 2x, jumps 2x
+      "0.002, 0.003, 0.003, false", // a small bump after a short decay
+      "0.003, 0.003, 0.003, false"}) // constant
+  void restartIsALargeJumpAfterADecay(double prev, double next, double peak, boolean restart) {
+    LrPhase p = new LrPhase();
+    p.update(rec(0, "lr", peak));
+    p.update(rec(1, "lr", prev));
+    assertThat(p.update(rec(2, "lr", next))).isEqualTo(restart);
+  }
+
+  @Test
+  void quietWhileTheLrRampsAndForTheSettlePeriodAfterIt() {
+    LrPhase p = new LrPhase();
+    for (int s = 0; s <= 300; s++) {
+      p.update(rec(s, "lr", 1e-3 * Math.min(1, (s + 1) / 200.0)));
+    }
+    assertThat(p.quiet(150, 100, 50)).isTrue();
+    assertThat(p.quiet(240, 100, 50)).isTrue();
+    assertThat(p.quiet(260, 100, 50)).isFalse();
+    assertThat(p.settling(150, 100, 50)).isFalse(); // divergence does not wait for warmup
+  }
+
+  @Test
+  void aTaskSwitchRebaselines() {
+    LrPhase p = new LrPhase();
+    assertThat(p.update(withTask(0, "t0"))).isFalse();
+    assertThat(p.update(withTask(1, "t0"))).isFalse();
+    assertThat(p.update(withTask(2, "t1"))).isTrue();
+    assertThat(p.settling(30, 0, 50)).isTrue();
+  }
+
+  private static dev.trainwatch.wire.TelemetryRecord withTask(long step, String task) {
+    return new dev.trainwatch.wire.TelemetryRecord(Feed.RUN, step, -1, task, null,
+        rec(step, "loss", 1.0).metrics(), null, null);
+  }
+}
