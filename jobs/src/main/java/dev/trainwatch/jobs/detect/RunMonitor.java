@@ -164,6 +164,7 @@ public final class RunMonitor {
       out.writeLong(a.step());
       out.writeLong(a.timeMs());
       RunContext.writeNullable(out, a.summary());
+      RunContext.writeNullable(out, a.remedy());
     }
     out.writeShort(detectors.size());
     ByteArrayOutputStream buf = new ByteArrayOutputStream(256);
@@ -201,7 +202,8 @@ public final class RunMonitor {
       long step = in.readLong();
       long time = in.readLong();
       String summary = RunContext.readNullable(in);
-      AlertEvent a = AlertEvent.firing(m.run(), family, detector, severity, step, time, summary, null,
+      String remedy = RunContext.readNullable(in);
+      AlertEvent a = AlertEvent.firing(m.run(), family, detector, severity, step, time, summary, remedy,
           null, task);
       m.active.put(a.fingerprint(), a);
     }
