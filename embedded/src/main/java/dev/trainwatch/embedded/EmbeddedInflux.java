@@ -100,6 +100,10 @@ public final class EmbeddedInflux implements AutoCloseable {
         "  enabled = true",
         "  bind-address = \"127.0.0.1:" + httpPort + "\"",
         "  log-enabled = false",
+        // A GROUP BY time() over a years-wide range would allocate billions of buckets and
+        // take the server down; refuse such queries instead.
+        "[coordinator]",
+        "  max-select-buckets = 1000000",
         "[monitor]",
         "  store-enabled = false",
         "[subscriber]",

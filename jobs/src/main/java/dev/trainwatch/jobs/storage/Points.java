@@ -31,6 +31,9 @@ public final class Points {
   /** Suffix of the boolean field written for each skipped non-finite metric. */
   public static final String NONFINITE_SUFFIX = "/nonfinite";
 
+  /** Prefix of the alert fields that carry the numeric evidence ({@code evidence/baseline}). */
+  public static final String EVIDENCE_PREFIX = "evidence/";
+
   private Points() {}
 
   /** The telemetry point of a record, plus a run_info point when the record carries run tags. */
@@ -99,6 +102,12 @@ public final class Points {
     if (a.affectedTask() != null && !a.affectedTask().isEmpty()) {
       p.tag("affected_task", a.affectedTask());
     }
+    // Evidence keys are fixed by each detector's code, so they are a bounded set of fields.
+    a.evidence().forEach((k, v) -> {
+      if (v instanceof Number n && Double.isFinite(n.doubleValue())) {
+        p.addField(EVIDENCE_PREFIX + k, n.doubleValue());
+      }
+    });
     return new InfluxLine(p.build().lineProtocol());
   }
 

@@ -69,10 +69,11 @@ class PointsTest {
   @Test
   void alertPointCarriesLabelsAsTagsAndFiringFlag() {
     AlertEvent a = AlertEvent.firing("run-a", Family.STABILITY_GAP, "acc-drop", Severity.WARNING, 310,
-        T0, "t0 accuracy dropped", null, Map.of(), "t0");
+        T0, "t0 accuracy dropped", null, Map.of("acc", 0.41, "why", "text"), "t0");
     String line = Points.alert(a).line();
     assertThat(line).startsWith("alerts,").contains("family=stability_gap").contains("affected_task=t0")
-        .contains("status=firing").contains("firing=1i").contains("step=310i");
+        .contains("status=firing").contains("firing=1i").contains("step=310i")
+        .contains("evidence/acc=0.41").doesNotContain("why");
     assertThat(Points.alert(a.resolve(360, T0 + 50, "recovered", Map.of())).line())
         .contains("status=resolved").contains("firing=0i");
   }
