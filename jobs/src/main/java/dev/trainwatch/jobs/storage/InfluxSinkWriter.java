@@ -69,6 +69,9 @@ public final class InfluxSinkWriter implements SinkWriter<InfluxLine> {
     }
     synchronized (lock) {
       while (pending > 0 && failure.get() == null) {
+        if (!thread.isAlive()) {
+          throw new IOException("InfluxDB sender thread stopped with " + pending + " batches unsent");
+        }
         lock.wait(100);
       }
     }
@@ -114,7 +117,7 @@ public final class InfluxSinkWriter implements SinkWriter<InfluxLine> {
           failure.compareAndSet(null, e);
         }
         synchronized (lock) {
-          pending--;
+          pending = Math.max(0, pending - 1);
           lock.notifyAll();
         }
       }

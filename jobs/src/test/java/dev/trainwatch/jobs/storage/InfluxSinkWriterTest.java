@@ -146,6 +146,49 @@ class InfluxSinkWriterTest {
     }
   }
 
+  /** A processing-time service whose timers fire only when the test says so. */
+  static final class ManualTimers implements org.apache.flink.api.common.operators.ProcessingTimeService {
+    long now;
+    final List<ProcessingTimeCallback> due = new ArrayList<>();
+
+    @Override
+    public long getCurrentProcessingTime() {
+      return now;
+    }
+
+    @Override
+    public java.util.concurrent.ScheduledFuture<?> registerTimer(long t, ProcessingTimeCallback cb) {
+      due.add(cb);
+      return null;
+    }
+
+    void fire() throws Exception {
+      List<ProcessingTimeCallback> now = new ArrayList<>(due);
+      due.clear();
+      for (ProcessingTimeCallback cb : now) {
+        cb.onProcessingTime(this.now);
+      }
+    }
+  }
+
+  @Test
+  void partialBatchGoesOutWhenTheFlushIntervalElapses() throws Exception {
+    ScriptedWriter w = new ScriptedWriter();
+    ManualTimers timers = new ManualTimers();
+    RetryingSender s = new RetryingSender(w, 1000, Clock.systemUTC(), ms -> { });
+    try (InfluxSinkWriter sink = new InfluxSinkWriter(w, s, 100, 2, 1000, timers)) {
+      sink.write(line(1), null);
+      timers.now += 1000;
+      timers.fire();
+      long deadline = System.currentTimeMillis() + 5000;
+      while (w.delivered.isEmpty() && System.currentTimeMillis() < deadline) {
+        Thread.sleep(10);
+      }
+      assertThat(w.delivered).hasSize(1);
+      assertThat(timers.due).as("the interval timer re-arms").hasSize(1);
+    }
+  }
+
   @Test
   void flushWithNothingBufferedReturnsAtOnce() throws Exception {
     ScriptedWriter w = new ScriptedWriter();
