@@ -1,6 +1,8 @@
 package dev.trainwatch.jobs.cli;
 
+import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.jobs.replay.Replay;
+import dev.trainwatch.jobs.storage.LocalStorage;
 import dev.trainwatch.wire.DeadLetter;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -29,9 +31,30 @@ final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--set", description = "detector setting key=value (repeatable)")
   Map<String, String> settings = new HashMap<>();
 
+  @Option(names = "--influx", description = "also store telemetry and alerts in InfluxDB: a URL, or 'auto' "
+      + "(TRAINWATCH_INFLUX_URL, else a local influxd on loopback, else none)")
+  String influx;
+
   @Override
   public Integer call() throws Exception {
-    Replay.Result r = Replay.run(traces, parallelism, settings);
+    if (influx != null) {
+      return replayWithStorage();
+    }
+    return report(Replay.run(traces, parallelism, settings));
+  }
+
+  private Integer replayWithStorage() throws Exception {
+    Map<String, String> s = influx.equals("auto") ? Map.of() : Map.of("influx.url", influx);
+    try (LocalStorage storage = LocalStorage.resolve(s, System.getenv()).orElse(null);
+        EmbeddedKafka kafka = EmbeddedKafka.start()) {
+      System.err.println(storage == null ? "storage: none (no URL configured, no influxd installed)"
+          : "storage: " + storage.config() + (storage.isLocal() ? " (local, deleted on exit)" : ""));
+      return report(Replay.run(kafka.bootstrapServers(), traces, parallelism, settings, System.nanoTime(),
+          storage == null ? null : storage.config()));
+    }
+  }
+
+  private Integer report(Replay.Result r) throws Exception {
     AlertsFile.write(alertsOut, r.alerts());
     System.err.printf("replayed %d records: produce %d ms, job %d ms (%.0f records/s end to end), total %d ms%n",
         r.recordsSent(), r.produceMillis(), r.jobMillis(),

@@ -7,6 +7,7 @@ import dev.trainwatch.wire.TelemetryRecord;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
@@ -47,6 +48,15 @@ public final class TrainwatchJob {
 
   /** Adds the pipeline to {@code env}; returns the alert stream (before the sink). */
   public DataStream<AlertEvent> build(StreamExecutionEnvironment env) {
+    return build(env, (records, alerts) -> {});
+  }
+
+  /**
+   * As {@link #build(StreamExecutionEnvironment)}, then hands the parsed records and the
+   * alerts to {@code extra} so more consumers (e.g. {@code StorageTopology.attach}) can be added.
+   */
+  public DataStream<AlertEvent> build(StreamExecutionEnvironment env,
+      BiConsumer<DataStream<TelemetryRecord>, DataStream<AlertEvent>> extra) {
     SingleOutputStreamOperator<TelemetryRecord> records = env
         .fromSource(source, WatermarkStrategy.noWatermarks(), "telemetry")
         .uid("telemetry-source")
@@ -61,6 +71,7 @@ public final class TrainwatchJob {
     alerts.sinkTo(alertSink).uid("alerts-sink").name("alerts");
     records.getSideOutput(ParseFunction.DEAD_LETTERS).sinkTo(deadLetterSink)
         .uid("dead-letter-sink").name("dead letters");
+    extra.accept(records, alerts);
     return alerts;
   }
 

@@ -3,6 +3,8 @@ package dev.trainwatch.jobs.replay;
 import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
+import dev.trainwatch.jobs.storage.InfluxSinkConfig;
+import dev.trainwatch.jobs.storage.StorageTopology;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.DeadLetter;
@@ -41,6 +43,12 @@ public final class Replay {
   /** Replays against any broker; the topics are created if absent. */
   public static Result run(String bootstrap, List<Path> traces, int parallelism,
       Map<String, String> detectorSettings, long t0) throws Exception {
+    return run(bootstrap, traces, parallelism, detectorSettings, t0, null);
+  }
+
+  /** As above; when {@code storage} is not null, telemetry and alerts are also stored in InfluxDB. */
+  public static Result run(String bootstrap, List<Path> traces, int parallelism,
+      Map<String, String> detectorSettings, long t0, InfluxSinkConfig storage) throws Exception {
     Map<String, String> conf = new HashMap<>();
     conf.put("kafka.bootstrap.servers", bootstrap);
     conf.put("job.parallelism", String.valueOf(parallelism));
@@ -59,7 +67,11 @@ public final class Replay {
 
     StreamExecutionEnvironment env = localEnvironment(parallelism);
     TrainwatchJob.configure(env, config);
-    TrainwatchJob.fromConfig(config, true).build(env);
+    TrainwatchJob.fromConfig(config, true).build(env, (records, alerts) -> {
+      if (storage != null) {
+        StorageTopology.attach(records, alerts, storage);
+      }
+    });
     env.execute("trainwatch-replay");
     long tRead = System.nanoTime();
 
