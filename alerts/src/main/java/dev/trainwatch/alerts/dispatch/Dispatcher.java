@@ -161,6 +161,13 @@ public final class Dispatcher {
     sink.gone(a.fingerprint(), a.step());
   }
 
+  /** Offsets of alert changes not yet handed to a flush. */
+  public List<SourceOffset> pendingOffsets() {
+    List<SourceOffset> out = new ArrayList<>();
+    groups.values().forEach(g -> out.addAll(g.pending));
+    return out;
+  }
+
   public int alertCount() {
     return alerts.size();
   }
