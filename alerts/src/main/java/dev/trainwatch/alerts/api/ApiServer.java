@@ -150,7 +150,11 @@ public final class ApiServer implements AutoCloseable {
       throw new IllegalArgumentException("endsAt: is required");
     }
     String id = n.hasNonNull("id") ? n.get("id").asText() : Silences.newId();
-    return new Silence(id, matchers, starts, time(n, "endsAt"), n.path("createdBy").asText("api"),
+    Instant ends = time(n, "endsAt");
+    if (!ends.isAfter(starts) || !ends.isAfter(now)) {
+      throw new IllegalArgumentException("endsAt: must be after startsAt and in the future");
+    }
+    return new Silence(id, matchers, starts, ends, n.path("createdBy").asText("api"),
         n.path("comment").asText(""));
   }
 

@@ -17,8 +17,8 @@ public record Silence(String id, List<Matcher> matchers, Instant startsAt, Insta
     if (id == null || matchers == null || matchers.isEmpty() || startsAt == null || endsAt == null) {
       throw new IllegalArgumentException("id, at least one matcher, startsAt and endsAt are required");
     }
-    if (!endsAt.isAfter(startsAt)) {
-      throw new IllegalArgumentException("endsAt must be after startsAt");
+    if (endsAt.isBefore(startsAt)) {
+      throw new IllegalArgumentException("endsAt must not be before startsAt");
     }
     matchers = List.copyOf(matchers);
   }
@@ -35,8 +35,11 @@ public record Silence(String id, List<Matcher> matchers, Instant startsAt, Insta
     return active(now) && Matcher.all(matchers, labels);
   }
 
+  /** This silence ended at {@code now}; a pending one becomes an empty interval at now. */
   public Silence expiredAt(Instant now) {
-    Instant end = now.isAfter(startsAt) ? now : startsAt.plusMillis(1);
-    return new Silence(id, matchers, startsAt, end.isBefore(endsAt) ? end : endsAt, createdBy, comment);
+    if (now.isBefore(startsAt)) {
+      return new Silence(id, matchers, now, now, createdBy, comment);
+    }
+    return new Silence(id, matchers, startsAt, now.isBefore(endsAt) ? now : endsAt, createdBy, comment);
   }
 }
