@@ -157,7 +157,9 @@ public final class AlertsService implements AutoCloseable {
     private PrintStream stdout = System.out;
     private RetryStage.Sleeper sleeper = d -> Thread.sleep(d.toMillis());
     private java.util.function.DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
-    private HttpClient httpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private HttpClient httpClient = HttpClient.newBuilder()
+        // HTTP/1.1: an h2c upgrade attempt on every plain-http request only costs time here
+        .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     private int deliveryThreads = 4;
 
     private Builder(AlertsConfig config) {

@@ -164,7 +164,7 @@ final class DispatchLoop implements Runnable {
       done.add(new Done(f, pipeline.run(f), null));
     } catch (Throwable t) {
       if (!(t instanceof InterruptedException)) {
-        LOG.warn("flush of {} failed, will retry next group interval: {}", f.groupKey(), t.toString());
+        LOG.warn("flush of {} failed, will retry next group interval", f.groupKey(), t);
       }
       done.add(new Done(f, null, t));
     }

@@ -31,6 +31,11 @@ public final class TestReceiver implements AutoCloseable {
     }
   }
 
+  static {
+    // without TCP_NODELAY the JDK server's small writes meet delayed ACKs: ~40 ms per request
+    System.setProperty("sun.net.httpserver.nodelay", "true");
+  }
+
   private final HttpServer server;
   private final List<Request> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger failuresLeft = new AtomicInteger();

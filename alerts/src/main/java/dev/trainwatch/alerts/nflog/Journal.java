@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.trainwatch.alerts.model.Alert;
 import dev.trainwatch.alerts.model.Matcher;
 import dev.trainwatch.alerts.silence.Silence;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -26,8 +27,11 @@ import java.util.Map;
  * API silences, one JSON object per line. On open it replays the file into a {@link Snapshot}
  * (a torn last line from a crash is skipped) and rewrites it compacted, atomically.
  *
- * <p>Guarantee: {@link #appendSent} is fsynced before it returns; other appends are fsynced by
- * {@link #sync()}, which the service calls before committing Kafka offsets.
+ * <p>Guarantee: {@link #appendSent} and {@link #appendSilence} are fsynced before they return;
+ * other appends are fsynced by {@link #sync()}, which the service calls before committing Kafka
+ * offsets. Writes go through a {@link FileOutputStream}, not a {@code FileChannel}: interrupting
+ * a delivery thread (shutdown) would close an interruptible channel for every other writer.
+ * The fsync runs outside the lock so concurrent deliveries share one disk flush.
  */
 public final class Journal implements AutoCloseable {
 
@@ -37,12 +41,12 @@ public final class Journal implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Path file;
-  private final FileChannel channel;
+  private final FileOutputStream out;
   private final Snapshot restored;
 
-  private Journal(Path file, FileChannel channel, Snapshot restored) {
+  private Journal(Path file, FileOutputStream out, Snapshot restored) {
     this.file = file;
-    this.channel = channel;
+    this.out = out;
     this.restored = restored;
   }
 
@@ -69,9 +73,7 @@ public final class Journal implements AutoCloseable {
         c.force(true);
       }
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-          StandardOpenOption.APPEND);
-      return new Journal(file, ch, s);
+      return new Journal(file, new FileOutputStream(file.toFile(), true), s);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the journal in " + dir, e);
     }
@@ -85,47 +87,52 @@ public final class Journal implements AutoCloseable {
     return file;
   }
 
-  public synchronized void appendAlert(Alert a) {
+  public void appendAlert(Alert a) {
     append(alertLine(a), false);
   }
 
-  public synchronized void appendGone(String fingerprint, long step) {
+  public void appendGone(String fingerprint, long step) {
     append(goneLine(fingerprint, step), false);
   }
 
-  public synchronized void appendSent(NflogEntry e) {
+  public void appendSent(NflogEntry e) {
     append(sentLine(e), true);
   }
 
-  public synchronized void appendSilence(Silence s) {
+  public void appendSilence(Silence s) {
     append(silenceLine(s), true);
   }
 
-  public synchronized void sync() {
+  public void sync() {
     try {
-      channel.force(false);
+      out.getFD().sync();
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      throw new UncheckedIOException("journal sync failed: " + file, e);
     }
   }
 
   private void append(ObjectNode line, boolean fsync) {
+    byte[] b = (line.toString() + "\n").getBytes(StandardCharsets.UTF_8);
     try {
-      write(channel, line);
-      if (fsync) {
-        channel.force(false);
+      synchronized (this) {
+        out.write(b); // one write call per line: a crash tears at most the last line
       }
     } catch (IOException e) {
       throw new UncheckedIOException("journal write failed: " + file, e);
+    }
+    if (fsync) {
+      sync();
     }
   }
 
   @Override
   public synchronized void close() throws IOException {
-    if (channel.isOpen()) {
-      channel.force(false);
-      channel.close();
+    try {
+      out.getFD().sync();
+    } catch (IOException ignored) {
+      // already closed
     }
+    out.close();
   }
 
   private static void write(FileChannel c, ObjectNode line) throws IOException {
