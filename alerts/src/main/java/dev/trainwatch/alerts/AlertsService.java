@@ -90,6 +90,7 @@ public final class AlertsService implements AutoCloseable {
         });
     dispatcher.restore(restored.alerts(), restored.tombstones(), clock.instant());
     NotificationLog nflog = new NotificationLog(journal, restored.nflog().values());
+    KafkaClients.ensureDeadLetterTopic(c.kafka());
     this.producer = KafkaClients.producer(c.kafka());
     String dlTopic = c.kafka().deadLetterTopic();
     NotificationPipeline.DeadLetters deadLetters = d -> producer.send(

@@ -1,7 +1,16 @@
 package dev.trainwatch.alerts;
 
 import dev.trainwatch.alerts.config.AlertsConfig;
+import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -18,6 +27,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 final class KafkaClients {
 
+  private static final Logger LOG = LoggerFactory.getLogger(KafkaClients.class);
+
   private KafkaClients() {}
 
   static KafkaConsumer<byte[], byte[]> consumer(AlertsConfig.Kafka k) {
@@ -30,6 +41,32 @@ final class KafkaClients {
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "500");
     p.putAll(k.properties());
     return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  /**
+   * Creates the dead-letter topic if it is missing (one partition, broker-default replication):
+   * brokers often disable auto-creation, and a missing topic would stall every permanent failure.
+   * Best effort: without rights to create topics, the service starts and the failure shows later.
+   */
+  static void ensureDeadLetterTopic(AlertsConfig.Kafka k) {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, k.bootstrapServers());
+    k.properties().forEach((key, v) -> {
+      if (AdminClientConfig.configNames().contains(key)) {
+        p.put(key, v);
+      }
+    });
+    try (Admin admin = Admin.create(p)) {
+      if (!admin.listTopics().names().get(15, TimeUnit.SECONDS).contains(k.deadLetterTopic())) {
+        admin.createTopics(List.of(new NewTopic(k.deadLetterTopic(), Optional.of(1), Optional.empty())))
+            .all().get(15, TimeUnit.SECONDS);
+        LOG.info("created dead-letter topic {}", k.deadLetterTopic());
+      }
+    } catch (Exception e) {
+      if (!(e.getCause() instanceof TopicExistsException)) {
+        LOG.warn("could not check or create dead-letter topic {}: {}", k.deadLetterTopic(), e.toString());
+      }
+    }
   }
 
   static KafkaProducer<String, byte[]> producer(AlertsConfig.Kafka k) {

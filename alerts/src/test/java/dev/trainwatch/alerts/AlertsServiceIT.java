@@ -220,6 +220,28 @@ class AlertsServiceIT {
   }
 
   @Test
+  void demoConfigPrintsAndAppendsEachNotificationAndCreatesTheDeadLetterTopic() throws Exception {
+    kafka.createTopics(Map.of("trainwatch.alerts", 2));
+    Path file = dir.resolve("demo.jsonl");
+    var printed = new java.io.ByteArrayOutputStream();
+    AlertsConfig demo = ConfigLoader.demo(kafka.bootstrapServers(), dir.resolve("demo-state"), file);
+    produce("trainwatch.alerts", List.of(Fixtures.critical("demo-run", Family.INSTABILITY, "loss_spike", 7)));
+    try (AlertsService svc = AlertsService.builder(demo)
+        .stdout(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8)).start()) {
+      await(Duration.ofSeconds(20), () -> Files.exists(file) && printed.size() > 0, "demo output");
+      assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8))
+          .contains("[FIRING:1] console {family=instability, run=demo-run}")
+          .contains("critical loss_spike run=demo-run step=7");
+      assertThat(Files.readAllLines(file)).hasSize(1);
+      Properties p = new Properties();
+      p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+      try (Admin admin = Admin.create(p)) {
+        assertThat(admin.listTopics().names().get()).contains("trainwatch.alerts.dead-letter");
+      }
+    }
+  }
+
+  @Test
   void throughputToALocalWebhookReceiver() throws Exception {
     try (TestReceiver rx = new TestReceiver()) {
       Setup s = setup("type: webhook\nurl: " + rx.url());

@@ -73,6 +73,34 @@ public final class ConfigLoader {
         retry(root.get("retry")), receivers);
   }
 
+  /**
+   * The configuration {@code trainwatch demo} uses in-process: every notification printed to
+   * {@code stdout} and appended as webhook v4 JSON to {@code notificationsFile}; short timings
+   * (group_wait 1s, group_interval 10s) so the demo shows deliveries quickly; API on an
+   * ephemeral port.
+   */
+  public static AlertsConfig demo(String bootstrapServers, Path stateDir, Path notificationsFile) {
+    return parse("""
+        kafka: {bootstrap_servers: '%s'}
+        http: {port: 0}
+        state: {dir: '%s'}
+        route:
+          receiver: console
+          group_wait: 1s
+          group_interval: 10s
+          repeat_interval: 1h
+          routes:
+            - matchers: ['run=~".*"']
+              receiver: console
+              continue: true
+            - matchers: ['run=~".*"']
+              receiver: file
+        receivers:
+          - {name: console, type: stdout}
+          - {name: file, type: file, path: '%s'}
+        """.formatted(bootstrapServers, stateDir, notificationsFile), Map.of());
+  }
+
   private static Kafka kafka(ConfigNode n, Map<String, String> env) {
     n.onlyKeys(Set.of("bootstrap_servers", "topic", "group_id", "dead_letter_topic", "properties"));
     String bootstrap = env.getOrDefault("TRAINWATCH_ALERTS_BOOTSTRAP_SERVERS",
