@@ -103,11 +103,23 @@ public final class AlertsService implements AutoCloseable {
     NotificationPipeline pipeline = new NotificationPipeline(c.receivers(), notifiers, nflog, retry,
         deadLetters, metrics, "http://" + c.http().listen() + ":" + api.port());
     this.loop = new DispatchLoop(KafkaClients.consumer(c.kafka()), c.kafka().topic(), dispatcher,
-        pipeline, deadLetters, journal, deliveryPool(b.deliveryThreads), clock, metrics);
+        pipeline, deadLetters, journal, deliveryPool(b.deliveryThreads), clock, metrics,
+        () -> snapshot(dispatcher, nflog, silences));
     this.loopThread = new Thread(loop, "alerts-dispatch");
     loopThread.start();
     LOG.info("alerts service consuming {} from {}, API on {}:{}, state in {}", c.kafka().topic(),
         c.kafka().bootstrapServers(), c.http().listen(), api.port(), c.state().dir());
+  }
+
+  /** Current state for journal compaction; called on the dispatch thread. */
+  private static Journal.Snapshot snapshot(Dispatcher d, NotificationLog nflog, Silences silences) {
+    // a log entry outlives its group by a day: enough for any redelivery to find it
+    nflog.gc(d.groupKeys(), java.time.Instant.now(), Duration.ofDays(1));
+    Map<String, dev.trainwatch.alerts.nflog.NflogEntry> log = new LinkedHashMap<>();
+    nflog.all().forEach(e -> log.put(e.key(), e));
+    Map<String, Silence> sil = new LinkedHashMap<>();
+    silences.all().stream().filter(s -> !s.id().startsWith("config-")).forEach(s -> sil.put(s.id(), s));
+    return new Journal.Snapshot(d.alerts(), d.tombstones(), log, sil);
   }
 
   private static ExecutorService deliveryPool(int threads) {

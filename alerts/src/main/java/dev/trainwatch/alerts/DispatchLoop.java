@@ -56,6 +56,7 @@ final class DispatchLoop implements Runnable {
   private final ExecutorService delivery;
   private final InstantSource clock;
   private final AlertsMetrics metrics;
+  private final java.util.function.Supplier<Journal.Snapshot> snapshot;
   private final Set<Flush> inFlight = ConcurrentHashMap.newKeySet();
   private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
   private final Map<TopicPartition, Long> committed = new HashMap<>();
@@ -66,7 +67,9 @@ final class DispatchLoop implements Runnable {
 
   DispatchLoop(Consumer<byte[], byte[]> consumer, String topic, Dispatcher dispatcher,
       NotificationPipeline pipeline, NotificationPipeline.DeadLetters deadLetters, Journal journal,
-      ExecutorService delivery, InstantSource clock, AlertsMetrics metrics) {
+      ExecutorService delivery, InstantSource clock, AlertsMetrics metrics,
+      java.util.function.Supplier<Journal.Snapshot> snapshot) {
+    this.snapshot = snapshot;
     this.consumer = consumer;
     this.topic = topic;
     this.dispatcher = dispatcher;
@@ -107,6 +110,9 @@ final class DispatchLoop implements Runnable {
         alerts = dispatcher.alertCount();
         groups = dispatcher.groupCount();
         commit(false);
+        if (journal.needsCompaction(alerts + groups)) {
+          journal.compact(snapshot);
+        }
       }
     } catch (org.apache.kafka.common.errors.WakeupException e) {
       // close() woke us up

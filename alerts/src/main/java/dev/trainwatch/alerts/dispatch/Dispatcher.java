@@ -180,6 +180,10 @@ public final class Dispatcher {
     return Set.copyOf(groups.keySet());
   }
 
+  public Map<String, Long> tombstones() {
+    return Map.copyOf(tombstones);
+  }
+
   public Map<String, Alert> alerts() {
     return Map.copyOf(alerts);
   }

@@ -41,7 +41,9 @@ public final class Journal implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Path file;
-  private final FileOutputStream out;
+  private static final long COMPACT_MIN_LINES = 10_000;
+  private FileOutputStream out; // replaced by compact(), guarded by this
+  private long appended;
   private final Snapshot restored;
 
   private Journal(Path file, FileOutputStream out, Snapshot restored) {
@@ -55,27 +57,53 @@ public final class Journal implements AutoCloseable {
       Files.createDirectories(dir);
       Path file = dir.resolve("journal.jsonl");
       Snapshot s = replay(file);
-      Path tmp = dir.resolve("journal.jsonl.tmp");
-      try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.CREATE,
-          StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-        for (Alert a : s.alerts().values()) {
-          write(c, alertLine(a));
-        }
-        for (Map.Entry<String, Long> t : s.tombstones().entrySet()) {
-          write(c, goneLine(t.getKey(), t.getValue()));
-        }
-        for (NflogEntry e : s.nflog().values()) {
-          write(c, sentLine(e));
-        }
-        for (Silence sil : s.silences().values()) {
-          write(c, silenceLine(sil));
-        }
-        c.force(true);
-      }
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      writeSnapshot(file, s);
       return new Journal(file, new FileOutputStream(file.toFile(), true), s);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the journal in " + dir, e);
+    }
+  }
+
+  /** Writes the snapshot to a temporary file, fsyncs it, and renames it over {@code file}. */
+  private static void writeSnapshot(Path file, Snapshot s) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+      for (Alert a : s.alerts().values()) {
+        write(c, alertLine(a));
+      }
+      for (Map.Entry<String, Long> t : s.tombstones().entrySet()) {
+        write(c, goneLine(t.getKey(), t.getValue()));
+      }
+      for (NflogEntry e : s.nflog().values()) {
+        write(c, sentLine(e));
+      }
+      for (Silence sil : s.silences().values()) {
+        write(c, silenceLine(sil));
+      }
+      c.force(true);
+    }
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** True once the file holds many more lines than live items: time to {@link #compact}. */
+  public boolean needsCompaction(int liveItems) {
+    return appended > Math.max(COMPACT_MIN_LINES, 4L * liveItems);
+  }
+
+  /**
+   * Rewrites the journal from {@code current}, taken while appends are blocked. Writers update
+   * their in-memory state before appending, so an item is either in the snapshot or appended
+   * to the new file afterwards (possibly both: replay keeps the last line, so that is harmless).
+   */
+  public synchronized void compact(java.util.function.Supplier<Snapshot> current) {
+    try {
+      writeSnapshot(file, current.get());
+      out.close();
+      out = new FileOutputStream(file.toFile(), true);
+      appended = 0;
+    } catch (IOException e) {
+      throw new UncheckedIOException("journal compaction failed: " + file, e);
     }
   }
 
@@ -104,9 +132,18 @@ public final class Journal implements AutoCloseable {
   }
 
   public void sync() {
+    FileOutputStream current;
+    synchronized (this) {
+      current = out;
+    }
     try {
-      out.getFD().sync();
+      current.getFD().sync();
     } catch (IOException e) {
+      synchronized (this) {
+        if (current != out) {
+          return; // compacted meanwhile: the new file was fsynced with everything in it
+        }
+      }
       throw new UncheckedIOException("journal sync failed: " + file, e);
     }
   }
@@ -116,6 +153,7 @@ public final class Journal implements AutoCloseable {
     try {
       synchronized (this) {
         out.write(b); // one write call per line: a crash tears at most the last line
+        appended++;
       }
     } catch (IOException e) {
       throw new UncheckedIOException("journal write failed: " + file, e);

@@ -28,9 +28,10 @@ public final class NotificationLog {
     return Optional.ofNullable(entries.get(NflogEntry.key(groupKey, receiver)));
   }
 
+  /** Records a send; durable (fsynced) when it returns. Map first: see {@link Journal#compact}. */
   public void log(NflogEntry e) {
-    journal.appendSent(e);
     entries.put(e.key(), e);
+    journal.appendSent(e);
   }
 
   public Collection<NflogEntry> all() {

@@ -30,10 +30,9 @@ public final class Silences {
   }
 
   public Silence create(Silence draft) {
-    Silence s = draft;
-    onChange.accept(s);
-    byId.put(s.id(), s);
-    return s;
+    byId.put(draft.id(), draft); // map first, then journal: see Journal#compact
+    onChange.accept(draft);
+    return draft;
   }
 
   public static String newId() {
@@ -47,8 +46,8 @@ public final class Silences {
       return false;
     }
     Silence expired = s.expiredAt(now);
-    onChange.accept(expired);
     byId.put(id, expired);
+    onChange.accept(expired);
     return true;
   }
 

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,6 +49,26 @@ class JournalTest {
     }
     // compacted on open: one line per live item
     assertThat(Files.readAllLines(dir.resolve("journal.jsonl"))).hasSize(4);
+  }
+
+  @Test
+  void compactionKeepsOnlyTheCurrentStateAndAppendsContinueAfterIt() throws Exception {
+    Alert a = Alert.from(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), null, Fixtures.START);
+    NflogEntry sent = new NflogEntry("g", "r", Set.of(a.labelsHash()), Set.of(), 42, false);
+    try (Journal j = Journal.open(dir)) {
+      for (int i = 0; i < 10_001; i++) {
+        j.appendAlert(a);
+      }
+      assertThat(j.needsCompaction(1)).isTrue();
+      j.compact(() -> new Journal.Snapshot(Map.of(a.fingerprint(), a), Map.of(), Map.of(), Map.of()));
+      assertThat(j.needsCompaction(1)).isFalse();
+      new NotificationLog(j, List.of()).log(sent);
+    }
+    assertThat(Files.readAllLines(dir.resolve("journal.jsonl"))).hasSize(2);
+    try (Journal j = Journal.open(dir)) {
+      assertThat(j.restored().alerts()).containsOnlyKeys(a.fingerprint());
+      assertThat(j.restored().nflog().values()).containsExactly(sent);
+    }
   }
 
   @Test
