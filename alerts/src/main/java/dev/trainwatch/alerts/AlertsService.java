@@ -69,6 +69,12 @@ public final class AlertsService implements AutoCloseable {
     AlertsConfig c = b.config;
     InstantSource clock = b.clock;
     this.metrics = new AlertsMetrics();
+    // every series exists from the start, so rate() and alerts on it work before the first failure
+    c.receivers().keySet().forEach(r -> {
+      for (AlertsMetrics.Counter counter : AlertsMetrics.Counter.values()) {
+        metrics.add(counter, r, 0);
+      }
+    });
     this.journal = Journal.open(c.state().dir());
     Journal.Snapshot restored = journal.restored();
     Silences silences = new Silences(journal::appendSilence);
