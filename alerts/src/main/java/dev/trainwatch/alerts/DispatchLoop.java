@@ -109,7 +109,14 @@ final class DispatchLoop implements Runnable {
         }
         alerts = dispatcher.alertCount();
         groups = dispatcher.groupCount();
-        commit(false);
+        try {
+          commit(false);
+        } catch (org.apache.kafka.common.errors.WakeupException e) {
+          throw e;
+        } catch (org.apache.kafka.common.KafkaException e) {
+          // a rebalance or a slow broker: the offsets stay pending and go with the next commit
+          LOG.warn("offset commit failed, will retry: {}", e.toString());
+        }
         if (journal.needsCompaction(alerts + groups)) {
           journal.compact(snapshot);
         }

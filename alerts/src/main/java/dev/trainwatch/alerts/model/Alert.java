@@ -67,7 +67,7 @@ public record Alert(
     }
     ann.put("step", Long.toString(e.step()));
     if (!e.evidence().isEmpty()) {
-      ann.put("evidence", e.evidence().toString());
+      ann.put("evidence", evidenceJson(e.evidence()));
     }
     boolean continues = previous != null && !previous.resolved();
     long starts = continues ? previous.startsMs() : at;
@@ -76,6 +76,20 @@ public record Alert(
       ends = starts + 1; // endsMs must be > 0 and after the start to read as resolved
     }
     return new Alert(e.fingerprint(), labels, ann, starts, ends, e.step());
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** Evidence as a JSON object string (annotations are strings); NaN and infinities as text. */
+  private static String evidenceJson(Map<String, Object> evidence) {
+    Map<String, Object> safe = new LinkedHashMap<>();
+    evidence.forEach((k, v) -> safe.put(k, v instanceof Double d && !Double.isFinite(d) ? d.toString() : v));
+    try {
+      return JSON.writeValueAsString(safe);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
+      return evidence.toString();
+    }
   }
 
   /** Stable hash of the label set plus state: what the notification log remembers. */

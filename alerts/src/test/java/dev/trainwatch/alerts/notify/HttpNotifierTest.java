@@ -122,6 +122,8 @@ class HttpNotifierTest {
     assertThat(a.get("labels").get("alertname").asText()).isEqualTo("grad_norm");
     assertThat(a.get("labels").get("severity").asText()).isEqualTo("warning");
     assertThat(a.get("annotations").get("summary").asText()).isEqualTo("grad_norm warns on run-1");
+    assertThat(a.get("annotations").get("evidence").asText()).isEqualTo("{\"value\":1.5}");
+    assertThat(a.get("annotations").get("step").asText()).isEqualTo("100");
     assertThat(a.get("startsAt").asText()).isEqualTo("2026-11-25T12:00:00.100Z");
     assertThat(a.get("endsAt").asText()).isEqualTo("0001-01-01T00:00:00Z");
     assertThat(a.get("fingerprint").asText()).hasSize(16);
