@@ -46,6 +46,22 @@ class RetryStageTest {
   }
 
   @Test
+  void slowReceiverTimesOutIsRetriedAndThenDelivered() throws Exception {
+    try (TestReceiver rx = new TestReceiver().delay(Duration.ofSeconds(3))) {
+      Receiver r = new Receiver("team", "webhook", rx.url(), null, Duration.ofMillis(200), null,
+          null, true, 0, Map.of());
+      HttpNotifier n = new HttpNotifier(r, HttpClient.newHttpClient(), x -> Payloads.webhookV4(x, 0));
+      RetryStage stage = new RetryStage(retry, new Backoff(retry, () -> 0.5), InstantSource.system(),
+          d -> rx.delay(Duration.ZERO), metrics); // the receiver recovers while we back off
+
+      DeliveryResult result = stage.run(n, HttpNotifierTest.notification());
+
+      assertThat(result).isInstanceOf(DeliveryResult.Delivered.class);
+      assertThat(metrics.get(Counter.RETRIED, "team")).isEqualTo(1);
+    }
+  }
+
+  @Test
   void givesUpAsPermanentAfterMaxAttemptsWithTheLastReason() throws Exception {
     Retry three = new Retry(Duration.ofMillis(1), Duration.ofMillis(1), 2.0, 0.0, 3, Duration.ofMinutes(1));
     Notifier alwaysDown = new Notifier() {
