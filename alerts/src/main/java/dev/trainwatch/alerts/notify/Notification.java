@@ -1,0 +1,55 @@
+package dev.trainwatch.alerts.notify;
+
+import dev.trainwatch.alerts.model.Alert;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One notification for one receiver: the group's alerts (firing and resolved) with the labels
+ * they have in common. {@code status} is firing if any alert fires, as in Alertmanager.
+ */
+public record Notification(String groupKey, String receiver, Map<String, String> groupLabels,
+    List<Alert> alerts, String externalUrl) {
+
+  public Notification {
+    alerts = List.copyOf(alerts);
+    groupLabels = new TreeMap<>(groupLabels);
+  }
+
+  public String status() {
+    return alerts.stream().anyMatch(a -> !a.resolved()) ? "firing" : "resolved";
+  }
+
+  public long firingCount() {
+    return alerts.stream().filter(a -> !a.resolved()).count();
+  }
+
+  public Map<String, String> commonLabels() {
+    return common(true);
+  }
+
+  public Map<String, String> commonAnnotations() {
+    return common(false);
+  }
+
+  private Map<String, String> common(boolean labels) {
+    if (alerts.isEmpty()) {
+      return new TreeMap<>();
+    }
+    Map<String, String> out = new HashMap<>(labels ? alerts.get(0).labels() : alerts.get(0).annotations());
+    for (Alert a : alerts) {
+      Map<String, String> m = labels ? a.labels() : a.annotations();
+      out.entrySet().removeIf(e -> !e.getValue().equals(m.get(e.getKey())));
+    }
+    return new TreeMap<>(out);
+  }
+
+  /** One line for humans: {@code [FIRING:2] {family="x",run="y"} summary...}. */
+  public String summaryLine() {
+    String first = alerts.isEmpty() ? "" : alerts.get(0).annotations().getOrDefault("summary", "");
+    return "[" + status().toUpperCase(java.util.Locale.ROOT) + ":" + (status().equals("firing")
+        ? firingCount() : alerts.size()) + "] " + receiver + " " + groupLabels + " " + first;
+  }
+}

@@ -1,0 +1,208 @@
+package dev.trainwatch.alerts.dispatch;
+
+import static dev.trainwatch.alerts.Fixtures.START;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trainwatch.alerts.Fixtures;
+import dev.trainwatch.alerts.config.AlertsConfig;
+import dev.trainwatch.alerts.inhibit.Inhibitor;
+import dev.trainwatch.alerts.metrics.AlertsMetrics;
+import dev.trainwatch.alerts.model.Alert;
+import dev.trainwatch.alerts.model.Matcher;
+import dev.trainwatch.alerts.nflog.Journal;
+import dev.trainwatch.alerts.nflog.NotificationLog;
+import dev.trainwatch.alerts.notify.Backoff;
+import dev.trainwatch.alerts.notify.DeliveryResult;
+import dev.trainwatch.alerts.notify.Notification;
+import dev.trainwatch.alerts.notify.NotificationPipeline;
+import dev.trainwatch.alerts.notify.NotificationPipeline.Outcome;
+import dev.trainwatch.alerts.notify.Notifier;
+import dev.trainwatch.alerts.notify.RetryStage;
+import dev.trainwatch.alerts.silence.Silence;
+import dev.trainwatch.alerts.silence.Silences;
+import dev.trainwatch.wire.AlertEvent;
+import dev.trainwatch.wire.DeadLetter;
+import dev.trainwatch.wire.Family;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Dispatcher + pipeline driven by plain instants: no sleeps, no threads. */
+class DispatchPipelineTest {
+
+  @TempDir Path dir;
+  private Journal journal;
+  private Dispatcher dispatcher;
+  private NotificationPipeline pipeline;
+  private Silences silences;
+  private final List<Notification> sent = new ArrayList<>();
+  private final List<DeadLetter> deadLetters = new ArrayList<>();
+  private DeliveryResult answer = new DeliveryResult.Delivered(200);
+
+  @BeforeEach
+  void setUp() {
+    // group_wait 30s, group_interval 5m, repeat_interval 4h (the defaults)
+    AlertsConfig c = Fixtures.config("type: stdout", "");
+    journal = Journal.open(dir);
+    silences = new Silences(journal::appendSilence);
+    dispatcher = new Dispatcher(RouteNode.of(c.route()), new Inhibitor(c.inhibitRules()), silences,
+        new Dispatcher.StateSink() {
+          public void put(Alert a) {
+            journal.appendAlert(a);
+          }
+
+          public void gone(String fp, long step) {
+            journal.appendGone(fp, step);
+          }
+        });
+    Notifier recording = new Notifier() {
+      public DeliveryResult send(Notification n) {
+        sent.add(n);
+        return answer;
+      }
+
+      public byte[] body(Notification n) {
+        return n.summaryLine().getBytes();
+      }
+    };
+    AlertsMetrics metrics = new AlertsMetrics();
+    RetryStage retry = new RetryStage(c.retry(), new Backoff(c.retry(), () -> 0.5),
+        InstantSource.fixed(START), d -> { }, metrics);
+    pipeline = new NotificationPipeline(c.receivers(), Map.of("r", recording),
+        new NotificationLog(journal, List.of()), retry, deadLetters::add, metrics, "http://x");
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    journal.close();
+  }
+
+  private List<Outcome> tick(Instant now) throws Exception {
+    List<Outcome> out = new ArrayList<>();
+    for (Flush f : dispatcher.due(now)) {
+      out.add(pipeline.run(f));
+      dispatcher.completed(f);
+    }
+    return out;
+  }
+
+  private void ingest(AlertEvent e, Instant now) {
+    dispatcher.ingest(e, new SourceOffset("t", 0, 1), now);
+  }
+
+  @Test
+  void groupsByRunAndFamilyAndWaitsGroupWaitBeforeTheFirstNotification() throws Exception {
+    ingest(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), START);
+    ingest(Fixtures.warning("run-1", Family.INSTABILITY, "loss_spike", 11), START.plusSeconds(5));
+    ingest(Fixtures.warning("run-2", Family.INSTABILITY, "grad_norm", 10), START.plusSeconds(5));
+
+    assertThat(tick(START.plusSeconds(29))).isEmpty();
+    assertThat(tick(START.plusSeconds(30))).containsExactly(Outcome.DELIVERED);
+    assertThat(sent).hasSize(1);
+    assertThat(sent.get(0).alerts()).hasSize(2);
+    assertThat(sent.get(0).groupLabels()).isEqualTo(Map.of("run", "run-1", "family", "instability"));
+    assertThat(tick(START.plusSeconds(35))).containsExactly(Outcome.DELIVERED);
+    assertThat(sent.get(1).groupLabels()).containsEntry("run", "run-2");
+    assertThat(dispatcher.groupCount()).isEqualTo(2);
+  }
+
+  @Test
+  void unchangedGroupIsNotResentUntilRepeatInterval() throws Exception {
+    ingest(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), START);
+    tick(START.plusSeconds(30));
+    Instant t = START.plusSeconds(30);
+    for (int i = 1; i < 48; i++) { // every group_interval (5m) for 3h55m
+      assertThat(tick(t.plus(Duration.ofMinutes(5L * i)))).containsExactly(Outcome.DEDUPLICATED);
+    }
+    assertThat(tick(t.plus(Duration.ofMinutes(5L * 48)))).containsExactly(Outcome.DELIVERED);
+    assertThat(sent).hasSize(2);
+  }
+
+  @Test
+  void newAlertInAFlushedGroupIsSentAtTheNextGroupInterval() throws Exception {
+    ingest(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), START);
+    tick(START.plusSeconds(30));
+    ingest(Fixtures.warning("run-1", Family.INSTABILITY, "loss_spike", 20), START.plusSeconds(60));
+
+    assertThat(tick(START.plusSeconds(60))).isEmpty();
+    assertThat(tick(START.plusSeconds(330))).containsExactly(Outcome.DELIVERED);
+    assertThat(sent.get(1).alerts()).hasSize(2);
+  }
+
+  @Test
+  void resolvedNotificationIsSentOnceAndStateReturnsToZero() throws Exception {
+    AlertEvent w = Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10);
+    ingest(w, START);
+    tick(START.plusSeconds(30));
+    ingest(Fixtures.resolved(w, 50), START.plusSeconds(40));
+
+    assertThat(tick(START.plusSeconds(330))).containsExactly(Outcome.DELIVERED);
+    assertThat(sent.get(1).status()).isEqualTo("resolved");
+    assertThat(sent.get(1).alerts().get(0).resolved()).isTrue();
+    assertThat(dispatcher.alertCount()).isZero();
+    assertThat(dispatcher.groupCount()).isZero();
+    // the same events redelivered by Kafka after a restart are old news
+    ingest(w, START.plusSeconds(400));
+    ingest(Fixtures.resolved(w, 50), START.plusSeconds(400));
+    assertThat(dispatcher.groupCount()).isZero();
+  }
+
+  @Test
+  void criticalInhibitsWarningsOfTheSameRunAndFamilyOnly() throws Exception {
+    ingest(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), START);
+    ingest(Fixtures.critical("run-1", Family.INSTABILITY, "loss_spike", 11), START);
+    ingest(Fixtures.warning("run-1", Family.SOFTMAX_COLLAPSE, "softmax_margin", 12), START);
+
+    tick(START.plusSeconds(30));
+
+    assertThat(sent).hasSize(2);
+    Notification instability = sent.stream()
+        .filter(n -> n.groupLabels().get("family").equals("instability")).findFirst().orElseThrow();
+    assertThat(instability.alerts()).extracting(a -> a.label("alertname")).containsExactly("loss_spike");
+    Notification softmax = sent.stream()
+        .filter(n -> n.groupLabels().get("family").equals("softmax_collapse")).findFirst().orElseThrow();
+    assertThat(softmax.alerts()).hasSize(1);
+  }
+
+  @Test
+  void silencedAlertsAreNotNotifiedUntilTheSilenceEnds() throws Exception {
+    silences.create(new Silence("s1", List.of(Matcher.parse("run=\"run-1\"")), START,
+        START.plusSeconds(100), "test", ""));
+    ingest(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), START);
+
+    assertThat(tick(START.plusSeconds(30))).containsExactly(Outcome.DEDUPLICATED);
+    assertThat(sent).isEmpty();
+    assertThat(tick(START.plusSeconds(330))).containsExactly(Outcome.DELIVERED);
+    assertThat(sent).hasSize(1);
+  }
+
+  @Test
+  void escalationToCriticalIsNotifiedAgain() throws Exception {
+    ingest(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), START);
+    tick(START.plusSeconds(30));
+    ingest(Fixtures.critical("run-1", Family.INSTABILITY, "grad_norm", 20), START.plusSeconds(40));
+
+    assertThat(tick(START.plusSeconds(330))).containsExactly(Outcome.DELIVERED);
+    assertThat(sent.get(1).alerts().get(0).label("severity")).isEqualTo("critical");
+  }
+
+  @Test
+  void permanentFailureIsDeadLetteredOnceWithTheReason() throws Exception {
+    answer = new DeliveryResult.Permanent("HTTP 400: bad payload");
+    ingest(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), START);
+
+    assertThat(tick(START.plusSeconds(30))).containsExactly(Outcome.DEAD_LETTERED);
+    assertThat(deadLetters).hasSize(1);
+    assertThat(deadLetters.get(0).reason()).contains("HTTP 400: bad payload");
+    assertThat(deadLetters.get(0).run()).isEqualTo("run-1");
+    assertThat(tick(START.plusSeconds(330))).containsExactly(Outcome.DEDUPLICATED);
+  }
+}
