@@ -11,6 +11,12 @@ import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.Topics;
+import dev.trainwatch.alerts.AlertsService;
+import dev.trainwatch.alerts.config.ConfigLoader;
+import dev.trainwatch.jobs.storage.LocalStorage;
+import dev.trainwatch.jobs.storage.StorageTopology;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
@@ -45,19 +51,36 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1", description = "training seed (default ${DEFAULT-VALUE})")
   long seed;
 
+  @Option(names = "--notifications", defaultValue = "trainwatch-demo-notifications.jsonl",
+      description = "file the demo's webhook receiver appends notifications to (default ${DEFAULT-VALUE})")
+  Path notifications;
+
   @Override
   public Integer call() throws Exception {
     List<DemoRun> runs = DemoScenario.standard(seed, InstantSource.system()).runs();
     System.out.println("trainwatch demo: starting an embedded Kafka broker and a local Flink cluster...");
-    try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+    Path stateDir = Files.createTempDirectory("trainwatch-demo-alerts-");
+    try (EmbeddedKafka kafka = EmbeddedKafka.start();
+        LocalStorage storage = LocalStorage.resolve(Map.of(), System.getenv()).orElse(null)) {
       Topics topics = Topics.DEFAULT;
       kafka.createTopics(Map.of(topics.telemetry(), 4, topics.alerts(), 2, topics.deadLetter(), 1, topics.metrics(), 2));
       JobConfig config = JobConfig.of(Map.of("kafka.bootstrap.servers", kafka.bootstrapServers(),
           "checkpoint.interval.ms", "1000", "source.starting-offsets", "earliest", "job.name", "trainwatch-demo"));
       StreamExecutionEnvironment env = Replay.localEnvironment(2);
       TrainwatchJob.configure(env, config);
-      TrainwatchJob.fromConfig(config, false).build(env);
+      TrainwatchJob.fromConfig(config, false).build(env, (records, alerts) -> {
+        if (storage != null) {
+          StorageTopology.attach(records, alerts, storage.config());
+        }
+      });
       JobClient job = env.executeAsync("trainwatch-demo");
+      System.out.println(storage == null
+          ? "storage: none (set TRAINWATCH_INFLUX_URL or install influxdb to store metrics)"
+          : "storage: InfluxDB at " + storage.config().url() + (storage.isLocal() ? " (local, temporary)" : ""));
+      AlertsService notifier = AlertsService.start(
+          ConfigLoader.demo(kafka.bootstrapServers(), stateDir, notifications), kafka.bootstrapServers());
+      System.out.println("alerts service: notifications printed below (NOTIFY) and appended to " + notifications
+          + "; silences API on http://127.0.0.1:" + notifier.httpPort() + "/api/v1/silences");
 
       Map<String, Integer> firing = new ConcurrentHashMap<>();
       AtomicBoolean stop = new AtomicBoolean();
@@ -72,6 +95,7 @@ final class DemoCommand implements Callable<Integer> {
       Thread.sleep(Duration.ofSeconds(4).toMillis()); // the last checkpoint commits the last alerts
       stop.set(true);
       printer.join();
+      notifier.close();
       job.cancel().get();
 
       System.out.printf("%ndone: %d records published. Firing alerts per run:%n", sent);
@@ -99,9 +123,6 @@ final class DemoCommand implements Callable<Integer> {
           System.out.printf("ALERT %-8s %-8s %-24s step %5d  %s/%s%s: %s%n", a.status().wire(), a.severity().wire(),
               a.run(), a.step(), a.family().wire(), a.detector(),
               a.affectedTask() == null ? "" : " [" + a.affectedTask() + "]", a.summary());
-          if (a.status() == Status.FIRING && a.remedy() != null) {
-            System.out.printf("      remedy: %s%n", a.remedy());
-          }
         }
       }
     }
