@@ -32,7 +32,9 @@ final class LineChunker {
         skipping = false;
       } else {
         byte[] line = join(carry, buf, from, i);
-        if (line.length > 0 && !isBlank(line)) {
+        if (line.length > maxLine) {
+          oversize++;
+        } else if (line.length > 0 && !isBlank(line)) {
           out.add(line);
         }
       }
