@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -23,12 +24,15 @@ import org.slf4j.LoggerFactory;
  * Kafka is unreachable.
  *
  * <p>Guarantee: every record taken from the queue ends acknowledged by Kafka or in the spool
- * (until the spool is full, which is counted as dropped). Per run, order is kept: while the
- * spool holds anything, new records are appended behind it, and the spool is drained in order
- * (send a chunk, flush, release) before direct sending resumes. Drained chunks are at least
- * once: a chunk that fails part-way is sent again. Known gap: records already in flight when
- * the broker goes away fail in callback order, so a record sent directly just after them may
- * overtake them if the broker returns within that window.
+ * (until the spool is full, which is counted as dropped). Per run, order is kept: a failed
+ * direct send is not spooled from its callback (callbacks of different batches can complete out
+ * of order) but noted with its sequence number; this thread then flushes the producer, so every
+ * send in flight has completed, and spools the failures in sequence order, ahead of anything
+ * newer. While the spool holds anything, new records are appended behind it, and the spool is
+ * drained in order (send a chunk, flush, release) before direct sending resumes. Drained chunks
+ * are at least once: a chunk that fails part-way is sent again. Remaining gap: if a batch
+ * fails and a later batch of the same partition still succeeds (the broker came back between
+ * them), the later one is in Kafka before the earlier one leaves the spool.
  */
 public final class Forwarder implements Runnable {
 
@@ -45,6 +49,8 @@ public final class Forwarder implements Runnable {
   private volatile boolean down;
   private volatile Thread thread;
   private long nextProbeMs;
+  private long sequence;
+  private final ConcurrentSkipListMap<Long, Outgoing> failed = new ConcurrentSkipListMap<>();
 
   /** {@code kafkaReachable} is a cheap, bounded probe (e.g. Admin describeCluster). */
   public Forwarder(BlockingQueue<Outgoing> queue, Producer<String, byte[]> producer, Spool spool,
@@ -55,6 +61,7 @@ public final class Forwarder implements Runnable {
     this.metrics = metrics;
     this.kafkaReachable = kafkaReachable;
     this.probeIntervalMs = probeIntervalMs;
+    this.down = !spool.isEmpty(); // records left from a previous run: probe before draining
     metrics.gauge("queue_depth", queue::size);
     metrics.gauge("spool_records", spool::size);
     metrics.gauge("spool_bytes", spool::bytes);
@@ -77,12 +84,18 @@ public final class Forwarder implements Runnable {
           batch.add(first);
           queue.drainTo(batch, CHUNK - 1);
         }
-        if (down || !spool.isEmpty()) {
+        if (down || !spool.isEmpty() || !failed.isEmpty()) {
+          spoolFailedSends();
           toSpool(batch);
           maybeDrain();
         } else {
-          for (Outgoing o : batch) {
-            send(o);
+          for (int i = 0; i < batch.size(); i++) {
+            if (down) { // a send failed: the rest waits behind it in the spool
+              spoolFailedSends();
+              toSpool(batch.subList(i, batch.size()));
+              break;
+            }
+            send(batch.get(i));
           }
         }
       } catch (InterruptedException e) {
@@ -94,29 +107,43 @@ public final class Forwarder implements Runnable {
   }
 
   private void send(Outgoing o) {
+    long seq = sequence++;
     try {
       producer.send(new ProducerRecord<>(o.topic(), o.key(), o.value()), (md, ex) -> {
         if (ex == null) {
           metrics.sent.increment();
           o.ticket().done();
         } else {
-          onFailure(o, ex);
+          onFailure(seq, o, ex);
         }
       });
     } catch (KafkaException e) {
-      onFailure(o, e);
+      onFailure(seq, o, e);
     }
   }
 
-  private void onFailure(Outgoing o, Exception ex) {
+  /** Waits for every send in flight, then spools the failed ones in the order they were sent. */
+  private void spoolFailedSends() {
+    if (down) {
+      producer.flush();
+    }
+    if (!failed.isEmpty()) {
+      List<Outgoing> inOrder = new ArrayList<>(failed.values());
+      failed.clear();
+      toSpool(inOrder);
+    }
+  }
+
+  private void onFailure(long seq, Outgoing o, Exception ex) {
     metrics.sendFailed.increment();
+    LOG.debug("send {} failed: {}", seq, ex.toString());
     if (ex instanceof RetriableException || ex instanceof TimeoutException
         || ex.getCause() instanceof RetriableException) {
       if (!down) {
         LOG.warn("Kafka unreachable ({}); spooling to disk until it returns", ex.toString());
       }
+      failed.put(seq, o); // spooled in send order by the forwarder thread
       down = true;
-      toSpool(List.of(o));
     } else {
       LOG.error("record to {} dropped: permanent Kafka error {}", o.topic(), ex.toString());
       metrics.dropped.increment();
@@ -152,13 +179,25 @@ public final class Forwarder implements Runnable {
       if (chunk.isEmpty()) {
         break;
       }
+      if (down) {
+        // the first write after an outage goes alone: if it fails, nothing behind it overtakes it
+        if (!sendAndWait(chunk.get(0).record())) {
+          nextProbeMs = System.currentTimeMillis() + probeIntervalMs;
+          return;
+        }
+        spool.commit(chunk.subList(0, 1));
+        metrics.drained.increment();
+        down = false;
+        LOG.info("Kafka reachable again; draining {} spooled records", spool.size());
+        continue;
+      }
       AtomicInteger failures = new AtomicInteger();
       for (Spool.Entry e : chunk) {
         Outgoing o = e.record();
         try {
           producer.send(new ProducerRecord<>(o.topic(), o.key(), o.value()), (md, ex) -> {
-            if (ex != null) {
-              failures.incrementAndGet();
+            if (ex != null && failures.getAndIncrement() == 0) {
+              LOG.warn("draining the spool failed ({}); retrying in {} ms", ex.toString(), probeIntervalMs);
             }
           });
         } catch (KafkaException ex) {
@@ -180,11 +219,18 @@ public final class Forwarder implements Runnable {
         toSpool(more); // keep the inputs flowing behind the spool
       }
     }
-    if (spool.isEmpty()) {
-      if (down) {
-        LOG.info("Kafka reachable again; spool drained, sending directly");
-      }
-      down = false;
+  }
+
+  private boolean sendAndWait(Outgoing o) {
+    try {
+      producer.send(new ProducerRecord<>(o.topic(), o.key(), o.value())).get();
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (Exception e) {
+      LOG.warn("Kafka answers the probe but not a write yet ({})", e.toString());
+      return false;
     }
   }
 
@@ -196,5 +242,6 @@ public final class Forwarder implements Runnable {
       t.join(timeout.toMillis());
     }
     producer.flush();
+    spoolFailedSends(); // the thread has ended: failures of the last sends go to the spool
   }
 }
