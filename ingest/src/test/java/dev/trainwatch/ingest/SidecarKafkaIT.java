@@ -106,6 +106,41 @@ class SidecarKafkaIT {
   }
 
   @Test
+  void tailsAFileAcrossASidecarRestartWithoutLossOrDuplicates() throws Exception {
+    Path file = spool.resolve("telemetry.jsonl");
+    Map<String, String> tail = Map.of("http.port", "-1", "tail.file", file.toString(), "tail.poll.ms", "20");
+    appendSteps(file, 0, 500);
+    try (Ingest ingest = start(tail, null)) {
+      awaitSent(ingest, 500);
+    }
+    appendSteps(file, 500, 800);
+    try (Ingest ingest = start(tail, null)) {
+      awaitSent(ingest, 300);
+    }
+    var tel = KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.TELEMETRY,
+        l -> l.stream().filter(r -> "tail-run".equals(r.key())).count() >= 800, Duration.ofSeconds(30));
+    assertThat(tel.stream().filter(r -> "tail-run".equals(r.key())).map(SidecarKafkaIT::step).toList())
+        .hasSize(800).isSorted().doesNotHaveDuplicates();
+  }
+
+  private static void appendSteps(Path file, int from, int to) throws Exception {
+    StringBuilder b = new StringBuilder();
+    for (int i = from; i < to; i++) {
+      b.append("{\"run\":\"tail-run\",\"step\":").append(i).append("}\n");
+    }
+    java.nio.file.Files.writeString(file, b, java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.APPEND);
+  }
+
+  private static void awaitSent(Ingest ingest, long n) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (ingest.metrics().sent.sum() < n && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(ingest.metrics().sent.sum()).isEqualTo(n);
+  }
+
+  @Test
   void losesNoRecordAcrossABrokerRestart() throws Exception {
     int runs = 3;
     int perBatch = 50;
