@@ -86,6 +86,9 @@ class Monitor:
         self._pending = []  # serialised lines awaiting a successful send
         self._lock = threading.Lock()  # guards counters and _pending
         self._counts = {"logged": 0, "sent": 0, "dropped": 0, "rejected": 0, "errors": 0}
+        self._dropped_fast = 0  # drops counted by log() itself (plain int: cheapest to bump)
+        self._pending_n = 0  # len(self._pending), kept by the background thread for log()
+        self._taken = 0  # records the background thread took from the buffer
         self.last_error = None
         self._idle = threading.Event()
         self._idle.set()
@@ -95,24 +98,22 @@ class Monitor:
 
     # ---- training-loop side: cheap, never raises -------------------------------------
     def log(self, step, metrics=None, *, event=None, task=None, tags=None, logits=None, **kw):
-        """Queue one record: ``log(step, loss=0.1, lr=1e-3)`` or ``log(step, {"attn/max_logit": 9.0})``."""
-        try:
-            buf = self._buf
-            if len(buf) + len(self._pending) >= self._max_queue or self._stop:
-                self._counts["dropped"] += 1
-                return False
-            if metrics and kw:
-                metrics = dict(metrics, **kw)
-            elif kw:
-                metrics = kw
-            buf.append((step, time.time(), metrics, event, task, tags, logits))
-            self._counts["logged"] += 1
-            if len(buf) >= self._batch_size:
-                self._wake.set()
-            return True
-        except Exception:  # never let telemetry break training
-            self._counts["dropped"] += 1
+        """Queue one record: ``log(step, loss=0.1, lr=1e-3)`` or ``log(step, {"attn/max_logit": 9.0})``.
+
+        Returns False when the record was dropped (buffer full or monitor closed).
+        Kept lean on purpose: serialisation happens on the background thread.
+        """
+        buf = self._buf
+        n = len(buf)
+        if n + self._pending_n >= self._max_queue or self._stop:
+            self._dropped_fast += 1
             return False
+        if kw:
+            metrics = dict(metrics, **kw) if metrics else kw
+        buf.append((step, time.time(), metrics, event, task, tags, logits))
+        if n + 1 == self._batch_size:
+            self._wake.set()
+        return True
 
     def event(self, step, name, task=None):
         """Log a lifecycle event: run_start, run_end, task_start (with task), checkpoint."""
@@ -122,7 +123,9 @@ class Monitor:
         """Counters: logged, sent, dropped (buffer full or given up), rejected (by the sidecar), errors."""
         with self._lock:
             s = dict(self._counts)
+            s["dropped"] += self._dropped_fast
             s["queued"] = len(self._buf) + len(self._pending)
+            s["logged"] = self._taken + len(self._buf)
             return s
 
     def flush(self, timeout=10.0):
@@ -179,6 +182,7 @@ class Monitor:
         lines = []
         while buf and len(lines) < self._batch_size * 4:
             step, t, metrics, event, task, tags, logits = buf.popleft()
+            self._taken += 1
             if self._tags is not None:  # run attributes go on the first record only
                 tags = dict(self._tags, **tags) if tags else self._tags
                 self._tags = None
@@ -195,6 +199,7 @@ class Monitor:
                 if overflow > 0:  # sidecar gone for long: keep the newest, count the rest
                     del self._pending[:overflow]
                     self._counts["dropped"] += overflow
+                self._pending_n = len(self._pending)
 
     def _send(self, lines):
         body = ("\n".join(lines) + "\n").encode("utf-8")
@@ -241,6 +246,7 @@ class Monitor:
     def _done(self, sent, rejected):
         with self._lock:
             del self._pending[: sent + rejected]
+            self._pending_n = len(self._pending)
             self._counts["sent"] += sent
             self._counts["rejected"] += rejected
 
