@@ -63,15 +63,23 @@ public final class SidecarThroughputBench {
             for (long i = start; i < Math.min(total, start + perRequest); i++) {
               b.append(line(i, run)).append('\n');
             }
-            HttpRequest req = HttpRequest.newBuilder(URI.create(url))
-                .POST(HttpRequest.BodyPublishers.ofString(b.toString())).build();
-            int status;
-            do {
-              status = client.send(req, HttpResponse.BodyHandlers.discarding()).statusCode();
-              if (status == 503) {
-                Thread.sleep(5); // queue full: back off, as the Python client does
+            String body = b.toString();
+            while (true) {
+              HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(url))
+                  .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                  HttpResponse.BodyHandlers.ofString());
+              if (r.statusCode() != 503) {
+                break;
               }
-            } while (status == 503);
+              // queue full: resend only the lines after the accepted ones, as the Python client does
+              int accepted = Integer.parseInt(r.body().replaceAll(".*\"accepted\":(\\d+).*", "$1"));
+              int cut = 0;
+              for (int k = 0; k < accepted; k++) {
+                cut = body.indexOf('\n', cut) + 1;
+              }
+              body = body.substring(cut);
+              Thread.sleep(5);
+            }
           }
         } catch (Exception e) {
           throw new RuntimeException(e);
