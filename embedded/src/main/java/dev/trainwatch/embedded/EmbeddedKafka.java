@@ -68,6 +68,26 @@ public final class EmbeddedKafka implements AutoCloseable {
     return cluster.bootstrapServers();
   }
 
+  /**
+   * Stops the broker side of the node, keeping its log directory and port, so tests can
+   * show what clients do while Kafka is unreachable. The controller stays up. Undo with
+   * {@link #startBroker()}.
+   */
+  public void stopBroker() {
+    for (var broker : cluster.brokers().values()) {
+      broker.shutdown();
+      broker.awaitShutdown();
+    }
+  }
+
+  /** Restarts the broker stopped by {@link #stopBroker()} on the same port and log directory. */
+  public void startBroker() throws Exception {
+    for (var broker : cluster.brokers().values()) {
+      broker.startup();
+    }
+    cluster.waitForReadyBrokers();
+  }
+
   /** Creates the topics (name -> partitions) if absent, and waits until they exist. */
   public void createTopics(Map<String, Integer> topics) throws Exception {
     createTopics(bootstrapServers(), topics, Map.of());

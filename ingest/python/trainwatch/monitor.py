@@ -1,0 +1,257 @@
+"""Monitor: non-blocking telemetry logging for a training loop.
+
+``log()`` only appends a small tuple to an in-memory buffer; a daemon thread turns
+records into JSON Lines and sends them in batches to the sidecar (``url``) or appends
+them to a JSON Lines file (``path``, no sidecar needed: point the sidecar's ``--tail`` at
+it later). Nothing here raises into the training loop: a full buffer drops the record and
+counts it, an unreachable sidecar is retried with backoff, and rejected lines are counted.
+"""
+
+import atexit
+import collections
+import json
+import math
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+
+_EVENTS = ("run_start", "run_end", "task_start", "checkpoint")
+
+
+def _number(v):
+    """A JSON-safe number per FORMAT.md: non-finite values become "NaN"/"Infinity"."""
+    try:
+        f = float(v)  # also accepts 0-d tensors and numpy scalars
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "Infinity" if f > 0 else "-Infinity"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    return f
+
+
+def to_json_line(run, step, time_ms, metrics, event=None, task=None, tags=None, logits=None):
+    """One record as a compact JSON line (no trailing newline)."""
+    rec = {"run": run, "step": int(step), "time_ms": int(time_ms)}
+    if task is not None:
+        rec["task"] = str(task)
+    if event is not None:
+        rec["event"] = event
+    if metrics:
+        m = {}
+        for k, v in metrics.items():
+            n = _number(v)
+            if n is not None:
+                m[str(k)] = n
+        rec["metrics"] = m
+    if tags:
+        rec["tags"] = {str(k): str(v) for k, v in tags.items()}
+    if logits is not None:
+        rec["logits"] = logits
+    return json.dumps(rec, separators=(",", ":"), allow_nan=False)
+
+
+class Monitor:
+    """Logs telemetry of one run without ever blocking or raising into the training loop.
+
+    Give ``url`` (the sidecar, e.g. ``http://127.0.0.1:8787``) or ``path`` (a JSON Lines
+    file). ``token`` defaults to ``$TRAINWATCH_INGEST_TOKEN``. ``max_queue`` bounds memory:
+    beyond it records are dropped and counted in ``stats()["dropped"]``.
+    """
+
+    def __init__(self, run, url=None, path=None, token=None, tags=None, task=None,
+                 batch_size=512, flush_interval=0.5, max_queue=100000, timeout=5.0):
+        if not run or not isinstance(run, str):
+            raise ValueError("run must be a non-empty string")
+        if (url is None) == (path is None):
+            raise ValueError("give exactly one of url= (sidecar) or path= (JSON Lines file)")
+        self.run = run
+        self._url = url.rstrip("/") + "/v1/records" if url else None
+        self._path = path
+        self._token = token if token is not None else os.environ.get("TRAINWATCH_INGEST_TOKEN")
+        self._tags = dict(tags) if tags else None
+        self._task = task
+        self._batch_size = batch_size
+        self._interval = flush_interval
+        self._max_queue = max_queue
+        self._timeout = timeout
+        self._buf = collections.deque()
+        self._wake = threading.Event()
+        self._stop = False
+        self._pending = []  # serialised lines awaiting a successful send
+        self._lock = threading.Lock()  # guards counters and _pending
+        self._counts = {"logged": 0, "sent": 0, "dropped": 0, "rejected": 0, "errors": 0}
+        self._dropped_fast = 0  # drops counted by log() itself (plain int: cheapest to bump)
+        self._pending_n = 0  # len(self._pending), kept by the background thread for log()
+        self._taken = 0  # records the background thread took from the buffer
+        self.last_error = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._loop, name="trainwatch-monitor", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    # ---- training-loop side: cheap, never raises -------------------------------------
+    def log(self, step, metrics=None, *, event=None, task=None, tags=None, logits=None, **kw):
+        """Queue one record: ``log(step, loss=0.1, lr=1e-3)`` or ``log(step, {"attn/max_logit": 9.0})``.
+
+        Returns False when the record was dropped (buffer full or monitor closed).
+        Kept lean on purpose: serialisation happens on the background thread.
+        """
+        buf = self._buf
+        n = len(buf)
+        if n + self._pending_n >= self._max_queue or self._stop:
+            self._dropped_fast += 1
+            return False
+        if kw:
+            metrics = dict(metrics, **kw) if metrics else kw
+        buf.append((step, time.time(), metrics, event, task, tags, logits))
+        if n + 1 == self._batch_size:
+            self._wake.set()
+        return True
+
+    def event(self, step, name, task=None):
+        """Log a lifecycle event: run_start, run_end, task_start (with task), checkpoint."""
+        return self.log(step, event=name, task=task)
+
+    def stats(self):
+        """Counters: logged, sent, dropped (buffer full or given up), rejected (by the sidecar), errors."""
+        with self._lock:
+            s = dict(self._counts)
+            s["dropped"] += self._dropped_fast
+            s["queued"] = len(self._buf) + len(self._pending)
+            s["logged"] = self._taken + len(self._buf)
+            return s
+
+    def flush(self, timeout=10.0):
+        """Wait until everything logged so far was sent (True) or ``timeout`` passed (False)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._buf and not self._pending and self._idle.is_set():
+                return True
+            self._wake.set()
+            time.sleep(0.01)
+        return False
+
+    def close(self, timeout=10.0):
+        """Flush, then stop the background thread. Safe to call twice."""
+        if self._stop:
+            return
+        self.flush(timeout)
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout=1.0)
+        try:
+            atexit.unregister(self.close)
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- background side ---------------------------------------------------------------
+    def _loop(self):
+        backoff = 0.0
+        while not self._stop:
+            self._wake.wait(max(self._interval, backoff))
+            self._wake.clear()
+            self._idle.clear()
+            try:
+                self._take()
+                if self._pending:
+                    ok = self._send(self._pending[: self._batch_size * 4])
+                    backoff = 0.0 if ok else min(max(backoff * 2, 0.2), 5.0)
+                    if ok and (self._buf or self._pending):
+                        self._wake.set()
+            except Exception as e:  # pragma: no cover - defensive
+                self.last_error = repr(e)
+                self._counts["errors"] += 1
+            finally:
+                self._idle.set()
+
+    def _take(self):
+        buf = self._buf
+        lines = []
+        while buf and len(lines) < self._batch_size * 4:
+            step, t, metrics, event, task, tags, logits = buf.popleft()
+            self._taken += 1
+            if self._tags is not None:  # run attributes go on the first record only
+                tags = dict(self._tags, **tags) if tags else self._tags
+                self._tags = None
+            try:
+                lines.append(to_json_line(self.run, step, t * 1000, metrics, event,
+                                          task if task is not None else self._task, tags, logits))
+            except (TypeError, ValueError) as e:
+                self.last_error = repr(e)
+                self._counts["dropped"] += 1
+        if lines:
+            with self._lock:
+                self._pending.extend(lines)
+                overflow = len(self._pending) - self._max_queue
+                if overflow > 0:  # sidecar gone for long: keep the newest, count the rest
+                    del self._pending[:overflow]
+                    self._counts["dropped"] += overflow
+                self._pending_n = len(self._pending)
+
+    def _send(self, lines):
+        body = ("\n".join(lines) + "\n").encode("utf-8")
+        if self._path:
+            try:
+                with open(self._path, "ab") as f:
+                    f.write(body)
+                self._done(len(lines), 0)
+                return True
+            except OSError as e:
+                return self._failed(e)
+        req = urllib.request.Request(self._url, data=body, method="POST")
+        req.add_header("Content-Type", "application/x-ndjson")
+        if self._token:
+            req.add_header("Authorization", "Bearer " + self._token)
+        try:
+            with urllib.request.urlopen(req, timeout=self._timeout) as r:
+                r.read()
+            self._done(len(lines), 0)
+            return True
+        except urllib.error.HTTPError as e:
+            if e.code == 400:  # some lines invalid; the rest were accepted
+                try:
+                    rejected = len(json.loads(e.read().decode("utf-8")).get("rejected", []))
+                except Exception:
+                    rejected = len(lines)
+                self.last_error = "HTTP 400"
+                self._done(len(lines) - rejected, rejected)
+                return True
+            if e.code in (401, 403, 413):  # will not get better by retrying: count, move on
+                self.last_error = "HTTP %d" % e.code
+                self._done(0, len(lines))
+                return True
+            if e.code == 503:  # queue full: the first "accepted" lines are in; retry the rest
+                try:
+                    accepted = int(json.loads(e.read().decode("utf-8")).get("accepted", 0))
+                    self._done(accepted, 0)
+                except Exception:
+                    pass
+            return self._failed(e)  # 503 and other 5xx: retry later
+        except (OSError, ValueError) as e:
+            return self._failed(e)
+
+    def _done(self, sent, rejected):
+        with self._lock:
+            del self._pending[: sent + rejected]
+            self._pending_n = len(self._pending)
+            self._counts["sent"] += sent
+            self._counts["rejected"] += rejected
+
+    def _failed(self, e):
+        self.last_error = repr(e)
+        with self._lock:
+            self._counts["errors"] += 1
+        return False

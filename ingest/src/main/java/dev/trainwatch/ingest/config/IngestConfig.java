@@ -1,0 +1,179 @@
+package dev.trainwatch.ingest.config;
+
+import dev.trainwatch.ingest.config.Key.Type;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * The sidecar's configuration: every key declared once below with type, default and doc.
+ *
+ * <p>Sources, later wins: defaults, a properties file, the environment
+ * ({@code TRAINWATCH_INGEST_HTTP_PORT=9000} sets {@code http.port}), then explicit overrides
+ * (command-line options). Kafka client settings pass through by prefix as in
+ * strimzi-kafka-bridge: {@code kafka.producer.acks=1} becomes the producer's {@code acks=1},
+ * and {@code kafka.security.protocol=SASL_SSL} (any {@code kafka.*} key that is not declared
+ * here) reaches the producer too, so TLS and SASL need no code. The environment is passed in
+ * as a map so tests inject their own.
+ *
+ * <pre>{@code
+ * IngestConfig c = IngestConfig.load(Path.of("ingest.properties"), System.getenv(), Map.of());
+ * int port = c.getInt(IngestConfig.HTTP_PORT);
+ * }</pre>
+ */
+public final class IngestConfig {
+
+  public static final String ENV_PREFIX = "TRAINWATCH_INGEST_";
+  public static final String KAFKA_PREFIX = "kafka.";
+  public static final String PRODUCER_PREFIX = "kafka.producer.";
+
+  public static final Key HTTP_BIND = new Key("http.bind", Type.STRING, "127.0.0.1",
+      "address the HTTP input binds to; loopback by default so only the training job can post");
+  public static final Key HTTP_PORT = new Key("http.port", Type.INT, "8787",
+      "HTTP input port; 0 picks a free port, -1 disables the HTTP input");
+  public static final Key HTTP_TOKEN = new Key("http.token", Type.STRING, null,
+      "bearer token required on POST /v1/records and GET /metrics when set");
+  public static final Key HTTP_MAX_BODY_BYTES = new Key("http.max.body.bytes", Type.INT,
+      String.valueOf(16 << 20), "largest accepted request body; larger bodies get 413");
+  public static final Key RECORD_MAX_BYTES = new Key("record.max.bytes", Type.INT,
+      String.valueOf(1 << 20), "largest accepted record (one JSON line); larger lines are rejected");
+  public static final Key TAIL_FILE = new Key("tail.file", Type.STRING, null,
+      "JSON Lines file written by the trainer to follow (complete lines only)");
+  public static final Key TAIL_CHECKPOINT = new Key("tail.checkpoint", Type.STRING, null,
+      "where the tail's inode and byte offset are kept; default <spool.dir>/tail.checkpoint");
+  public static final Key TAIL_POLL_MS = new Key("tail.poll.ms", Type.INT, "200",
+      "how often the tailed file is checked for new bytes, rotation and truncation");
+  public static final Key STDIN = new Key("stdin", Type.BOOLEAN, "false",
+      "read JSON Lines from standard input");
+  public static final Key BOOTSTRAP_SERVERS = new Key("kafka.bootstrap.servers", Type.STRING,
+      "localhost:9092", "Kafka bootstrap servers");
+  public static final Key TOPIC = new Key("topic", Type.STRING, "trainwatch.telemetry",
+      "telemetry topic; records are keyed by run");
+  public static final Key DEAD_LETTER_TOPIC = new Key("dead.letter.topic", Type.STRING,
+      "trainwatch.dead-letter", "topic of rejected input (DeadLetter JSON)");
+  public static final Key QUEUE_CAPACITY = new Key("queue.capacity", Type.INT, "20000",
+      "records held in memory between the inputs and Kafka; HTTP answers 503 when full");
+  public static final Key SPOOL_DIR = new Key("spool.dir", Type.STRING, "trainwatch-spool",
+      "directory of the disk spool used while Kafka is unreachable");
+  public static final Key SPOOL_SEGMENT_BYTES = new Key("spool.segment.bytes", Type.LONG,
+      String.valueOf(64L << 20), "size at which the spool starts a new segment file");
+  public static final Key SPOOL_MAX_BYTES = new Key("spool.max.bytes", Type.LONG,
+      String.valueOf(4L << 30), "spool size limit; beyond it new records are dropped and counted");
+  public static final Key PROBE_INTERVAL_MS = new Key("kafka.probe.interval.ms", Type.INT, "1000",
+      "how often an unreachable Kafka is probed before the spool is drained");
+
+  public static final List<Key> KEYS = List.of(HTTP_BIND, HTTP_PORT, HTTP_TOKEN, HTTP_MAX_BODY_BYTES,
+      RECORD_MAX_BYTES, TAIL_FILE, TAIL_CHECKPOINT, TAIL_POLL_MS, STDIN, BOOTSTRAP_SERVERS, TOPIC,
+      DEAD_LETTER_TOPIC, QUEUE_CAPACITY, SPOOL_DIR, SPOOL_SEGMENT_BYTES, SPOOL_MAX_BYTES,
+      PROBE_INTERVAL_MS);
+
+  private final Map<String, String> values;
+
+  private IngestConfig(Map<String, String> values) {
+    this.values = values;
+    for (Key k : KEYS) {
+      String raw = values.get(k.name());
+      if (raw != null) {
+        k.type().parse(k, raw); // fail at start-up, not at first use
+      }
+    }
+  }
+
+  /** Defaults, then the file (may be null), then env, then overrides. */
+  public static IngestConfig load(Path file, Map<String, String> env, Map<String, String> overrides) {
+    Map<String, String> v = new LinkedHashMap<>();
+    for (Key k : KEYS) {
+      if (k.defaultValue() != null) {
+        v.put(k.name(), k.defaultValue());
+      }
+    }
+    if (file != null) {
+      v.putAll(readFile(file));
+    }
+    v.putAll(fromEnv(env));
+    overrides.forEach((k, val) -> {
+      if (val != null) {
+        v.put(k, val);
+      }
+    });
+    return new IngestConfig(v);
+  }
+
+  public static IngestConfig of(Map<String, String> overrides) {
+    return load(null, Map.of(), overrides);
+  }
+
+  private static Map<String, String> readFile(Path file) {
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(file)) {
+      p.load(r);
+    } catch (IOException e) {
+      throw new ConfigException("--config " + file + ": cannot read (" + e.getMessage()
+          + "). Fix: pass a readable properties file");
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    p.stringPropertyNames().forEach(n -> out.put(n, p.getProperty(n)));
+    return out;
+  }
+
+  /** TRAINWATCH_INGEST_KAFKA_PRODUCER_ACKS -> kafka.producer.acks (strimzi's convention). */
+  static Map<String, String> fromEnv(Map<String, String> env) {
+    Map<String, String> out = new LinkedHashMap<>();
+    env.forEach((name, value) -> {
+      if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length()) {
+        out.put(name.substring(ENV_PREFIX.length()).toLowerCase().replace('_', '.'), value);
+      }
+    });
+    return out;
+  }
+
+  public String getString(Key k) {
+    return values.get(k.name());
+  }
+
+  public int getInt(Key k) {
+    return (Integer) k.type().parse(k, require(k));
+  }
+
+  public long getLong(Key k) {
+    return (Long) k.type().parse(k, require(k));
+  }
+
+  public boolean getBoolean(Key k) {
+    return (Boolean) k.type().parse(k, require(k));
+  }
+
+  private String require(Key k) {
+    String v = values.get(k.name());
+    if (v == null) {
+      throw new ConfigException(k.name() + " is not set. Fix: set it in the config file or "
+          + k.envName() + " (" + k.doc() + ")");
+    }
+    return v;
+  }
+
+  /**
+   * Kafka client settings given by prefix: {@code kafka.producer.X} and undeclared
+   * {@code kafka.X} become {@code X}; the producer prefix wins on conflicts.
+   */
+  public Map<String, String> kafkaClientSettings() {
+    Map<String, String> common = new TreeMap<>();
+    Map<String, String> producer = new TreeMap<>();
+    values.forEach((k, v) -> {
+      if (k.startsWith(PRODUCER_PREFIX)) {
+        producer.put(k.substring(PRODUCER_PREFIX.length()), v);
+      } else if (k.startsWith(KAFKA_PREFIX) && KEYS.stream().noneMatch(d -> d.name().equals(k)
+          && !d.equals(BOOTSTRAP_SERVERS))) {
+        common.put(k.substring(KAFKA_PREFIX.length()), v);
+      }
+    });
+    common.putAll(producer);
+    return common;
+  }
+}

@@ -1,0 +1,82 @@
+package dev.trainwatch.ingest.pipeline;
+
+import dev.trainwatch.wire.DeadLetter;
+import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryParser;
+import java.nio.charset.StandardCharsets;
+import java.time.InstantSource;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one door every input (HTTP, file tail, stdin) goes through: validates a line per
+ * FORMAT.md, queues a valid record keyed by its run (value = the bytes as received), and
+ * queues a {@link DeadLetter} for an invalid one. The queue is bounded: a full queue is
+ * reported, never grown.
+ */
+public final class Intake {
+
+  /** What became of one line. */
+  public sealed interface Outcome {
+    record Accepted() implements Outcome {}
+
+    record Rejected(String reason) implements Outcome {}
+
+    record QueueFull() implements Outcome {}
+  }
+
+  private static final Outcome ACCEPTED = new Outcome.Accepted();
+  private static final Outcome FULL = new Outcome.QueueFull();
+
+  private final TelemetryParser parser;
+  private final BlockingQueue<Outgoing> queue;
+  private final String topic;
+  private final String deadLetterTopic;
+  private final IngestMetrics metrics;
+  private final InstantSource clock;
+
+  public Intake(TelemetryParser parser, BlockingQueue<Outgoing> queue, String topic,
+      String deadLetterTopic, IngestMetrics metrics, InstantSource clock) {
+    this.parser = parser;
+    this.queue = queue;
+    this.topic = topic;
+    this.deadLetterTopic = deadLetterTopic;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  /**
+   * Validates and queues one line, waiting at most {@code waitMs} for queue space (0: do
+   * not wait; -1: wait as long as it takes, which is what the file tail wants).
+   */
+  public Outcome offer(byte[] line, String origin, Ticket ticket, long waitMs)
+      throws InterruptedException {
+    metrics.received.increment();
+    ParseResult r = parser.parse(line);
+    if (r instanceof ParseResult.Parsed p) {
+      if (!put(new Outgoing(topic, p.record().run(), line, ticket), waitMs)) {
+        metrics.queueFull.increment();
+        return FULL;
+      }
+      metrics.accepted.increment();
+      return ACCEPTED;
+    }
+    ParseResult.Rejected rej = (ParseResult.Rejected) r;
+    metrics.rejected.increment();
+    DeadLetter dl = new DeadLetter(rej.reason(), rej.run(), origin,
+        new String(line, StandardCharsets.UTF_8), clock.millis());
+    if (!put(new Outgoing(deadLetterTopic, rej.run(), dl.toJson(), ticket), waitMs)) {
+      metrics.dropped.increment(); // a dead letter is best effort: the caller got the reason
+      ticket.done();
+    }
+    return new Outcome.Rejected(rej.reason());
+  }
+
+  private boolean put(Outgoing o, long waitMs) throws InterruptedException {
+    if (waitMs < 0) {
+      queue.put(o);
+      return true;
+    }
+    return queue.offer(o, waitMs, TimeUnit.MILLISECONDS);
+  }
+}

@@ -1,0 +1,155 @@
+package dev.trainwatch.ingest.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.trainwatch.ingest.pipeline.IngestMetrics;
+import dev.trainwatch.ingest.pipeline.Intake;
+import dev.trainwatch.ingest.pipeline.Outgoing;
+import dev.trainwatch.wire.DeadLetter;
+import dev.trainwatch.wire.Golden;
+import dev.trainwatch.wire.TelemetryParser;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(30)
+class HttpIntakeTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private ArrayBlockingQueue<Outgoing> queue;
+  private IngestMetrics metrics;
+  private HttpIntake http;
+
+  @BeforeEach
+  void start() throws Exception {
+    start(null, 1 << 20, 10_000);
+  }
+
+  private void start(String token, int maxBody, int capacity) throws Exception {
+    if (http != null) {
+      http.close();
+    }
+    queue = new ArrayBlockingQueue<>(capacity);
+    metrics = new IngestMetrics();
+    Intake intake = new Intake(TelemetryParser.DEFAULT, queue, "tel", "dlq", metrics,
+        InstantSource.fixed(java.time.Instant.ofEpochMilli(42)));
+    http = new HttpIntake("127.0.0.1", 0, token, maxBody, intake, metrics, () -> false);
+  }
+
+  @AfterEach
+  void stop() {
+    http.close();
+  }
+
+  private HttpResponse<String> post(String body, String auth) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(http.url() + "/v1/records"))
+        .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString(body));
+    if (auth != null) {
+      b.header("Authorization", auth);
+    }
+    return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private List<Outgoing> telemetry() {
+    return queue.stream().filter(o -> o.topic().equals("tel")).toList();
+  }
+
+  @Test
+  void acceptsEveryGoldenLineAsJsonLinesKeyedByRun() throws Exception {
+    List<String> valid = Golden.validTelemetry();
+    HttpResponse<String> r = post(String.join("\n", valid) + "\n", null);
+    assertThat(r.statusCode()).isEqualTo(202);
+    assertThat(JSON.readTree(r.body()).get("accepted").asInt()).isEqualTo(valid.size());
+    assertThat(telemetry()).hasSize(valid.size());
+    Outgoing first = telemetry().get(0);
+    assertThat(first.key()).isEqualTo(JSON.readTree(valid.get(0)).get("run").asText());
+    assertThat(new String(first.value())).isEqualTo(valid.get(0));
+  }
+
+  @Test
+  void acceptsOneRecordAndAJsonArray() throws Exception {
+    assertThat(post("{\n  \"run\": \"a\",\n  \"step\": 1\n}", null).statusCode()).isEqualTo(202);
+    HttpResponse<String> r = post("[{\"run\":\"a\",\"step\":2}, {\"run\":\"b\",\"step\":3}]", null);
+    assertThat(r.statusCode()).isEqualTo(202);
+    assertThat(telemetry()).extracting(Outgoing::key).containsExactly("a", "a", "b");
+  }
+
+  @Test
+  void rejectsEachGoldenInvalidLineNamingLineAndFieldAndKeepsTheRest() throws Exception {
+    List<Golden.InvalidLine> invalid = Golden.invalidTelemetry();
+    StringBuilder body = new StringBuilder("{\"run\":\"ok\",\"step\":1}\n");
+    invalid.forEach(l -> body.append(l.line()).append('\n'));
+    body.append("{\"run\":\"ok\",\"step\":2}\n");
+    HttpResponse<String> r = post(body.toString(), null);
+    assertThat(r.statusCode()).isEqualTo(400);
+    JsonNode n = JSON.readTree(r.body());
+    assertThat(n.get("accepted").asInt()).isEqualTo(2);
+    assertThat(n.get("rejected")).hasSize(invalid.size());
+    for (int i = 0; i < invalid.size(); i++) {
+      JsonNode e = n.get("rejected").get(i);
+      assertThat(e.get("line").asInt()).isEqualTo(i + 2);
+      assertThat(e.get("error").asText()).contains(invalid.get(i).expectedReason());
+    }
+    assertThat(telemetry()).hasSize(2);
+    List<Outgoing> dead = queue.stream().filter(o -> o.topic().equals("dlq")).toList();
+    assertThat(dead).hasSize(invalid.size());
+    DeadLetter dl = DeadLetter.fromJson(dead.get(0).value());
+    assertThat(dl.origin()).startsWith("http ");
+    assertThat(dl.payload()).isEqualTo(invalid.get(0).line());
+    assertThat(metrics.rejected.sum()).isEqualTo(invalid.size());
+  }
+
+  @Test
+  void requiresTheBearerTokenWhenOneIsSet() throws Exception {
+    start("s3cret", 1 << 20, 100);
+    assertThat(post("{\"run\":\"a\",\"step\":1}", null).statusCode()).isEqualTo(401);
+    assertThat(post("{\"run\":\"a\",\"step\":1}", "Bearer wrong").statusCode()).isEqualTo(401);
+    assertThat(post("{\"run\":\"a\",\"step\":1}", "Bearer s3cret").statusCode()).isEqualTo(202);
+  }
+
+  @Test
+  void refusesBodiesOverTheLimit() throws Exception {
+    start(null, 100, 100);
+    HttpResponse<String> r = post("{\"run\":\"a\",\"step\":1,\"tags\":{\"x\":\"" + "y".repeat(200) + "\"}}", null);
+    assertThat(r.statusCode()).isEqualTo(413);
+    assertThat(r.body()).contains("http.max.body.bytes");
+  }
+
+  @Test
+  void answers503WhenTheQueueIsFull() throws Exception {
+    start(null, 1 << 20, 2);
+    HttpResponse<String> r = post("{\"run\":\"a\",\"step\":1}\n{\"run\":\"a\",\"step\":2}\n{\"run\":\"a\",\"step\":3}", null);
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(r.headers().firstValue("Retry-After")).hasValue("1");
+    assertThat(JSON.readTree(r.body()).get("accepted").asInt()).isEqualTo(2);
+  }
+
+  @Test
+  void servesHealthAndPrometheusMetrics() throws Exception {
+    post("{\"run\":\"a\",\"step\":1}\nnope", null);
+    HttpResponse<String> h = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/healthz")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(h.statusCode()).isEqualTo(200);
+    HttpResponse<String> m = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(m.body()).contains("trainwatch_ingest_accepted_total 1")
+        .contains("trainwatch_ingest_rejected_total 1");
+  }
+
+  @Test
+  void bindsToLoopbackByDefault() {
+    assertThat(http.url()).startsWith("http://127.0.0.1:");
+  }
+}
