@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
+import java.util.TreeMap;
 import java.util.Map;
 
 /**
@@ -15,7 +15,7 @@ import java.util.Map;
  * the values, so downstream dedup and grouping work like Alertmanager's label fingerprint.
  * {@code evidence} holds the numbers behind the decision (values, baseline, threshold);
  * its values are numbers, strings or booleans. {@code affectedTask} is set for stability
- * gaps only. {@code timeMs} is the wall clock of the triggering record, or -1.
+ * gaps only; evidence keys are kept in sorted order. {@code timeMs} is the wall clock of the triggering record, or -1.
  */
 public record AlertEvent(
     int version,
@@ -38,8 +38,10 @@ public record AlertEvent(
     if (run == null || family == null || detector == null || severity == null || status == null) {
       throw new IllegalArgumentException("run, family, detector, severity and status are required");
     }
-    // LinkedHashMap, not an unmodifiable view: Kryo on Java 17 cannot copy the latter.
-    evidence = evidence == null ? new LinkedHashMap<>() : new LinkedHashMap<>(evidence);
+    // Sorted by key, so the JSON is byte-identical whichever path the event took: Flink's
+    // built-in Map serializer rebuilds maps as HashMap, which would reorder insertion order.
+    // A mutable TreeMap, not an unmodifiable view: Kryo on Java 17 cannot copy the latter.
+    evidence = evidence == null ? new TreeMap<>() : new TreeMap<>(evidence);
     if (fingerprint == null) {
       fingerprint = fingerprint(run, family, detector, affectedTask);
     }

@@ -68,9 +68,9 @@ final class DemoCommand implements Callable<Integer> {
           "checkpoint.interval.ms", "1000", "source.starting-offsets", "earliest", "job.name", "trainwatch-demo"));
       StreamExecutionEnvironment env = Replay.localEnvironment(2);
       TrainwatchJob.configure(env, config);
-      TrainwatchJob.fromConfig(config, false).build(env, (records, alerts) -> {
+      TrainwatchJob.fromConfig(config, false).build(env, (records, alerts, metrics) -> {
         if (storage != null) {
-          StorageTopology.attach(records, alerts, storage.config());
+          StorageTopology.attach(records, alerts, metrics, storage.config());
         }
       });
       JobClient job = env.executeAsync("trainwatch-demo");

@@ -36,6 +36,8 @@ public final class RunMonitor {
 
   private static final Logger LOG = LoggerFactory.getLogger(RunMonitor.class);
   private static final int FORMAT_VERSION = 1;
+  /** Detector metrics are collected on every this-many-th record of a run. */
+  public static final int METRICS_EVERY = 10;
 
   private final RunContext ctx;
   private final List<Detector> detectors;
@@ -113,6 +115,15 @@ public final class RunMonitor {
 
   /** Feeds one record; returns false when it was ignored as a duplicate or out of order. */
   public boolean observe(TelemetryRecord r, AlertSink sink) {
+    return observe(r, sink, MetricSink.NONE);
+  }
+
+  /**
+   * Feeds one record and, every {@value #METRICS_EVERY} records of the run (and on its last),
+   * collects the detectors' metrics into {@code metrics}: often enough for a dashboard,
+   * rarely enough to keep the storage write rate a fraction of the telemetry rate.
+   */
+  public boolean observe(TelemetryRecord r, AlertSink sink, MetricSink metrics) {
     target = sink;
     AlertSink out = tracking;
     boolean isEnd = r.isEvent(TelemetryRecord.RUN_END);
@@ -126,6 +137,17 @@ public final class RunMonitor {
         d.observe(r, ctx, out);
       } catch (RuntimeException e) {
         fail(d, r, e);
+      }
+    }
+    if (metrics != MetricSink.NONE && (ctx.records() % METRICS_EVERY == 1 || isEnd)) {
+      for (Detector d : detectors) {
+        if (d instanceof MetricsReporter reporter) {
+          try {
+            reporter.reportMetrics(r, ctx, metrics);
+          } catch (RuntimeException e) {
+            fail(d, r, e);
+          }
+        }
       }
     }
     if (isEnd) {

@@ -26,6 +26,10 @@ public final class MonitorFunction extends KeyedProcessFunction<String, Telemetr
 
   private static final long serialVersionUID = 1L;
 
+  /** Side output: the detectors' internal numbers every few records of a run (for storage). */
+  public static final org.apache.flink.util.OutputTag<dev.trainwatch.jobs.storage.DetectorMetric> METRICS =
+      new org.apache.flink.util.OutputTag<>("detector-metrics") {};
+
   /** Makes the detectors of a new run; serializable so the function ships to task managers. */
   public interface DetectorFactory extends java.io.Serializable,
       java.util.function.Supplier<java.util.List<dev.trainwatch.jobs.detect.Detector>> {}
@@ -72,7 +76,8 @@ public final class MonitorFunction extends KeyedProcessFunction<String, Telemetr
     monitor.observe(record, alert -> {
       alertsEmitted.inc();
       out.collect(alert);
-    });
+    }, (detector, name, value) -> ctx.output(METRICS, new dev.trainwatch.jobs.storage.DetectorMetric(
+        record.run(), record.step(), record.timeMs(), detector, name, value)));
     if (monitor.ended()) {
       clear(ctx);
       return;

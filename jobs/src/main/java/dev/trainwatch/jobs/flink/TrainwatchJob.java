@@ -1,13 +1,13 @@
 package dev.trainwatch.jobs.flink;
 
 import dev.trainwatch.jobs.detect.DetectorConfig;
+import dev.trainwatch.jobs.storage.DetectorMetric;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.function.BiConsumer;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
@@ -48,22 +48,29 @@ public final class TrainwatchJob {
 
   /** Adds the pipeline to {@code env}; returns the alert stream (before the sink). */
   public DataStream<AlertEvent> build(StreamExecutionEnvironment env) {
-    return build(env, (records, alerts) -> {});
+    return build(env, (records, alerts, metrics) -> {});
+  }
+
+  /** More consumers of the job's streams, e.g. storage ({@code StorageTopology::attach}). */
+  @FunctionalInterface
+  public interface Extension {
+    void attach(DataStream<TelemetryRecord> records, DataStream<AlertEvent> alerts,
+        DataStream<DetectorMetric> detectorMetrics);
   }
 
   /**
    * As {@link #build(StreamExecutionEnvironment)}, then hands the parsed records and the
-   * alerts to {@code extra} so more consumers (e.g. {@code StorageTopology.attach}) can be added.
+   * alerts and the detectors' metrics to {@code extra} so more consumers (e.g.
+   * {@code StorageTopology.attach}) can be added.
    */
-  public DataStream<AlertEvent> build(StreamExecutionEnvironment env,
-      BiConsumer<DataStream<TelemetryRecord>, DataStream<AlertEvent>> extra) {
+  public DataStream<AlertEvent> build(StreamExecutionEnvironment env, Extension extra) {
     SingleOutputStreamOperator<TelemetryRecord> records = env
         .fromSource(source, WatermarkStrategy.noWatermarks(), "telemetry")
         .uid("telemetry-source")
         .process(new ParseFunction())
         .uid("parse")
         .name("parse and validate");
-    DataStream<AlertEvent> alerts = records
+    SingleOutputStreamOperator<AlertEvent> alerts = records
         .keyBy(TelemetryRecord::run)
         .process(new MonitorFunction(detectorConfig, idleTimeoutMs))
         .uid("detectors")
@@ -71,7 +78,7 @@ public final class TrainwatchJob {
     alerts.sinkTo(alertSink).uid("alerts-sink").name("alerts");
     records.getSideOutput(ParseFunction.DEAD_LETTERS).sinkTo(deadLetterSink)
         .uid("dead-letter-sink").name("dead letters");
-    extra.accept(records, alerts);
+    extra.attach(records, alerts, alerts.getSideOutput(MonitorFunction.METRICS));
     return alerts;
   }
 

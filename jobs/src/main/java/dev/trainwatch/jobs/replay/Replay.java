@@ -67,9 +67,9 @@ public final class Replay {
 
     StreamExecutionEnvironment env = localEnvironment(parallelism);
     TrainwatchJob.configure(env, config);
-    TrainwatchJob.fromConfig(config, true).build(env, (records, alerts) -> {
+    TrainwatchJob.fromConfig(config, true).build(env, (records, alerts, metrics) -> {
       if (storage != null) {
-        StorageTopology.attach(records, alerts, storage);
+        StorageTopology.attach(records, alerts, metrics, storage);
       }
     });
     env.execute("trainwatch-replay");

@@ -16,7 +16,7 @@ import java.util.Optional;
  *
  * <pre>{@code
  * InfluxSinkConfig.load(Map.of("influx.url", "http://127.0.0.1:8086"), System.getenv())
- *     .ifPresent(c -> StorageTopology.attach(records, alerts, c));
+ *     .ifPresent(c -> StorageTopology.attach(records, alerts, metrics, c));
  * }</pre>
  */
 public record InfluxSinkConfig(String url, String database, String retentionPolicy, String username,

@@ -11,12 +11,21 @@ import org.apache.flink.streaming.api.datastream.DataStream;
  * sink through {@link #attachDetectorMetrics} once detectors emit them.
  *
  * <pre>{@code
- * new TrainwatchJob(...).build(env, (records, alerts) -> StorageTopology.attach(records, alerts, config));
+ * new TrainwatchJob(...).build(env, (records, alerts, metrics) -> StorageTopology.attach(records, alerts, metrics, config));
  * }</pre>
  */
 public final class StorageTopology {
 
   private StorageTopology() {}
+
+  /** Stores telemetry, alerts and detector metrics in one sink. */
+  public static DataStream<InfluxLine> attach(DataStream<TelemetryRecord> records,
+      DataStream<AlertEvent> alerts, DataStream<DetectorMetric> detectorMetrics, InfluxSinkConfig config) {
+    DataStream<InfluxLine> points = points(records, alerts).union(detectorMetrics.map(Points::detector)
+        .returns(TypeInformation.of(InfluxLine.class)).uid("detector-points").name("detector points"));
+    points.sinkTo(new InfluxSink(config)).uid("influx-sink").name("influxdb");
+    return points;
+  }
 
   /** Stores telemetry and alerts; returns the point stream so more points can be unioned in. */
   public static DataStream<InfluxLine> attach(DataStream<TelemetryRecord> records,

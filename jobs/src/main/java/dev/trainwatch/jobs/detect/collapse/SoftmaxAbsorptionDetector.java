@@ -41,7 +41,7 @@ import java.util.Map;
  * The margin limit is dtype-aware, so a float64 run with margins of 17 is far from trouble
  * (limit 36.7) while the same margins in float32 (limit 16.6) are collapse.
  */
-public final class SoftmaxAbsorptionDetector implements Detector {
+public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "softmax_absorption";
   static final String PREFIX = "softmax_collapse." + NAME + ".";
@@ -199,6 +199,25 @@ public final class SoftmaxAbsorptionDetector implements Detector {
     summaryMargin.add(step, mm, c.trendTauSteps());
     paramNorm.add(step, m.get("param_norm"), c.trendTauSteps());
     decide(r, ctx, c, dt, out);
+  }
+
+  /** The margin in use against the dtype's absorption limit, its ETA, and the absorbed fraction. */
+  @Override
+  public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+    Config c = ctx.config(Config.class, Config::from);
+    Dtype dt = dtype(ctx, c);
+    out.metric(NAME, "margin_limit", dt.absorptionLimit());
+    if (Double.isFinite(absorbed)) {
+      out.metric(NAME, "absorbed_frac", absorbed);
+    }
+    MarginView mv = marginView(r.step(), c, dt);
+    if (mv != null) {
+      out.metric(NAME, "margin", mv.level());
+      out.metric(NAME, "margin_gap", mv.gap());
+      if (Double.isFinite(mv.eta())) {
+        out.metric(NAME, "eta_steps", mv.eta());
+      }
+    }
   }
 
   private Dtype dtype(RunContext ctx, Config c) {

@@ -38,7 +38,7 @@ import java.util.Map;
  * ContinualMetrics m = d.snapshot();
  * }</pre>
  */
-public final class StabilityGapDetector implements Detector {
+public final class StabilityGapDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "old_task_drop";
   private static final String PREFIX = "eval/acc/";
@@ -304,6 +304,23 @@ public final class StabilityGapDetector implements Detector {
   }
 
   /** The continual-evaluation metrics of the run so far (allocates: call per eval, not per record). */
+  /** The continual-evaluation metrics: min-ACC per task, WC-ACC, WF^10/100, WP^10/100. */
+  @Override
+  public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+    if (tasks.isEmpty()) {
+      return;
+    }
+    ContinualMetrics m = snapshot();
+    m.minAcc().forEach((task, v) -> out.metric(name(), "min_acc/" + task, v));
+    double[] values = {m.meanMinAcc(), m.wcAcc(), m.wf10(), m.wf100(), m.wp10(), m.wp100()};
+    String[] names = {"mean_min_acc", "wc_acc", "wf10", "wf100", "wp10", "wp100"};
+    for (int i = 0; i < values.length; i++) {
+      if (Double.isFinite(values[i])) {
+        out.metric(name(), names[i], values[i]);
+      }
+    }
+  }
+
   public ContinualMetrics snapshot() {
     Map<String, Double> minAcc = new LinkedHashMap<>();
     double sumMin = 0;

@@ -23,7 +23,7 @@ import java.util.Map;
  * loss is ~0 quiet: there a tiny absolute wobble is a huge ratio but no lost progress.
  * Task switches and LR restarts start a new baseline (the loss legitimately jumps there).
  */
-public final class DivergenceDetector implements Detector {
+public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "divergence";
 
@@ -122,5 +122,16 @@ public final class DivergenceDetector implements Detector {
     phase.read(in);
     trend.read(in);
     sustain.read(in);
+  }
+
+  /** The smoothed loss and the running minimum divergence is measured against. */
+  @Override
+  public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+    if (Double.isFinite(trend.ewma())) {
+      out.metric(NAME, "loss_ewma", trend.ewma());
+    }
+    if (Double.isFinite(trend.min())) {
+      out.metric(NAME, "loss_running_min", trend.min());
+    }
   }
 }

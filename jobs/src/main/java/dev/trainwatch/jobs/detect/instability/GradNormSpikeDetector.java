@@ -22,7 +22,7 @@ import java.util.Map;
  * baseline. Quiet while the loss is ~0 (memorised regime, see {@link Config}), during warmup; an LR restart or task switch starts a new baseline.
  * Warning; resolves after {@code resolve_after} spike-free records.
  */
-public final class GradNormSpikeDetector implements Detector {
+public final class GradNormSpikeDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "grad_norm_spike";
 
@@ -136,5 +136,16 @@ public final class GradNormSpikeDetector implements Detector {
     runMax = in.readDouble();
     lossEma = in.readDouble();
     calm = in.readInt();
+  }
+
+  /** The baselines a gradient norm is compared with: its EMA and its decaying running max. */
+  @Override
+  public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+    if (Double.isFinite(ema)) {
+      out.metric(NAME, "grad_norm_ema", ema);
+    }
+    if (Double.isFinite(runMax)) {
+      out.metric(NAME, "grad_norm_running_max", runMax);
+    }
   }
 }

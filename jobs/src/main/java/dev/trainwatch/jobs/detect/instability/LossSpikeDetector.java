@@ -23,7 +23,7 @@ import java.util.Map;
  * judged at all (memorised regime, see {@link Config}). Quiet during warmup; LR restarts and task
  * switches start a new baseline. Warning.
  */
-public final class LossSpikeDetector implements Detector {
+public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "loss_spike";
 
@@ -149,5 +149,14 @@ public final class LossSpikeDetector implements Detector {
     window.read(in);
     calm = in.readInt();
     streak = in.readInt();
+  }
+
+  /** The robust baseline: median loss of the recent normal window (its log-space sigma). */
+  @Override
+  public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+    if (window.size() > 0) {
+      double med = window.median();
+      out.metric(NAME, "loss_median", Math.exp(med));
+    }
   }
 }
