@@ -54,6 +54,8 @@ class DashboardQueriesIT {
   /** The run each run-dashboard panel is checked with: one of the kind the panel is about. */
   private static final Map<String, String> RUN_FOR_PANEL = Map.of(
       "Loss with spike markers", "lm-char-py-d128-w800-lr1e-1-s1",
+      "Gradient norm vs baseline", "lm-char-py-d128-w800-lr1e-1-s1",
+      "Continual-evaluation metrics (min-ACC, WC-ACC, WF)", "cl-digits-ci-replay-s0",
       "Attention max logit and entropy", "lm-char-py-d128-w800-lr1e-1-s1",
       "lr x sharpness vs 2", "fixture-eos",
       "Per-task accuracy with task switches and gaps", "cl-digits-ci-replay-s0");
