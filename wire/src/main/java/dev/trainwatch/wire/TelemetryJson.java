@@ -12,7 +12,8 @@ import java.io.UncheckedIOException;
  */
 public final class TelemetryJson {
 
-  private static final JsonFactory FACTORY = new JsonFactory();
+  private static final JsonFactory FACTORY = JsonFactory.builder()
+      .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
 
   private TelemetryJson() {}
 

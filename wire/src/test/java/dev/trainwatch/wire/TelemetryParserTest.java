@@ -94,6 +94,19 @@ class TelemetryParserTest {
     }
   }
 
+  @Test
+  void peekRunFindsTheRunWherePresentAndNothingOtherwise() {
+    byte[] b = "{\"metrics\":{\"loss\":1},\"tags\":{\"run\":\"no\"},\"run\":\"r7\",\"step\":-1}".getBytes();
+    assertThat(parser.peekRun(b)).isEqualTo("r7");
+    for (String line : Golden.validTelemetry()) {
+      assertThat(parser.peekRun(line.getBytes())).isEqualTo(parsed(line).run());
+    }
+    assertThat(parser.peekRun("{\"run\":7}".getBytes())).isNull();
+    assertThat(parser.peekRun("{\"run\":".getBytes())).isNull();
+    assertThat(parser.peekRun("[1]".getBytes())).isNull();
+    assertThat(parser.peekRun(new byte[0])).isNull();
+  }
+
   private TelemetryRecord parsed(String line) {
     ParseResult result = parser.parse(line);
     assertThat(result).as(line).isInstanceOf(ParseResult.Parsed.class);

@@ -1,13 +1,16 @@
 package dev.trainwatch.jobs.flink;
 
+import dev.trainwatch.wire.TelemetryParser;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * Passes Kafka values through unparsed: parsing happens in {@link ParseFunction}, where a
- * bad record becomes a dead letter instead of an exception that would fail the source.
+ * Passes Kafka values through unvalidated, with the run they name: the job routes by that
+ * run and validates after the shuffle ({@link MonitorFunction}), where a bad record becomes a
+ * dead letter instead of an exception that would fail the source. The run is read from the
+ * payload, not the Kafka key, so a producer that keys differently cannot split a run's state.
  */
 public final class RawTelemetryDeserializer implements KafkaRecordDeserializationSchema<RawTelemetry> {
 
@@ -16,7 +19,8 @@ public final class RawTelemetryDeserializer implements KafkaRecordDeserializatio
   @Override
   public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RawTelemetry> out) {
     byte[] value = record.value() == null ? new byte[0] : record.value();
-    out.collect(new RawTelemetry(value, record.topic() + "-" + record.partition() + "@" + record.offset()));
+    String run = TelemetryParser.DEFAULT.peekRun(value);
+    out.collect(new RawTelemetry(run == null ? "" : run, value, record.partition(), record.offset()));
   }
 
   @Override

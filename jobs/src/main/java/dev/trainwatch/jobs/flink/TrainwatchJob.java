@@ -21,8 +21,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
- * The detection job: telemetry source -> parse (bad input to dead letters) -> keyBy(run) ->
- * per-run detectors -> alerts sink. The constructor takes the source and sinks so tests
+ * The detection job: telemetry source (run peeked from each record) -> keyBy(run) -> validate
+ * (bad input to dead letters) and per-run detectors -> alerts sink. The constructor takes the source and sinks so tests
  * wire bounded sources and collecting sinks; {@link #fromConfig} wires Kafka with
  * exactly-once alerts (Kafka transactions committed on checkpoints).
  *
@@ -36,9 +36,18 @@ public final class TrainwatchJob {
   private final Sink<DeadLetter> deadLetterSink;
   private final DetectorConfig detectorConfig;
   private final long idleTimeoutMs;
+  private final String telemetryTopic;
 
   public TrainwatchJob(Source<RawTelemetry, ?, ?> source, Sink<AlertEvent> alertSink,
       Sink<DeadLetter> deadLetterSink, DetectorConfig detectorConfig, long idleTimeoutMs) {
+    this(source, alertSink, deadLetterSink, detectorConfig, idleTimeoutMs, "telemetry");
+  }
+
+  /** {@code telemetryTopic} names the input in dead letters' origin. */
+  public TrainwatchJob(Source<RawTelemetry, ?, ?> source, Sink<AlertEvent> alertSink,
+      Sink<DeadLetter> deadLetterSink, DetectorConfig detectorConfig, long idleTimeoutMs,
+      String telemetryTopic) {
+    this.telemetryTopic = telemetryTopic;
     this.source = source;
     this.alertSink = alertSink;
     this.deadLetterSink = deadLetterSink;
@@ -64,21 +73,18 @@ public final class TrainwatchJob {
    * {@code StorageTopology.attach}) can be added.
    */
   public DataStream<AlertEvent> build(StreamExecutionEnvironment env, Extension extra) {
-    SingleOutputStreamOperator<TelemetryRecord> records = env
+    SingleOutputStreamOperator<AlertEvent> alerts = env
         .fromSource(source, WatermarkStrategy.noWatermarks(), "telemetry")
         .uid("telemetry-source")
-        .process(new ParseFunction())
-        .uid("parse")
-        .name("parse and validate");
-    SingleOutputStreamOperator<AlertEvent> alerts = records
-        .keyBy(TelemetryRecord::run)
-        .process(new MonitorFunction(detectorConfig, idleTimeoutMs))
+        .keyBy(RawTelemetry::run)
+        .process(new MonitorFunction(detectorConfig, idleTimeoutMs, telemetryTopic))
         .uid("detectors")
-        .name("detectors per run");
+        .name("validate + detectors per run");
     alerts.sinkTo(alertSink).uid("alerts-sink").name("alerts");
-    records.getSideOutput(ParseFunction.DEAD_LETTERS).sinkTo(deadLetterSink)
+    alerts.getSideOutput(MonitorFunction.DEAD_LETTERS).sinkTo(deadLetterSink)
         .uid("dead-letter-sink").name("dead letters");
-    extra.attach(records, alerts, alerts.getSideOutput(MonitorFunction.METRICS));
+    extra.attach(alerts.getSideOutput(MonitorFunction.RECORDS), alerts,
+        alerts.getSideOutput(MonitorFunction.METRICS));
     return alerts;
   }
 
@@ -125,7 +131,7 @@ public final class TrainwatchJob {
         .setTransactionalIdPrefix(jobName + "-dead-letters")
         .build();
     return new TrainwatchJob(builder.build(), alerts, deadLetters, config.detectorConfig(),
-        config.getLong("state.idle-timeout.ms"));
+        config.getLong("state.idle-timeout.ms"), config.topics().telemetry());
   }
 
   /** Applies the checkpointing and parallelism of {@code config} to {@code env}. */

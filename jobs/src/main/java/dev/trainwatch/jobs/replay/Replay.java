@@ -55,6 +55,8 @@ public final class Replay {
     conf.put("checkpoint.interval.ms", "1000");
     conf.put("source.starting-offsets", "earliest");
     conf.put("job.name", "trainwatch-replay");
+    // a bounded replay reads from the earliest offset every time: no consumer-group offsets needed
+    conf.put("kafka.consumer.commit.offsets.on.checkpoint", "false");
     detectorSettings.forEach((k, v) -> conf.put("detector." + k, v));
     JobConfig config = JobConfig.of(conf);
     Topics topics = config.topics();

@@ -7,6 +7,7 @@ import dev.trainwatch.jobs.detect.ThresholdDetector;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Status;
+import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.util.List;
 import java.util.Map;
@@ -26,14 +27,14 @@ class MonitorFunctionHarnessTest {
   private static final long HALF_IDLE_LATER = START + IDLE_MS / 2;
   private static final long TWO_IDLE_PERIODS_LATER = START + 2 * IDLE_MS + 1;
 
-  private KeyedOneInputStreamOperatorTestHarness<String, TelemetryRecord, AlertEvent> harness;
+  private KeyedOneInputStreamOperatorTestHarness<String, RawTelemetry, AlertEvent> harness;
 
   @BeforeEach
   void setUp() throws Exception {
-    MonitorFunction fn = new MonitorFunction(DetectorConfig.DEFAULTS, IDLE_MS,
+    MonitorFunction fn = new MonitorFunction(DetectorConfig.DEFAULTS, IDLE_MS, "t",
         () -> List.of(new ThresholdDetector()));
     harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
-        TelemetryRecord::run, Types.STRING);
+        RawTelemetry::run, Types.STRING);
     harness.open();
     harness.setProcessingTime(START);
   }
@@ -43,13 +44,27 @@ class MonitorFunctionHarnessTest {
     harness.close();
   }
 
+  private void send(TelemetryRecord r) throws Exception {
+    harness.processElement(new StreamRecord<>(new RawTelemetry(r.run(), TelemetryJson.toBytes(r), 0, r.step())));
+  }
+
   private void send(String run, long step, double x) throws Exception {
-    harness.processElement(new StreamRecord<>(TelemetryRecord.of(run, step, Metrics.of(Map.of("x", x)))));
+    send(TelemetryRecord.of(run, step, Metrics.of(Map.of("x", x))));
   }
 
   private void end(String run, long step) throws Exception {
-    harness.processElement(new StreamRecord<>(
-        new TelemetryRecord(run, step, -1, null, TelemetryRecord.RUN_END, null, null, null)));
+    send(new TelemetryRecord(run, step, -1, null, TelemetryRecord.RUN_END, null, null, null));
+  }
+
+  @Test
+  void malformedRecordIsDeadLetteredWithTheReasonAndCreatesNoState() throws Exception {
+    harness.processElement(new StreamRecord<>(new RawTelemetry("x", "{\"run\":\"x\",\"step\":-1}".getBytes(), 3, 42)));
+    assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS)).singleElement().satisfies(d -> {
+      assertThat(d.getValue().reason()).isEqualTo("field 'step': expected an integer >= 0, got -1");
+      assertThat(d.getValue().origin()).isEqualTo("t-3@42");
+    });
+    assertThat(harness.numKeyedStateEntries()).isZero();
+    assertThat(harness.extractOutputValues()).isEmpty();
   }
 
   @Test
@@ -95,10 +110,10 @@ class MonitorFunctionHarnessTest {
     send("a", 1, 5);
     var snapshot = harness.snapshot(1, 1);
     harness.close();
-    MonitorFunction fn = new MonitorFunction(DetectorConfig.DEFAULTS, IDLE_MS,
+    MonitorFunction fn = new MonitorFunction(DetectorConfig.DEFAULTS, IDLE_MS, "t",
         () -> List.of(new ThresholdDetector()));
     harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
-        TelemetryRecord::run, Types.STRING);
+        RawTelemetry::run, Types.STRING);
     harness.initializeState(snapshot);
     harness.open();
     assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
