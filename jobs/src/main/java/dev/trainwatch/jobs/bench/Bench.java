@@ -169,6 +169,7 @@ public final class Bench {
   private double timeJob(java.util.function.Consumer<StreamExecutionEnvironment> job) throws Exception {
     StreamExecutionEnvironment env = Replay.localEnvironment(o.parallelism());
     env.enableCheckpointing(1_000);
+    env.getConfig().enableObjectReuse(); // as TrainwatchJob.configure does, for both jobs
     job.accept(env);
     long t = System.nanoTime();
     env.execute("bench");

@@ -137,6 +137,10 @@ public final class TrainwatchJob {
   /** Applies the checkpointing and parallelism of {@code config} to {@code env}. */
   public static void configure(StreamExecutionEnvironment env, JobConfig config) {
     env.setParallelism((int) config.getLong("job.parallelism"));
+    // Every stream element (RawTelemetry, TelemetryRecord, AlertEvent, DetectorMetric) is an
+    // immutable record that no function keeps or mutates after emitting, so chained operators
+    // may share instances instead of deep-copying each record per side output.
+    env.getConfig().enableObjectReuse();
     env.enableCheckpointing(config.getLong("checkpoint.interval.ms"));
     env.getCheckpointConfig().setMinPauseBetweenCheckpoints(
         Math.min(config.getLong("checkpoint.interval.ms") / 2, Duration.ofSeconds(5).toMillis()));
