@@ -15,8 +15,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Confirmed divergence: the smoothed loss sits well above its running minimum for a
- * sustained stretch, i.e. the run is un-learning. Critical, with the rollback target.
+ * Divergence from the loss alone (runs without attention metrics need it): a warning when the
+ * smoothed loss climbs above the healthy band over its running minimum, critical once it sits
+ * well above it for a sustained stretch, i.e. the run is un-learning. With the rollback target.
  *
  * <p>Two conditions, both scale-free: a ratio over the best smoothed loss (1.5x, the usual
  * definition) and a share of the run's progress given back (15%). The second keeps runs whose
@@ -36,9 +37,15 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
    * @param minSteps steps before the running minimum is trusted (100)
    * @param settle steps after a restart or task switch before a new minimum is trusted (50)
    * @param resolveRatio ratio below which the alert resolves after {@code sustain} records (1.2)
+   * @param warnRatio smoothed loss / running minimum that raises the precursor warning (1.3:
+   *     the public labels call a run healthy only while its 20-step mean stays below 1.25x its
+   *     running minimum, so 1.3 sits above every healthy run by definition, with margin for
+   *     the EWMA/mean difference; the public healthy runs peak at 1.07)
+   * @param warnGivenBack share of the progress lost for the warning (0.10)
+   * @param warnSustain consecutive records the warning conditions must hold (10)
    */
   public record Config(double ratio, double givenBack, int sustain, int minSteps, int settle,
-      double resolveRatio) {
+      double resolveRatio, double warnRatio, double warnGivenBack, int warnSustain) {
     public static Config from(Settings s) {
       return new Config(
           s.getDouble("instability.divergence.ratio", 1.5),
@@ -46,7 +53,10 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
           s.getInt("instability.divergence.sustain", 20),
           s.getInt("instability.divergence.min_steps", 100),
           s.getInt("instability.divergence.settle", 50),
-          s.getDouble("instability.divergence.resolve_ratio", 1.2));
+          s.getDouble("instability.divergence.resolve_ratio", 1.2),
+          s.getDouble("instability.divergence.warn_ratio", 1.3),
+          s.getDouble("instability.divergence.warn_given_back", 0.10),
+          s.getInt("instability.divergence.warn_sustain", 10));
     }
   }
 
@@ -54,6 +64,8 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
   private final LrPhase phase = new LrPhase();
   private final LossTrend trend = new LossTrend();
   private final Sustain sustain = new Sustain();
+  /** Counts records meeting the warning (precursor) conditions while not yet critical. */
+  private final Sustain warnSustain = new Sustain();
 
   @Override
   public String name() {
@@ -65,6 +77,7 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
     if (phase.update(r)) {
       trend.rebaseline();
       sustain.reset();
+      warnSustain.reset();
     }
     double loss = r.metrics().get("loss");
     if (!Double.isFinite(loss)) {
@@ -78,20 +91,33 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
     }
     double ratio = trend.ratio();
     double back = trend.givenBack();
-    if (!latch.isFiring()) {
-      if (sustain.hold(ratio >= c.ratio() && back >= c.givenBack(), c.sustain())) {
+    if (latch.severity() != Severity.CRITICAL) {
+      boolean critical = sustain.hold(ratio >= c.ratio() && back >= c.givenBack(), c.sustain());
+      boolean warning = warnSustain.hold(ratio >= c.warnRatio() && back >= c.warnGivenBack(), c.warnSustain());
+      if (critical) {
         latch.raise(Severity.CRITICAL, ctx, step, r.timeMs(),
             String.format("loss diverged: smoothed loss %.4g is %.2fx its best %.4g (%.0f%% of the progress lost)",
                 trend.ewma(), ratio, trend.min(), 100 * back),
             Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c), out);
         sustain.reset();
+        return;
       }
-      return;
+      if (warning && !latch.isFiring()) {
+        latch.raise(Severity.WARNING, ctx, step, r.timeMs(),
+            String.format("loss rising towards divergence: smoothed loss %.4g is %.2fx its best %.4g "
+                + "(%.0f%% of the progress lost)", trend.ewma(), ratio, trend.min(), 100 * back),
+            Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c), out);
+        return;
+      }
+      if (!latch.isFiring()) {
+        return;
+      }
     }
     if (sustain.release(ratio < c.resolveRatio(), c.sustain())) {
       latch.resolve(ctx, step, r.timeMs(), "loss back within " + c.resolveRatio() + "x of its best",
           evidence(loss, c), out);
       sustain.reset();
+      warnSustain.reset();
     }
   }
 
@@ -114,6 +140,7 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
     phase.write(out);
     trend.write(out);
     sustain.write(out);
+    warnSustain.write(out);
   }
 
   @Override
@@ -122,6 +149,7 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
     phase.read(in);
     trend.read(in);
     sustain.read(in);
+    warnSustain.read(in);
   }
 
   /** The smoothed loss and the running minimum divergence is measured against. */

@@ -76,8 +76,9 @@ class InstabilityRulesTest {
     List<TelemetryRecord> r = new ArrayList<>(steps(0, 300, s -> rec(s, "loss", 4.0 - 2.5 * Math.min(1, s / 200.0))));
     r.addAll(steps(300, 400, s -> rec(s, "loss", 2.6)));
     List<AlertEvent> a = firing(run(new DivergenceDetector(), r));
-    assertThat(a).singleElement().satisfies(e -> {
-      assertThat(e.severity()).isEqualTo(Severity.CRITICAL);
+    assertThat(a).extracting(AlertEvent::severity).containsExactly(Severity.WARNING, Severity.CRITICAL);
+    assertThat(a.get(0).step()).isBetween(300L, 320L).isLessThan(a.get(1).step());
+    assertThat(a.get(1)).satisfies(e -> {
       assertThat(e.step()).isBetween(300L, 340L);
       assertThat((Double) e.evidence().get("ratio")).isGreaterThan(1.5);
     });

@@ -53,7 +53,11 @@ class InstabilityTraceTest {
     assertThat(first.severity()).isEqualTo(Severity.WARNING);
     assertThat(first.detector()).isEqualTo(AttentionLogitGrowthDetector.NAME);
     assertThat(onset - first.step()).isGreaterThanOrEqualTo(150);
-    assertThat(a).filteredOn(e -> e.detector().equals(DivergenceDetector.NAME))
+    // From the loss alone (runs without attention metrics): a warning before the onset...
+    assertThat(a).filteredOn(e -> e.detector().equals(DivergenceDetector.NAME) && e.severity() == Severity.WARNING)
+        .singleElement().satisfies(e -> assertThat(e.step()).isLessThan(onset - 50));
+    // ...then the confirmation.
+    assertThat(a).filteredOn(e -> e.detector().equals(DivergenceDetector.NAME) && e.severity() == Severity.CRITICAL)
         .singleElement().satisfies(e -> {
           assertThat(e.severity()).isEqualTo(Severity.CRITICAL);
           assertThat(e.step()).isLessThanOrEqualTo(confirmBy);
