@@ -33,18 +33,26 @@ public final class UpdateRatioDetector implements Detector {
    *     by their own norm; runs at peak LR here sustain at least 3.6e-6, a softmax-collapsed one)
    * @param lowLrFraction the low check applies only while lr >= this share of the peak LR (0.1)
    * @param sustain consecutive records out of range before firing, and in range to resolve (20)
+   * @param minSteps quiet for the first steps of the run and while the LR warms up (100): while
+   *     the weights are still near their small initial values every optimizer takes relatively
+   *     large steps, which says nothing about the run's health
+   * @param settle quiet for this many steps after a warm-up ramp, LR restart or task switch (50)
    */
-  public record Config(double high, double low, double lowLrFraction, int sustain) {
+  public record Config(double high, double low, double lowLrFraction, int sustain, int minSteps,
+      int settle) {
     public static Config from(Settings s) {
       return new Config(
           s.getDouble("instability.update_ratio.high", 0.05),
           s.getDouble("instability.update_ratio.low", 1e-7),
           s.getDouble("instability.update_ratio.low_lr_fraction", 0.1),
-          s.getInt("instability.update_ratio.sustain", 20));
+          s.getInt("instability.update_ratio.sustain", 20),
+          s.getInt("instability.update_ratio.min_steps", 100),
+          s.getInt("instability.update_ratio.settle", 50));
     }
   }
 
   private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
+  private final LrPhase phase = new LrPhase();
   private final Sustain sustain = new Sustain();
   private double peakLr = Double.NaN;
 
@@ -55,6 +63,9 @@ public final class UpdateRatioDetector implements Detector {
 
   @Override
   public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    if (phase.update(r) && !latch.isFiring()) {
+      sustain.reset();
+    }
     double lr = ctx.lr();
     if (Double.isFinite(lr)) {
       peakLr = Double.isNaN(peakLr) ? lr : Math.max(peakLr, lr);
@@ -64,6 +75,9 @@ public final class UpdateRatioDetector implements Detector {
       return;
     }
     Config c = ctx.config(Config.class, Config::from);
+    if (!latch.isFiring() && phase.quiet(r.step(), c.minSteps(), c.settle())) {
+      return;
+    }
     boolean lrHigh = Double.isNaN(lr) || lr >= c.lowLrFraction() * peakLr;
     boolean tooHigh = u > c.high();
     boolean tooLow = u < c.low() && lrHigh;
@@ -94,6 +108,7 @@ public final class UpdateRatioDetector implements Detector {
   @Override
   public void writeState(DataOutput out) throws IOException {
     latch.write(out);
+    phase.write(out);
     sustain.write(out);
     out.writeDouble(peakLr);
   }
@@ -101,6 +116,7 @@ public final class UpdateRatioDetector implements Detector {
   @Override
   public void readState(DataInput in) throws IOException {
     latch.read(in);
+    phase.read(in);
     sustain.read(in);
     peakLr = in.readDouble();
   }

@@ -165,9 +165,17 @@ class InstabilityRulesTest {
   @ParameterizedTest(name = "update_ratio {0} at lr {1} -> fires {2}")
   @CsvSource({"0.001, 0.1, false", "0.02, 0.1, false", "0.08, 0.1, true", "1e-6, 0.1, false", "1e-8, 0.1, true", "1e-8, 0.001, false"})
   void updateRatioWarnsOutOfRangeForTwentySteps(double u, double lr, boolean fires) {
-    List<TelemetryRecord> r = new ArrayList<>(steps(0, 10, s -> rec(s, "lr", 0.1, "update_ratio", 0.001)));
-    r.addAll(steps(10, 40, s -> rec(s, "lr", lr, "update_ratio", u)));
+    List<TelemetryRecord> r = new ArrayList<>(steps(0, 110, s -> rec(s, "lr", 0.1, "update_ratio", 0.001)));
+    r.addAll(steps(110, 140, s -> rec(s, "lr", lr, "update_ratio", u)));
     assertThat(firing(run(new UpdateRatioDetector(), r))).hasSize(fires ? 1 : 0);
+  }
+
+  @Test
+  void updateRatioIsQuietEarlyInTheRunAndWhileTheLrWarmsUp() {
+    // large relative steps while the weights are small and the LR ramps: normal, not an alert
+    List<TelemetryRecord> r = new ArrayList<>(steps(0, 90, s -> rec(s, "lr", 1e-4 * (s + 1), "update_ratio", 0.2)));
+    r.addAll(steps(90, 160, s -> rec(s, "lr", 0.01, "update_ratio", 0.001)));
+    assertThat(firing(run(new UpdateRatioDetector(), r))).isEmpty();
   }
 
   @ParameterizedTest(name = "loss_scale 65536 -> {0} -> fires {1}")
