@@ -183,6 +183,9 @@ class Monitor:
         while buf and len(lines) < self._batch_size * 4:
             step, t, metrics, event, task, tags, logits = buf.popleft()
             self._taken += 1
+            # count it as pending from the moment it leaves the buffer, so log()'s bound on
+            # buffer + pending holds while this batch is being serialised
+            self._pending_n += 1
             if self._tags is not None:  # run attributes go on the first record only
                 tags = dict(self._tags, **tags) if tags else self._tags
                 self._tags = None
