@@ -4,7 +4,6 @@ import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.RawTelemetryDeserializer;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
-import dev.trainwatch.jobs.replay.OfflineEvaluation;
 import dev.trainwatch.jobs.replay.Replay;
 import dev.trainwatch.jobs.replay.TraceFiles;
 import dev.trainwatch.wire.AlertEvent;
@@ -113,12 +112,12 @@ public final class Bench {
     double consumerRate = consumed / seconds(t);
 
     ThroughputProbe.reset("pass");
-    timeJob(env -> PassThroughJob.build(env, source(kafka, big)));
+    runJob(env -> PassThroughJob.build(env, source(kafka, big)));
     double passRate = ThroughputProbe.rate("pass");
 
     // Probe after parsing: pipelined with backpressure, so it runs at the detectors' pace.
     ThroughputProbe.reset("trainwatch");
-    timeJob(env -> trainwatch(kafka, big).build(env, (records, alerts, metrics) ->
+    runJob(env -> trainwatch(kafka, big).build(env, (records, alerts, metrics) ->
         records.map(new ThroughputProbe<>("trainwatch")).returns(records.getType())
             .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>())));
     double twRate = ThroughputProbe.rate("trainwatch");
@@ -166,14 +165,12 @@ public final class Bench {
         .build();
   }
 
-  private double timeJob(java.util.function.Consumer<StreamExecutionEnvironment> job) throws Exception {
+  private void runJob(java.util.function.Consumer<StreamExecutionEnvironment> job) throws Exception {
     StreamExecutionEnvironment env = Replay.localEnvironment(o.parallelism());
     env.enableCheckpointing(1_000);
     env.getConfig().enableObjectReuse(); // as TrainwatchJob.configure does, for both jobs
     job.accept(env);
-    long t = System.nanoTime();
     env.execute("bench");
-    return seconds(t);
   }
 
   private void latency(EmbeddedKafka kafka, double rate, String guarantee) throws Exception {

@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.replay;
 
-import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.TelemetryParser;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -55,9 +54,7 @@ public final class TraceProducer {
 
   /** The run a line names, as the Kafka key; null (any partition) when the line is unreadable. */
   static byte[] runKey(byte[] value) {
-    ParseResult r = TelemetryParser.DEFAULT.parse(value);
-    String run = r instanceof ParseResult.Parsed p ? p.record().run()
-        : ((ParseResult.Rejected) r).run();
+    String run = TelemetryParser.DEFAULT.peekRun(value);
     return run == null ? null : run.getBytes(StandardCharsets.UTF_8);
   }
 }

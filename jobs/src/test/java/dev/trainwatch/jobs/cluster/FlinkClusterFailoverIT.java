@@ -10,6 +10,7 @@ import dev.trainwatch.jobs.replay.OfflineEvaluation;
 import dev.trainwatch.jobs.replay.TopicReader;
 import dev.trainwatch.jobs.replay.TraceFiles;
 import dev.trainwatch.wire.AlertJson;
+import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.Topics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -120,25 +121,22 @@ class FlinkClusterFailoverIT {
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     p.put(ProducerConfig.ACKS_CONFIG, "all");
-    List<String> lines = new ArrayList<>();
-    for (Path t : traces) {
-      TraceFiles.forEachLine(t, lines::add);
-    }
     // Interleave runs round-robin as concurrent training jobs would.
     List<List<String>> perRun = new ArrayList<>();
-    int start = 0;
     for (Path t : traces) {
       List<String> one = new ArrayList<>();
       TraceFiles.forEachLine(t, one::add);
       perRun.add(one);
     }
+    long total = perRun.stream().mapToLong(List::size).sum();
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
-      for (int i = 0; produced.get() < lines.size(); i++) {
+      for (int i = 0; produced.get() < total; i++) {
         for (List<String> run : perRun) {
           if (i < run.size()) {
             String line = run.get(i);
-            String key = line.replaceAll("^\\{\"run\":\"([^\"]+)\".*", "$1");
-            producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), line.getBytes(StandardCharsets.UTF_8)));
+            byte[] value = line.getBytes(StandardCharsets.UTF_8);
+            byte[] key = TelemetryParser.DEFAULT.peekRun(value).getBytes(StandardCharsets.UTF_8);
+            producer.send(new ProducerRecord<>(topic, key, value));
             produced.incrementAndGet();
           }
         }
