@@ -17,8 +17,8 @@ import java.util.Set;
  * <p>Never throws on bad input: every defect becomes a {@link ParseResult.Rejected} whose
  * reason names the field, so every ingest path (Kafka, HTTP, file tail) reports the same,
  * specific error. Unknown top-level fields are ignored so newer producers keep working.
- * Uses Jackson's streaming parser: no tree is built, so the hot path allocates little more
- * than the record itself. Thread-safe.
+ * Records of the common shape are read by {@link FastRecordReader}; everything else, and every
+ * defect, by Jackson's streaming parser, which owns all error messages. Thread-safe.
  *
  * <pre>{@code
  * ParseResult result = TelemetryParser.DEFAULT.parse(bytes);
@@ -95,6 +95,12 @@ public final class TelemetryParser {
       return new ParseResult.Rejected(
           "record of " + bytes.length + " bytes exceeds the limit of " + limits.maxBytes(), null);
     }
+    TelemetryRecord fast = FastRecordReader.read(bytes, limits.maxMetrics());
+    return fast != null ? new ParseResult.Parsed(fast) : parseFully(bytes);
+  }
+
+  /** The Jackson path alone: every shape and every error message (tests compare both paths). */
+  ParseResult parseFully(byte[] bytes) {
     Fields f = new Fields();
     try (JsonParser p = factory.createParser(bytes)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {

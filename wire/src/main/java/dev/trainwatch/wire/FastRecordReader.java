@@ -1,0 +1,392 @@
+package dev.trainwatch.wire;
+
+import ch.randelshofer.fastdoubleparser.JsonDoubleParser;
+import java.util.Arrays;
+
+/**
+ * The fast path of {@link TelemetryParser}: reads the shape nearly every record has straight
+ * from its bytes, and gives up on anything else, leaving it to the full (Jackson) parse.
+ *
+ * <p>Why: parsing was half of the detection job's per-record cost. A generic tokenizer pays for
+ * symbol tables, text buffers and number states on every one of a record's ~20 metrics; this
+ * reader knows the format, decodes names through a {@link StringCache} (no allocation once a
+ * name has been seen) and numbers with an allocation-free, correctly rounded parser.
+ *
+ * <p>The subset it accepts: ASCII strings without escapes; the fields {@code run}, {@code step},
+ * {@code time_ms}, {@code task}, {@code event}, {@code metrics} and {@code tags} (string values),
+ * and {@code logits} only when null; numbers within the JSON grammar. Anything else, and any
+ * defect at all, returns null: the full parser owns every error message, so a rejected line
+ * reads the same whichever path saw it first. The contract, checked by a differential test
+ * against the full parser: whatever this reader accepts, the full parser accepts as an equal
+ * record.
+ */
+final class FastRecordReader {
+
+  private static final StringCache NAMES = new StringCache(1024, true);
+  private static final StringCache VALUES = new StringCache(8192, false);
+  /** Longer numbers go to the full parser, which enforces Jackson's number-length limit. */
+  private static final int MAX_NUMBER_LENGTH = 100;
+  /** Integers of up to 18 digits cannot overflow a long. */
+  private static final int MAX_INTEGER_DIGITS = 18;
+
+  private static final byte[] RUN = bytes("run");
+  private static final byte[] STEP = bytes("step");
+  private static final byte[] TIME_MS = bytes("time_ms");
+  private static final byte[] TASK = bytes("task");
+  private static final byte[] EVENT = bytes("event");
+  private static final byte[] METRICS = bytes("metrics");
+  private static final byte[] TAGS = bytes("tags");
+  private static final byte[] LOGITS = bytes("logits");
+  private static final byte[] INFINITY = bytes("Infinity");
+  private static final String[] EVENT_NAMES = {
+      TelemetryRecord.RUN_START, TelemetryRecord.RUN_END, TelemetryRecord.TASK_START, TelemetryRecord.CHECKPOINT};
+  private static final byte[][] EVENT_BYTES = Arrays.stream(EVENT_NAMES).map(FastRecordReader::bytes)
+      .toArray(byte[][]::new);
+
+  /** 10^0 .. 10^22: every one exactly representable as a double. */
+  private static final double[] POWERS_OF_TEN = new double[23];
+
+  static {
+    POWERS_OF_TEN[0] = 1;
+    for (int i = 1; i < POWERS_OF_TEN.length; i++) {
+      POWERS_OF_TEN[i] = POWERS_OF_TEN[i - 1] * 10;
+    }
+  }
+
+  /** Thrown to leave the fast path; preallocated and without a stack trace, so leaving is cheap. */
+  private static final class Miss extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    static final Miss INSTANCE = new Miss();
+
+    private Miss() {
+      super(null, null, false, false);
+    }
+  }
+
+  private final byte[] b;
+  private final int maxMetrics;
+  private int pos;
+
+  private FastRecordReader(byte[] b, int maxMetrics) {
+    this.b = b;
+    this.maxMetrics = maxMetrics;
+  }
+
+  /** The record, or null when the bytes leave the fast subset or are invalid. */
+  static TelemetryRecord read(byte[] bytes, int maxMetrics) {
+    try {
+      return new FastRecordReader(bytes, maxMetrics).record();
+    } catch (Miss | NumberFormatException e) {
+      return null;
+    }
+  }
+
+  private TelemetryRecord record() {
+    String run = null;
+    long step = -1;
+    long timeMs = -1;
+    String task = null;
+    String event = null;
+    Metrics metrics = null;
+    Tags tags = null;
+    skipWhitespace();
+    expect('{');
+    skipWhitespace();
+    if (!eat('}')) {
+      do {
+        skipWhitespace();
+        int key = string();
+        int keyLength = pos - 1 - key;
+        skipWhitespace();
+        expect(':');
+        skipWhitespace();
+        if (is(RUN, key, keyLength)) {
+          run = run();
+        } else if (is(STEP, key, keyLength)) {
+          step = integer();
+        } else if (is(METRICS, key, keyLength)) {
+          metrics = eatNull() ? metrics : metrics();
+        } else if (is(TIME_MS, key, keyLength)) {
+          timeMs = eatNull() ? timeMs : integer();
+        } else if (is(TASK, key, keyLength)) {
+          task = eatNull() ? task : task();
+        } else if (is(EVENT, key, keyLength)) {
+          event = eatNull() ? event : event();
+        } else if (is(TAGS, key, keyLength)) {
+          tags = eatNull() ? tags : tags();
+        } else if (!(is(LOGITS, key, keyLength) && eatNull())) {
+          throw Miss.INSTANCE; // sampled logits, or a field the full parser skips
+        }
+        skipWhitespace();
+      } while (eat(','));
+      expect('}');
+    }
+    skipWhitespace();
+    if (pos != b.length || run == null || step < 0 || (TelemetryRecord.TASK_START.equals(event) && task == null)) {
+      throw Miss.INSTANCE;
+    }
+    return new TelemetryRecord(run, step, timeMs, task, event, metrics, tags, null);
+  }
+
+  private String run() {
+    int start = string();
+    for (int i = start; i < pos - 1; i++) {
+      if (b[i] != ' ') {
+        return VALUES.get(b, start, pos - 1 - start);
+      }
+    }
+    throw Miss.INSTANCE; // blank
+  }
+
+  private String task() {
+    int start = string();
+    if (pos - 1 == start) {
+      throw Miss.INSTANCE;
+    }
+    return VALUES.get(b, start, pos - 1 - start);
+  }
+
+  private String event() {
+    int start = string();
+    for (int i = 0; i < EVENT_BYTES.length; i++) {
+      if (is(EVENT_BYTES[i], start, pos - 1 - start)) {
+        return EVENT_NAMES[i];
+      }
+    }
+    throw Miss.INSTANCE;
+  }
+
+  private Metrics metrics() {
+    expect('{');
+    skipWhitespace();
+    if (eat('}')) {
+      return Metrics.EMPTY;
+    }
+    String[] names = new String[24];
+    double[] values = new double[24];
+    int n = 0;
+    do {
+      skipWhitespace();
+      int name = string();
+      int nameLength = pos - 1 - name;
+      skipWhitespace();
+      expect(':');
+      skipWhitespace();
+      double value = metricValue();
+      if (nameLength == 0 || n == maxMetrics) {
+        throw Miss.INSTANCE;
+      }
+      if (n == names.length) {
+        names = Arrays.copyOf(names, n * 2);
+        values = Arrays.copyOf(values, n * 2);
+      }
+      names[n] = NAMES.get(b, name, nameLength);
+      values[n++] = value;
+      skipWhitespace();
+    } while (eat(','));
+    expect('}');
+    return new Metrics(Arrays.copyOf(names, n), Arrays.copyOf(values, n));
+  }
+
+  private double metricValue() {
+    if (peek() != '"') {
+      return number();
+    }
+    int start = string();
+    int length = pos - 1 - start;
+    if (length == 3 && b[start] == 'N' && b[start + 1] == 'a' && b[start + 2] == 'N') {
+      return Double.NaN;
+    }
+    if (length == 8 && is(INFINITY, start, 8)) {
+      return Double.POSITIVE_INFINITY;
+    }
+    if (length == 9 && b[start] == '-' && is(INFINITY, start + 1, 8)) {
+      return Double.NEGATIVE_INFINITY;
+    }
+    throw Miss.INSTANCE;
+  }
+
+  private Tags tags() {
+    expect('{');
+    skipWhitespace();
+    if (eat('}')) {
+      return new Tags(new String[0], new String[0]);
+    }
+    String[] names = new String[4];
+    String[] values = new String[4];
+    int n = 0;
+    do {
+      skipWhitespace();
+      int name = string();
+      int nameLength = pos - 1 - name;
+      skipWhitespace();
+      expect(':');
+      skipWhitespace();
+      int value = string(); // numbers and booleans, which the full parser keeps as text, miss here
+      if (n == names.length) {
+        names = Arrays.copyOf(names, n * 2);
+        values = Arrays.copyOf(values, n * 2);
+      }
+      names[n] = NAMES.get(b, name, nameLength);
+      values[n++] = VALUES.get(b, value, pos - 1 - value);
+      skipWhitespace();
+    } while (eat(','));
+    expect('}');
+    return new Tags(Arrays.copyOf(names, n), Arrays.copyOf(values, n));
+  }
+
+  /**
+   * A string of plain ASCII (no escape, no control character); returns the index of its first
+   * byte and leaves {@code pos} after the closing quote.
+   */
+  private int string() {
+    expect('"');
+    byte[] b = this.b;
+    int start = pos;
+    for (int i = start; i < b.length; i++) {
+      byte c = b[i];
+      if (c == '"') {
+        pos = i + 1;
+        return start;
+      }
+      if (c < 0x20 || c == '\\') { // bytes >= 0x80 are negative: non-ASCII goes to the full parser
+        throw Miss.INSTANCE;
+      }
+    }
+    throw Miss.INSTANCE;
+  }
+
+  /** A JSON integer >= 0 of at most 18 digits (step, time_ms). */
+  private long integer() {
+    int start = pos;
+    long v = 0;
+    int c;
+    while ((c = peek()) >= '0' && c <= '9') {
+      v = v * 10 + (c - '0');
+      pos++;
+    }
+    int digits = pos - start;
+    if (digits == 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && b[start] == '0')
+        || c == '.' || c == 'e' || c == 'E') {
+      throw Miss.INSTANCE;
+    }
+    return v;
+  }
+
+  /**
+   * A JSON number as a double, exactly as the full parser reads it. The grammar is checked here
+   * (the number parser itself takes {@code 1.}). Integers of up to 18 digits go through a long,
+   * as in Jackson (so {@code -0} is 0.0, as there). Decimals whose digits fit in 53 bits and
+   * whose exponent is within +-22 are one exact division or multiplication, hence correctly
+   * rounded (Clinger's fast path); the rest go to a correctly rounded parser, as in Jackson.
+   */
+  private double number() {
+    byte[] b = this.b;
+    int p = pos;
+    int start = p;
+    boolean negative = p < b.length && b[p] == '-';
+    if (negative) {
+      p++;
+    }
+    long mantissa = 0;
+    int integerStart = p;
+    while (p < b.length && b[p] >= '0' && b[p] <= '9') {
+      mantissa = mantissa * 10 + (b[p++] - '0');
+    }
+    int integerDigits = p - integerStart;
+    if (integerDigits == 0 || (integerDigits > 1 && b[integerStart] == '0')) {
+      throw Miss.INSTANCE;
+    }
+    int fractionDigits = 0;
+    if (p < b.length && b[p] == '.') {
+      int fractionStart = ++p;
+      while (p < b.length && b[p] >= '0' && b[p] <= '9') {
+        mantissa = mantissa * 10 + (b[p++] - '0');
+      }
+      fractionDigits = p - fractionStart;
+      if (fractionDigits == 0) {
+        throw Miss.INSTANCE;
+      }
+    }
+    boolean hasExponent = p < b.length && (b[p] == 'e' || b[p] == 'E');
+    int exponent = 0;
+    if (hasExponent) {
+      p++;
+      boolean negativeExponent = p < b.length && b[p] == '-';
+      if (p < b.length && (b[p] == '-' || b[p] == '+')) {
+        p++;
+      }
+      int exponentStart = p;
+      while (p < b.length && b[p] >= '0' && b[p] <= '9') {
+        exponent = Math.min(exponent * 10 + (b[p++] - '0'), 100_000); // saturated: 0 or infinity by then
+      }
+      if (p == exponentStart) {
+        throw Miss.INSTANCE;
+      }
+      exponent = negativeExponent ? -exponent : exponent;
+    }
+    pos = p;
+    int length = p - start;
+    if (length > MAX_NUMBER_LENGTH) {
+      throw Miss.INSTANCE;
+    }
+    int digits = integerDigits + fractionDigits; // may count leading zeros: only ever too cautious
+    if (fractionDigits == 0 && !hasExponent) {
+      if (digits > MAX_INTEGER_DIGITS) {
+        throw Miss.INSTANCE;
+      }
+      return negative ? (double) -mantissa : (double) mantissa;
+    }
+    int scale = exponent - fractionDigits;
+    if (digits <= MAX_INTEGER_DIGITS && mantissa <= (1L << 53) && scale >= -22 && scale <= 22) {
+      double m = negative ? -(double) mantissa : (double) mantissa;
+      return scale < 0 ? m / POWERS_OF_TEN[-scale] : m * POWERS_OF_TEN[scale];
+    }
+    return JsonDoubleParser.parseDouble(b, start, length);
+  }
+
+  private boolean eatNull() {
+    if (pos + 4 <= b.length && b[pos] == 'n' && b[pos + 1] == 'u' && b[pos + 2] == 'l' && b[pos + 3] == 'l') {
+      pos += 4;
+      return true;
+    }
+    return false;
+  }
+
+  private int peek() {
+    return pos < b.length ? b[pos] : -1;
+  }
+
+  private boolean eat(char c) {
+    if (pos < b.length && b[pos] == c) {
+      pos++;
+      return true;
+    }
+    return false;
+  }
+
+  private void expect(char c) {
+    if (!eat(c)) {
+      throw Miss.INSTANCE;
+    }
+  }
+
+  /** JSON whitespace only; anything else the full parser might tolerate is its business. */
+  private void skipWhitespace() {
+    byte[] b = this.b;
+    int p = pos;
+    while (p < b.length && (b[p] == ' ' || b[p] == '\n' || b[p] == '\r' || b[p] == '\t')) {
+      p++;
+    }
+    pos = p;
+  }
+
+
+  private boolean is(byte[] literal, int off, int len) {
+    return len == literal.length && Arrays.equals(b, off, off + len, literal, 0, len);
+  }
+
+  private static byte[] bytes(String ascii) {
+    return ascii.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  }
+}

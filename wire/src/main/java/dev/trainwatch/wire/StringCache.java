@@ -1,0 +1,83 @@
+package dev.trainwatch.wire;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * Turns short ASCII byte ranges into Strings, returning the same instance for the same bytes.
+ *
+ * <p>Why: every record repeats the same ~20 metric names and one of a few thousand run names.
+ * Decoding them afresh costs an allocation each, and a hash computation wherever they are used
+ * as keys; a cached instance carries its hash already. Metric names are also
+ * {@link String#intern interned}, so a lookup against a string literal ({@code "loss"}) can
+ * succeed on identity alone (see {@link Metrics#indexOf}).
+ *
+ * <p>Direct-mapped and lossy: a colliding name replaces the slot's entry, so memory stays fixed
+ * however many names pass. The slot comes from the length and the first and last eight bytes
+ * (two word reads, whatever the length); for up to 16 bytes those two words are the whole
+ * string, so a hit is confirmed by comparing them, longer ones by a full comparison.
+ * Thread-safe without locks: slots hold immutable entries, and a racing reader at worst misses
+ * and decodes again.
+ */
+final class StringCache {
+
+  /** Longer strings are decoded without caching: they are rare, and comparing them costs more. */
+  static final int MAX_LENGTH = 64;
+
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+  /** {@code first}/{@code last}: the first and last eight bytes, which are all of them up to 16. */
+  private record Entry(int length, long first, long last, byte[] bytes, String string) {}
+
+  private final Entry[] slots;
+  private final int mask;
+  private final boolean intern;
+
+  StringCache(int slotsPowerOfTwo, boolean intern) {
+    if (Integer.bitCount(slotsPowerOfTwo) != 1) {
+      throw new IllegalArgumentException("slots must be a power of two, got " + slotsPowerOfTwo);
+    }
+    this.slots = new Entry[slotsPowerOfTwo];
+    this.mask = slotsPowerOfTwo - 1;
+    this.intern = intern;
+  }
+
+  /** The string of {@code len} ASCII bytes at {@code off}; the caller guarantees they are ASCII. */
+  String get(byte[] b, int off, int len) {
+    if (len > MAX_LENGTH) {
+      return new String(b, off, len, StandardCharsets.ISO_8859_1);
+    }
+    long first;
+    long last;
+    if (len >= 8) {
+      first = (long) LONGS.get(b, off);
+      last = (long) LONGS.get(b, off + len - 8);
+    } else {
+      first = 0;
+      for (int i = off; i < off + len; i++) {
+        first = (first << 8) | (b[i] & 0xff);
+      }
+      last = 0;
+    }
+    // murmur3's finaliser: every input bit reaches the low bits the mask keeps
+    long h = (first * 0x9E3779B97F4A7C15L + last) ^ len;
+    h ^= h >>> 33;
+    h *= 0xFF51AFD7ED558CCDL;
+    h ^= h >>> 33;
+    int slot = (int) h & mask;
+    Entry e = slots[slot];
+    if (e != null && e.length == len && e.first == first && e.last == last
+        && (len <= 16 || Arrays.equals(e.bytes, 0, len, b, off, off + len))) {
+      return e.string;
+    }
+    String s = new String(b, off, len, StandardCharsets.ISO_8859_1);
+    if (intern) {
+      s = s.intern();
+    }
+    slots[slot] = new Entry(len, first, last, len <= 16 ? null : Arrays.copyOfRange(b, off, off + len), s);
+    return s;
+  }
+}
