@@ -52,8 +52,16 @@ public record Metrics(String[] names, double[] values) {
     return values[i];
   }
 
-  /** Index of the metric, or -1 when this step did not publish it. */
+  /**
+   * Index of the metric, or -1 when this step did not publish it. Parsed names are interned,
+   * so a lookup by a literal usually ends in the first, identity-only pass.
+   */
   public int indexOf(String name) {
+    for (int i = 0; i < names.length; i++) {
+      if (names[i] == name) {
+        return i;
+      }
+    }
     for (int i = 0; i < names.length; i++) {
       if (names[i].equals(name)) {
         return i;

@@ -46,7 +46,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *   <li>produce-to-alert latency p50/p99 at half the sustained rate.
  * </ol>
  * Flink rates are measured inside the job between its first and last record
- * ({@link ThroughputProbe}), so job start-up and the final checkpoint are excluded.
+ * ({@link ThroughputProbe}), so job start-up and the final checkpoint are excluded, and in a
+ * second round of both jobs, so the JIT's warm-up is excluded too (the cold round is printed).
  */
 public final class Bench {
 
@@ -111,20 +112,28 @@ public final class Bench {
     long consumed = consumeAll(kafka.bootstrapServers(), big);
     double consumerRate = consumed / seconds(t);
 
-    ThroughputProbe.reset("pass");
-    runJob(env -> PassThroughJob.build(env, source(kafka, big)));
-    double passRate = ThroughputProbe.rate("pass");
-
-    // Probe after parsing: pipelined with backpressure, so it runs at the detectors' pace.
-    ThroughputProbe.reset("trainwatch");
-    runJob(env -> trainwatch(kafka, big).build(env, (records, alerts, metrics) ->
-        records.map(new ThroughputProbe<>("trainwatch")).returns(records.getType())
-            .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>())));
-    double twRate = ThroughputProbe.rate("trainwatch");
-    if (ThroughputProbe.count("trainwatch") != o.records() || ThroughputProbe.count("pass") != o.records()) {
-      throw new IllegalStateException("jobs did not see every record: " + ThroughputProbe.count("pass")
-          + " / " + ThroughputProbe.count("trainwatch") + " of " + o.records());
+    // Round 1 runs both jobs cold: the JIT compiles Flink's and trainwatch's hot paths while
+    // they run, and on 2 cores the compiler threads take CPU from the job being measured.
+    // Round 2 is the steady state a long-running job lives in; it is the figure reported.
+    double[] passRates = new double[2];
+    double[] twRates = new double[2];
+    for (int round = 0; round < 2; round++) {
+      ThroughputProbe.reset("pass");
+      runJob(env -> PassThroughJob.build(env, source(kafka, big)));
+      passRates[round] = ThroughputProbe.rate("pass");
+      // Probe after parsing: pipelined with backpressure, so it runs at the detectors' pace.
+      ThroughputProbe.reset("trainwatch");
+      runJob(env -> trainwatch(kafka, big).build(env, (records, alerts, metrics) ->
+          records.map(new ThroughputProbe<>("trainwatch")).returns(records.getType())
+              .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>())));
+      twRates[round] = ThroughputProbe.rate("trainwatch");
+      if (ThroughputProbe.count("trainwatch") != o.records() || ThroughputProbe.count("pass") != o.records()) {
+        throw new IllegalStateException("jobs did not see every record: " + ThroughputProbe.count("pass")
+            + " / " + ThroughputProbe.count("trainwatch") + " of " + o.records());
+      }
     }
+    double passRate = passRates[1];
+    double twRate = twRates[1];
 
     out.printf("%n== sustained throughput (%d records, %d runs)%n", o.records(), o.runs());
     out.printf("  %-44s %10.0f records/s%n", "Kafka producer (idempotent, lz4)", produceRate);
@@ -132,6 +141,8 @@ public final class Bench {
     out.printf("  %-44s %10.0f records/s%n", "trivial Flink job (keyBy + ValueState)", passRate);
     out.printf("  %-44s %10.0f records/s   = %.2f x trivial, %.2f x consumer%n",
         "trainwatch job (all detectors, exactly-once)", twRate, twRate / passRate, twRate / consumerRate);
+    out.printf("  %-44s %10.0f records/s   = %.2f x trivial (%.0f records/s), JIT still compiling%n",
+        "first, cold round of both jobs", twRates[0], twRates[0] / passRates[0], passRates[0]);
     return twRate;
   }
 

@@ -1,8 +1,10 @@
 package dev.trainwatch.jobs.flink;
 
+import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.DetectorRegistry;
+import dev.trainwatch.jobs.detect.MetricSink;
 import dev.trainwatch.jobs.detect.RunMonitor;
 import dev.trainwatch.jobs.storage.DetectorMetric;
 import dev.trainwatch.wire.AlertEvent;
@@ -37,6 +39,10 @@ import org.apache.flink.util.OutputTag;
  * timer delete and insert per record; coarse re-arming makes the idle cut-off fire between
  * 1x and 1.25x the timeout, which is precise enough for cleanup. On idle, alerts still firing
  * are resolved ("run idle") before the state is dropped, so no alert is left open forever.
+ *
+ * <p>The hot path does one keyed-state lookup and one update per record (the timer's time lives
+ * in {@link RunState} beside the detectors) and allocates nothing of its own: the sinks the
+ * monitor reports into are one reusable object rather than two capturing lambdas per record.
  */
 public final class MonitorFunction extends KeyedProcessFunction<String, RawTelemetry, AlertEvent> {
 
@@ -56,8 +62,8 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   private final long idleTimeoutMs;
   private final DetectorFactory detectors;
   private final String topic;
-  private transient ValueState<RunMonitor> monitorState;
-  private transient ValueState<Long> timerState;
+  private transient ValueState<RunState> runState;
+  private transient Emitter emitter;
   private transient Counter alertsEmitted;
   private transient Counter runsExpired;
   private transient Counter malformed;
@@ -78,12 +84,11 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
 
   @Override
   public void open(OpenContext ctx) {
-    monitorState = getRuntimeContext().getState(
-        new ValueStateDescriptor<>("run-monitor", RunMonitorSerializer.INSTANCE));
-    timerState = getRuntimeContext().getState(new ValueStateDescriptor<>("idle-timer", Long.class));
+    runState = getRuntimeContext().getState(new ValueStateDescriptor<>("run", RunStateSerializer.INSTANCE));
     alertsEmitted = getRuntimeContext().getMetricGroup().counter("alertsEmitted");
     runsExpired = getRuntimeContext().getMetricGroup().counter("runsExpired");
     malformed = getRuntimeContext().getMetricGroup().counter("malformedRecords");
+    emitter = new Emitter();
   }
 
   @Override
@@ -97,57 +102,74 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     }
     TelemetryRecord record = ((ParseResult.Parsed) parsed).record();
     ctx.output(RECORDS, record);
-    RunMonitor monitor = monitorState.value();
-    if (monitor == null) {
-      monitor = new RunMonitor(record.run(), config, detectors.get());
+    RunState state = runState.value();
+    if (state == null) {
+      state = new RunState(new RunMonitor(record.run(), config, detectors.get()), 0);
     } else {
-      monitor.configure(config);
+      state.monitor.configure(config);
     }
-    monitor.observe(record, alert -> {
-      alertsEmitted.inc();
-      out.collect(alert);
-    }, (detector, name, value) -> ctx.output(METRICS,
-        new DetectorMetric(record.run(), record.step(), record.timeMs(), detector, name, value)));
-    if (monitor.ended()) {
-      clear(ctx);
+    emitter.set(record, ctx, out);
+    try {
+      state.monitor.observe(record, emitter, emitter);
+    } finally {
+      emitter.set(null, null, null);
+    }
+    if (state.monitor.ended()) {
+      if (state.idleTimerAt != 0) {
+        ctx.timerService().deleteProcessingTimeTimer(state.idleTimerAt);
+      }
+      runState.clear();
       return;
     }
-    monitorState.update(monitor);
-    armIdleTimer(ctx);
+    armIdleTimer(ctx, state);
+    runState.update(state);
   }
 
-  private void armIdleTimer(Context ctx) throws Exception {
+  private void armIdleTimer(Context ctx, RunState state) {
     long now = ctx.timerService().currentProcessingTime();
-    Long armed = timerState.value();
-    if (armed != null && armed - now >= idleTimeoutMs - idleTimeoutMs / 4) {
+    if (state.idleTimerAt != 0 && state.idleTimerAt - now >= idleTimeoutMs - idleTimeoutMs / 4) {
       return; // still far enough out
     }
-    if (armed != null) {
-      ctx.timerService().deleteProcessingTimeTimer(armed);
+    if (state.idleTimerAt != 0) {
+      ctx.timerService().deleteProcessingTimeTimer(state.idleTimerAt);
     }
-    long at = now + idleTimeoutMs;
-    ctx.timerService().registerProcessingTimeTimer(at);
-    timerState.update(at);
+    state.idleTimerAt = now + idleTimeoutMs;
+    ctx.timerService().registerProcessingTimeTimer(state.idleTimerAt);
   }
 
   @Override
   public void onTimer(long timestamp, OnTimerContext ctx, Collector<AlertEvent> out) throws Exception {
-    RunMonitor monitor = monitorState.value();
-    if (monitor != null) {
+    RunState state = runState.value();
+    if (state != null) {
+      RunMonitor monitor = state.monitor;
       monitor.resolveAll(monitor.lastStep(), System.currentTimeMillis(),
           "run idle for " + idleTimeoutMs / 1000 + " s; state dropped", out::collect);
     }
     runsExpired.inc();
-    monitorState.clear();
-    timerState.clear();
+    runState.clear();
   }
 
-  private void clear(Context ctx) throws Exception {
-    Long armed = timerState.value();
-    if (armed != null) {
-      ctx.timerService().deleteProcessingTimeTimer(armed);
+  /** Where a run's monitor reports: alerts to the main output, detector metrics to {@link #METRICS}. */
+  private final class Emitter implements AlertSink, MetricSink {
+    private TelemetryRecord record;
+    private Context ctx;
+    private Collector<AlertEvent> out;
+
+    void set(TelemetryRecord record, Context ctx, Collector<AlertEvent> out) {
+      this.record = record;
+      this.ctx = ctx;
+      this.out = out;
     }
-    monitorState.clear();
-    timerState.clear();
+
+    @Override
+    public void emit(AlertEvent alert) {
+      alertsEmitted.inc();
+      out.collect(alert);
+    }
+
+    @Override
+    public void metric(String detector, String name, double value) {
+      ctx.output(METRICS, new DetectorMetric(record.run(), record.step(), record.timeMs(), detector, name, value));
+    }
   }
 }

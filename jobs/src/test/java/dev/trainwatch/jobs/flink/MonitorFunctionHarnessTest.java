@@ -71,7 +71,7 @@ class MonitorFunctionHarnessTest {
   void stateIsDroppedWhenTheRunEnds() throws Exception {
     send("a", 1, 0);
     send("b", 1, 0);
-    assertThat(harness.numKeyedStateEntries()).isEqualTo(4); // monitor + timer per run
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(2); // one entry per run: detectors and idle timer together
     assertThat(harness.numProcessingTimeTimers()).isEqualTo(2);
     end("a", 2);
     end("b", 2);
@@ -85,7 +85,7 @@ class MonitorFunctionHarnessTest {
     assertThat(harness.extractOutputValues()).singleElement()
         .extracting(AlertEvent::status).isEqualTo(Status.FIRING);
     harness.setProcessingTime(HALF_IDLE_LATER);
-    assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
     harness.setProcessingTime(TWO_IDLE_PERIODS_LATER);
     assertThat(harness.numKeyedStateEntries()).isZero();
     assertThat(harness.numProcessingTimeTimers()).isZero();
@@ -102,7 +102,7 @@ class MonitorFunctionHarnessTest {
       send("a", s, 0);
     }
     assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
-    assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
   }
 
   @Test
@@ -116,7 +116,7 @@ class MonitorFunctionHarnessTest {
         RawTelemetry::run, Types.STRING);
     harness.initializeState(snapshot);
     harness.open();
-    assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
     send("a", 2, 0.5);
     // The restored monitor knows its alert is firing: a drop below 1 resolves it.
     // (Restored detectors come from the registry; the run-level tracking resolves at run end.)

@@ -10,15 +10,15 @@ import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 /**
- * Flink serializer for a run's detector state: delegates to {@link RunMonitor#write} and
- * {@link RunMonitor#read}, the detectors' own explicit, versioned binary format. This keeps
- * Kryo out of the state path and the state per run small and measurable. Restored monitors
- * get the default config; the function applies the job's config when it loads them.
+ * Flink serializer for a run's state: the idle timer's time, then the detectors in
+ * {@link RunMonitor#write}'s explicit, versioned binary format. This keeps Kryo out of the state
+ * path and the state per run small and measurable. Restored monitors get the default config;
+ * the function applies the job's config when it loads them.
  */
-public final class RunMonitorSerializer extends TypeSerializer<RunMonitor> {
+public final class RunStateSerializer extends TypeSerializer<RunState> {
 
   private static final long serialVersionUID = 1L;
-  public static final RunMonitorSerializer INSTANCE = new RunMonitorSerializer();
+  public static final RunStateSerializer INSTANCE = new RunStateSerializer();
 
   @Override
   public boolean isImmutableType() {
@@ -26,30 +26,29 @@ public final class RunMonitorSerializer extends TypeSerializer<RunMonitor> {
   }
 
   @Override
-  public TypeSerializer<RunMonitor> duplicate() {
+  public TypeSerializer<RunState> duplicate() {
     return this; // stateless
   }
 
   @Override
-  public RunMonitor createInstance() {
+  public RunState createInstance() {
     return null;
   }
 
   @Override
-  public RunMonitor copy(RunMonitor from) {
+  public RunState copy(RunState from) {
     // Deep copy through the binary form: used by the heap backend's copy-on-write snapshots.
     try {
       var buf = new org.apache.flink.core.memory.DataOutputSerializer(512);
-      from.write(buf);
-      return RunMonitor.read(DetectorConfig.DEFAULTS,
-          new org.apache.flink.core.memory.DataInputDeserializer(buf.getSharedBuffer(), 0, buf.length()));
+      serialize(from, buf);
+      return deserialize(new org.apache.flink.core.memory.DataInputDeserializer(buf.getSharedBuffer(), 0, buf.length()));
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
   }
 
   @Override
-  public RunMonitor copy(RunMonitor from, RunMonitor reuse) {
+  public RunState copy(RunState from, RunState reuse) {
     return copy(from);
   }
 
@@ -59,17 +58,19 @@ public final class RunMonitorSerializer extends TypeSerializer<RunMonitor> {
   }
 
   @Override
-  public void serialize(RunMonitor record, DataOutputView target) throws IOException {
-    record.write(target);
+  public void serialize(RunState state, DataOutputView target) throws IOException {
+    target.writeLong(state.idleTimerAt);
+    state.monitor.write(target);
   }
 
   @Override
-  public RunMonitor deserialize(DataInputView source) throws IOException {
-    return RunMonitor.read(DetectorConfig.DEFAULTS, source);
+  public RunState deserialize(DataInputView source) throws IOException {
+    long idleTimerAt = source.readLong();
+    return new RunState(RunMonitor.read(DetectorConfig.DEFAULTS, source), idleTimerAt);
   }
 
   @Override
-  public RunMonitor deserialize(RunMonitor reuse, DataInputView source) throws IOException {
+  public RunState deserialize(RunState reuse, DataInputView source) throws IOException {
     return deserialize(source);
   }
 
@@ -80,21 +81,21 @@ public final class RunMonitorSerializer extends TypeSerializer<RunMonitor> {
 
   @Override
   public boolean equals(Object obj) {
-    return obj instanceof RunMonitorSerializer;
+    return obj instanceof RunStateSerializer;
   }
 
   @Override
   public int hashCode() {
-    return RunMonitorSerializer.class.hashCode();
+    return RunStateSerializer.class.hashCode();
   }
 
   @Override
-  public TypeSerializerSnapshot<RunMonitor> snapshotConfiguration() {
+  public TypeSerializerSnapshot<RunState> snapshotConfiguration() {
     return new Snapshot();
   }
 
   /** The format is versioned inside {@link RunMonitor}; the snapshot only names the class. */
-  public static final class Snapshot extends SimpleTypeSerializerSnapshot<RunMonitor> {
+  public static final class Snapshot extends SimpleTypeSerializerSnapshot<RunState> {
     public Snapshot() {
       super(() -> INSTANCE);
     }
