@@ -63,6 +63,8 @@ final class FastRecordReader {
     }
   }
 
+  private static int lastMetricCount = 16;
+
   private final byte[] b;
   private final int maxMetrics;
   private int pos;
@@ -162,8 +164,11 @@ final class FastRecordReader {
     if (eat('}')) {
       return Metrics.EMPTY;
     }
-    String[] names = new String[24];
-    double[] values = new double[24];
+    // Sized as the last record's metrics: producers send the same set step after step, so the
+    // arrays usually fit exactly and need no trimming copy. A racy hint, harmless when stale.
+    int expected = lastMetricCount;
+    String[] names = new String[expected];
+    double[] values = new double[expected];
     int n = 0;
     do {
       skipWhitespace();
@@ -185,7 +190,10 @@ final class FastRecordReader {
       skipWhitespace();
     } while (eat(','));
     expect('}');
-    return new Metrics(Arrays.copyOf(names, n), Arrays.copyOf(values, n));
+    if (n != expected) {
+      lastMetricCount = Math.max(n, 1); // written on change only: a per-record write would bounce the line between cores
+    }
+    return n == names.length ? new Metrics(names, values) : new Metrics(Arrays.copyOf(names, n), Arrays.copyOf(values, n));
   }
 
   private double metricValue() {

@@ -117,15 +117,21 @@ public final class Bench {
     // Round 2 is the steady state a long-running job lives in; it is the figure reported.
     double[] passRates = new double[2];
     double[] twRates = new double[2];
+    Map<String, Long> passCpu = Map.of();
+    Map<String, Long> twCpu = Map.of();
     for (int round = 0; round < 2; round++) {
       ThroughputProbe.reset("pass");
+      ThreadCpu cpu = ThreadCpu.start();
       runJob(env -> PassThroughJob.build(env, source(kafka, big)));
+      passCpu = cpu.stop(ThreadCpu::stage);
       passRates[round] = ThroughputProbe.rate("pass");
       // Probe after parsing: pipelined with backpressure, so it runs at the detectors' pace.
       ThroughputProbe.reset("trainwatch");
+      cpu = ThreadCpu.start();
       runJob(env -> trainwatch(kafka, big).build(env, (records, alerts, metrics) ->
           records.map(new ThroughputProbe<>("trainwatch")).returns(records.getType())
               .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>())));
+      twCpu = cpu.stop(ThreadCpu::stage);
       twRates[round] = ThroughputProbe.rate("trainwatch");
       if (ThroughputProbe.count("trainwatch") != o.records() || ThroughputProbe.count("pass") != o.records()) {
         throw new IllegalStateException("jobs did not see every record: " + ThroughputProbe.count("pass")
@@ -143,6 +149,20 @@ public final class Bench {
         "trainwatch job (all detectors, exactly-once)", twRate, twRate / passRate, twRate / consumerRate);
     out.printf("  %-44s %10.0f records/s   = %.2f x trivial (%.0f records/s), JIT still compiling%n",
         "first, cold round of both jobs", twRates[0], twRates[0] / passRates[0], passRates[0]);
+    out.printf("%n== CPU per record by stage, warm round (us; whole job incl. start-up, over %d records)%n", o.records());
+    out.printf("  %-48s %10s %12s%n", "stage", "trivial", "trainwatch");
+    java.util.TreeSet<String> stages = new java.util.TreeSet<>(passCpu.keySet());
+    stages.addAll(twCpu.keySet());
+    long passTotal = 0;
+    long twTotal = 0;
+    for (String stage : stages) {
+      long pass = passCpu.getOrDefault(stage, 0L);
+      long tw = twCpu.getOrDefault(stage, 0L);
+      passTotal += pass;
+      twTotal += tw;
+      out.printf("  %-48s %10.2f %12.2f%n", stage, pass / 1e3 / o.records(), tw / 1e3 / o.records());
+    }
+    out.printf("  %-48s %10.2f %12.2f%n", "total", passTotal / 1e3 / o.records(), twTotal / 1e3 / o.records());
     return twRate;
   }
 

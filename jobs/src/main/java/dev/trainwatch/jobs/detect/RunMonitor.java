@@ -132,7 +132,9 @@ public final class RunMonitor {
     }
     lastStep = r.step();
     ctx.update(r);
-    for (Detector d : detectors) {
+    // indexed, not for-each: the iterator was the one allocation left on this per-record path
+    for (int i = 0, n = detectors.size(); i < n; i++) {
+      Detector d = detectors.get(i);
       try {
         d.observe(r, ctx, out);
       } catch (RuntimeException e) {

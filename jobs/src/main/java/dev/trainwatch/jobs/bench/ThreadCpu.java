@@ -1,0 +1,122 @@
+package dev.trainwatch.jobs.bench;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/**
+ * CPU time spent by the threads of a job running in this JVM, grouped by what the threads are
+ * (Flink names task threads after their chained operators). Task threads end with their job,
+ * taking their CPU counters with them, so a daemon thread samples every live thread's counter
+ * while the job runs and keeps each thread's last reading; at most one sampling period of
+ * each thread's end is lost.
+ *
+ * <p>Why: on a shared 2-core machine a throughput ratio mixes everything running at once
+ * (broker, sources, compiler threads); CPU per record and per stage says where the time goes.
+ */
+final class ThreadCpu implements AutoCloseable {
+
+  private static final long PERIOD_MS = 50;
+
+  private final ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+  private final Map<Long, String> names = new HashMap<>();
+  private final Map<Long, Long> first = new HashMap<>();
+  private final Map<Long, Long> last = new HashMap<>();
+  private final Thread sampler;
+  private final long processStart;
+  private volatile boolean running = true;
+
+  private ThreadCpu() {
+    processStart = processCpu();
+    sample();
+    sampler = new Thread(() -> {
+      while (running) {
+        sample();
+        try {
+          Thread.sleep(PERIOD_MS);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }, "bench-thread-cpu");
+    sampler.setDaemon(true);
+    sampler.start();
+  }
+
+  static ThreadCpu start() {
+    return new ThreadCpu();
+  }
+
+  private synchronized void sample() {
+    long[] ids = mx.getAllThreadIds();
+    ThreadInfo[] infos = mx.getThreadInfo(ids);
+    for (int i = 0; i < ids.length; i++) {
+      long cpu = mx.getThreadCpuTime(ids[i]);
+      if (cpu < 0 || infos[i] == null) {
+        continue; // ended meanwhile, or CPU time unsupported
+      }
+      names.putIfAbsent(ids[i], infos[i].getThreadName());
+      first.putIfAbsent(ids[i], cpu);
+      last.put(ids[i], cpu);
+    }
+  }
+
+  /**
+   * Stops sampling; CPU nanoseconds since {@link #start} per group that {@code group} names,
+   * plus {@value #JVM} (what the JVM spent outside Java threads: JIT compilers, GC) from the
+   * process total.
+   */
+  Map<String, Long> stop(Function<String, String> group) throws InterruptedException {
+    close();
+    synchronized (this) {
+      sample();
+      Map<String, Long> out = new TreeMap<>();
+      long threads = 0;
+      for (Map.Entry<Long, Long> e : last.entrySet()) {
+        long cpu = e.getValue() - first.get(e.getKey());
+        threads += cpu;
+        out.merge(group.apply(names.get(e.getKey())), cpu, Long::sum);
+      }
+      out.put(JVM, Math.max(0, processCpu() - processStart - threads));
+      return out;
+    }
+  }
+
+  static final String JVM = "JVM threads (JIT compilers, GC)";
+
+  private static long processCpu() {
+    return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime() : 0;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    running = false;
+    sampler.interrupt();
+    sampler.join();
+  }
+
+  /** The stage a Flink or Kafka thread belongs to, by its name. */
+  static String stage(String thread) {
+    if (thread == null) {
+      return "other Java threads (producer, checkpoints, ...)";
+    }
+    if (thread.startsWith("Source Data Fetcher")) {
+      return "Kafka fetch (source)";
+    }
+    if (thread.startsWith("Source:")) {
+      return "source: deserialize + peek run";
+    }
+    if (thread.startsWith("KeyedProcess") || thread.startsWith("validate")) {
+      return "keyed operator (shuffle in, state, work)";
+    }
+    if (thread.startsWith("data-plane-kafka") || thread.startsWith("kafka-")) {
+      return "Kafka broker";
+    }
+    return "other Java threads (producer, checkpoints, ...)";
+  }
+}
