@@ -64,6 +64,8 @@ final class FastRecordReader {
   }
 
   private static int lastMetricCount = 16;
+  /** The metric names of the last record read, by position (see {@link #metricName}). */
+  private static final StringCache.Entry[] NAMES_BY_POSITION = new StringCache.Entry[64];
 
   private final byte[] b;
   private final int maxMetrics;
@@ -172,20 +174,19 @@ final class FastRecordReader {
     int n = 0;
     do {
       skipWhitespace();
-      int name = string();
-      int nameLength = pos - 1 - name;
+      String name = metricName(n);
       skipWhitespace();
       expect(':');
       skipWhitespace();
       double value = metricValue();
-      if (nameLength == 0 || n == maxMetrics) {
+      if (n == maxMetrics) {
         throw Miss.INSTANCE;
       }
       if (n == names.length) {
         names = Arrays.copyOf(names, n * 2);
         values = Arrays.copyOf(values, n * 2);
       }
-      names[n] = NAMES.get(b, name, nameLength);
+      names[n] = name;
       values[n++] = value;
       skipWhitespace();
     } while (eat(','));
@@ -194,6 +195,34 @@ final class FastRecordReader {
       lastMetricCount = Math.max(n, 1); // written on change only: a per-record write would bounce the line between cores
     }
     return n == names.length ? new Metrics(names, values) : new Metrics(Arrays.copyOf(names, n), Arrays.copyOf(values, n));
+  }
+
+  /**
+   * The name of the {@code n}th metric. Producers send the same names in the same order step
+   * after step, so the name at this position in the last record is compared first: a hit costs
+   * two word compares, where a miss scans the string and looks it up in the cache.
+   */
+  private String metricName(int n) {
+    expect('"');
+    StringCache.Entry last = n < NAMES_BY_POSITION.length ? NAMES_BY_POSITION[n] : null;
+    if (last != null && last.isQuotedAt(b, pos)) {
+      pos += last.length() + 1;
+      return last.string();
+    }
+    pos--;
+    int start = string();
+    int length = pos - 1 - start;
+    if (length == 0) {
+      throw Miss.INSTANCE;
+    }
+    if (length > StringCache.MAX_LENGTH) {
+      return NAMES.get(b, start, length);
+    }
+    StringCache.Entry e = NAMES.entry(b, start, length);
+    if (n < NAMES_BY_POSITION.length) {
+      NAMES_BY_POSITION[n] = e; // racy, like the cache: entries are immutable, a stale one only misses
+    }
+    return e.string();
   }
 
   private double metricValue() {

@@ -29,8 +29,26 @@ final class StringCache {
 
   private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
-  /** {@code first}/{@code last}: the first and last eight bytes, which are all of them up to 16. */
-  private record Entry(int length, long first, long last, byte[] bytes, String string) {}
+  /**
+   * A cached string with its bytes. {@code first}/{@code last}: the first and last eight bytes
+   * (for shorter strings, all bytes packed), which are all of them up to 16; {@code bytes} holds
+   * longer ones in full.
+   */
+  record Entry(int length, long first, long last, byte[] bytes, String string) {
+
+    /** Whether {@code b} holds exactly this string at {@code off}, followed by a closing quote. */
+    boolean isQuotedAt(byte[] b, int off) {
+      int end = off + length;
+      if (end >= b.length || b[end] != '"') {
+        return false;
+      }
+      if (length < 8) {
+        return pack(b, off, length) == first;
+      }
+      return (long) LONGS.get(b, off) == first && (long) LONGS.get(b, end - 8) == last
+          && (length <= 16 || Arrays.equals(bytes, 0, length, b, off, end));
+    }
+  }
 
   private final Entry[] slots;
   private final int mask;
@@ -47,19 +65,18 @@ final class StringCache {
 
   /** The string of {@code len} ASCII bytes at {@code off}; the caller guarantees they are ASCII. */
   String get(byte[] b, int off, int len) {
-    if (len > MAX_LENGTH) {
-      return new String(b, off, len, StandardCharsets.ISO_8859_1);
-    }
+    return len > MAX_LENGTH ? new String(b, off, len, StandardCharsets.ISO_8859_1) : entry(b, off, len).string;
+  }
+
+  /** The cache entry of {@code len <= }{@value #MAX_LENGTH} ASCII bytes at {@code off}. */
+  Entry entry(byte[] b, int off, int len) {
     long first;
     long last;
     if (len >= 8) {
       first = (long) LONGS.get(b, off);
       last = (long) LONGS.get(b, off + len - 8);
     } else {
-      first = 0;
-      for (int i = off; i < off + len; i++) {
-        first = (first << 8) | (b[i] & 0xff);
-      }
+      first = pack(b, off, len);
       last = 0;
     }
     // murmur3's finaliser: every input bit reaches the low bits the mask keeps
@@ -71,13 +88,22 @@ final class StringCache {
     Entry e = slots[slot];
     if (e != null && e.length == len && e.first == first && e.last == last
         && (len <= 16 || Arrays.equals(e.bytes, 0, len, b, off, off + len))) {
-      return e.string;
+      return e;
     }
     String s = new String(b, off, len, StandardCharsets.ISO_8859_1);
     if (intern) {
       s = s.intern();
     }
-    slots[slot] = new Entry(len, first, last, len <= 16 ? null : Arrays.copyOfRange(b, off, off + len), s);
-    return s;
+    e = new Entry(len, first, last, len <= 16 ? null : Arrays.copyOfRange(b, off, off + len), s);
+    slots[slot] = e;
+    return e;
+  }
+
+  private static long pack(byte[] b, int off, int len) {
+    long v = 0;
+    for (int i = off; i < off + len; i++) {
+      v = (v << 8) | (b[i] & 0xff);
+    }
+    return v;
   }
 }

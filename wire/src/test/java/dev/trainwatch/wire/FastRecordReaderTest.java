@@ -192,6 +192,25 @@ class FastRecordReaderTest {
   }
 
   @Test
+  void namesRememberedByPositionNeverStandInForOthers() {
+    String[] lines = {
+        "{\"run\":\"r\",\"step\":1,\"metrics\":{\"loss\":1,\"grad_norm\":2}}",
+        "{\"run\":\"r\",\"step\":2,\"metrics\":{\"loss_scale\":1,\"grad_norm_x\":2}}",
+        "{\"run\":\"r\",\"step\":3,\"metrics\":{\"los\":1,\"grad_nor\":2}}",
+        "{\"run\":\"r\",\"step\":4,\"metrics\":{\"loss\":1,\"grad_norm\":2}}",
+        "{\"run\":\"r\",\"step\":5,\"metrics\":{\"loss\\u0041\":1}}",
+        "{\"run\":\"r\",\"step\":6,\"metrics\":{\"attn/max_logit/layer_10\":1,\"attn/max_logit/layer_11\":2}}",
+        "{\"run\":\"r\",\"step\":7,\"metrics\":{\"attn/max_logit/layer_11\":1,\"attn/max_logit/layer_10\":2}}",
+    };
+    for (int round = 0; round < 3; round++) {
+      for (String line : lines) {
+        TelemetryRecord full = ((ParseResult.Parsed) PARSER.parseFully(line.getBytes(StandardCharsets.UTF_8))).record();
+        assertThat(PARSER.parse(line)).as(line).isEqualTo(new ParseResult.Parsed(full));
+      }
+    }
+  }
+
+  @Test
   void metricNamesAreSharedInstances() {
     TelemetryRecord a = FastRecordReader.read("{\"run\":\"r\",\"step\":1,\"metrics\":{\"loss\":1}}".getBytes(), 10);
     TelemetryRecord b = FastRecordReader.read("{\"run\":\"r\",\"step\":2,\"metrics\":{\"loss\":2}}".getBytes(), 10);
