@@ -80,7 +80,10 @@ final class FastRecordReader {
   static TelemetryRecord read(byte[] bytes, int maxMetrics) {
     try {
       return new FastRecordReader(bytes, maxMetrics).record();
-    } catch (Miss | NumberFormatException e) {
+    } catch (RuntimeException e) {
+      // Miss, or the number parser's NumberFormatException; and should this reader ever trip
+      // over an input in a way not foreseen, the full parser still decides, so bad input can
+      // never take the pipeline down through the fast path.
       return null;
     }
   }
