@@ -151,15 +151,25 @@ public final class Bench {
         "first, cold round of both jobs", twRates[0], twRates[0] / passRates[0], passRates[0]);
     out.printf("%n== CPU per record by stage, warm round (us; whole job incl. start-up, over %d records)%n", o.records());
     out.printf("  %-48s %10s %12s%n", "stage", "trivial", "trainwatch");
-    java.util.TreeSet<String> stages = new java.util.TreeSet<>(passCpu.keySet());
-    stages.addAll(twCpu.keySet());
+    java.util.TreeSet<String> sorted = new java.util.TreeSet<>(passCpu.keySet());
+    sorted.addAll(twCpu.keySet());
+    sorted.removeAll(List.of(ThreadCpu.GC_WALL, ThreadCpu.JIT_WALL));
+    List<String> stages = new ArrayList<>();
+    for (String stage : sorted) {
+      stages.add(stage);
+      if (stage.equals(ThreadCpu.JVM)) {
+        stages.addAll(List.of(ThreadCpu.GC_WALL, ThreadCpu.JIT_WALL));
+      }
+    }
     long passTotal = 0;
     long twTotal = 0;
     for (String stage : stages) {
       long pass = passCpu.getOrDefault(stage, 0L);
       long tw = twCpu.getOrDefault(stage, 0L);
-      passTotal += pass;
-      twTotal += tw;
+      if (!stage.startsWith("  of which")) {
+        passTotal += pass;
+        twTotal += tw;
+      }
       out.printf("  %-48s %10.2f %12.2f%n", stage, pass / 1e3 / o.records(), tw / 1e3 / o.records());
     }
     out.printf("  %-48s %10.2f %12.2f%n", "total", passTotal / 1e3 / o.records(), twTotal / 1e3 / o.records());

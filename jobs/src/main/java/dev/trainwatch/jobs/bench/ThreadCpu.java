@@ -28,10 +28,14 @@ final class ThreadCpu implements AutoCloseable {
   private final Map<Long, Long> last = new HashMap<>();
   private final Thread sampler;
   private final long processStart;
+  private final long gcStart;
+  private final long compileStart;
   private volatile boolean running = true;
 
   private ThreadCpu() {
     processStart = processCpu();
+    gcStart = gcMillis();
+    compileStart = compileMillis();
     sample();
     sampler = new Thread(() -> {
       while (running) {
@@ -82,11 +86,29 @@ final class ThreadCpu implements AutoCloseable {
         out.merge(group.apply(names.get(e.getKey())), cpu, Long::sum);
       }
       out.put(JVM, Math.max(0, processCpu() - processStart - threads));
+      out.put(GC_WALL, (gcMillis() - gcStart) * 1_000_000);
+      out.put(JIT_WALL, (compileMillis() - compileStart) * 1_000_000);
       return out;
     }
   }
 
   static final String JVM = "JVM threads (JIT compilers, GC)";
+  /** Not CPU: wall time, reported beside the CPU figures to split {@link #JVM}. */
+  static final String GC_WALL = "  of which GC collections (wall time)";
+  static final String JIT_WALL = "  of which JIT compiling (wall time)";
+
+  private static long gcMillis() {
+    long ms = 0;
+    for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      ms += Math.max(0, gc.getCollectionTime());
+    }
+    return ms;
+  }
+
+  private static long compileMillis() {
+    var jit = ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+  }
 
   private static long processCpu() {
     return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
