@@ -1,6 +1,7 @@
 package dev.trainwatch.alerts;
 
 import dev.trainwatch.alerts.config.AlertsConfig;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
@@ -39,6 +40,10 @@ final class KafkaClients {
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "500");
+    // A crashed instance keeps its partitions until its session expires, and new alerts wait
+    // that long (Kafka's default: 45 s). 10 s keeps the outage short at 3 heartbeats a session.
+    p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+    p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "3000");
     p.putAll(k.properties());
     return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
@@ -56,7 +61,8 @@ final class KafkaClients {
         p.put(key, v);
       }
     });
-    try (Admin admin = Admin.create(p)) {
+    Admin admin = Admin.create(p);
+    try {
       if (!admin.listTopics().names().get(15, TimeUnit.SECONDS).contains(k.deadLetterTopic())) {
         admin.createTopics(List.of(new NewTopic(k.deadLetterTopic(), Optional.of(1), Optional.empty())))
             .all().get(15, TimeUnit.SECONDS);
@@ -66,6 +72,10 @@ final class KafkaClients {
       if (!(e.getCause() instanceof TopicExistsException)) {
         LOG.warn("could not check or create dead-letter topic {}: {}", k.deadLetterTopic(), e.toString());
       }
+    } finally {
+      // close() without a timeout waits for the abandoned calls' own timeout (60 s) when the
+      // broker is unreachable: a silent minute at start-up
+      admin.close(Duration.ofSeconds(2));
     }
   }
 
