@@ -88,8 +88,8 @@ public final class Ingest implements AutoCloseable {
     int port = c.getInt(IngestConfig.HTTP_PORT);
     if (port >= 0) {
       http = new HttpIntake(c.getString(IngestConfig.HTTP_BIND), port,
-          c.getString(IngestConfig.HTTP_TOKEN), c.getInt(IngestConfig.HTTP_MAX_BODY_BYTES), intake,
-          metrics, forwarder::kafkaDown);
+          c.getString(IngestConfig.HTTP_TOKEN), c.getInt(IngestConfig.HTTP_MAX_BODY_BYTES),
+          c.getInt(IngestConfig.HTTP_ACK_DURABLE_MS), intake, metrics, forwarder::kafkaDown);
     }
     String tail = c.getString(IngestConfig.TAIL_FILE);
     if (tail != null && !tail.isBlank()) {

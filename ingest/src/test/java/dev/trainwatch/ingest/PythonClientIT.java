@@ -93,7 +93,8 @@ class PythonClientIT {
     }
   }
 
-  private static String awaitUrl(Process p) throws Exception {
+  /** The URL the sidecar process prints once it listens; its output is drained afterwards. */
+  static String awaitUrl(Process p) throws Exception {
     BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     CompletableFuture<String> url = CompletableFuture.supplyAsync(() -> {
       Pattern pat = Pattern.compile("listening on (http://\\S+)");

@@ -41,6 +41,10 @@ public final class IngestConfig {
       "bearer token required on POST /v1/records and GET /metrics when set");
   public static final Key HTTP_MAX_BODY_BYTES = new Key("http.max.body.bytes", Type.INT,
       String.valueOf(16 << 20), "largest accepted request body; larger bodies get 413");
+  public static final Key HTTP_ACK_DURABLE_MS = new Key("http.ack.durable.ms", Type.INT, "0",
+      "when > 0, POST answers only once every accepted record is in Kafka or the disk spool, "
+          + "waiting at most this long (then 503 + Retry-After); 0 answers once the records are "
+          + "queued in memory, and a SIGKILL loses what is still queued");
   public static final Key RECORD_MAX_BYTES = new Key("record.max.bytes", Type.INT,
       String.valueOf(1 << 20), "largest accepted record (one JSON line); larger lines are rejected");
   public static final Key TAIL_FILE = new Key("tail.file", Type.STRING, null,
@@ -69,7 +73,7 @@ public final class IngestConfig {
       "how often an unreachable Kafka is probed before the spool is drained");
 
   public static final List<Key> KEYS = List.of(HTTP_BIND, HTTP_PORT, HTTP_TOKEN, HTTP_MAX_BODY_BYTES,
-      RECORD_MAX_BYTES, TAIL_FILE, TAIL_CHECKPOINT, TAIL_POLL_MS, STDIN, BOOTSTRAP_SERVERS, TOPIC,
+      HTTP_ACK_DURABLE_MS, RECORD_MAX_BYTES, TAIL_FILE, TAIL_CHECKPOINT, TAIL_POLL_MS, STDIN, BOOTSTRAP_SERVERS, TOPIC,
       DEAD_LETTER_TOPIC, QUEUE_CAPACITY, SPOOL_DIR, SPOOL_SEGMENT_BYTES, SPOOL_MAX_BYTES,
       PROBE_INTERVAL_MS);
 

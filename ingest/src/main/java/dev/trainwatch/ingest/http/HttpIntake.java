@@ -41,10 +41,19 @@ public final class HttpIntake implements AutoCloseable {
   private final IngestMetrics metrics;
   private final byte[] token;
   private final int maxBodyBytes;
+  private final int durableAckMs;
   private final BooleanSupplier kafkaDown;
 
-  public HttpIntake(String bind, int port, String token, int maxBodyBytes, Intake intake,
+  /**
+   * @param durableAckMs 0: answer once the records are queued in memory; > 0: answer once each
+   *     is in Kafka or the spool, waiting at most this long ({@code http.ack.durable.ms})
+   */
+  public HttpIntake(String bind, int port, String token, int maxBodyBytes, int durableAckMs, Intake intake,
       IngestMetrics metrics, BooleanSupplier kafkaDown) throws IOException {
+    if (durableAckMs < 0) {
+      throw new IllegalArgumentException("http.ack.durable.ms must be >= 0, got " + durableAckMs);
+    }
+    this.durableAckMs = durableAckMs;
     this.intake = intake;
     this.metrics = metrics;
     this.token = token == null || token.isEmpty() ? null : ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
@@ -102,10 +111,16 @@ public final class HttpIntake implements AutoCloseable {
 
   private void respond(HttpExchange ex, BodySplitter.Split split, String origin)
       throws IOException, InterruptedException {
+    List<BodySplitter.Piece> pieces = split.pieces();
+    // Durable acks: the ticket counts every line down once it is in Kafka or the spool (a
+    // rejected line's dead letter too), or once it is known never to be queued.
+    Ticket ticket = durableAckMs > 0 ? Ticket.forRecords(pieces.size()) : Ticket.NONE;
     int accepted = 0;
     List<LineError> errors = new ArrayList<>();
-    for (BodySplitter.Piece piece : split.pieces()) {
-      Intake.Outcome o = intake.offer(piece.bytes(), origin, Ticket.NONE, QUEUE_WAIT_MS);
+    boolean full = false;
+    for (int i = 0; i < pieces.size() && !full; i++) {
+      BodySplitter.Piece piece = pieces.get(i);
+      Intake.Outcome o = intake.offer(piece.bytes(), origin, ticket, QUEUE_WAIT_MS);
       if (o instanceof Intake.Outcome.Accepted) {
         accepted++;
       } else if (o instanceof Intake.Outcome.Rejected r) {
@@ -113,13 +128,27 @@ public final class HttpIntake implements AutoCloseable {
       } else {
         errors.add(new LineError(piece.line(), "queue full: this and later records were not"
             + " accepted; retry them"));
-        ex.getResponseHeaders().set("Retry-After", "1");
-        send(ex, 503, result(accepted, errors, true));
-        return;
+        full = true;
+        for (int j = i; j < pieces.size(); j++) {
+          ticket.done(); // never queued
+        }
       }
     }
+    if (durableAckMs > 0 && !ticket.await(durableAckMs)) {
+      // "accepted": 0 tells the client to send the whole request again: at least once. The
+      // records may still arrive from the queue; duplicates are ignored by step downstream.
+      ex.getResponseHeaders().set("Retry-After", "1");
+      send(ex, 503, result(0, List.of(new LineError(0, ticket.pending() + " records not yet in Kafka or"
+          + " the spool after " + durableAckMs + " ms (http.ack.durable.ms): send them again")), true));
+      return;
+    }
+    if (full) {
+      ex.getResponseHeaders().set("Retry-After", "1");
+      send(ex, 503, result(accepted, errors, true));
+      return;
+    }
     if (split.error() != null) {
-      errors.add(new LineError(split.pieces().size() + 1, split.error()));
+      errors.add(new LineError(pieces.size() + 1, split.error()));
     }
     send(ex, errors.isEmpty() ? 202 : 400, result(accepted, errors, false));
   }

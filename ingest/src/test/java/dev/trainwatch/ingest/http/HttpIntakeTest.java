@@ -38,6 +38,10 @@ class HttpIntakeTest {
   }
 
   private void start(String token, int maxBody, int capacity) throws Exception {
+    start(token, maxBody, capacity, 0);
+  }
+
+  private void start(String token, int maxBody, int capacity, int durableAckMs) throws Exception {
     if (http != null) {
       http.close();
     }
@@ -45,7 +49,7 @@ class HttpIntakeTest {
     metrics = new IngestMetrics();
     Intake intake = new Intake(TelemetryParser.DEFAULT, queue, "tel", "dlq", metrics,
         InstantSource.fixed(java.time.Instant.ofEpochMilli(42)));
-    http = new HttpIntake("127.0.0.1", 0, token, maxBody, intake, metrics, () -> false);
+    http = new HttpIntake("127.0.0.1", 0, token, maxBody, durableAckMs, intake, metrics, () -> false);
   }
 
   @AfterEach
@@ -64,6 +68,37 @@ class HttpIntakeTest {
 
   private List<Outgoing> telemetry() {
     return queue.stream().filter(o -> o.topic().equals("tel")).toList();
+  }
+
+  @Test
+  void durableAckWaitsForEveryRecordAndAsksForAllAgainWhenTheyDoNotGetThere() throws Exception {
+    start(null, 1 << 20, 100, 300);
+    String body = "{\"run\":\"r\",\"step\":1}\n{\"run\":\"r\",\"step\":2}\n";
+    // nothing drains the queue: the records never become durable
+    HttpResponse<String> stuck = post(body, null);
+    assertThat(stuck.statusCode()).isEqualTo(503);
+    assertThat(stuck.headers().firstValue("Retry-After")).hasValue("1");
+    JsonNode answer = JSON.readTree(stuck.body());
+    assertThat(answer.get("accepted").asInt()).as("send them all again").isZero();
+    assertThat(answer.get("rejected").get(0).get("error").asText()).contains("2 records not yet in Kafka");
+
+    // a forwarder that marks each record durable as it takes it
+    queue.clear();
+    Thread forwarder = new Thread(() -> {
+      try {
+        while (true) {
+          queue.take().ticket().done();
+        }
+      } catch (InterruptedException e) {
+        // test over
+      }
+    });
+    forwarder.setDaemon(true);
+    forwarder.start();
+    HttpResponse<String> ok = post(body + "{\"run\":\"r\",\"step\":-3}\n", null);
+    forwarder.interrupt();
+    assertThat(ok.statusCode()).as("the invalid line's dead letter counts too").isEqualTo(400);
+    assertThat(JSON.readTree(ok.body()).get("accepted").asInt()).isEqualTo(2);
   }
 
   @Test
