@@ -38,7 +38,7 @@ class SidecarKillIT {
 
   @Test
   void everyRecordAcknowledgedDurablySurvivesSigkill() throws Exception {
-    String durableMs = System.getProperty("sidecarkill.durable.ms", "10000"); // 0 shows the gap it closes
+    String durableMs = System.getProperty("sidecarkill.durable.ms", "4000"); // 0 shows the gap it closes
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       KafkaFixture.createTopics(kafka);
       Process first = start(kafka, durableMs);
@@ -93,10 +93,13 @@ class SidecarKillIT {
   private Process start(EmbeddedKafka kafka, String durableMs) throws Exception {
     Path jar = Path.of(System.getProperty("trainwatch.ingest.jar", "target/trainwatch-ingest.jar"));
     assertThat(jar).exists();
-    return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx256m", "-jar", jar.toString(), "--http-port", "0", "--bootstrap-servers", kafka.bootstrapServers(),
-        "--spool-dir", spool.toString(), "-D", "http.ack.durable.ms=" + durableMs)
-        .redirectErrorStream(true).start();
+        "--spool-dir", spool.toString()));
+    if (durableMs != null) {
+      cmd.addAll(List.of("-D", "http.ack.durable.ms=" + durableMs));
+    }
+    return new ProcessBuilder(cmd).redirectErrorStream(true).start();
   }
 
   /** Posts batches of consecutive steps until a request fails; records the steps answered 202. */

@@ -43,8 +43,9 @@ public final class IngestConfig {
       String.valueOf(16 << 20), "largest accepted request body; larger bodies get 413");
   public static final Key HTTP_ACK_DURABLE_MS = new Key("http.ack.durable.ms", Type.INT, "0",
       "when > 0, POST answers only once every accepted record is in Kafka or the disk spool, "
-          + "waiting at most this long (then 503 + Retry-After); 0 answers once the records are "
-          + "queued in memory, and a SIGKILL loses what is still queued");
+          + "waiting at most this long (then 503 + Retry-After, accepted 0; keep it below the "
+          + "client's timeout, 5 s in the Python client); 0 answers once the records are queued "
+          + "in memory, and a SIGKILL of the sidecar loses what is still queued");
   public static final Key RECORD_MAX_BYTES = new Key("record.max.bytes", Type.INT,
       String.valueOf(1 << 20), "largest accepted record (one JSON line); larger lines are rejected");
   public static final Key TAIL_FILE = new Key("tail.file", Type.STRING, null,

@@ -16,17 +16,18 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Benchmark, not a test: records/s from HTTP POST (JSON Lines, 1000 records a request) to
  * acknowledgement by an embedded Kafka broker. Run with the test classpath:
- * {@code java -cp ... dev.trainwatch.ingest.bench.SidecarThroughputBench [records] [clients]}.
+ * {@code java -cp ... dev.trainwatch.ingest.bench.SidecarThroughputBench [records] [clients] [http.ack.durable.ms]}.
  */
 public final class SidecarThroughputBench {
 
   public static void main(String[] args) throws Exception {
     long total = args.length > 0 ? Long.parseLong(args[0]) : 1_000_000;
     int clients = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+    String durableMs = args.length > 2 ? args[2] : "0"; // http.ack.durable.ms
     int perRequest = 1000;
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       kafka.createTopics(Map.of("trainwatch.telemetry", 4, "trainwatch.dead-letter", 1));
-      try (Ingest ingest = Ingest.start(IngestConfig.of(Map.of("http.port", "0",
+      try (Ingest ingest = Ingest.start(IngestConfig.of(Map.of("http.port", "0", "http.ack.durable.ms", durableMs,
           "spool.dir", Files.createTempDirectory("bench-spool").toString(),
           "kafka.bootstrap.servers", kafka.bootstrapServers())), null)) {
         String url = ingest.httpUrl() + "/v1/records";
@@ -36,8 +37,8 @@ public final class SidecarThroughputBench {
         run(client, url, total, clients, perRequest, ingest, warm);
         double s = (System.nanoTime() - t0) / 1e9;
         System.out.printf("sidecar HTTP -> Kafka (acked): %d records (~%d B) in %.2f s = %.0f records/s"
-            + " (%d clients, %d records/request); spooled=%d queue_full=%d%n", total,
-            line(0, 0).length(), s, total / s, clients, perRequest, ingest.metrics().spooled.sum(),
+            + " (%d clients, %d records/request, http.ack.durable.ms=%s); spooled=%d queue_full=%d%n", total,
+            line(0, 0).length(), s, total / s, clients, perRequest, durableMs, ingest.metrics().spooled.sum(),
             ingest.metrics().queueFull.sum());
       }
     }
