@@ -79,8 +79,13 @@ class AlertsServiceIT {
   }
 
   private static void produce(String topic, List<AlertEvent> events) throws Exception {
+    produce(kafka.bootstrapServers(), topic, events);
+  }
+
+  /** Sends each event keyed by its run, waiting for every acknowledgement. */
+  static void produce(String bootstrap, String topic, List<AlertEvent> events) throws Exception {
     Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     try (var producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
       for (AlertEvent e : events) {
@@ -90,8 +95,13 @@ class AlertsServiceIT {
   }
 
   private static long committed(String group) throws Exception {
+    return committed(kafka.bootstrapServers(), group);
+  }
+
+  /** The offsets the group has committed, summed over its partitions. */
+  static long committed(String bootstrap, String group) throws Exception {
     Properties p = new Properties();
-    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     try (Admin admin = Admin.create(p)) {
       Map<?, OffsetAndMetadata> m = admin.listConsumerGroupOffsets(group)
           .partitionsToOffsetAndMetadata().get();

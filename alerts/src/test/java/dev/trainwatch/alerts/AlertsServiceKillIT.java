@@ -6,23 +6,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.wire.AlertEvent;
-import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.Family;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,7 +54,11 @@ class AlertsServiceKillIT {
               type: webhook
               url: %s
           """.formatted(kafka.bootstrapServers(), dir.resolve("state"), rx.url()));
-      produce(kafka.bootstrapServers());
+      List<AlertEvent> alerts = new ArrayList<>();
+      for (int i = 0; i < ALERTS; i++) {
+        alerts.add(Fixtures.warning("run-" + i, Family.INSTABILITY, "grad_norm_spike", 10));
+      }
+      AlertsServiceIT.produce(kafka.bootstrapServers(), "alerts", alerts);
 
       Process first = start(config);
       TestReceiver.await(Duration.ofSeconds(60), () -> rx.delivered().size() >= ALERTS / 4, "deliveries under way");
@@ -100,19 +96,6 @@ class AlertsServiceKillIT {
         .start();
   }
 
-  private static void produce(String bootstrap) throws Exception {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    try (var producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
-      for (int i = 0; i < ALERTS; i++) {
-        AlertEvent e = Fixtures.warning("run-" + i, Family.INSTABILITY, "grad_norm_spike", 10);
-        producer.send(new ProducerRecord<>("alerts", e.run(), AlertJson.toBytes(e)));
-      }
-      producer.flush();
-    }
-  }
-
   /** Alert fingerprint -> how many successful deliveries carried it. */
   private static Map<String, Integer> delivered(TestReceiver rx) {
     Map<String, Integer> counts = new HashMap<>();
@@ -130,11 +113,8 @@ class AlertsServiceKillIT {
   }
 
   private static long committed(String bootstrap) {
-    Properties p = new Properties();
-    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    try (Admin admin = Admin.create(p)) {
-      return admin.listConsumerGroupOffsets("kill-test").partitionsToOffsetAndMetadata().get().values().stream()
-          .filter(o -> o != null).mapToLong(OffsetAndMetadata::offset).sum();
+    try {
+      return AlertsServiceIT.committed(bootstrap, "kill-test");
     } catch (Exception e) {
       return -1;
     }

@@ -74,12 +74,7 @@ class PythonClientIT {
 
   @Test
   void pythonClientTalksToTheShadedJar() throws Exception {
-    Path jar = Path.of(System.getProperty("trainwatch.ingest.jar", "target/trainwatch-ingest.jar"));
-    assertThat(jar).exists();
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process p = new ProcessBuilder(java, "-jar", jar.toString(), "--http-port", "0",
-        "--bootstrap-servers", kafka.bootstrapServers(), "--spool-dir", spool.toString())
-        .redirectErrorStream(true).start();
+    Process p = startJar(kafka.bootstrapServers(), spool, List.of());
     try {
       String url = awaitUrl(p);
       assertThat(url).as("the jar printed its URL").isNotNull();
@@ -91,6 +86,17 @@ class PythonClientIT {
         p.destroyForcibly();
       }
     }
+  }
+
+  /** The shaded sidecar jar in a JVM of its own, on any free port; {@code extra}: more options. */
+  static Process startJar(String bootstrap, Path spool, List<String> extra) throws java.io.IOException {
+    Path jar = Path.of(System.getProperty("trainwatch.ingest.jar", "target/trainwatch-ingest.jar"));
+    assertThat(jar).exists();
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", jar.toString(), "--http-port", "0", "--bootstrap-servers", bootstrap,
+        "--spool-dir", spool.toString()));
+    cmd.addAll(extra);
+    return new ProcessBuilder(cmd).redirectErrorStream(true).start();
   }
 
   /** The URL the sidecar process prints once it listens; its output is drained afterwards. */

@@ -91,15 +91,7 @@ class SidecarKillIT {
   }
 
   private Process start(EmbeddedKafka kafka, String durableMs) throws Exception {
-    Path jar = Path.of(System.getProperty("trainwatch.ingest.jar", "target/trainwatch-ingest.jar"));
-    assertThat(jar).exists();
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-jar", jar.toString(), "--http-port", "0", "--bootstrap-servers", kafka.bootstrapServers(),
-        "--spool-dir", spool.toString()));
-    if (durableMs != null) {
-      cmd.addAll(List.of("-D", "http.ack.durable.ms=" + durableMs));
-    }
-    return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    return PythonClientIT.startJar(kafka.bootstrapServers(), spool, List.of("-D", "http.ack.durable.ms=" + durableMs));
   }
 
   /** Posts batches of consecutive steps until a request fails; records the steps answered 202. */

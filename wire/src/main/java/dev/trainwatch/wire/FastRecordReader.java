@@ -250,7 +250,7 @@ final class FastRecordReader {
     expect('{');
     skipWhitespace();
     if (eat('}')) {
-      return new Tags(new String[0], new String[0]);
+      return Tags.EMPTY;
     }
     String[] names = new String[4];
     String[] values = new String[4];
@@ -420,7 +420,6 @@ final class FastRecordReader {
     }
     pos = p;
   }
-
 
   private boolean is(byte[] literal, int off, int len) {
     return len == literal.length && Arrays.equals(b, off, off + len, literal, 0, len);

@@ -39,14 +39,13 @@ final class StringCache {
     /** Whether {@code b} holds exactly this string at {@code off}, followed by a closing quote. */
     boolean isQuotedAt(byte[] b, int off) {
       int end = off + length;
-      if (end >= b.length || b[end] != '"') {
-        return false;
-      }
-      if (length < 8) {
-        return pack(b, off, length) == first;
-      }
-      return (long) LONGS.get(b, off) == first && (long) LONGS.get(b, end - 8) == last
-          && (length <= 16 || Arrays.equals(bytes, 0, length, b, off, end));
+      return end < b.length && b[end] == '"' && is(b, off, length, firstWord(b, off, length), lastWord(b, off, length));
+    }
+
+    /** Whether the {@code len} bytes at {@code off}, whose words are given, are this string. */
+    private boolean is(byte[] b, int off, int len, long first, long last) {
+      return length == len && this.first == first && this.last == last
+          && (len <= 16 || Arrays.equals(bytes, 0, len, b, off, off + len));
     }
   }
 
@@ -70,15 +69,8 @@ final class StringCache {
 
   /** The cache entry of {@code len <= }{@value #MAX_LENGTH} ASCII bytes at {@code off}. */
   Entry entry(byte[] b, int off, int len) {
-    long first;
-    long last;
-    if (len >= 8) {
-      first = (long) LONGS.get(b, off);
-      last = (long) LONGS.get(b, off + len - 8);
-    } else {
-      first = pack(b, off, len);
-      last = 0;
-    }
+    long first = firstWord(b, off, len);
+    long last = lastWord(b, off, len);
     // murmur3's finaliser: every input bit reaches the low bits the mask keeps
     long h = (first * 0x9E3779B97F4A7C15L + last) ^ len;
     h ^= h >>> 33;
@@ -86,8 +78,7 @@ final class StringCache {
     h ^= h >>> 33;
     int slot = (int) h & mask;
     Entry e = slots[slot];
-    if (e != null && e.length == len && e.first == first && e.last == last
-        && (len <= 16 || Arrays.equals(e.bytes, 0, len, b, off, off + len))) {
+    if (e != null && e.is(b, off, len, first, last)) {
       return e;
     }
     String s = new String(b, off, len, StandardCharsets.ISO_8859_1);
@@ -99,11 +90,20 @@ final class StringCache {
     return e;
   }
 
-  private static long pack(byte[] b, int off, int len) {
+  /** The first eight bytes as a word; shorter strings packed whole. */
+  private static long firstWord(byte[] b, int off, int len) {
+    if (len >= 8) {
+      return (long) LONGS.get(b, off);
+    }
     long v = 0;
     for (int i = off; i < off + len; i++) {
       v = (v << 8) | (b[i] & 0xff);
     }
     return v;
+  }
+
+  /** The last eight bytes as a word; 0 for strings shorter than that, which fit in the first. */
+  private static long lastWord(byte[] b, int off, int len) {
+    return len >= 8 ? (long) LONGS.get(b, off + len - 8) : 0;
   }
 }

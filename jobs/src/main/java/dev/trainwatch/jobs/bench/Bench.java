@@ -117,13 +117,13 @@ public final class Bench {
     // Round 2 is the steady state a long-running job lives in; it is the figure reported.
     double[] passRates = new double[2];
     double[] twRates = new double[2];
-    Map<String, Long> passCpu = Map.of();
-    Map<String, Long> twCpu = Map.of();
+    ThreadCpu.Usage passCpu = null;
+    ThreadCpu.Usage twCpu = null;
     for (int round = 0; round < 2; round++) {
       ThroughputProbe.reset("pass");
       ThreadCpu cpu = ThreadCpu.start();
       runJob(env -> PassThroughJob.build(env, source(kafka, big)));
-      passCpu = cpu.stop(ThreadCpu::stage);
+      passCpu = cpu.stop();
       passRates[round] = ThroughputProbe.rate("pass");
       // Probe after parsing: pipelined with backpressure, so it runs at the detectors' pace.
       ThroughputProbe.reset("trainwatch");
@@ -131,7 +131,7 @@ public final class Bench {
       runJob(env -> trainwatch(kafka, big).build(env, (records, alerts, metrics) ->
           records.map(new ThroughputProbe<>("trainwatch")).returns(records.getType())
               .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>())));
-      twCpu = cpu.stop(ThreadCpu::stage);
+      twCpu = cpu.stop();
       twRates[round] = ThroughputProbe.rate("trainwatch");
       if (ThroughputProbe.count("trainwatch") != o.records() || ThroughputProbe.count("pass") != o.records()) {
         throw new IllegalStateException("jobs did not see every record: " + ThroughputProbe.count("pass")
@@ -151,29 +151,25 @@ public final class Bench {
         "first, cold round of both jobs", twRates[0], twRates[0] / passRates[0], passRates[0]);
     out.printf("%n== CPU per record by stage, warm round (us; whole job incl. start-up, over %d records)%n", o.records());
     out.printf("  %-48s %10s %12s%n", "stage", "trivial", "trainwatch");
-    java.util.TreeSet<String> sorted = new java.util.TreeSet<>(passCpu.keySet());
-    sorted.addAll(twCpu.keySet());
-    sorted.removeAll(List.of(ThreadCpu.GC_WALL, ThreadCpu.JIT_WALL));
-    List<String> stages = new ArrayList<>();
-    for (String stage : sorted) {
-      stages.add(stage);
-      if (stage.equals(ThreadCpu.JVM)) {
-        stages.addAll(List.of(ThreadCpu.GC_WALL, ThreadCpu.JIT_WALL));
-      }
-    }
+    java.util.TreeSet<String> stages = new java.util.TreeSet<>(passCpu.cpuByStage().keySet());
+    stages.addAll(twCpu.cpuByStage().keySet());
     long passTotal = 0;
     long twTotal = 0;
     for (String stage : stages) {
-      long pass = passCpu.getOrDefault(stage, 0L);
-      long tw = twCpu.getOrDefault(stage, 0L);
-      if (!stage.startsWith("  of which")) {
-        passTotal += pass;
-        twTotal += tw;
-      }
-      out.printf("  %-48s %10.2f %12.2f%n", stage, pass / 1e3 / o.records(), tw / 1e3 / o.records());
+      long pass = passCpu.cpuByStage().getOrDefault(stage, 0L);
+      long tw = twCpu.cpuByStage().getOrDefault(stage, 0L);
+      passTotal += pass;
+      twTotal += tw;
+      perRecord(stage, pass, tw);
     }
-    out.printf("  %-48s %10.2f %12.2f%n", "total", passTotal / 1e3 / o.records(), twTotal / 1e3 / o.records());
+    perRecord("total", passTotal, twTotal);
+    perRecord("GC collections (wall time, not in the total)", passCpu.gcWallNanos(), twCpu.gcWallNanos());
+    perRecord("JIT compiling (wall time, not in the total)", passCpu.jitWallNanos(), twCpu.jitWallNanos());
     return twRate;
+  }
+
+  private void perRecord(String what, long passNanos, long twNanos) {
+    out.printf("  %-48s %10.2f %12.2f%n", what, passNanos / 1e3 / o.records(), twNanos / 1e3 / o.records());
   }
 
   private TrainwatchJob trainwatch(EmbeddedKafka kafka, String topic) {

@@ -6,7 +6,6 @@ import java.lang.management.ThreadMXBean;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Function;
 
 /**
  * CPU time spent by the threads of a job running in this JVM, grouped by what the threads are
@@ -70,32 +69,31 @@ final class ThreadCpu implements AutoCloseable {
   }
 
   /**
-   * Stops sampling; CPU nanoseconds since {@link #start} per group that {@code group} names,
-   * plus {@value #JVM} (what the JVM spent outside Java threads: JIT compilers, GC) from the
-   * process total.
+   * What a job cost while it ran: CPU nanoseconds per {@link #stage}, plus {@value #JVM} (what
+   * the JVM spent outside Java threads, from the process total), and, as wall time, the GC's
+   * collections and the JIT's compiling, which split that last figure.
    */
-  Map<String, Long> stop(Function<String, String> group) throws InterruptedException {
+  record Usage(Map<String, Long> cpuByStage, long gcWallNanos, long jitWallNanos) {}
+
+  /** Stops sampling; the usage since {@link #start}. */
+  Usage stop() throws InterruptedException {
     close();
     synchronized (this) {
       sample();
-      Map<String, Long> out = new TreeMap<>();
+      Map<String, Long> cpu = new TreeMap<>();
       long threads = 0;
       for (Map.Entry<Long, Long> e : last.entrySet()) {
-        long cpu = e.getValue() - first.get(e.getKey());
-        threads += cpu;
-        out.merge(group.apply(names.get(e.getKey())), cpu, Long::sum);
+        long used = e.getValue() - first.get(e.getKey());
+        threads += used;
+        cpu.merge(stage(names.get(e.getKey())), used, Long::sum);
       }
-      out.put(JVM, Math.max(0, processCpu() - processStart - threads));
-      out.put(GC_WALL, (gcMillis() - gcStart) * 1_000_000);
-      out.put(JIT_WALL, (compileMillis() - compileStart) * 1_000_000);
-      return out;
+      cpu.put(JVM, Math.max(0, processCpu() - processStart - threads));
+      return new Usage(cpu, (gcMillis() - gcStart) * 1_000_000, (compileMillis() - compileStart) * 1_000_000);
     }
   }
 
   static final String JVM = "JVM threads (JIT compilers, GC)";
-  /** Not CPU: wall time, reported beside the CPU figures to split {@link #JVM}. */
-  static final String GC_WALL = "  of which GC collections (wall time)";
-  static final String JIT_WALL = "  of which JIT compiling (wall time)";
+  private static final String OTHER = "other Java threads (producer, checkpoints, ...)";
 
   private static long gcMillis() {
     long ms = 0;
@@ -123,9 +121,9 @@ final class ThreadCpu implements AutoCloseable {
   }
 
   /** The stage a Flink or Kafka thread belongs to, by its name. */
-  static String stage(String thread) {
+  private static String stage(String thread) {
     if (thread == null) {
-      return "other Java threads (producer, checkpoints, ...)";
+      return OTHER;
     }
     if (thread.startsWith("Source Data Fetcher")) {
       return "Kafka fetch (source)";
@@ -139,6 +137,6 @@ final class ThreadCpu implements AutoCloseable {
     if (thread.startsWith("data-plane-kafka") || thread.startsWith("kafka-")) {
       return "Kafka broker";
     }
-    return "other Java threads (producer, checkpoints, ...)";
+    return OTHER;
   }
 }

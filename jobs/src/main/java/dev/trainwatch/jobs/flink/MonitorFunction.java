@@ -115,9 +115,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
       emitter.set(null, null, null);
     }
     if (state.monitor.ended()) {
-      if (state.idleTimerAt != 0) {
-        ctx.timerService().deleteProcessingTimeTimer(state.idleTimerAt);
-      }
+      cancelIdleTimer(ctx, state);
       runState.clear();
       return;
     }
@@ -130,11 +128,16 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     if (state.idleTimerAt != 0 && state.idleTimerAt - now >= idleTimeoutMs - idleTimeoutMs / 4) {
       return; // still far enough out
     }
-    if (state.idleTimerAt != 0) {
-      ctx.timerService().deleteProcessingTimeTimer(state.idleTimerAt);
-    }
+    cancelIdleTimer(ctx, state);
     state.idleTimerAt = now + idleTimeoutMs;
     ctx.timerService().registerProcessingTimeTimer(state.idleTimerAt);
+  }
+
+  private static void cancelIdleTimer(Context ctx, RunState state) {
+    if (state.idleTimerAt != 0) {
+      ctx.timerService().deleteProcessingTimeTimer(state.idleTimerAt);
+      state.idleTimerAt = 0;
+    }
   }
 
   @Override
