@@ -12,10 +12,11 @@ import java.util.Arrays;
  * reader knows the format, decodes names through a {@link StringCache} (no allocation once a
  * name has been seen) and numbers with an allocation-free, correctly rounded parser.
  *
- * <p>The subset it accepts: ASCII strings without escapes; the fields {@code run}, {@code step},
- * {@code time_ms}, {@code task}, {@code event}, {@code metrics} and {@code tags} (string values),
- * and {@code logits} only when null; numbers within the JSON grammar. Anything else, and any
- * defect at all, returns null: the full parser owns every error message, so a rejected line
+ * <p>The subset it accepts: ASCII strings without escapes or control characters; the fields
+ * {@code run}, {@code step}, {@code time_ms}, {@code task}, {@code event}, {@code metrics} and
+ * {@code tags} (string values), each at most once, and {@code logits} only when null; numbers
+ * within the JSON grammar; every name, tag and step within the parser's {@link
+ * TelemetryParser.Limits}. Anything else, and any defect at all (a duplicate key included), returns null: the full parser owns every error message, so a rejected line
  * reads the same whichever path saw it first. The contract, checked by a differential test
  * against the full parser: whatever this reader accepts, the full parser accepts as an equal
  * record.
@@ -68,18 +69,18 @@ final class FastRecordReader {
   private static final StringCache.Entry[] NAMES_BY_POSITION = new StringCache.Entry[64];
 
   private final byte[] b;
-  private final int maxMetrics;
+  private final TelemetryParser.Limits limits;
   private int pos;
 
-  private FastRecordReader(byte[] b, int maxMetrics) {
+  private FastRecordReader(byte[] b, TelemetryParser.Limits limits) {
     this.b = b;
-    this.maxMetrics = maxMetrics;
+    this.limits = limits;
   }
 
   /** The record, or null when the bytes leave the fast subset or are invalid. */
-  static TelemetryRecord read(byte[] bytes, int maxMetrics) {
+  static TelemetryRecord read(byte[] bytes, TelemetryParser.Limits limits) {
     try {
-      return new FastRecordReader(bytes, maxMetrics).record();
+      return new FastRecordReader(bytes, limits).record();
     } catch (RuntimeException e) {
       // Miss, or the number parser's NumberFormatException; and should this reader ever trip
       // over an input in a way not foreseen, the full parser still decides, so bad input can
@@ -96,6 +97,7 @@ final class FastRecordReader {
     String event = null;
     Metrics metrics = null;
     Tags tags = null;
+    int seen = 0; // one bit per field: a duplicate key goes to the full parser, which rejects it
     skipWhitespace();
     expect('{');
     skipWhitespace();
@@ -107,23 +109,37 @@ final class FastRecordReader {
         skipWhitespace();
         expect(':');
         skipWhitespace();
+        int field;
         if (is(RUN, key, keyLength)) {
+          field = 1;
           run = run();
         } else if (is(STEP, key, keyLength)) {
+          field = 2;
           step = integer();
         } else if (is(METRICS, key, keyLength)) {
+          field = 4;
           metrics = eatNull() ? metrics : metrics();
         } else if (is(TIME_MS, key, keyLength)) {
+          field = 8;
           timeMs = eatNull() ? timeMs : integer();
         } else if (is(TASK, key, keyLength)) {
+          field = 16;
           task = eatNull() ? task : task();
         } else if (is(EVENT, key, keyLength)) {
+          field = 32;
           event = eatNull() ? event : event();
         } else if (is(TAGS, key, keyLength)) {
+          field = 64;
           tags = eatNull() ? tags : tags();
-        } else if (!(is(LOGITS, key, keyLength) && eatNull())) {
+        } else if (is(LOGITS, key, keyLength) && eatNull()) {
+          field = 128;
+        } else {
           throw Miss.INSTANCE; // sampled logits, or a field the full parser skips
         }
+        if ((seen & field) != 0) {
+          throw Miss.INSTANCE;
+        }
+        seen |= field;
         skipWhitespace();
       } while (eat(','));
       expect('}');
@@ -137,6 +153,9 @@ final class FastRecordReader {
 
   private String run() {
     int start = string();
+    if (pos - 1 - start > limits.maxNameLength()) {
+      throw Miss.INSTANCE;
+    }
     for (int i = start; i < pos - 1; i++) {
       if (b[i] != ' ') {
         return VALUES.get(b, start, pos - 1 - start);
@@ -147,7 +166,7 @@ final class FastRecordReader {
 
   private String task() {
     int start = string();
-    if (pos - 1 == start) {
+    if (pos - 1 == start || pos - 1 - start > limits.maxNameLength()) {
       throw Miss.INSTANCE;
     }
     return VALUES.get(b, start, pos - 1 - start);
@@ -175,6 +194,7 @@ final class FastRecordReader {
     String[] names = new String[expected];
     double[] values = new double[expected];
     int n = 0;
+    long seen = 0; // a 64-bit Bloom filter of the names' hashes: a hit is confirmed by a scan
     do {
       skipWhitespace();
       String name = metricName(n);
@@ -182,9 +202,15 @@ final class FastRecordReader {
       expect(':');
       skipWhitespace();
       double value = metricValue();
-      if (n == maxMetrics) {
+      if (n == limits.maxMetrics()) {
         throw Miss.INSTANCE;
       }
+      int h = name.hashCode(); // cached in the shared instance: no work after the first record
+      long bit = 1L << ((h ^ (h >>> 6) ^ (h >>> 12)) & 63);
+      if ((seen & bit) != 0 && contains(names, n, name)) {
+        throw Miss.INSTANCE; // duplicate metric
+      }
+      seen |= bit;
       if (n == names.length) {
         names = Arrays.copyOf(names, n * 2);
         values = Arrays.copyOf(values, n * 2);
@@ -198,6 +224,15 @@ final class FastRecordReader {
       lastMetricCount = Math.max(n, 1); // written on change only: a per-record write would bounce the line between cores
     }
     return n == names.length ? new Metrics(names, values) : new Metrics(Arrays.copyOf(names, n), Arrays.copyOf(values, n));
+  }
+
+  private static boolean contains(String[] names, int n, String name) {
+    for (int i = 0; i < n; i++) {
+      if (names[i].equals(name)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -215,7 +250,7 @@ final class FastRecordReader {
     pos--;
     int start = string();
     int length = pos - 1 - start;
-    if (length == 0) {
+    if (length == 0 || length > limits.maxNameLength()) {
       throw Miss.INSTANCE;
     }
     if (length > StringCache.MAX_LENGTH) {
@@ -263,12 +298,21 @@ final class FastRecordReader {
       expect(':');
       skipWhitespace();
       int value = string(); // numbers and booleans, which the full parser keeps as text, miss here
+      int valueLength = pos - 1 - value;
+      if (nameLength == 0 || nameLength > limits.maxNameLength() || valueLength > limits.maxTagValueLength()
+          || n == limits.maxTags()) {
+        throw Miss.INSTANCE;
+      }
       if (n == names.length) {
         names = Arrays.copyOf(names, n * 2);
         values = Arrays.copyOf(values, n * 2);
       }
-      names[n] = NAMES.get(b, name, nameLength);
-      values[n++] = VALUES.get(b, value, pos - 1 - value);
+      String tag = NAMES.get(b, name, nameLength);
+      if (contains(names, n, tag)) {
+        throw Miss.INSTANCE; // duplicate tag; tags are few, so a scan is cheap
+      }
+      names[n] = tag;
+      values[n++] = VALUES.get(b, value, valueLength);
       skipWhitespace();
     } while (eat(','));
     expect('}');
@@ -289,14 +333,14 @@ final class FastRecordReader {
         pos = i + 1;
         return start;
       }
-      if (c < 0x20 || c == '\\') { // bytes >= 0x80 are negative: non-ASCII goes to the full parser
+      if (c < 0x20 || c == '\\' || c == 0x7f) { // bytes >= 0x80 are negative: non-ASCII goes to the full parser
         throw Miss.INSTANCE;
       }
     }
     throw Miss.INSTANCE;
   }
 
-  /** A JSON integer >= 0 of at most 18 digits (step, time_ms). */
+  /** A JSON integer >= 0 of at most 18 digits and within {@code maxStep} (step, time_ms). */
   private long integer() {
     int start = pos;
     long v = 0;
@@ -307,7 +351,7 @@ final class FastRecordReader {
     }
     int digits = pos - start;
     if (digits == 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && b[start] == '0')
-        || c == '.' || c == 'e' || c == 'E') {
+        || c == '.' || c == 'e' || c == 'E' || v > limits.maxStep()) {
       throw Miss.INSTANCE;
     }
     return v;

@@ -31,9 +31,38 @@ import java.util.Set;
  */
 public final class TelemetryParser {
 
-  /** Limits that keep one hostile record from exhausting memory. */
-  public record Limits(int maxBytes, int maxMetrics, int maxLogitRows, int maxLogitColumns) {
-    public static final Limits DEFAULT = new Limits(4 << 20, 4096, 1024, 1 << 16);
+  /**
+   * Limits that keep one hostile record from exhausting memory, or from becoming state the job
+   * cannot checkpoint (a string over 65,535 bytes cannot be written by {@code writeUTF}), or
+   * series InfluxDB cannot store. Lengths are in characters (UTF-16 units).
+   *
+   * @param maxBytes bytes of one record (4 MiB; the sidecar lowers it below Kafka's message size)
+   * @param maxMetrics metrics of one record (4096)
+   * @param maxLogitRows sampled logit rows (1024)
+   * @param maxLogitColumns logits per row (65,536: a large vocabulary)
+   * @param maxNameLength characters of {@code run}, {@code task}, a metric name and a tag name
+   *     (256): identifiers, also Kafka keys and InfluxDB tags; 256 characters are at most 768
+   *     bytes of modified UTF-8, far below {@code writeUTF}'s 65,535
+   * @param maxTags tags of one record (64)
+   * @param maxTagValueLength characters of a tag value (1024: a config string or a path)
+   * @param maxStep largest {@code step} and {@code time_ms} (2^53 - 1 = 9,007,199,254,740,991):
+   *     the largest integer a double holds exactly, so Python, JSON tools and InfluxDB read it
+   *     intact; a step of 2^63 - 1 would have made every later step of the run look old
+   */
+  public record Limits(int maxBytes, int maxMetrics, int maxLogitRows, int maxLogitColumns,
+      int maxNameLength, int maxTags, int maxTagValueLength, long maxStep) {
+    public static final Limits DEFAULT = new Limits(4 << 20, 4096, 1024, 1 << 16, 256, 64, 1024, (1L << 53) - 1);
+
+    /** The given size limits with the default identifier, tag and step limits. */
+    public Limits(int maxBytes, int maxMetrics, int maxLogitRows, int maxLogitColumns) {
+      this(maxBytes, maxMetrics, maxLogitRows, maxLogitColumns, 256, 64, 1024, (1L << 53) - 1);
+    }
+
+    /** These limits with another record size (the sidecar's, below Kafka's message size). */
+    public Limits withMaxBytes(int bytes) {
+      return new Limits(bytes, maxMetrics, maxLogitRows, maxLogitColumns, maxNameLength, maxTags,
+          maxTagValueLength, maxStep);
+    }
   }
 
   public static final TelemetryParser DEFAULT = new TelemetryParser(Limits.DEFAULT);
@@ -51,6 +80,8 @@ public final class TelemetryParser {
     this.factory = JsonFactory.builder()
         // ~20 floats a record: the JDK's Double.parseDouble dominated the parse cost
         .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+        // a second "run" would key a record by one run and attribute it to another
+        .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
         .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(limits.maxBytes()).build())
         .build();
   }
@@ -59,7 +90,8 @@ public final class TelemetryParser {
    * The {@code run} a record names, read without validating or building the record (it is
    * usually the first field, so this stops after a few tokens); null when the bytes are not
    * a JSON object with a string {@code run}. Used to route a record to its run before the
-   * full parse.
+   * full parse. Consistent with {@link #parse}: a record with a second {@code run} is rejected
+   * there, so the first one, returned here, is the only one any accepted record has.
    */
   public String peekRun(byte[] bytes) {
     if (bytes == null || bytes.length == 0 || bytes.length > limits.maxBytes()) {
@@ -95,12 +127,23 @@ public final class TelemetryParser {
       return new ParseResult.Rejected(
           "record of " + bytes.length + " bytes exceeds the limit of " + limits.maxBytes(), null);
     }
-    TelemetryRecord fast = FastRecordReader.read(bytes, limits.maxMetrics());
+    TelemetryRecord fast = FastRecordReader.read(bytes, limits);
     return fast != null ? new ParseResult.Parsed(fast) : parseFully(bytes);
   }
 
-  /** The Jackson path alone: every shape and every error message (tests compare both paths). */
+  public Limits limits() {
+    return limits;
+  }
+
+  /**
+   * The Jackson path alone: every shape and every error message (tests compare both paths).
+   * Strict UTF-8 is checked here only: the fast path accepts nothing but ASCII.
+   */
   ParseResult parseFully(byte[] bytes) {
+    String encoding = Utf8.check(bytes);
+    if (encoding != null) {
+      return new ParseResult.Rejected(encoding, null);
+    }
     Fields f = new Fields();
     try (JsonParser p = factory.createParser(bytes)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -134,7 +177,8 @@ public final class TelemetryParser {
             yield null;
           }
           f.task = t == JsonToken.VALUE_STRING ? p.getText() : null;
-          yield f.task == null || f.task.isEmpty() ? "field 'task': expected a non-empty string" : null;
+          yield f.task == null || f.task.isEmpty() ? "field 'task': expected a non-empty string"
+              : identifier("task", f.task, limits.maxNameLength());
         }
         case "event" -> readEvent(t, p, f);
         case "metrics" -> readMetrics(t, p, f);
@@ -161,24 +205,30 @@ public final class TelemetryParser {
     return null;
   }
 
-  private static String readRun(JsonToken t, JsonParser p, Fields f) throws IOException {
+  private String readRun(JsonToken t, JsonParser p, Fields f) throws IOException {
     if (t != JsonToken.VALUE_STRING || p.getText().isBlank()) {
       return "field 'run': expected a non-empty string, got " + describe(t, p);
     }
-    f.run = p.getText();
-    return null;
+    String error = identifier("run", p.getText(), limits.maxNameLength());
+    if (error == null) {
+      f.run = p.getText(); // an invalid run is not named in the dead letter either
+    }
+    return error;
   }
 
-  private static String readStep(JsonToken t, JsonParser p, Fields f) throws IOException {
+  private String readStep(JsonToken t, JsonParser p, Fields f) throws IOException {
     if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
         || p.getLongValue() < 0) {
       return "field 'step': expected an integer >= 0, got " + describe(t, p);
+    }
+    if (p.getLongValue() > limits.maxStep()) {
+      return "field 'step': " + p.getLongValue() + " exceeds the limit of " + limits.maxStep();
     }
     f.step = p.getLongValue();
     return null;
   }
 
-  private static String readTime(JsonToken t, JsonParser p, Fields f) throws IOException {
+  private String readTime(JsonToken t, JsonParser p, Fields f) throws IOException {
     if (t == JsonToken.VALUE_NULL) {
       return null;
     }
@@ -186,7 +236,36 @@ public final class TelemetryParser {
         || p.getLongValue() < 0) {
       return "field 'time_ms': expected Unix milliseconds (integer >= 0), got " + describe(t, p);
     }
+    if (p.getLongValue() > limits.maxStep()) {
+      return "field 'time_ms': " + p.getLongValue() + " exceeds the limit of " + limits.maxStep();
+    }
     f.timeMs = p.getLongValue();
+    return null;
+  }
+
+  /**
+   * Null when {@code value} is a valid identifier of at most {@code max} characters: no control
+   * character (a newline cannot be written into an InfluxDB tag, and splits every line format)
+   * and no unpaired surrogate (a {@code \uD800} escape would turn into '?' once encoded, so the
+   * Kafka key and the record would name different runs). Else the reason, naming the field.
+   */
+  static String identifier(String field, String value, int max) {
+    if (value.length() > max) {
+      return "field '" + field + "': " + value.length() + " characters exceed the limit of " + max;
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        return String.format(java.util.Locale.ROOT, "field '%s': control character U+%04X at index %d", field, (int) c, i);
+      }
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+          i++;
+        } else {
+          return String.format(java.util.Locale.ROOT, "field '%s': unpaired surrogate U+%04X at index %d", field, (int) c, i);
+        }
+      }
+    }
     return null;
   }
 
@@ -234,6 +313,10 @@ public final class TelemetryParser {
       if (name.isEmpty()) {
         return "field 'metrics': metric names must be non-empty";
       }
+      String invalid = identifier("metrics." + abbreviate(name), name, limits.maxNameLength());
+      if (invalid != null) {
+        return invalid;
+      }
       if (names.size() == limits.maxMetrics()) {
         return "field 'metrics': more than " + limits.maxMetrics() + " metrics";
       }
@@ -247,7 +330,7 @@ public final class TelemetryParser {
     return null;
   }
 
-  private static String readTags(JsonToken t, JsonParser p, Fields f) throws IOException {
+  private String readTags(JsonToken t, JsonParser p, Fields f) throws IOException {
     if (t == JsonToken.VALUE_NULL) {
       return null;
     }
@@ -261,6 +344,18 @@ public final class TelemetryParser {
       JsonToken v = p.nextToken();
       if (!v.isScalarValue() || v == JsonToken.VALUE_NULL) {
         return "field 'tags." + name + "': expected a string, got " + describe(v, p);
+      }
+      if (names.size() == limits.maxTags()) {
+        return "field 'tags': more than " + limits.maxTags() + " tags";
+      }
+      String field = "tags." + abbreviate(name);
+      String invalid = name.isEmpty() ? "field 'tags': tag names must be non-empty"
+          : identifier(field, name, limits.maxNameLength());
+      if (invalid == null) {
+        invalid = identifier(field, p.getText(), limits.maxTagValueLength());
+      }
+      if (invalid != null) {
+        return invalid;
       }
       names.add(name);
       values.add(p.getText()); // numbers and booleans are kept as their text
