@@ -4,6 +4,7 @@ import http.server
 import json
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -12,13 +13,13 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from trainwatch import Monitor  # noqa: E402
-from trainwatch.monitor import to_json_line  # noqa: E402
+from trainwatch.monitor import CLOSE_TIMEOUT_S, to_json_line  # noqa: E402
 
 
 class FakeSidecar:
     """Records every POSTed line; answers 202, or 400 for lines containing "bad"."""
 
-    def __init__(self):
+    def __init__(self, port=0):
         self.lines = []
         self.auth = []
         outer = self
@@ -39,7 +40,7 @@ class FakeSidecar:
             def log_message(self, *a):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -90,7 +91,7 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(m, {"logits/absorbed_frac": 0.25, "loss": 1.0})
 
     def test_lines_rejected_by_the_sidecar_are_counted_not_raised(self):
-        with Monitor("r", url=self.sidecar.url) as mon:
+        with self.assertLogs("trainwatch", level="WARNING"), Monitor("r", url=self.sidecar.url) as mon:
             mon.log(1, loss=1.0)
             mon.log(2, bad=1.0)
             mon.flush(5)
@@ -99,15 +100,16 @@ class MonitorTest(unittest.TestCase):
 
     def test_log_never_blocks_or_raises_when_the_sidecar_is_down(self):
         mon = Monitor("r", url="http://127.0.0.1:%d" % free_port(), max_queue=1000, timeout=0.5)
-        t0 = time.perf_counter()
-        for step in range(20000):
-            mon.log(step, loss=1.0)
-        elapsed = time.perf_counter() - t0
-        s = mon.stats()
-        self.assertLess(elapsed, 5.0)
-        self.assertGreater(s["dropped"], 0)
-        self.assertLessEqual(s["queued"], 1000 + 1)
-        mon.close(timeout=0.5)
+        with self.assertLogs("trainwatch", level="WARNING"):
+            t0 = time.perf_counter()
+            for step in range(20000):
+                mon.log(step, loss=1.0)
+            elapsed = time.perf_counter() - t0
+            s = mon.stats()
+            self.assertLess(elapsed, 5.0)
+            self.assertGreater(s["dropped"], 0)
+            self.assertLessEqual(s["queued"], 1000 + 1)
+            mon.close(timeout=0.5)
 
     def test_events_and_task(self):
         with Monitor("r", url=self.sidecar.url, task="t0") as mon:
@@ -129,6 +131,141 @@ class MonitorTest(unittest.TestCase):
             self.assertTrue(data.endswith(b"\n"))
             recs = [json.loads(l) for l in data.decode().splitlines()]
             self.assertEqual([r["step"] for r in recs], list(range(50)))
+
+    def test_an_unreachable_sidecar_is_reported_once_and_every_record_is_counted_as_dropped(self):
+        url = "http://127.0.0.1:%d" % free_port()
+        with self.assertLogs("trainwatch", level="WARNING") as logs:
+            mon = Monitor("down-run", url=url, flush_interval=0.05)
+            for step in range(100):
+                mon.log(step, loss=1.0)
+            time.sleep(1.0)  # several retries with backoff happen meanwhile
+            mon.close(timeout=2.0)
+        s = mon.stats()
+        self.assertEqual((s["logged"], s["sent"], s["dropped"], s["queued"]), (100, 0, 100, 0))
+        self.assertGreaterEqual(s["errors"], 2)  # it did retry ...
+        down = [r for r in logs.output if "cannot deliver" in r]
+        self.assertEqual(len(down), 1, logs.output)  # ... but said so once
+        self.assertIn(url, down[0])
+        lost = [r for r in logs.output if "not delivered at close()" in r]
+        self.assertEqual(len(lost), 1, logs.output)
+        self.assertIn("100 record(s)", lost[0])
+        self.assertFalse(mon.log(101, loss=1.0))  # closed: refused and counted
+        self.assertEqual(mon.stats()["dropped"], 101)
+
+    def test_close_gives_up_after_one_more_failed_attempt_instead_of_its_whole_timeout(self):
+        mon = Monitor("down-run", url="http://127.0.0.1:%d" % free_port(), flush_interval=3600)
+        mon.log(1, loss=1.0)
+        t0 = time.monotonic()
+        with self.assertLogs("trainwatch", level="WARNING"):
+            mon.close(timeout=30.0)
+        self.assertLess(time.monotonic() - t0, 5.0)  # a refused connection fails at once
+        self.assertEqual(mon.stats()["dropped"], 1)
+
+    def test_close_is_bounded_by_its_timeout_when_the_sidecar_never_answers(self):
+        silent = socket.socket()  # accepts connections (backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        try:
+            mon = Monitor("r", url="http://127.0.0.1:%d" % silent.getsockname()[1], timeout=30.0)
+            for step in range(10):
+                mon.log(step, loss=1.0)
+            t0 = time.monotonic()
+            with self.assertLogs("trainwatch", level="WARNING") as logs:
+                mon.close(timeout=1.0)
+            elapsed = time.monotonic() - t0
+            self.assertGreaterEqual(elapsed, 0.9)
+            self.assertLess(elapsed, 4.0)
+            s = mon.stats()
+            self.assertEqual((s["sent"], s["dropped"]), (0, 10))
+            self.assertIn("timed out", "".join(logs.output))
+        finally:
+            silent.close()
+
+    def test_a_rejected_record_is_reported_once_with_the_sidecars_reason(self):
+        with self.assertLogs("trainwatch", level="WARNING") as logs:
+            with Monitor("r", url=self.sidecar.url, batch_size=1, flush_interval=0.01) as mon:
+                for step in range(5):
+                    mon.log(step, bad=1.0)
+                    mon.flush(5)
+                mon.log(9, loss=1.0)
+        s = mon.stats()
+        self.assertEqual((s["logged"], s["sent"], s["rejected"], s["dropped"]), (6, 1, 5, 0))
+        self.assertEqual(len(logs.output), 1, logs.output)
+        self.assertIn("line 1: field 'step'", logs.output[0])
+
+    def test_a_refused_token_is_reported_once_and_counted_as_rejected(self):
+        class Refusing(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with self.assertLogs("trainwatch", level="WARNING") as logs:
+                with Monitor("r", url="http://127.0.0.1:%d" % server.server_address[1]) as mon:
+                    for step in range(3):
+                        mon.log(step, loss=1.0)
+                        mon.flush(5)
+            self.assertEqual(mon.stats()["rejected"], 3)
+            self.assertEqual(len(logs.output), 1, logs.output)
+            self.assertIn("HTTP 401", logs.output[0])
+            self.assertIn("TRAINWATCH_INGEST_TOKEN", logs.output[0])
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    def test_a_full_buffer_is_reported_once(self):
+        with self.assertLogs("trainwatch", level="WARNING") as logs:
+            mon = Monitor("r", url=self.sidecar.url, max_queue=10, flush_interval=0.05)
+            for step in range(50):
+                mon.log(step, loss=1.0)
+            mon.close()
+        s = mon.stats()
+        self.assertEqual(s["logged"], 50)
+        self.assertEqual(s["sent"] + s["dropped"], 50)
+        self.assertGreaterEqual(s["dropped"], 40)
+        self.assertEqual(len([r for r in logs.output if "buffer full" in r]), 1, logs.output)
+
+    def test_recovery_after_an_outage_is_noted_and_the_next_outage_reported_again(self):
+        port = free_port()
+        url = "http://127.0.0.1:%d" % port
+        with self.assertLogs("trainwatch", level="INFO") as logs:
+            mon = Monitor("r", url=url, flush_interval=0.05)
+            mon.log(0, loss=1.0)
+            self.assertFalse(mon.flush(0.5))
+            up = FakeSidecar(port)
+            try:
+                self.assertTrue(mon.flush(10))  # backoff is at most 5 s
+            finally:
+                up.close()
+            mon.log(1, loss=1.0)
+            mon.close(timeout=2.0)
+        text = "\n".join(logs.output)
+        self.assertEqual(text.count("cannot deliver to"), 2, text)
+        self.assertEqual(text.count("reachable again"), 1, text)
+        s = mon.stats()
+        self.assertEqual((s["sent"], s["dropped"]), (1, 1))
+
+    def test_a_script_without_logging_setup_hears_about_an_unreachable_sidecar_once_on_stderr(self):
+        script = ("import sys; sys.path.insert(0, %r)\n"
+                  "from trainwatch import Monitor\n"
+                  "mon = Monitor('script-run', url='http://127.0.0.1:%d')\n"
+                  "for step in range(200): mon.log(step, loss=1.0)\n"
+                  "import time; time.sleep(0.8)\n"  # no close(): atexit closes it
+                  % (os.path.join(os.path.dirname(__file__), ".."), free_port()))
+        t0 = time.monotonic()
+        p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr.count("cannot deliver to http://127.0.0.1:"), 1, p.stderr)
+        self.assertEqual(p.stderr.count("200 record(s) not delivered at close()"), 1, p.stderr)
+        self.assertLess(elapsed, 0.8 + CLOSE_TIMEOUT_S, p.stderr)
 
     def test_constructor_requires_exactly_one_destination(self):
         with self.assertRaises(ValueError):

@@ -13,4 +13,4 @@ Standard library only; ``trainwatch.torch_metrics`` needs PyTorch.
 from .monitor import Monitor
 
 __all__ = ["Monitor"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

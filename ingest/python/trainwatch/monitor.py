@@ -5,11 +5,19 @@ records into JSON Lines and sends them in batches to the sidecar (``url``) or ap
 them to a JSON Lines file (``path``, no sidecar needed: point the sidecar's ``--tail`` at
 it later). Nothing here raises into the training loop: a full buffer drops the record and
 counts it, an unreachable sidecar is retried with backoff, and rejected lines are counted.
+
+Trouble is reported once, as a WARNING on the ``trainwatch`` logger (which Python prints to
+stderr when the application configured no logging): the sidecar unreachable (again once per
+outage; its recovery at INFO), the first record it rejects (with its reason), the first
+record dropped because the buffer was full, and at ``close()`` how many records were never
+delivered. ``stats()`` counts all of them, so that after ``close()``
+``logged == sent + rejected + dropped``.
 """
 
 import atexit
 import collections
 import json
+import logging
 import math
 import os
 import threading
@@ -18,6 +26,12 @@ import urllib.error
 import urllib.request
 
 _EVENTS = ("run_start", "run_end", "task_start", "checkpoint")
+_log = logging.getLogger("trainwatch")
+
+# close() waits at most this long by default (also at interpreter exit, through atexit): long
+# enough for a healthy sidecar to take the last batches (one POST of 2,048 records takes
+# ~20 ms), short enough that a script whose sidecar is gone exits promptly.
+CLOSE_TIMEOUT_S = 5.0
 
 
 def _number(v):
@@ -61,7 +75,8 @@ class Monitor:
 
     Give ``url`` (the sidecar, e.g. ``http://127.0.0.1:8787``) or ``path`` (a JSON Lines
     file). ``token`` defaults to ``$TRAINWATCH_INGEST_TOKEN``. ``max_queue`` bounds memory:
-    beyond it records are dropped and counted in ``stats()["dropped"]``.
+    beyond it records are dropped and counted in ``stats()["dropped"]``. ``timeout`` bounds
+    one HTTP request; ``close()`` is bounded by its own ``timeout`` (``CLOSE_TIMEOUT_S``).
     """
 
     def __init__(self, run, url=None, path=None, token=None, tags=None, task=None,
@@ -90,6 +105,10 @@ class Monitor:
         self._pending_n = 0  # len(self._pending), kept by the background thread for log()
         self._taken = 0  # records the background thread took from the buffer
         self.last_error = None
+        self._failing = False  # the last send failed: the sidecar is unreachable or refusing
+        self._attempts = 0  # send attempts finished (close() gives up after one more fails)
+        self._abandoned = False  # close() counted what was left as dropped
+        self._warned = set()  # kinds of trouble already reported (each once)
         self._idle = threading.Event()
         self._idle.set()
         self._thread = threading.Thread(target=self._loop, name="trainwatch-monitor", daemon=True)
@@ -120,32 +139,57 @@ class Monitor:
         return self.log(step, event=name, task=task)
 
     def stats(self):
-        """Counters: logged, sent, dropped (buffer full or given up), rejected (by the sidecar), errors."""
+        """Counters: logged (every log() call), sent, rejected (by the sidecar), dropped (buffer
+        full, or not delivered by ``close()``), queued (not yet sent), errors (failed sends)."""
         with self._lock:
             s = dict(self._counts)
             s["dropped"] += self._dropped_fast
             s["queued"] = len(self._buf) + len(self._pending)
-            s["logged"] = self._taken + len(self._buf)
+            s["logged"] = self._taken + len(self._buf) + self._dropped_fast
             return s
 
     def flush(self, timeout=10.0):
         """Wait until everything logged so far was sent (True) or ``timeout`` passed (False)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        return self._await_drained(time.monotonic() + timeout, give_up_on_failure=False)
+
+    def _await_drained(self, deadline, give_up_on_failure):
+        attempts = self._attempts
+        self._wake.set()  # one poke: send now, but do not defeat the backoff of a failing sidecar
+        while True:
             if not self._buf and not self._pending and self._idle.is_set():
                 return True
-            self._wake.set()
-            time.sleep(0.01)
-        return False
+            if give_up_on_failure and self._failing and self._attempts > attempts:
+                return False
+            now = time.monotonic()
+            if now >= deadline:
+                return False
+            time.sleep(min(0.01, deadline - now))
 
-    def close(self, timeout=10.0):
-        """Flush, then stop the background thread. Safe to call twice."""
+    def close(self, timeout=CLOSE_TIMEOUT_S):
+        """Send what is left, then stop; returns within ``timeout`` seconds (default 5).
+
+        When the sidecar is failing, one more attempt is made and close() returns as soon as it
+        fails. Whatever was not delivered is counted in ``stats()["dropped"]`` and reported once
+        on the ``trainwatch`` logger. Safe to call twice; also runs at interpreter exit.
+        """
         if self._stop:
             return
-        self.flush(timeout)
+        deadline = time.monotonic() + max(0.0, timeout)
+        self._await_drained(deadline, give_up_on_failure=True)
         self._stop = True
         self._wake.set()
-        self._thread.join(timeout=1.0)
+        self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        with self._lock:  # an HTTP request may still be in flight: its result no longer counts
+            self._abandoned = True
+            lost = len(self._buf) + len(self._pending)
+            self._taken += len(self._buf)
+            self._buf.clear()
+            del self._pending[:]
+            self._pending_n = 0
+            self._counts["dropped"] += lost
+        if lost:
+            _log.warning("trainwatch: run %s: %d record(s) not delivered at close() (%s); "
+                         "stats(): %s", self.run, lost, self.last_error or "timed out", self.stats())
         try:
             atexit.unregister(self.close)
         except Exception:
@@ -163,11 +207,18 @@ class Monitor:
         while not self._stop:
             self._wake.wait(max(self._interval, backoff))
             self._wake.clear()
+            if self._stop:
+                break
             self._idle.clear()
             try:
                 self._take()
+                if self._dropped_fast and "full" not in self._warned:
+                    self._warn_once("full", "trainwatch: run %s: buffer full (max_queue=%d), records "
+                                    "are being dropped (counted in stats()['dropped'])",
+                                    self.run, self._max_queue)
                 if self._pending:
                     ok = self._send(self._pending[: self._batch_size * 4])
+                    self._attempts += 1
                     backoff = 0.0 if ok else min(max(backoff * 2, 0.2), 5.0)
                     if ok and (self._buf or self._pending):
                         self._wake.set()
@@ -226,14 +277,24 @@ class Monitor:
         except urllib.error.HTTPError as e:
             if e.code == 400:  # some lines invalid; the rest were accepted
                 try:
-                    rejected = len(json.loads(e.read().decode("utf-8")).get("rejected", []))
+                    errors = json.loads(e.read().decode("utf-8")).get("rejected", [])
+                    rejected = len(errors)
+                    first = "line %s: %s" % (errors[0].get("line"), errors[0].get("error")) if errors else ""
                 except Exception:
-                    rejected = len(lines)
-                self.last_error = "HTTP 400"
+                    rejected, first = len(lines), "unreadable answer"
+                self.last_error = "HTTP 400 " + first
+                self._warn_once("rejected", "trainwatch: run %s: the sidecar rejected %d of %d record(s), "
+                                "first %s (further rejections are only counted in stats()['rejected'])",
+                                self.run, rejected, len(lines), first)
                 self._done(len(lines) - rejected, rejected)
                 return True
             if e.code in (401, 403, 413):  # will not get better by retrying: count, move on
                 self.last_error = "HTTP %d" % e.code
+                why = {401: "missing or wrong token (TRAINWATCH_INGEST_TOKEN)", 403: "forbidden",
+                       413: "request too large for the sidecar's http.max.body.bytes"}[e.code]
+                self._warn_once("http%d" % e.code, "trainwatch: run %s: the sidecar at %s refused %d "
+                                "record(s): HTTP %d, %s (counted in stats()['rejected'])",
+                                self.run, self._url, len(lines), e.code, why)
                 self._done(0, len(lines))
                 return True
             if e.code == 503:  # queue full: the first "accepted" lines are in; retry the rest
@@ -248,13 +309,29 @@ class Monitor:
 
     def _done(self, sent, rejected):
         with self._lock:
+            if self._abandoned:  # close() already counted these as dropped
+                return
             del self._pending[: sent + rejected]
             self._pending_n = len(self._pending)
             self._counts["sent"] += sent
             self._counts["rejected"] += rejected
+        if self._failing and sent:
+            self._failing = False
+            self._warned.discard("down")  # a later outage is reported again
+            _log.info("trainwatch: run %s: sidecar reachable again at %s", self.run, self._url or self._path)
 
     def _failed(self, e):
         self.last_error = repr(e)
+        self._failing = True
         with self._lock:
             self._counts["errors"] += 1
+        self._warn_once("down", "trainwatch: run %s: cannot deliver to %s (%s); retrying with backoff, "
+                        "keeping up to max_queue=%d records; what close() cannot deliver is counted "
+                        "in stats()['dropped']", self.run, self._url or self._path, self.last_error,
+                        self._max_queue)
         return False
+
+    def _warn_once(self, kind, msg, *args):
+        if kind not in self._warned:
+            self._warned.add(kind)
+            _log.warning(msg, *args)

@@ -5,17 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.ingest.config.IngestConfig;
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -49,14 +46,8 @@ class PythonClientIT {
     kafka.close();
   }
 
-  /** python3 on PATH, and Debian's /usr/bin/python3 (which sees python3-torch) when different. */
   static List<String> interpreters() {
-    Set<String> out = new LinkedHashSet<>();
-    out.add("python3");
-    if (new File("/usr/bin/python3").canExecute()) {
-      out.add("/usr/bin/python3");
-    }
-    return new ArrayList<>(out);
+    return PythonEnv.interpreters();
   }
 
   @Test
