@@ -25,6 +25,7 @@ public final class DetectorRegistry {
     ALL.add(dev.trainwatch.jobs.detect.instability.EdgeOfStabilityDetector::new);
     ALL.add(dev.trainwatch.jobs.detect.instability.UpdateRatioDetector::new);
     ALL.add(dev.trainwatch.jobs.detect.instability.LossScaleCollapseDetector::new);
+    ALL.add(dev.trainwatch.jobs.detect.instability.SuddenDivergenceDetector::new);
     ALL.add(dev.trainwatch.jobs.detect.instability.DivergenceDetector::new);
     // stability_gap
     ALL.add(dev.trainwatch.jobs.detect.gap.StabilityGapDetector::new);

@@ -128,7 +128,13 @@ public final class RunMonitor {
     AlertSink out = tracking;
     boolean isEnd = r.isEvent(TelemetryRecord.RUN_END);
     if (r.step() <= lastStep && !(isEnd && r.step() == lastStep)) {
-      return false;
+      if (!r.isEvent(TelemetryRecord.RUN_START)) {
+        return false;
+      }
+      // A resumed run (FORMAT.md, "Events and resumed runs"): run_start at checkpoint + 1, then
+      // the steps from there again. That is a rewind, not duplicates: what follows is the run's
+      // history from now on, so the detectors see it (their baselines carry over; what the
+      // crashed segment did beyond the checkpoint is superseded, not replayed).
     }
     lastStep = r.step();
     ctx.update(r);

@@ -57,6 +57,23 @@ class RunMonitorTest {
   }
 
   @Test
+  void aRunStartBehindTheLastStepIsAResumeWhoseRepeatedStepsAreSeen() {
+    // crashed after step 12, resumed from the checkpoint at 10: run_start at 11, then 11, 12, 13 again
+    RunMonitor m = monitor();
+    for (int s = 0; s <= 12; s++) {
+      m.observe(x(s, 0), alerts::add);
+    }
+    TelemetryRecord resume = new TelemetryRecord("r1", 11, -1, null, TelemetryRecord.RUN_START,
+        Metrics.of(Map.of("x", 0.0)), null, null);
+    assertThat(m.observe(resume, alerts::add)).isTrue();
+    assertThat(m.observe(x(12, 0), alerts::add)).isTrue();
+    assertThat(m.observe(x(12, 0), alerts::add)).isFalse(); // a plain repeat is still a duplicate
+    assertThat(m.observe(x(13, 0), alerts::add)).isTrue();
+    assertThat(((ThresholdDetector) m.detectors().get(0)).seen()).isEqualTo(13 + 3);
+    assertThat(m.lastStep()).isEqualTo(13);
+  }
+
+  @Test
   void resolvesEveryFiringAlertWhenTheRunEnds() {
     RunMonitor m = monitor();
     m.observe(x(1, 5), alerts::add);

@@ -72,7 +72,7 @@ public final class AttentionEntropyCollapseDetector implements Detector {
         ev.put("attn_max_logit", r.metrics().get(AttentionLogitGrowthDetector.GLOBAL));
         ev.put("lr", ctx.lr());
         latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            String.format("attention entropy collapsed to %.2g nats (< %.2g): a head attends one-hot", e, c.warn()),
+            dev.trainwatch.jobs.detect.Fmt.fmt("attention entropy collapsed to %.2g nats (< %.2g): a head attends one-hot", e, c.warn()),
             Remedies.withRollback(Remedies.ATTENTION, ctx), ev, out);
         sustain.reset();
       }

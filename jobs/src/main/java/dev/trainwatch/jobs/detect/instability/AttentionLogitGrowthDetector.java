@@ -68,16 +68,15 @@ public final class AttentionLogitGrowthDetector implements Detector {
     if (!latch.isFiring()) {
       if (sustain.hold(v > c.warn(), c.sustain())) {
         peak = v;
-        int l = layer >= 0 ? layer : worstLayer(m);
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("attn_max_logit", v);
-        ev.put("layer", l >= 0 ? m.name(l).substring(PER_LAYER.length()) : "all");
-        ev.put("threshold", c.warn());
-        ev.put("healthy_typical", 35.0);
-        ev.put("lr", ctx.lr());
+        java.util.List<String> layers = dev.trainwatch.jobs.detect.Layers.top(m, GLOBAL, 3, 0.5);
         latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            String.format("max attention logit %.4g > %.4g: attention is going one-hot, the loss diverges next", v, c.warn()),
-            Remedies.withRollback(Remedies.ATTENTION, ctx), ev, out);
+            dev.trainwatch.jobs.detect.Fmt.fmt("max attention logit %s%s > %s (healthy runs stay below ~35): attention is going one-hot, the loss diverges next",
+                dev.trainwatch.jobs.detect.Fmt.num(v), dev.trainwatch.jobs.detect.Layers.text(layers),
+                dev.trainwatch.jobs.detect.Fmt.num(c.warn())),
+            Remedies.withRollback(Remedies.ATTENTION, ctx),
+            dev.trainwatch.jobs.detect.Evidence.of("attn_max_logit", v)
+                .put("layer", layers.isEmpty() ? "all" : layers.get(0)).put("layers", layers.isEmpty() ? null : layers)
+                .num("threshold", c.warn()).num("healthy_typical", 35.0).num("lr", ctx.lr()).map(), out);
         sustain.reset();
       }
       return;

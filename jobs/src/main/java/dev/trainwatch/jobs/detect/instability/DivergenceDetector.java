@@ -96,16 +96,14 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
       boolean warning = warnSustain.hold(ratio >= c.warnRatio() && back >= c.warnGivenBack(), c.warnSustain());
       if (critical) {
         latch.raise(Severity.CRITICAL, ctx, step, r.timeMs(),
-            String.format("loss diverged: smoothed loss %.4g is %.2fx its best %.4g (%.0f%% of the progress lost)",
-                trend.ewma(), ratio, trend.min(), 100 * back),
+            "loss diverged: " + rise(back),
             Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c), out);
         sustain.reset();
         return;
       }
       if (warning && !latch.isFiring()) {
         latch.raise(Severity.WARNING, ctx, step, r.timeMs(),
-            String.format("loss rising towards divergence: smoothed loss %.4g is %.2fx its best %.4g "
-                + "(%.0f%% of the progress lost)", trend.ewma(), ratio, trend.min(), 100 * back),
+            "loss rising towards divergence: " + rise(back),
             Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c), out);
         return;
       }
@@ -120,6 +118,16 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
       warnSustain.reset();
     }
   }
+
+  /** "smoothed loss 3.2 is 1.68x its best 1.9 (45% of the progress lost)", no ratio against a best near 0. */
+  private String rise(double back) {
+    return "smoothed loss " + dev.trainwatch.jobs.detect.Fmt.num(trend.ewma()) + ", "
+        + dev.trainwatch.jobs.detect.Fmt.against(trend.ewma(), trend.min(), MEANINGFUL_LOSS, "its best")
+        + " (" + dev.trainwatch.jobs.detect.Fmt.pct(Math.min(1, back)) + " of the progress lost)";
+  }
+
+  /** Below this loss (nats) a ratio to it says nothing a user can act on. */
+  static final double MEANINGFUL_LOSS = 1e-3;
 
   private Map<String, Object> evidence(double loss, Config c) {
     Map<String, Object> ev = new LinkedHashMap<>();

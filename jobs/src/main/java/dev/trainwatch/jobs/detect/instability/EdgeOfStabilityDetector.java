@@ -72,7 +72,7 @@ public final class EdgeOfStabilityDetector implements Detector {
         ev.put("threshold", limit);
         ev.put("max_stable_lr", limit / sharp);
         latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            String.format("past the edge of stability: lr * sharpness = %.3g > %.3g", x, limit),
+            dev.trainwatch.jobs.detect.Fmt.fmt("past the edge of stability: lr * sharpness = %.3g > %.3g", x, limit),
             Remedies.withRollback(Remedies.EDGE, ctx), ev, out);
         sustain.reset();
       }

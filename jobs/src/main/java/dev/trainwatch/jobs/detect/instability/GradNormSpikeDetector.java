@@ -101,8 +101,16 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
         ev.put("threshold_ema_ratio", c.emaRatio());
         ev.put("threshold_max_ratio", c.maxRatio());
         ev.put("lr", ctx.lr());
+        // the layers whose gradient norm is largest (at least half the largest), when published
+        java.util.List<String> layers = dev.trainwatch.jobs.detect.Layers.top(r.metrics(), "grad_norm", 3, 0.5);
+        if (!layers.isEmpty()) {
+          ev.put("layers", layers);
+        }
         latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            String.format("gradient norm spike %.4g: %.1fx its EMA, %.1fx its running max", g, g / ema, g / runMax),
+            dev.trainwatch.jobs.detect.Fmt.fmt("gradient norm spike %s%s: %s its EMA %s, %s its running max %s",
+                dev.trainwatch.jobs.detect.Fmt.num(g), dev.trainwatch.jobs.detect.Layers.text(layers),
+                dev.trainwatch.jobs.detect.Fmt.times(g / ema), dev.trainwatch.jobs.detect.Fmt.num(ema),
+                dev.trainwatch.jobs.detect.Fmt.times(g / runMax), dev.trainwatch.jobs.detect.Fmt.num(runMax)),
             Remedies.withRollback(Remedies.GRADIENT, ctx), ev, out);
       }
       return; // spikes stay out of the baseline

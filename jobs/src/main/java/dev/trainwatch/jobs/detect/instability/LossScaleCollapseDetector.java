@@ -64,7 +64,7 @@ public final class LossScaleCollapseDetector implements Detector {
         ev.put("threshold_halvings", c.maxHalvings());
         ev.put("min_scale", c.minScale());
         latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            String.format("loss scale collapsed to %.3g (%.0f halvings below its max %.3g)", s, halvings, maxScale),
+            dev.trainwatch.jobs.detect.Fmt.fmt("loss scale collapsed to %.3g (%.0f halvings below its max %.3g)", s, halvings, maxScale),
             Remedies.withRollback(Remedies.LOSS_SCALE, ctx), ev, out);
       }
       return;

@@ -3,6 +3,8 @@ package dev.trainwatch.jobs.detect.instability;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.wire.Family;
@@ -11,17 +13,22 @@ import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
- * Loss spikes with robust statistics: the log-loss against the median and MAD of the last 64
- * non-spike values (so one spike does not inflate the baseline that judges the next one).
- * A spike must be an outlier ({@code z} robust sigmas), a real jump ({@code ratio} x the
- * median) and matter in absolute terms ({@code min_rise} nats), so runs whose loss sits near
- * 0, where a 10x wobble is 0.01 nats, stay quiet; below {@code min_baseline_loss} nothing is
- * judged at all (memorised regime, see {@link Config}). Quiet during warmup; LR restarts and task
- * switches start a new baseline. Warning.
+ * Loss spikes as events of their own: a transient jump of the loss (a corrupted or
+ * out-of-distribution batch, a few steps, then back) fires a warning on its first step and
+ * resolves as soon as the loss is back, with the spike's size and duration. Every spike is
+ * its own fire/resolve pair, whatever else of the run is firing, so a bad batch during a
+ * divergence warning is still reported as the event it is.
+ *
+ * <p>Robust statistics: the log-loss against the median and MAD of the last 64 non-spike
+ * values (one spike cannot inflate the baseline that judges the next). A spike must be an
+ * outlier ({@code z} robust sigmas: this is what scales with the run's own noise, so batch-2
+ * or label-noise training with a wide loss band stays quiet), a real jump ({@code ratio} x the
+ * median) and matter in absolute terms ({@code min_rise} nats); below {@code min_baseline_loss}
+ * nothing is judged (memorised regime, see {@link Config}). Quiet during warmup; LR restarts
+ * and task switches start a new baseline. A "spike" that lasts {@code level_shift} records is
+ * a new level, not a spike: it resolves as such and the divergence detectors judge it.
  */
 public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
@@ -29,40 +36,53 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
 
   /**
    * @param z robust sigmas of log-loss above the median (6, OLMo's 6-sigma rule made robust;
-   *     healthy runs reach 4.3)
-   * @param ratio loss / median loss (2, KillLossSpike's 2x)
-   * @param minRise loss - median loss in nats (0.1; loss bumps of healthy runs near 0 loss
+   *     the public healthy runs reach 4.5 outside restarts, the public spike 23)
+   * @param ratio loss / median loss (1.5: bad-batch spikes are 1.5-2x the recent median, and
+   *     the labels call a spike at 1.5x; the z test is what keeps noisy runs quiet)
+   * @param minRise loss - median loss in nats (0.05; loss bumps of healthy runs near 0 loss
    *     are a few hundredths)
    * @param minSteps records before alerting (100)
    * @param settle steps after warmup, a restart or a task switch before alerting (50)
-   * @param resolveAfter spike-free records before the warning resolves (50)
+   * @param resolveAfter consecutive records back in the band before the spike resolves (3)
+   * @param backRatio back in the band: loss below this multiple of the median, or within 3
+   *     robust sigmas of it (1.25)
+   * @param levelShift records a spike may last before it counts as a new level (32, half the
+   *     baseline window)
    * @param minBaselineLoss median loss (nats) below which the run counts as having memorised
    *     its training set and spikes are not judged (0.01): there Adam's normalised steps on
    *     vanishing gradients cause "slingshot" spikes (Thilak et al. 2022) that belong to the
    *     softmax-collapse regime, not to optimisation instability
    */
   public record Config(double z, double ratio, double minRise, int minSteps, int settle,
-      int resolveAfter, double minBaselineLoss) {
+      int resolveAfter, double backRatio, int levelShift, double minBaselineLoss) {
     public static Config from(Settings s) {
       return new Config(
           s.getDouble("instability.loss_spike.z", 6),
-          s.getDouble("instability.loss_spike.ratio", 2),
-          s.getDouble("instability.loss_spike.min_rise", 0.1),
+          s.getDouble("instability.loss_spike.ratio", 1.5),
+          s.getDouble("instability.loss_spike.min_rise", 0.05),
           s.getInt("instability.loss_spike.min_steps", 100),
           s.getInt("instability.loss_spike.settle", 50),
-          s.getInt("instability.loss_spike.resolve_after", 50),
+          s.getInt("instability.loss_spike.resolve_after", 3),
+          s.getDouble("instability.loss_spike.back_ratio", 1.25),
+          Math.max(2, Math.min(RobustWindow.CAPACITY, s.getInt("instability.loss_spike.level_shift", 32))),
           s.getDouble("instability.loss_spike.min_baseline_loss", 0.01));
     }
   }
 
-  /** This many spikes in a row are a new level, not a spike: re-baseline (divergence judges it). */
-  static final int LEVEL_SHIFT = RobustWindow.CAPACITY / 2;
+  /** Robust sigmas within which a loss counts as back in the band. */
+  static final double BACK_Z = 3;
 
   private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
   private final LrPhase phase = new LrPhase();
   private final RobustWindow window = new RobustWindow();
-  private int calm;
-  private int streak;
+  // the spike being reported
+  private long firstStep = -1;
+  private long lastSpikeStep = -1;
+  private double peakLoss;
+  private double base;
+  private double sigma;
+  private int spikeRecords;
+  private int back;
 
   @Override
   public String name() {
@@ -76,10 +96,14 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
     }
     double loss = r.metrics().get("loss");
     if (!Double.isFinite(loss) || loss <= 0) {
-      return;
+      return; // a non-finite loss is the non_finite detector's alert; the spike stays open
     }
     Config c = ctx.config(Config.class, Config::from);
     double x = Math.log(loss);
+    if (latch.isFiring()) {
+      follow(r, ctx, c, x, loss, out);
+      return;
+    }
     if (phase.quiet(r.step(), c.minSteps(), c.settle()) || window.size() < RobustWindow.CAPACITY / 2) {
       window.add(x);
       return;
@@ -88,49 +112,62 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
     // rise test against the minimum fails it against the median; skip the sort (most records).
     double floor = Math.exp(window.min());
     if (loss < c.ratio() * floor || loss - floor < c.minRise()) {
-      calm(r, ctx, c, x, loss, floor, out);
+      window.add(x);
       return;
     }
     double med = window.median();
-    double sigma = Math.max(window.sigma(med), 1e-6);
-    double base = Math.exp(med);
-    double z = (x - med) / sigma;
-    if (base >= c.minBaselineLoss() && z > c.z() && loss >= c.ratio() * base && loss - base >= c.minRise()) {
-      calm = 0;
-      if (++streak >= LEVEL_SHIFT) {
+    double sd = Math.max(window.sigma(med), 1e-6);
+    double b = Math.exp(med);
+    double z = (x - med) / sd;
+    if (b >= c.minBaselineLoss() && z > c.z() && loss >= c.ratio() * b && loss - b >= c.minRise()) {
+      firstStep = lastSpikeStep = r.step();
+      peakLoss = loss;
+      base = b;
+      sigma = sd;
+      spikeRecords = 1;
+      back = 0;
+      latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
+          Fmt.fmt("loss spike at step %d: %s, %s (%.1f robust sigmas above the last %d steps)",
+              r.step(), Fmt.num(loss), Fmt.against(loss, b, 0, "the median"), z, window.size()),
+          Remedies.withRollback(Remedies.LOSS_SPIKE, ctx),
+          Evidence.of("trigger", "spike").num("loss", loss).num("baseline_median", b)
+              .num("ratio", loss / b).num("robust_z", z).num("threshold_z", c.z())
+              .num("threshold_ratio", c.ratio()).num("lr", ctx.lr()).map(), out);
+      return;
+    }
+    window.add(x);
+  }
+
+  /** While a spike is open: track its peak and length, resolve once the loss is back. */
+  private void follow(TelemetryRecord r, RunContext ctx, Config c, double x, double loss, AlertSink out) {
+    boolean isBack = loss <= c.backRatio() * base || (x - Math.log(base)) / sigma <= BACK_Z;
+    if (!isBack) {
+      back = 0;
+      lastSpikeStep = r.step();
+      peakLoss = Math.max(peakLoss, loss);
+      if (++spikeRecords >= c.levelShift()) {
+        resolve(r, ctx, "level_shift", Fmt.fmt("the loss has stayed high for %d records since step %d:"
+            + " a new level, not a spike (the divergence detectors judge it)", spikeRecords, firstStep), out);
         window.clear();
-        streak = 0;
-      }
-      if (!latch.isFiring()) {
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("loss", loss);
-        ev.put("baseline_median", base);
-        ev.put("robust_z", z);
-        ev.put("ratio", loss / base);
-        ev.put("threshold_z", c.z());
-        ev.put("threshold_ratio", c.ratio());
-        ev.put("lr", ctx.lr());
-        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            String.format("loss spike %.4g: %.1fx the median %.4g (%.1f robust sigmas)", loss, loss / base, base, z),
-            Remedies.withRollback(Remedies.LOSS_SPIKE, ctx), ev, out);
       }
       return;
     }
-    calm(r, ctx, c, x, loss, base, out);
+    window.add(x);
+    if (++back >= c.resolveAfter()) {
+      resolve(r, ctx, "back", Fmt.fmt("loss back to %s after a spike of %d step(s) from step %d, peak %s (%s)",
+          Fmt.num(loss), lastSpikeStep - firstStep + 1, firstStep, Fmt.num(peakLoss),
+          Fmt.against(peakLoss, base, 0, "the median")), out);
+    }
   }
 
-  /** A non-spike record: it joins the baseline and counts towards resolving. */
-  private void calm(TelemetryRecord r, RunContext ctx, Config c, double x, double loss,
-      double base, AlertSink out) {
-    streak = 0;
-    window.add(x);
-    if (latch.isFiring() && ++calm >= c.resolveAfter()) {
-      Map<String, Object> ev = new LinkedHashMap<>();
-      ev.put("loss", loss);
-      ev.put("baseline", base);
-      latch.resolve(ctx, r.step(), r.timeMs(), "no loss spike for " + calm + " records", ev, out);
-      calm = 0;
-    }
+  private void resolve(TelemetryRecord r, RunContext ctx, String how, String summary, AlertSink out) {
+    latch.resolve(ctx, r.step(), r.timeMs(), summary,
+        Evidence.of("resolved_as", how).put("spike_step", firstStep).put("last_spike_step", lastSpikeStep)
+            .put("duration_steps", lastSpikeStep - firstStep + 1).num("peak_loss", peakLoss)
+            .num("baseline_median", base).num("peak_ratio", peakLoss / base).map(), out);
+    firstStep = lastSpikeStep = -1;
+    spikeRecords = 0;
+    back = 0;
   }
 
   @Override
@@ -138,8 +175,13 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
     latch.write(out);
     phase.write(out);
     window.write(out);
-    out.writeInt(calm);
-    out.writeInt(streak);
+    out.writeLong(firstStep);
+    out.writeLong(lastSpikeStep);
+    out.writeDouble(peakLoss);
+    out.writeDouble(base);
+    out.writeDouble(sigma);
+    out.writeInt(spikeRecords);
+    out.writeInt(back);
   }
 
   @Override
@@ -147,16 +189,20 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
     latch.read(in);
     phase.read(in);
     window.read(in);
-    calm = in.readInt();
-    streak = in.readInt();
+    firstStep = in.readLong();
+    lastSpikeStep = in.readLong();
+    peakLoss = in.readDouble();
+    base = in.readDouble();
+    sigma = in.readDouble();
+    spikeRecords = in.readInt();
+    back = in.readInt();
   }
 
-  /** The robust baseline: median loss of the recent normal window (its log-space sigma). */
+  /** The robust baseline: median loss of the recent normal window. */
   @Override
   public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
     if (window.size() > 0) {
-      double med = window.median();
-      out.metric(NAME, "loss_median", Math.exp(med));
+      out.metric(NAME, "loss_median", Math.exp(window.median()));
     }
   }
 }

@@ -87,7 +87,10 @@ public final class OutputLogitDriftDetector implements Detector {
         ev.put("loss_ratio", trend.ratio());
         ev.put("given_back", trend.givenBack());
         latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            String.format("output log Z drifted to %.4g (|log Z| > %.4g) while the loss rose %.2fx", lse, c.maxAbsLse(), trend.ratio()),
+            dev.trainwatch.jobs.detect.Fmt.fmt("output log Z drifted to %s (|log Z| > %s) while the smoothed loss rose from its best %s to %s (%s of the progress lost)",
+                dev.trainwatch.jobs.detect.Fmt.num(lse), dev.trainwatch.jobs.detect.Fmt.num(c.maxAbsLse()),
+                dev.trainwatch.jobs.detect.Fmt.num(trend.min()), dev.trainwatch.jobs.detect.Fmt.num(trend.ewma()),
+                dev.trainwatch.jobs.detect.Fmt.pct(Math.min(1, trend.givenBack()))),
             Remedies.withRollback(Remedies.OUTPUT_LOGITS, ctx), ev, out);
         sustain.reset();
       }

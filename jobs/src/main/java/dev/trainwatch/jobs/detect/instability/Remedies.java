@@ -13,6 +13,7 @@ final class Remedies {
   static final String UPDATE = "Lower the LR (updates of a few 1e-3 of the weights per step are typical).";
   static final String LOSS_SCALE = "Find the overflowing op (use bf16 or fp32 for it), lower the LR or clip gradients.";
   static final String NON_FINITE = "Stop the run and find the first non-finite metric; lower the LR, add z-loss or qk-layernorm.";
+  static final String SUDDEN = "Undo the LR increase (raise the LR gradually, with a warmup, if it must go up), clip gradients, and resume from before the blow-up.";
   static final String DIVERGENCE = "Resume with a lower LR, qk-layernorm and z-loss.";
 
   private Remedies() {}

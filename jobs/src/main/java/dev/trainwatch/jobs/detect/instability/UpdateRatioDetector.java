@@ -90,7 +90,7 @@ public final class UpdateRatioDetector implements Detector {
         ev.put("lr", lr);
         ev.put("records", c.sustain());
         latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            String.format("update_ratio %.3g %s for %d records", u,
+            dev.trainwatch.jobs.detect.Fmt.fmt("update_ratio %.3g %s for %d records", u,
                 tooHigh ? "> " + c.high() + " (steps too large)" : "< " + c.low() + " (not learning)", c.sustain()),
             Remedies.withRollback(Remedies.UPDATE, ctx), ev, out);
         sustain.reset();

@@ -15,7 +15,9 @@ class LrPhaseTest {
       "0.001, 0.002, 0.001, false", // linear warmup doubling early on: never decayed
       "0.0002, 0.003, 0.003, true", // SGDR: decayed 15x, jumps back to the peak
       "0.0015, 0.003, 0.003, true", // decayed exactly 2x, jumps 2x
-      "0.002, 0.003, 0.003, false", // a small bump after a short decay
+      "0.002, 0.003, 0.003, true", // decayed 1.5x, back up 1.5x: a short-period warm restart
+      "0.0025, 0.003, 0.003, false", // a 1.2x bump after a short decay: noise, not a restart
+      "0.003, 0.006, 0.003, false", // a new high (2x after 2 reports): not a restart
       "0.003, 0.003, 0.003, false"}) // constant
   void restartIsALargeJumpAfterADecay(double prev, double next, double peak, boolean restart) {
     LrPhase p = new LrPhase();
@@ -43,6 +45,35 @@ class LrPhaseTest {
     assertThat(p.update(withTask(1, "t0"))).isFalse();
     assertThat(p.update(withTask(2, "t1"))).isTrue();
     assertThat(p.settling(30, 0, 50)).isTrue();
+  }
+
+  @Test
+  void aOneStepRiseToANewHighAfterAFlatStretchIsAJumpAndKeepsTheDetectorsListening() {
+    LrPhase p = new LrPhase();
+    for (int s = 0; s < 300; s++) {
+      p.update(rec(s, "lr", s < 200 ? 0.05 : 0.5));
+      assertThat(p.jumpedAt(s)).isEqualTo(s == 200);
+    }
+    assertThat(p.jumpFrom()).isEqualTo(0.05);
+    assertThat(p.quiet(210, 100, 50)).isFalse(); // the blow-up after a jump must be seen
+  }
+
+  @Test
+  void aCyclicLrRebaselinesOncePerRiseAndCosineToZeroRestartsToo() {
+    LrPhase p = new LrPhase();
+    int resets = 0;
+    for (int s = 0; s < 1000; s++) { // triangular, 1e-3..6e-3, half-cycle 100 steps
+      long t = s % 200;
+      double lr = 1e-3 + 5e-3 * (t < 100 ? t / 100.0 : (200 - t) / 100.0);
+      resets += p.update(rec(s, "lr", lr)) ? 1 : 0;
+    }
+    assertThat(resets).isEqualTo(4); // the rises of cycles 2..5
+    LrPhase q = new LrPhase();
+    int restarts = 0;
+    for (int s = 0; s < 300; s++) { // cosine to exactly 0, period 100
+      restarts += q.update(rec(s, "lr", 0.1 * (0.5 + 0.5 * Math.cos(Math.PI * (s % 100) / 99.0)))) ? 1 : 0;
+    }
+    assertThat(restarts).isEqualTo(2);
   }
 
   private static dev.trainwatch.wire.TelemetryRecord withTask(long step, String task) {

@@ -1,0 +1,232 @@
+package dev.trainwatch.jobs.detect.instability;
+
+import dev.trainwatch.jobs.detect.AlertLatch;
+import dev.trainwatch.jobs.detect.AlertSink;
+import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.Severity;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.Locale;
+
+/**
+ * Sudden divergence: an LR raised mid-run, SGD without clipping, a too-high peak. The loss
+ * gives almost no warning (it explodes within a few steps), so this detector warns on what is
+ * visible before: the LR jumping to a new high ({@link LrPhase}: at least 2x in one report,
+ * 1.25x above anything the run trained at, after a flat or decaying stretch), the update ratio
+ * jumping far above its recent median without an LR restart to explain it, and an LR rise that
+ * takes lr x (the last measured sharpness) past the edge of stability. It escalates to critical
+ * when the loss explodes ({@code explode_ratio} x its median on {@code explode_obs} consecutive
+ * records, or a non-finite loss after a warning), and resolves once the loss has stayed in its
+ * old band for {@code resolve_after} records (the run took the change).
+ */
+public final class SuddenDivergenceDetector implements Detector {
+
+  public static final String NAME = "sudden_divergence";
+
+  /**
+   * @param updateJump update_ratio / its median over the last 64 records that is a jump (10:
+   *     the public LR jumps move it 20x in the step of the jump; healthy runs outside LR restarts
+   *     and task switches stay within 3.6x)
+   * @param minUpdateRatio the jump must also reach this absolute update ratio (0.01: a step
+   *     rewriting 1% of the weights; healthy runs sit near 1e-3)
+   * @param explodeRatio loss / its pre-event median that confirms the blow-up (4; bad-batch
+   *     spikes are 1.5-2x)
+   * @param explodeZ ...and this many robust sigmas of log-loss above it, so a run with a wide
+   *     loss band (small batches, label noise, a loss near 0 where 0.008 -> 0.07 is ordinary)
+   *     needs a larger excursion (6, as for loss spikes)
+   * @param explodeObs consecutive records at or above {@code explodeRatio}, each no lower than
+   *     the last (2: a spike goes back, an explosion keeps climbing)
+   * @param minSteps records before the loss and update baselines are trusted (100)
+   * @param resolveAfter records with the loss back within 1.5x of its median before resolving (50)
+   * @param edgeLimit lr x sharpness above which (S)GD is past the edge of stability (2)
+   * @param adaptiveEdgeLimit the same for Adam-family optimizers (38)
+   */
+  public record Config(double updateJump, double minUpdateRatio, double explodeRatio, double explodeZ, int explodeObs,
+      int minSteps, int resolveAfter, double edgeLimit, double adaptiveEdgeLimit) {
+    public static Config from(Settings s) {
+      return new Config(
+          s.getDouble("instability.sudden_divergence.update_jump", 10),
+          s.getDouble("instability.sudden_divergence.min_update_ratio", 0.01),
+          s.getDouble("instability.sudden_divergence.explode_ratio", 4),
+          s.getDouble("instability.sudden_divergence.explode_z", 6),
+          Math.max(1, s.getInt("instability.sudden_divergence.explode_obs", 2)),
+          s.getInt("instability.sudden_divergence.min_steps", 100),
+          s.getInt("instability.sudden_divergence.resolve_after", 50),
+          s.getDouble("instability.edge_of_stability.limit", 2.0),
+          s.getDouble("instability.edge_of_stability.adaptive_limit", 38.0));
+    }
+  }
+
+  /** Loss within this multiple of its median counts as back in its old band. */
+  static final double BACK_RATIO = 1.5;
+  /** Losses this far above the median stay out of the baseline (the excursion is not the band). */
+  static final double BASELINE_EXCLUDE = 2.0;
+
+  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
+  private final LrPhase phase = new LrPhase();
+  private final RobustWindow loss = new RobustWindow();
+  private final RobustWindow update = new RobustWindow();
+  private double sharpness = Double.NaN;
+  private boolean adaptive;
+  private double lastExplode = Double.NaN;
+  private int explodeRun;
+  private int calm;
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    Config c = ctx.config(Config.class, Config::from);
+    String opt = r.tags().get("optimizer");
+    if (opt != null) {
+      adaptive = opt.toLowerCase(Locale.ROOT).startsWith("adam");
+    }
+    double lrBefore = phase.lr();
+    boolean reset = phase.update(r);
+    if (reset) {
+      loss.clear();
+      update.clear();
+    }
+    long step = r.step();
+    boolean trusted = !phase.settling(step, c.minSteps(), 0);
+    double l = r.metrics().get("loss");
+    double base = loss.size() >= RobustWindow.CAPACITY / 2 ? Math.exp(loss.median()) : Double.NaN;
+
+    // --- precursors: warnings ---
+    if (!latch.isFiring() && trusted) {
+      if (phase.jumpedAt(step)) {
+        double lr = phase.lr();
+        warn(r, ctx, Fmt.fmt("LR raised %s in one step, from %s to %s at step %d, above anything the run"
+                + " trained at: a sudden divergence usually follows within a few steps",
+                Fmt.times(lr / phase.jumpFrom()), Fmt.num(phase.jumpFrom()), Fmt.num(lr), step),
+            Evidence.of("trigger", "lr_jump").num("lr", lr).num("lr_before", phase.jumpFrom())
+                .num("lr_factor", lr / phase.jumpFrom()).num("loss", l).num("baseline_median", base)
+                .num("lr_times_sharpness", lr * sharpness), out);
+      } else {
+        edgeCrossing(r, ctx, c, lrBefore, l, base, out);
+      }
+    }
+    double s = r.metrics().get("sharpness");
+    if (Double.isFinite(s) && s > 0) {
+      sharpness = s;
+    }
+    double u = r.metrics().get("update_ratio");
+    if (Double.isFinite(u) && u > 0) {
+      if (!latch.isFiring() && trusted && !reset && update.size() >= RobustWindow.CAPACITY / 2) {
+        double med = Math.exp(update.median());
+        if (u >= c.updateJump() * med && u >= c.minUpdateRatio()) {
+          warn(r, ctx, Fmt.fmt("update ratio jumped to %s (%s over the last %d steps) at step %d without"
+                  + " an LR restart: each step now rewrites %s of the weights; a blow-up usually follows",
+                  Fmt.num(u), Fmt.against(u, med, 0, "the median"), update.size(), step, Fmt.pct(u)),
+              Evidence.of("trigger", "update_jump").num("update_ratio", u).num("baseline_median", med)
+                  .num("ratio", u / med).num("threshold_ratio", c.updateJump()).num("lr", ctx.lr())
+                  .num("loss", l), out);
+        }
+      }
+      if (!(update.size() >= RobustWindow.CAPACITY / 2 && u >= c.updateJump() * Math.exp(update.median()))) {
+        update.add(Math.log(u));
+      }
+    }
+
+    // --- confirmation: critical ---
+    if (!Double.isFinite(l)) {
+      if (latch.isFiring() && latch.severity() != Severity.CRITICAL) {
+        latch.raise(Severity.CRITICAL, ctx, step, r.timeMs(),
+            Fmt.fmt("blow-up confirmed: the loss is %s at step %d", Double.toString(l), step),
+            Remedies.withRollback(Remedies.SUDDEN, ctx),
+            Evidence.of("trigger", "non_finite_loss").put("loss", String.valueOf(l)).num("lr", ctx.lr())
+                .num("baseline_median", base).map(), out);
+      }
+      calm = 0;
+      return;
+    }
+    if (l <= 0) {
+      return;
+    }
+    boolean exploding = Double.isFinite(base) && trusted && l >= c.explodeRatio() * base
+        && !(l < lastExplode)
+        && (Math.log(l) - Math.log(base)) / Math.max(loss.sigma(loss.median()), 1e-6) >= c.explodeZ();
+    explodeRun = exploding ? explodeRun + 1 : 0;
+    lastExplode = exploding ? l : Double.NaN;
+    if (explodeRun >= c.explodeObs() && latch.severity() != Severity.CRITICAL) {
+      latch.raise(Severity.CRITICAL, ctx, step, r.timeMs(),
+          Fmt.fmt("loss exploding: %s at step %d, %s, rising for %d steps", Fmt.num(l), step,
+              Fmt.against(l, base, 0, "its median"), explodeRun),
+          Remedies.withRollback(Remedies.SUDDEN, ctx),
+          Evidence.of("trigger", "loss_explosion").num("loss", l).num("baseline_median", base)
+              .num("ratio", l / base).num("threshold_ratio", c.explodeRatio()).num("lr", ctx.lr()).map(), out);
+    }
+    if (Double.isNaN(base) || l < BASELINE_EXCLUDE * base) {
+      loss.add(Math.log(l));
+    }
+    if (latch.isFiring()) {
+      calm = Double.isFinite(base) && l <= BACK_RATIO * base ? calm + 1 : 0;
+      if (calm >= c.resolveAfter()) {
+        latch.resolve(ctx, step, r.timeMs(), Fmt.fmt("the loss stayed within %sx of its median %s for %d"
+                + " records: the run took the change", Fmt.num(BACK_RATIO), Fmt.num(base), calm),
+            Evidence.of("loss", l).num("baseline_median", base).map(), out);
+        calm = 0;
+      }
+    }
+  }
+
+  /** An LR rise that takes lr x (last sharpness) past the edge: warned on the step of the rise. */
+  private void edgeCrossing(TelemetryRecord r, RunContext ctx, Config c, double lrBefore, double l,
+      double base, AlertSink out) {
+    double lr = r.metrics().get("lr");
+    if (!Double.isFinite(sharpness) || !Double.isFinite(lr) || !Double.isFinite(lrBefore) || lr <= lrBefore) {
+      return;
+    }
+    double limit = adaptive ? c.adaptiveEdgeLimit() : c.edgeLimit();
+    if (lr * sharpness > limit && lrBefore * sharpness <= limit) {
+      warn(r, ctx, Fmt.fmt("LR raised from %s to %s at step %d takes lr x sharpness to %s, past the edge of"
+              + " stability %s (largest stable LR for the last measured sharpness: %s)", Fmt.num(lrBefore),
+              Fmt.num(lr), r.step(), Fmt.num(lr * sharpness), Fmt.num(limit), Fmt.num(limit / sharpness)),
+          Evidence.of("trigger", "edge_crossed").num("lr", lr).num("lr_before", lrBefore)
+              .num("sharpness", sharpness).num("lr_times_sharpness", lr * sharpness).num("threshold", limit)
+              .num("loss", l).num("baseline_median", base), out);
+    }
+  }
+
+  private void warn(TelemetryRecord r, RunContext ctx, String summary, Evidence ev, AlertSink out) {
+    calm = 0;
+    latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(), summary, Remedies.withRollback(Remedies.SUDDEN, ctx),
+        ev.map(), out);
+  }
+
+  @Override
+  public void writeState(DataOutput out) throws IOException {
+    latch.write(out);
+    phase.write(out);
+    loss.write(out);
+    update.write(out);
+    out.writeDouble(sharpness);
+    out.writeBoolean(adaptive);
+    out.writeDouble(lastExplode);
+    out.writeInt(explodeRun);
+    out.writeInt(calm);
+  }
+
+  @Override
+  public void readState(DataInput in) throws IOException {
+    latch.read(in);
+    phase.read(in);
+    loss.read(in);
+    update.read(in);
+    sharpness = in.readDouble();
+    adaptive = in.readBoolean();
+    lastExplode = in.readDouble();
+    explodeRun = in.readInt();
+    calm = in.readInt();
+  }
+}
