@@ -34,7 +34,7 @@ final class RunCommand implements Callable<Integer> {
       System.err.println("trainwatch run: " + e.getMessage());
       return 2;
     }
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    StreamExecutionEnvironment env = TrainwatchJob.localEnvironment(c); // loopback only, durable checkpoints
     TrainwatchJob.configure(env, c);
     TrainwatchJob.fromConfig(c, false).build(env);
     System.err.printf("trainwatch: detection job '%s' reading %s from %s%n", c.get("job.name"),

@@ -16,7 +16,15 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Supplier;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.CheckpointListener;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
@@ -44,9 +52,15 @@ import org.apache.flink.util.OutputTag;
  * in {@link RunState} beside the detectors) and allocates nothing of its own: the sinks the
  * monitor reports into are one reusable object rather than two capturing lambdas per record.
  */
-public final class MonitorFunction extends KeyedProcessFunction<String, RawTelemetry, AlertEvent> {
+public final class MonitorFunction extends KeyedProcessFunction<String, RawTelemetry, AlertEvent>
+    implements CheckpointedFunction, CheckpointListener {
 
   private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LoggerFactory.getLogger(MonitorFunction.class);
+  /** The default of {@code state.max-active-runs}: 100,000 runs x ~1.5 KB = ~150 MB of state per instance. */
+  public static final int DEFAULT_MAX_ACTIVE_RUNS = 100_000;
+  /** One log line per TaskManager JVM about aborted checkpoints, however often the job restarts. */
+  private static final java.util.concurrent.atomic.AtomicBoolean ABORT_LOGGED = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** Side output: input that failed validation, with the reason. */
   public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
@@ -62,20 +76,39 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   private final long idleTimeoutMs;
   private final DetectorFactory detectors;
   private final String topic;
+  private final int maxActiveRuns;
   private transient ValueState<RunState> runState;
+  /** Runs with state in this instance; checkpointed, so the cap holds across restores. */
+  private transient long activeRuns;
+  private transient ListState<Long> activeRunsState;
+  private transient Counter runsRefused;
+  private transient Counter checkpointsAborted;
   private transient Emitter emitter;
   private transient Counter alertsEmitted;
   private transient Counter runsExpired;
   private transient Counter malformed;
 
   public MonitorFunction(DetectorConfig config, long idleTimeoutMs, String topic) {
-    this(config, idleTimeoutMs, topic, DetectorRegistry::newDetectors);
+    this(config, idleTimeoutMs, topic, DEFAULT_MAX_ACTIVE_RUNS);
+  }
+
+  public MonitorFunction(DetectorConfig config, long idleTimeoutMs, String topic, int maxActiveRuns) {
+    this(config, idleTimeoutMs, topic, DetectorRegistry::newDetectors, maxActiveRuns);
   }
 
   public MonitorFunction(DetectorConfig config, long idleTimeoutMs, String topic, DetectorFactory detectors) {
+    this(config, idleTimeoutMs, topic, detectors, DEFAULT_MAX_ACTIVE_RUNS);
+  }
+
+  public MonitorFunction(DetectorConfig config, long idleTimeoutMs, String topic, DetectorFactory detectors,
+      int maxActiveRuns) {
     if (idleTimeoutMs <= 0) {
       throw new IllegalArgumentException("idleTimeoutMs must be > 0, got " + idleTimeoutMs);
     }
+    if (maxActiveRuns < 1) {
+      throw new IllegalArgumentException("maxActiveRuns must be >= 1, got " + maxActiveRuns);
+    }
+    this.maxActiveRuns = maxActiveRuns;
     this.config = config;
     this.idleTimeoutMs = idleTimeoutMs;
     this.topic = topic;
@@ -88,7 +121,56 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     alertsEmitted = getRuntimeContext().getMetricGroup().counter("alertsEmitted");
     runsExpired = getRuntimeContext().getMetricGroup().counter("runsExpired");
     malformed = getRuntimeContext().getMetricGroup().counter("malformedRecords");
+    runsRefused = getRuntimeContext().getMetricGroup().counter("runsRefused");
+    checkpointsAborted = getRuntimeContext().getMetricGroup().counter("checkpointsAborted");
+    getRuntimeContext().getMetricGroup().gauge("activeRuns", () -> activeRuns);
     emitter = new Emitter();
+  }
+
+  @Override
+  public void initializeState(FunctionInitializationContext context) throws Exception {
+    // Union state, each entry (subtask index << 40 | count): with the parallelism unchanged an
+    // instance takes back its own count; after a rescale it takes an even share of the total,
+    // an estimate (keys do not split evenly) that becomes exact again as runs end or go idle.
+    activeRunsState = context.getOperatorStateStore().getUnionListState(
+        new ListStateDescriptor<>("active-runs", Long.class));
+    int index = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+    int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+    long total = 0;
+    long own = 0;
+    int parts = 0;
+    for (Long entry : activeRunsState.get()) {
+      long count = entry & COUNT_MASK;
+      total += count;
+      parts++;
+      if ((int) (entry >>> 40) == index) {
+        own = count;
+      }
+    }
+    activeRuns = parts == 0 ? 0 : parts == parallelism ? own : total / parallelism;
+  }
+
+  private static final long COUNT_MASK = (1L << 40) - 1;
+
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) throws Exception {
+    long index = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+    activeRunsState.update(List.of(index << 40 | Math.max(activeRuns, 0)));
+  }
+
+  @Override
+  public void notifyCheckpointComplete(long checkpointId) {}
+
+  @Override
+  public void notifyCheckpointAborted(long checkpointId) {
+    checkpointsAborted.inc();
+    if (ABORT_LOGGED.compareAndSet(false, true)) {
+      LOG.error("checkpoint {} was aborted with {} active runs in this instance; exactly-once alerts are held "
+          + "back until a checkpoint completes. The JobManager log names the cause; the usual ones: checkpoint "
+          + "storage unreachable or full (checkpoint.dir), or state beyond what it can hold (without "
+          + "checkpoint.dir Flink keeps checkpoints in the JobManager's heap, limited to 5 MiB). Counted in the "
+          + "metric checkpointsAborted; logged once per TaskManager.", checkpointId, activeRuns);
+    }
   }
 
   @Override
@@ -104,7 +186,15 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     ctx.output(RECORDS, record);
     RunState state = runState.value();
     if (state == null) {
+      if (activeRuns >= maxActiveRuns) {
+        runsRefused.inc();
+        ctx.output(DEAD_LETTERS, new DeadLetter("run refused: " + maxActiveRuns + " active runs in this instance of "
+            + "the job (state.max-active-runs); a run is admitted once another ends or goes idle", record.run(),
+            raw.origin(topic), new String(raw.value(), StandardCharsets.UTF_8), System.currentTimeMillis()));
+        return;
+      }
       state = new RunState(new RunMonitor(record.run(), config, detectors.get()), 0);
+      activeRuns++;
     } else {
       state.monitor.configure(config);
     }
@@ -117,6 +207,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     if (state.monitor.ended()) {
       cancelIdleTimer(ctx, state);
       runState.clear();
+      activeRuns--;
       return;
     }
     armIdleTimer(ctx, state);
@@ -147,6 +238,9 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
       RunMonitor monitor = state.monitor;
       monitor.resolveAll(monitor.lastStep(), System.currentTimeMillis(),
           "run idle for " + idleTimeoutMs / 1000 + " s; state dropped", out::collect);
+    }
+    if (state != null) {
+      activeRuns--;
     }
     runsExpired.inc();
     runState.clear();

@@ -11,6 +11,11 @@ import java.util.Map;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.JobManagerOptions;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -37,6 +42,7 @@ public final class TrainwatchJob {
   private final DetectorConfig detectorConfig;
   private final long idleTimeoutMs;
   private final String telemetryTopic;
+  private int maxActiveRuns = MonitorFunction.DEFAULT_MAX_ACTIVE_RUNS;
 
   public TrainwatchJob(Source<RawTelemetry, ?, ?> source, Sink<AlertEvent> alertSink,
       Sink<DeadLetter> deadLetterSink, DetectorConfig detectorConfig, long idleTimeoutMs) {
@@ -53,6 +59,15 @@ public final class TrainwatchJob {
     this.deadLetterSink = deadLetterSink;
     this.detectorConfig = detectorConfig;
     this.idleTimeoutMs = idleTimeoutMs;
+  }
+
+  /** Caps the active runs of each parallel instance ({@code state.max-active-runs}). */
+  public TrainwatchJob maxActiveRuns(int runs) {
+    if (runs < 1) {
+      throw new IllegalArgumentException("configuration key 'state.max-active-runs': must be >= 1, got " + runs);
+    }
+    this.maxActiveRuns = runs;
+    return this;
   }
 
   /** Adds the pipeline to {@code env}; returns the alert stream (before the sink). */
@@ -77,7 +92,7 @@ public final class TrainwatchJob {
         .fromSource(source, WatermarkStrategy.noWatermarks(), "telemetry")
         .uid("telemetry-source")
         .keyBy(RawTelemetry::run)
-        .process(new MonitorFunction(detectorConfig, idleTimeoutMs, telemetryTopic))
+        .process(new MonitorFunction(detectorConfig, idleTimeoutMs, telemetryTopic, maxActiveRuns))
         .uid("detectors")
         .name("validate + detectors per run");
     alerts.sinkTo(alertSink).uid("alerts-sink").name("alerts");
@@ -131,11 +146,19 @@ public final class TrainwatchJob {
         .setTransactionalIdPrefix(jobName + "-dead-letters")
         .build();
     return new TrainwatchJob(builder.build(), alerts, deadLetters, config.detectorConfig(),
-        config.getLong("state.idle-timeout.ms"), config.topics().telemetry());
+        config.getLong("state.idle-timeout.ms"), config.topics().telemetry())
+        .maxActiveRuns(Math.toIntExact(config.getLong("state.max-active-runs")));
   }
 
-  /** Applies the checkpointing and parallelism of {@code config} to {@code env}. */
+  /**
+   * Applies the checkpointing (interval and durable storage under {@code checkpoint.dir}) and
+   * parallelism of {@code config} to {@code env}. Every way of running the job goes through
+   * here ({@code run}, {@code up}, {@code flink run}), so none of them is left with Flink's
+   * default of checkpoints in the JobManager's heap: its 5 MiB limit is reached by ~13,000 runs,
+   * and then every checkpoint fails and the job restarts forever.
+   */
   public static void configure(StreamExecutionEnvironment env, JobConfig config) {
+    env.configure(checkpointStorage(config));
     env.setParallelism((int) config.getLong("job.parallelism"));
     // Every stream element (RawTelemetry, TelemetryRecord, AlertEvent, DetectorMetric) is an
     // immutable record that no function keeps or mutates after emitting, so chained operators
@@ -144,6 +167,38 @@ public final class TrainwatchJob {
     env.enableCheckpointing(config.getLong("checkpoint.interval.ms"));
     env.getCheckpointConfig().setMinPauseBetweenCheckpoints(
         Math.min(config.getLong("checkpoint.interval.ms") / 2, Duration.ofSeconds(5).toMillis()));
+  }
+
+  /** The checkpoint storage of {@code config} as Flink settings: file system storage under {@code checkpoint.dir}. */
+  public static Configuration checkpointStorage(JobConfig config) {
+    Configuration c = new Configuration();
+    c.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+    c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointUri());
+    return c;
+  }
+
+  /**
+   * The local Flink runtime of {@code trainwatch run} (and {@code up}): a MiniCluster in this JVM
+   * whose REST, RPC and blob ports listen on loopback only (Flink binds them to every interface
+   * by default, which would let anyone on the network submit jobs to it).
+   */
+  public static StreamExecutionEnvironment localEnvironment(JobConfig config) {
+    Configuration c = loopback();
+    c.addAll(checkpointStorage(config));
+    return StreamExecutionEnvironment.createLocalEnvironment(
+        (int) config.getLong("job.parallelism"), c);
+  }
+
+  /** Flink settings binding every port of a local runtime to 127.0.0.1. */
+  public static Configuration loopback() {
+    Configuration c = new Configuration();
+    c.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+    c.set(RestOptions.ADDRESS, "127.0.0.1");
+    c.set(JobManagerOptions.BIND_HOST, "127.0.0.1");
+    c.set(JobManagerOptions.ADDRESS, "127.0.0.1");
+    c.set(TaskManagerOptions.BIND_HOST, "127.0.0.1");
+    c.set(TaskManagerOptions.HOST, "127.0.0.1");
+    return c;
   }
 
   /** Entry point for {@code flink run}: {@code --config <file>} and optional {@code key=value} overrides. */

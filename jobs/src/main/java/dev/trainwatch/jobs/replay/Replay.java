@@ -86,9 +86,9 @@ public final class Replay {
         (end - t0) / 1_000_000);
   }
 
-  /** A local MiniCluster environment that fails fast instead of restarting forever. */
+  /** A local MiniCluster environment on loopback that fails fast instead of restarting forever. */
   public static StreamExecutionEnvironment localEnvironment(int parallelism) {
-    Configuration c = new Configuration();
+    Configuration c = TrainwatchJob.loopback();
     c.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
     return StreamExecutionEnvironment.createLocalEnvironment(parallelism, c);
   }

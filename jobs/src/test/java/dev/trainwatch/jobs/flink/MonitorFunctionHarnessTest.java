@@ -124,4 +124,37 @@ class MonitorFunctionHarnessTest {
     assertThat(harness.extractOutputValues()).extracting(AlertEvent::status).contains(Status.RESOLVED);
     assertThat(harness.numKeyedStateEntries()).isZero();
   }
+
+  @Test
+  void runsBeyondTheCapAreRefusedCountedAndAdmittedOnceAnotherEnds() throws Exception {
+    harness.close();
+    MonitorFunction fn = new MonitorFunction(DetectorConfig.DEFAULTS, IDLE_MS, "t",
+        () -> List.of(new ThresholdDetector()), 2);
+    harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
+        RawTelemetry::run, Types.STRING);
+    harness.open();
+    send("a", 1, 0);
+    send("b", 1, 0);
+    send("c", 1, 0);
+    send("c", 2, 0);
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+    assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS)).hasSize(2).allSatisfy(d -> {
+      assertThat(d.getValue().run()).isEqualTo("c");
+      assertThat(d.getValue().reason()).isEqualTo("run refused: 2 active runs in this instance of the job "
+          + "(state.max-active-runs); a run is admitted once another ends or goes idle");
+    });
+    // the count survives a checkpoint and restore: still full
+    var snapshot = harness.snapshot(1, 1);
+    harness.close();
+    harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new MonitorFunction(
+        DetectorConfig.DEFAULTS, IDLE_MS, "t", () -> List.of(new ThresholdDetector()), 2)), RawTelemetry::run, Types.STRING);
+    harness.initializeState(snapshot);
+    harness.open();
+    send("c", 3, 0);
+    assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS)).hasSize(1);
+    end("a", 2);
+    send("c", 4, 0);
+    assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS)).hasSize(1);
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(2); // b and c
+  }
 }
