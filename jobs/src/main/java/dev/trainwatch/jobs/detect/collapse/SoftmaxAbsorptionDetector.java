@@ -46,6 +46,15 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
   public static final String NAME = "softmax_absorption";
   static final String PREFIX = "softmax_collapse." + NAME + ".";
 
+  /** Losses of a regression head: no softmax, so no softmax collapse whatever the "logits" do. */
+  static final java.util.Set<String> NON_SOFTMAX_LOSSES = java.util.Set.of("mse", "l2", "rmse", "l1", "mae",
+      "huber", "smooth_l1", "smoothl1", "mse_loss", "l1_loss", "huber_loss", "squared_error");
+  /** Smoothed loss this multiple of its best (and {@link #DIVERGING_RISE} above it) is a divergence. */
+  static final double DIVERGING_RATIO = 2.0;
+  static final double DIVERGING_RISE = 0.1;
+  /** Steps after a non-finite loss or logit metric during which the run counts as diverging. */
+  static final long NON_FINITE_HOLD = 50;
+
   static final String REMEDY = "Absorbed samples get exactly zero gradient, so learning stops."
       + " Use StableMax instead of softmax in the loss, add weight decay (e.g. AdamW) so the"
       + " logits stop scaling along the weights, or compute the softmax/cross-entropy in higher"
@@ -168,6 +177,14 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
   private int warnRun;
   private int criticalRun;
   private long clearSince = -1;
+  /** A softmax-specific signal was seen: absorbed/zero-loss fractions or labelled logit rows. */
+  private boolean softmaxSeen;
+  /** tags.loss names a loss without a softmax (squared error, L1, Huber): nothing to collapse. */
+  private boolean noSoftmax;
+  private double lossEwma = Double.NaN;
+  private double lossMin = Double.NaN;
+  private int lossCount;
+  private long lastNonFinite = -1;
 
   // --- scratch (not state) ---
   private double[] margins = new double[16];
@@ -181,19 +198,29 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
 
   @Override
   public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+    String lossTag = r.tags().get("loss");
+    if (lossTag != null) {
+      noSoftmax = NON_SOFTMAX_LOSSES.contains(lossTag.trim().toLowerCase(Locale.ROOT));
+    }
+    if (noSoftmax && !latch.isFiring()) {
+      return;
+    }
     Config c = ctx.config(Config.class, Config::from);
     Dtype dt = dtype(ctx, c);
     long step = r.step();
     Metrics m = r.metrics();
+    trackLoss(m, step);
     double summary = summaryAbsorbed(m);
     boolean observed = false;
     if (Double.isFinite(summary)) {
       observeAbsorbed(summary, SRC_SUMMARY, c);
       observed = true;
+      softmaxSeen = true;
     }
     LogitsSample ls = r.logits();
     if (ls != null && ls.size() > 0) {
       observeRows(ls, dt, step, c, !observed);
+      softmaxSeen = true;
     }
     double mm = m.get("logits/margin_mean");
     summaryMargin.add(step, mm, c.trendTauSteps());
@@ -227,6 +254,38 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
       dtype = Dtype.parse(n, c.defaultDtype());
     }
     return dtype;
+  }
+
+  /**
+   * The loss and logit metrics the divergence gate reads: smoothed loss (EWMA, span 20) and its
+   * running minimum, and the last step with a non-finite loss or {@code logits/*} metric.
+   */
+  private void trackLoss(Metrics m, long step) {
+    double loss = m.get("loss");
+    boolean bad = m.has("loss") && !Double.isFinite(loss);
+    for (int i = 0; i < m.size() && !bad; i++) {
+      bad = m.name(i).startsWith("logits/") && !Double.isFinite(m.value(i));
+    }
+    if (bad) {
+      lastNonFinite = step;
+    }
+    if (Double.isFinite(loss)) {
+      lossEwma = Double.isNaN(lossEwma) ? loss : lossEwma + 2.0 / 21 * (loss - lossEwma);
+      lossCount = Math.min(lossCount + 1, 1 << 20);
+      if (lossCount >= 20) {
+        lossMin = Double.isNaN(lossMin) ? lossEwma : Math.min(lossMin, lossEwma);
+      }
+    }
+  }
+
+  /**
+   * The run is diverging: a collapse alert now would have the divergence itself as its evidence
+   * (exploding logits make huge margins, and "absorbed" labels of a loss in the thousands are
+   * noise). Softmax collapse drives the loss to 0; it never comes with the loss rising.
+   */
+  boolean diverging(long step) {
+    return lastNonFinite >= 0 && step - lastNonFinite <= NON_FINITE_HOLD
+        || lossMin >= 0 && lossEwma >= DIVERGING_RATIO * lossMin && lossEwma - lossMin >= DIVERGING_RISE;
   }
 
   /** max(absorbed_frac, zero_loss_frac) over the finite ones, NaN when neither is usable. */
@@ -298,6 +357,9 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
     } else if (clearSince < 0) {
       clearSince = step;
     }
+    if (!latch.isFiring() && (diverging(step) || !softmaxSeen)) {
+      return; // no softmax evidence, or the evidence would be the divergence itself
+    }
     if (critical && latch.severity() != Severity.CRITICAL) {
       latch.raise(Severity.CRITICAL, ctx, step, r.timeMs(), summary(Severity.CRITICAL, dt, mv),
           REMEDY + ctx.rollbackHint(), evidence(r, c, dt, mv, "absorbed_critical"), out);
@@ -325,12 +387,12 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
     if (rowsMargin.count() > 0 && step - rowsMargin.lastStep() <= c.staleSteps()) {
       t = rowsMargin;
       source = "rows_q" + Math.round(c.marginQuantile() * 100);
-      near = c.rowsNearNats();
+      near = nearFor(c.rowsNearNats(), dt);
       horizon = c.rowsHorizonSteps();
     } else if (summaryMargin.count() > 0 && step - summaryMargin.lastStep() <= c.staleSteps()) {
       t = summaryMargin;
       source = "margin_mean";
-      near = c.summaryNearNats();
+      near = nearFor(c.summaryNearNats(), dt);
       horizon = c.summaryHorizonSteps();
     } else {
       return null;
@@ -349,6 +411,16 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
     boolean holds = gap <= AT_LIMIT_NATS
         || gap <= near + AT_LIMIT_NATS && eta <= horizon * c.resolveEtaFactor() && norm;
     return new MarginView(source, level, slope, gap, eta, warns, holds);
+  }
+
+  /**
+   * The "near the limit" band for the dtype: the settings are for float32 (limit 16.64) and
+   * scale with the limit below it, so a bfloat16 margin must come as close in relative terms
+   * (3 nats of 16.64 is 18%: 1.0 nat of bf16's 5.55, 1.37 of fp16's 7.62); otherwise any
+   * well-trained bf16 classifier (margins of 3) would "approach" 5.55. Never wider than set.
+   */
+  static double nearFor(double nearNats, Dtype dt) {
+    return nearNats * Math.min(1.0, dt.absorptionLimit() / Dtype.FLOAT32.absorptionLimit());
   }
 
   private boolean trusted(Trend t, Config c) {
@@ -413,7 +485,7 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
       if (Double.isFinite(mv.eta())) {
         ev.put("eta_steps", Math.round(mv.eta()));
       }
-      ev.put("near_nats", mv.source().equals("margin_mean") ? c.summaryNearNats() : c.rowsNearNats());
+      ev.put("near_nats", round4(nearFor(mv.source().equals("margin_mean") ? c.summaryNearNats() : c.rowsNearNats(), dt)));
       ev.put("horizon_steps",
           mv.source().equals("margin_mean") ? c.summaryHorizonSteps() : c.rowsHorizonSteps());
     }
@@ -457,6 +529,12 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
     out.writeInt(warnRun);
     out.writeInt(criticalRun);
     out.writeLong(clearSince);
+    out.writeBoolean(softmaxSeen);
+    out.writeBoolean(noSoftmax);
+    out.writeDouble(lossEwma);
+    out.writeDouble(lossMin);
+    out.writeInt(lossCount);
+    out.writeLong(lastNonFinite);
   }
 
   @Override
@@ -470,5 +548,11 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
     warnRun = in.readInt();
     criticalRun = in.readInt();
     clearSince = in.readLong();
+    softmaxSeen = in.readBoolean();
+    noSoftmax = in.readBoolean();
+    lossEwma = in.readDouble();
+    lossMin = in.readDouble();
+    lossCount = in.readInt();
+    lastNonFinite = in.readLong();
   }
 }
