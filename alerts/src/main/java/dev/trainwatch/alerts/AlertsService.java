@@ -9,6 +9,7 @@ import dev.trainwatch.alerts.dispatch.RouteNode;
 import dev.trainwatch.alerts.inhibit.Inhibitor;
 import dev.trainwatch.alerts.metrics.AlertsMetrics;
 import dev.trainwatch.alerts.model.Alert;
+import dev.trainwatch.alerts.model.AlertLinks;
 import dev.trainwatch.alerts.nflog.Journal;
 import dev.trainwatch.alerts.nflog.NotificationLog;
 import dev.trainwatch.alerts.notify.Backoff;
@@ -90,10 +91,11 @@ public final class AlertsService implements AutoCloseable {
             journal.appendAlert(a);
           }
 
-          public void gone(String fp, long step) {
-            journal.appendGone(fp, step);
+          public void gone(String fp, String source, long step) {
+            journal.appendGone(fp, source, step);
           }
-        });
+        }, c.receivers().values().stream().filter(AlertsConfig.Receiver::forwardsEverything)
+            .map(AlertsConfig.Receiver::name).toList());
     dispatcher.restore(restored.alerts(), restored.tombstones(), clock.instant());
     NotificationLog nflog = new NotificationLog(journal, restored.nflog().values());
     KafkaClients.ensureDeadLetterTopic(c.kafka());
@@ -101,16 +103,22 @@ public final class AlertsService implements AutoCloseable {
     String dlTopic = c.kafka().deadLetterTopic();
     NotificationPipeline.DeadLetters deadLetters = d -> producer.send(
         new ProducerRecord<>(dlTopic, d.run(), d.toJson())).get(30, TimeUnit.SECONDS);
-    this.api = new ApiServer(c.http().listen(), c.http().port(), silences, metrics, clock,
-        this::healthy);
+    AlertLinks links = new AlertLinks(c.links());
+    java.util.concurrent.atomic.AtomicReference<List<Dispatcher.AlertStatus>> view =
+        new java.util.concurrent.atomic.AtomicReference<>(List.of());
+    this.api = new ApiServer(c.http(), silences, view::get, links, metrics, clock, this::healthy);
     Map<String, Notifier> notifiers = new LinkedHashMap<>();
     c.receivers().values().forEach(r -> notifiers.put(r.name(), Notifiers.create(r, b.httpClient, b.stdout)));
     RetryStage retry = new RetryStage(c.retry(), new Backoff(c.retry(), b.random), clock, b.sleeper, metrics);
+    String externalUrl = "http://" + c.http().listen() + ":" + api.port();
     NotificationPipeline pipeline = new NotificationPipeline(c.receivers(), notifiers, nflog, retry,
-        deadLetters, metrics, "http://" + c.http().listen() + ":" + api.port());
+        deadLetters, metrics, externalUrl, links);
+    ExecutorService pool = deliveryPool(b.deliveryThreads);
+    AlertmanagerResender resender = new AlertmanagerResender(c.receivers(), notifiers, nflog, pool,
+        metrics, links, externalUrl);
     this.loop = new DispatchLoop(KafkaClients.consumer(c.kafka()), c.kafka().topic(), dispatcher,
-        pipeline, deadLetters, journal, deliveryPool(b.deliveryThreads), clock, metrics,
-        () -> snapshot(dispatcher, nflog, silences));
+        pipeline, deadLetters, journal, pool, clock, metrics,
+        () -> snapshot(dispatcher, nflog, silences), resender, view::set);
     this.loopThread = new Thread(loop, "alerts-dispatch");
     loopThread.start();
     LOG.info("alerts service consuming {} from {}, API on {}:{}, state in {}", c.kafka().topic(),

@@ -57,6 +57,11 @@ final class DispatchLoop implements Runnable {
   private final InstantSource clock;
   private final AlertsMetrics metrics;
   private final java.util.function.Supplier<Journal.Snapshot> snapshot;
+  private final AlertmanagerResender resender;
+  private final java.util.function.Consumer<List<Dispatcher.AlertStatus>> publish;
+  /** How stale GET /api/v2/alerts may be: recomputing every tick would cost alerts x silences each 50 ms. */
+  private static final long PUBLISH_EVERY_MS = 250;
+  private long lastPublishMs;
   private final Set<Flush> inFlight = ConcurrentHashMap.newKeySet();
   private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
   private final Map<TopicPartition, Long> committed = new HashMap<>();
@@ -68,8 +73,11 @@ final class DispatchLoop implements Runnable {
   DispatchLoop(Consumer<byte[], byte[]> consumer, String topic, Dispatcher dispatcher,
       NotificationPipeline pipeline, NotificationPipeline.DeadLetters deadLetters, Journal journal,
       ExecutorService delivery, InstantSource clock, AlertsMetrics metrics,
-      java.util.function.Supplier<Journal.Snapshot> snapshot) {
+      java.util.function.Supplier<Journal.Snapshot> snapshot, AlertmanagerResender resender,
+      java.util.function.Consumer<List<Dispatcher.AlertStatus>> publish) {
+    this.publish = publish;
     this.snapshot = snapshot;
+    this.resender = resender;
     this.consumer = consumer;
     this.topic = topic;
     this.dispatcher = dispatcher;
@@ -106,6 +114,11 @@ final class DispatchLoop implements Runnable {
         for (Flush f : dispatcher.due(now)) {
           inFlight.add(f);
           delivery.execute(() -> deliver(f));
+        }
+        resender.tick(dispatcher, now);
+        if (now.toEpochMilli() - lastPublishMs >= PUBLISH_EVERY_MS) {
+          lastPublishMs = now.toEpochMilli();
+          publish.accept(dispatcher.statuses(now));
         }
         alerts = dispatcher.alertCount();
         groups = dispatcher.groupCount();

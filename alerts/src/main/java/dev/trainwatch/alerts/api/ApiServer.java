@@ -2,78 +2,95 @@ package dev.trainwatch.alerts.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.trainwatch.alerts.config.AlertsConfig.Http;
+import dev.trainwatch.alerts.dispatch.Dispatcher.AlertStatus;
 import dev.trainwatch.alerts.metrics.AlertsMetrics;
-import dev.trainwatch.alerts.model.Matcher;
-import dev.trainwatch.alerts.silence.Silence;
+import dev.trainwatch.alerts.model.AlertLinks;
 import dev.trainwatch.alerts.silence.Silences;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.time.InstantSource;
-import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * The HTTP API of the alerts service (JDK HttpServer, loopback by default):
- * {@code GET /healthz}, {@code GET /metrics} (Prometheus text), and silences:
- * {@code POST /api/v1/silences} with {@code matchers} (Alertmanager objects
- * {@code {"name","value","isRegex","isEqual"}} or strings {@code severity="warning"}),
- * {@code startsAt} (default now) and {@code endsAt}, answering {@code {"silenceID": ...}};
- * {@code GET /api/v1/silences[/{id}]}; {@code DELETE /api/v1/silences/{id}} expires it.
+ * The HTTP API of the alerts service (Jetty, loopback by default): {@code GET /healthz},
+ * {@code GET /metrics} (Prometheus text), and the Alertmanager API v2 subset that {@code amtool}
+ * speaks ({@link AlertmanagerApi}): {@code GET /api/v2/alerts}, {@code GET|POST /api/v2/silences},
+ * {@code GET|DELETE /api/v2/silence/{id}}, {@code GET /api/v2/status}. The v1 silences API is
+ * retired: {@code /api/v1/*} answers 410 naming its v2 replacement.
+ *
+ * <p>Resisting slow and large clients: Jetty parses requests without holding a thread between
+ * bytes, so slow connections cost a socket, not a handler; bodies are read asynchronously up to
+ * {@code max_body_bytes} (413 beyond, announced or not, never buffered past the limit) and
+ * within {@code request_timeout} (408); idle connections close after {@code idle_timeout}; the
+ * handler pool is bounded ({@code threads}). Writes need credentials ({@link ApiAuth}).
  */
 public final class ApiServer implements AutoCloseable {
 
-  static {
-    // without TCP_NODELAY the JDK server's small writes meet delayed ACKs: ~40 ms per request
-    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-    }
-  }
-
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String SILENCES = "/api/v1/silences";
-  private final HttpServer server;
-  private final ExecutorService executor;
-  private final Silences silences;
+  private final Server server;
+  private final ServerConnector connector;
   private final AlertsMetrics metrics;
-  private final InstantSource clock;
   private final BooleanSupplier healthy;
+  private final ApiAuth auth;
+  private final AlertmanagerApi am;
+  private final Http http;
 
-  public ApiServer(String host, int port, Silences silences, AlertsMetrics metrics,
-      InstantSource clock, BooleanSupplier healthy) throws IOException {
-    this.silences = silences;
+  public ApiServer(Http http, Silences silences, Supplier<List<AlertStatus>> alerts,
+      AlertLinks links, AlertsMetrics metrics, InstantSource clock, BooleanSupplier healthy)
+      throws Exception {
+    this.http = http;
     this.metrics = metrics;
-    this.clock = clock;
     this.healthy = healthy;
-    this.server = HttpServer.create(new InetSocketAddress(host, port), 16);
-    this.executor = Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "alerts-api");
-      t.setDaemon(true);
-      return t;
+    this.auth = new ApiAuth(http.auth());
+    this.am = new AlertmanagerApi(silences, alerts, links, clock);
+    // handler threads plus Jetty's acceptor and selector; no reserved threads to account for
+    QueuedThreadPool pool = new QueuedThreadPool(http.threads() + 2, 2);
+    pool.setReservedThreads(0);
+    pool.setName("alerts-api");
+    pool.setDaemon(true);
+    this.server = new Server(pool);
+    HttpConfiguration hc = new HttpConfiguration();
+    hc.setSendServerVersion(false);
+    hc.setRequestHeaderSize(16 * 1024);
+    this.connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(hc));
+    connector.setHost(http.listen());
+    connector.setPort(http.port());
+    connector.setIdleTimeout(http.idleTimeout().toMillis());
+    server.addConnector(connector);
+    server.setHandler(new Handler.Abstract() {
+      @Override
+      public boolean handle(Request request, Response response, Callback callback) {
+        dispatch(request, response, callback);
+        return true;
+      }
     });
-    server.setExecutor(executor);
-    server.createContext("/healthz", ex -> handle(ex, this::health));
-    server.createContext("/metrics", ex -> handle(ex, this::metricsPage));
-    server.createContext(SILENCES, ex -> handle(ex, this::silencesApi));
     server.start();
   }
 
   /** The bound port (useful when configured as 0). */
   public int port() {
-    return server.getAddress().getPort();
+    return connector.getLocalPort();
   }
 
-  private record Reply(int status, String contentType, String body) {
+  /** A reply: status, content type, body. */
+  record Reply(int status, String contentType, String body) {
     static Reply json(int status, JsonNode n) {
       return new Reply(status, "application/json", n.toString());
     }
@@ -83,110 +100,81 @@ public final class ApiServer implements AutoCloseable {
     }
   }
 
-  private interface Handler {
-    Reply apply(HttpExchange ex) throws IOException;
+  private void dispatch(Request request, Response response, Callback callback) {
+    String path = Request.getPathInContext(request);
+    String method = request.getMethod();
+    boolean write = !method.equals("GET") && !method.equals("HEAD");
+    boolean open = path.equals("/healthz") || path.equals("/-/healthy") || path.equals("/-/ready");
+    ApiAuth.Verdict v = open ? ApiAuth.Verdict.ALLOWED
+        : auth.check(request.getHeaders().get(HttpHeader.AUTHORIZATION), write);
+    if (v != ApiAuth.Verdict.ALLOWED) {
+      response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Basic realm=\"trainwatch-alerts\"");
+      reply(response, callback, Reply.error(401, v.message()));
+      return;
+    }
+    if (!write) {
+      reply(response, callback, route(method, path, request.getHttpURI().getQuery(), new byte[0]));
+      return;
+    }
+    long declared = request.getLength();
+    if (declared > http.maxBodyBytes()) {
+      reply(response, callback, Reply.error(413, "body of " + declared + " bytes exceeds http.max_body_bytes="
+          + http.maxBodyBytes()));
+      return;
+    }
+    // asynchronous: a client trickling its body holds no thread, and is cut off at request_timeout
+    Content.Source.asByteArrayAsync(request, http.maxBodyBytes())
+        .orTimeout(http.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete((body, err) -> {
+          if (err == null) {
+            reply(response, callback, route(method, path, request.getHttpURI().getQuery(), body));
+            return;
+          }
+          Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+          if (cause instanceof TimeoutException) {
+            reply(response, callback, Reply.error(408, "request body not received within "
+                + "http.request_timeout=" + http.requestTimeout().toMillis() + " ms"));
+          } else if (String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("max size")) {
+            reply(response, callback, Reply.error(413, "body exceeds http.max_body_bytes=" + http.maxBodyBytes()));
+          } else {
+            callback.failed(cause);
+          }
+        });
   }
 
-  private void handle(HttpExchange ex, Handler h) throws IOException {
-    Reply r;
+  private Reply route(String method, String path, String query, byte[] body) {
     try {
-      r = h.apply(ex);
-    } catch (IllegalArgumentException | IOException e) {
-      r = Reply.error(400, e.getMessage());
+      if (path.equals("/healthz") || path.equals("/-/healthy") || path.equals("/-/ready")) {
+        return healthy.getAsBoolean() ? new Reply(200, "text/plain", "ok\n")
+            : new Reply(503, "text/plain", "consumer not running\n");
+      }
+      if (path.equals("/metrics")) {
+        return new Reply(200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
+      }
+      if (path.startsWith("/api/v1/")) {
+        return Reply.error(410, "the v1 API is retired; use /api/v2/silences, /api/v2/silence/{id} "
+            + "and /api/v2/alerts (Alertmanager's API v2, which amtool speaks)");
+      }
+      if (path.startsWith("/api/v2/")) {
+        return am.handle(method, path.substring("/api/v2".length()), query, body);
+      }
+      return Reply.error(404, "no such endpoint: " + path);
+    } catch (IllegalArgumentException e) {
+      return Reply.error(400, e.getMessage());
     } catch (RuntimeException e) {
-      r = Reply.error(500, e.toString());
+      return Reply.error(500, e.toString());
     }
+  }
+
+  private static void reply(Response response, Callback callback, Reply r) {
     byte[] body = r.body().getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", r.contentType());
-    ex.sendResponseHeaders(r.status(), body.length == 0 ? -1 : body.length);
-    try (OutputStream out = ex.getResponseBody()) {
-      out.write(body);
-    }
-  }
-
-  private Reply health(HttpExchange ex) {
-    return healthy.getAsBoolean() ? new Reply(200, "text/plain", "ok\n")
-        : new Reply(503, "text/plain", "consumer not running\n");
-  }
-
-  private Reply metricsPage(HttpExchange ex) {
-    return new Reply(200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
-  }
-
-  private Reply silencesApi(HttpExchange ex) throws IOException {
-    String rest = ex.getRequestURI().getPath().substring(SILENCES.length());
-    String id = rest.startsWith("/") && rest.length() > 1 ? rest.substring(1) : null;
-    Instant now = clock.instant();
-    String method = ex.getRequestMethod();
-    if (method.equals("POST") && id == null) {
-      Silence s = silences.create(parse(ex.getRequestBody().readAllBytes(), now));
-      return Reply.json(200, JSON.createObjectNode().put("silenceID", s.id()));
-    }
-    if (method.equals("GET") && id == null) {
-      ArrayNode arr = JSON.createArrayNode();
-      silences.all().forEach(s -> arr.add(toJson(s, now)));
-      return Reply.json(200, arr);
-    }
-    if (method.equals("GET")) {
-      return silences.get(id).map(s -> Reply.json(200, toJson(s, now)))
-          .orElse(Reply.error(404, "no silence " + id));
-    }
-    if (method.equals("DELETE") && id != null) {
-      return silences.expire(id, now) ? Reply.json(200, JSON.createObjectNode().put("expired", id))
-          : Reply.error(404, "no silence " + id);
-    }
-    return Reply.error(405, method + " not supported on " + ex.getRequestURI().getPath());
-  }
-
-  static Silence parse(byte[] body, Instant now) throws IOException {
-    JsonNode n = JSON.readTree(body);
-    if (n == null || !n.isObject()) {
-      throw new IllegalArgumentException("body must be a JSON object");
-    }
-    List<Matcher> matchers = new ArrayList<>();
-    for (JsonNode m : n.path("matchers")) {
-      matchers.add(m.isTextual() ? Matcher.parse(m.asText())
-          : new Matcher(m.path("name").asText(), m.path("value").asText(),
-              m.path("isRegex").asBoolean(false), m.path("isEqual").asBoolean(true)));
-    }
-    if (matchers.isEmpty()) {
-      throw new IllegalArgumentException("matchers: at least one matcher is required");
-    }
-    Instant starts = n.hasNonNull("startsAt") ? time(n, "startsAt") : now;
-    if (!n.hasNonNull("endsAt")) {
-      throw new IllegalArgumentException("endsAt: is required");
-    }
-    String id = n.hasNonNull("id") ? n.get("id").asText() : Silences.newId();
-    Instant ends = time(n, "endsAt");
-    if (!ends.isAfter(starts) || !ends.isAfter(now)) {
-      throw new IllegalArgumentException("endsAt: must be after startsAt and in the future");
-    }
-    return new Silence(id, matchers, starts, ends, n.path("createdBy").asText("api"),
-        n.path("comment").asText(""));
-  }
-
-  private static Instant time(JsonNode n, String field) {
-    try {
-      return Instant.parse(n.get(field).asText());
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException(field + ": must be RFC 3339, e.g. 2026-01-01T00:00:00Z");
-    }
-  }
-
-  private static ObjectNode toJson(Silence s, Instant now) {
-    ObjectNode o = JSON.createObjectNode().put("id", s.id());
-    ArrayNode ms = o.putArray("matchers");
-    s.matchers().forEach(m -> ms.addObject().put("name", m.name()).put("value", m.value())
-        .put("isRegex", m.isRegex()).put("isEqual", m.isEqual()));
-    o.put("startsAt", s.startsAt().toString()).put("endsAt", s.endsAt().toString())
-        .put("createdBy", s.createdBy()).put("comment", s.comment());
-    o.putObject("status").put("state", s.state(now));
-    return o;
+    response.setStatus(r.status());
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, r.contentType());
+    response.write(true, ByteBuffer.wrap(body), callback);
   }
 
   @Override
-  public void close() {
-    server.stop(0);
-    executor.shutdownNow();
+  public void close() throws Exception {
+    server.stop();
   }
 }

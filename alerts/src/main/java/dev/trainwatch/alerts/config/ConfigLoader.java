@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.trainwatch.alerts.config.AlertsConfig.Http;
 import dev.trainwatch.alerts.config.AlertsConfig.InhibitRule;
+import dev.trainwatch.alerts.config.AlertsConfig.Auth;
 import dev.trainwatch.alerts.config.AlertsConfig.Kafka;
+import dev.trainwatch.alerts.config.AlertsConfig.Links;
 import dev.trainwatch.alerts.config.AlertsConfig.Receiver;
 import dev.trainwatch.alerts.config.AlertsConfig.Retry;
 import dev.trainwatch.alerts.config.AlertsConfig.Route;
@@ -60,7 +62,7 @@ public final class ConfigLoader {
       throw new ConfigException("<yaml>", "not valid YAML: " + e.getMessage());
     }
     ConfigNode root = new ConfigNode("", tree).onlyKeys(Set.of("kafka", "http", "state", "route",
-        "inhibit_rules", "silences", "retry", "receivers"));
+        "inhibit_rules", "silences", "retry", "receivers", "links"));
     Map<String, Receiver> receivers = receivers(root.get("receivers"), env);
     Route route = route(root.get("route"), null, receivers);
     if (route.receiver() == null) {
@@ -70,7 +72,28 @@ public final class ConfigLoader {
         new State(Path.of(env.getOrDefault("TRAINWATCH_ALERTS_STATE_DIR",
             root.get("state").onlyKeys(Set.of("dir")).get("dir").string("alerts-state")))),
         route, inhibitRules(root.get("inhibit_rules")), silences(root.get("silences")),
-        retry(root.get("retry")), receivers);
+        retry(root.get("retry")), receivers, links(root.get("links")));
+  }
+
+  /** The run dashboard provisioned from grafana/dashboards/run.json. */
+  public static final String DEFAULT_DASHBOARD_UID = "trainwatch-run";
+
+  private static Links links(ConfigNode n) {
+    n.onlyKeys(Set.of("grafana_url", "dashboard_uid", "dashboard_window", "docs_url"));
+    String grafana = n.get("grafana_url").string("http://localhost:3000");
+    if (!grafana.isEmpty() && !(grafana.startsWith("http://") || grafana.startsWith("https://"))) {
+      throw new ConfigException("links.grafana_url", "must be an http(s) URL (or empty for no link)");
+    }
+    Duration window = n.get("dashboard_window").duration(Duration.ofMinutes(15));
+    if (window.isNegative() || window.isZero()) {
+      throw new ConfigException("links.dashboard_window", "must be positive");
+    }
+    return new Links(strip(grafana), n.get("dashboard_uid").string(DEFAULT_DASHBOARD_UID), window,
+        n.get("docs_url").string("docs/detectors.md"));
+  }
+
+  private static String strip(String url) {
+    return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
   }
 
   /**
@@ -112,7 +135,8 @@ public final class ConfigLoader {
   }
 
   private static Http http(ConfigNode n, Map<String, String> env) {
-    n.onlyKeys(Set.of("listen", "port"));
+    n.onlyKeys(Set.of("listen", "port", "auth", "max_body_bytes", "idle_timeout", "request_timeout",
+        "threads"));
     int port = n.get("port").integer(9095, 0, 65535);
     String override = env.get("TRAINWATCH_ALERTS_HTTP_PORT");
     if (override != null) {
@@ -122,7 +146,54 @@ public final class ConfigLoader {
         throw new ConfigException("TRAINWATCH_ALERTS_HTTP_PORT", "must be an integer");
       }
     }
-    return new Http(n.get("listen").string("127.0.0.1"), port);
+    Duration idle = n.get("idle_timeout").duration(Duration.ofSeconds(30));
+    Duration request = n.get("request_timeout").duration(Duration.ofSeconds(10));
+    if (idle.isZero() || idle.isNegative() || request.isZero() || request.isNegative()) {
+      throw new ConfigException(n.path() + (idle.isZero() || idle.isNegative() ? ".idle_timeout"
+          : ".request_timeout"), "must be positive");
+    }
+    // 1 MiB: a silence with hundreds of matchers is a few KB
+    return new Http(n.get("listen").string("127.0.0.1"), port, auth(n.get("auth"), env),
+        n.get("max_body_bytes").integer(1 << 20, 1024, 64 << 20), idle, request,
+        n.get("threads").integer(8, 2, 256));
+  }
+
+  private static Auth auth(ConfigNode n, Map<String, String> env) {
+    n.onlyKeys(Set.of("username", "password", "password_env", "password_file", "bearer_token",
+        "bearer_token_env", "bearer_token_file", "protect_reads"));
+    String user = n.get("username").string(null);
+    String password = fileOrEnvSecret(n, "password", env);
+    if ((user == null) != (password == null)) {
+      throw new ConfigException(n.path() + (user == null ? ".username" : ".password"),
+          "basic auth needs both username and password");
+    }
+    Auth a = new Auth(user, password, fileOrEnvSecret(n, "bearer_token", env),
+        n.get("protect_reads").bool(false));
+    if (a.protectReads() && !a.configured()) {
+      throw new ConfigException(n.path() + ".protect_reads", "needs a password or bearer token");
+    }
+    return a;
+  }
+
+  /** {@code key}, {@code key_env} or {@code key_file} (at most one); null when none is set. */
+  private static String fileOrEnvSecret(ConfigNode n, String key, Map<String, String> env) {
+    String file = n.get(key + "_file").string(null);
+    if (file == null) {
+      return secret(n, key, env);
+    }
+    if (n.get(key).present() || n.get(key + "_env").present()) {
+      throw new ConfigException(n.path() + "." + key + "_file", "set only one of " + key + ", "
+          + key + "_env, " + key + "_file");
+    }
+    try {
+      String v = Files.readString(Path.of(file)).strip();
+      if (v.isEmpty()) {
+        throw new ConfigException(n.path() + "." + key + "_file", file + " is empty");
+      }
+      return v;
+    } catch (IOException e) {
+      throw new ConfigException(n.path() + "." + key + "_file", "cannot read " + file + ": " + e);
+    }
   }
 
   private static Route route(ConfigNode n, Route parent, Map<String, Receiver> receivers) {
@@ -135,6 +206,10 @@ public final class ConfigLoader {
     if (receiver != null && !receivers.containsKey(receiver)) {
       throw new ConfigException(n.path() + ".receiver",
           "unknown receiver '" + receiver + "'; defined: " + receivers.keySet());
+    }
+    if (receiver != null && receivers.get(receiver).forwardsEverything()) {
+      throw new ConfigException(n.path() + ".receiver", "receiver '" + receiver + "' has mode "
+          + "alertmanager: it gets every change without routing, so no route may name it");
     }
     Duration groupWait = n.get("group_wait").duration(parent == null ? DEFAULT_GROUP_WAIT : parent.groupWait());
     Duration groupInterval = n.get("group_interval").duration(
@@ -218,7 +293,8 @@ public final class ConfigLoader {
 
   private static Receiver receiver(ConfigNode r, Map<String, String> env) {
     r.onlyKeys(Set.of("name", "type", "url", "path", "timeout", "bearer_token", "bearer_token_env",
-        "hmac_secret", "hmac_secret_env", "send_resolved", "max_alerts", "headers"));
+        "hmac_secret", "hmac_secret_env", "send_resolved", "max_alerts", "headers", "mode",
+        "resend_interval"));
     String name = r.get("name").requiredString();
     String type = r.get("type").requiredString();
     if (!TYPES.contains(type)) {
@@ -236,11 +312,24 @@ public final class ConfigLoader {
     if (type.equals("file") && path == null) {
       throw new ConfigException(r.path() + ".path", "is required for type file");
     }
+    String mode = r.get("mode").string(type.equals("alertmanager") ? "trainwatch" : null);
+    if (mode != null && !type.equals("alertmanager")) {
+      throw new ConfigException(r.path() + ".mode", "applies to type alertmanager only");
+    }
+    if (mode != null && !Set.of("trainwatch", "alertmanager").contains(mode)) {
+      throw new ConfigException(r.path() + ".mode", "must be trainwatch (trainwatch routes) or "
+          + "alertmanager (every change forwarded, Alertmanager routes), got '" + mode + "'");
+    }
+    // Prometheus re-sends firing alerts at least every minute (rules.manager resend delay)
+    Duration resend = r.get("resend_interval").duration(Duration.ofMinutes(1));
+    if (resend.toMillis() < 100) {
+      throw new ConfigException(r.path() + ".resend_interval", "must be at least 100ms");
+    }
     return new Receiver(name, type, url, path == null ? null : Path.of(path),
         r.get("timeout").duration(DEFAULT_TIMEOUT),
         secret(r, "bearer_token", env), secret(r, "hmac_secret", env),
         r.get("send_resolved").bool(true), r.get("max_alerts").integer(0, 0, 100_000),
-        r.get("headers").stringMap());
+        r.get("headers").stringMap(), mode, resend);
   }
 
   private static String secret(ConfigNode r, String key, Map<String, String> env) {

@@ -11,7 +11,7 @@ import java.util.Objects;
  * Alertmanager inhibition: a firing alert matching a rule's source mutes every other alert that
  * matches the rule's target and has the same values for the rule's {@code equal} labels. By
  * default a critical mutes the warnings of the same run and family. An alert never inhibits
- * itself (an escalated alert keeps its fingerprint).
+ * itself.
  */
 public final class Inhibitor {
 
@@ -23,6 +23,16 @@ public final class Inhibitor {
 
   /** True if {@code target} is muted by one of the firing alerts in {@code all}. */
   public boolean inhibited(Alert target, Collection<Alert> all) {
+    return !inhibitedBy(target, all, true).isEmpty();
+  }
+
+  /** The fingerprints of the firing alerts in {@code all} that mute {@code target}. */
+  public List<String> inhibitedBy(Alert target, Collection<Alert> all) {
+    return inhibitedBy(target, all, false);
+  }
+
+  private List<String> inhibitedBy(Alert target, Collection<Alert> all, boolean first) {
+    List<String> out = new java.util.ArrayList<>();
     for (InhibitRule r : rules) {
       if (!Matcher.all(r.target(), target.labels())) {
         continue;
@@ -30,11 +40,14 @@ public final class Inhibitor {
       for (Alert source : all) {
         if (!source.resolved() && !source.fingerprint().equals(target.fingerprint())
             && Matcher.all(r.source(), source.labels()) && equal(r.equal(), source, target)) {
-          return true;
+          out.add(source.fingerprint());
+          if (first) {
+            return out;
+          }
         }
       }
     }
-    return false;
+    return out;
   }
 
   private static boolean equal(List<String> labels, Alert a, Alert b) {

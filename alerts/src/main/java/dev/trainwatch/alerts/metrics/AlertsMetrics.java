@@ -18,7 +18,9 @@ public final class AlertsMetrics {
     RETRIED("trainwatch_alerts_notifications_retried_total", "Send attempts retried after a retryable failure."),
     FAILED("trainwatch_alerts_notifications_failed_total", "Notifications given up on (permanent failure or retries exhausted)."),
     DEAD_LETTERED("trainwatch_alerts_notifications_dead_lettered_total", "Notifications written to the dead-letter topic."),
-    SUPPRESSED("trainwatch_alerts_notifications_deduplicated_total", "Group flushes with nothing new to send.");
+    SUPPRESSED("trainwatch_alerts_notifications_deduplicated_total", "Group flushes with nothing new to send."),
+    RESENT("trainwatch_alerts_resends_total", "Re-sends of firing alerts to an Alertmanager (keeps endsAt ahead)."),
+    RESEND_FAILED("trainwatch_alerts_resends_failed_total", "Re-sends that failed (the next interval tries again).");
 
     final String name;
     final String help;

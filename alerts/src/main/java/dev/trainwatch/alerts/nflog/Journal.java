@@ -35,7 +35,7 @@ import java.util.Map;
  */
 public final class Journal implements AutoCloseable {
 
-  /** Replayed state: live alerts, tombstones (resolved fingerprint -> last step), log, silences. */
+  /** Replayed state: live alerts, tombstones (resolved detector identity -> last step), log, silences. */
   public record Snapshot(Map<String, Alert> alerts, Map<String, Long> tombstones,
       Map<String, NflogEntry> nflog, Map<String, Silence> silences) {}
 
@@ -73,7 +73,7 @@ public final class Journal implements AutoCloseable {
         write(c, alertLine(a));
       }
       for (Map.Entry<String, Long> t : s.tombstones().entrySet()) {
-        write(c, goneLine(t.getKey(), t.getValue()));
+        write(c, goneLine(t.getKey(), t.getKey(), t.getValue()));
       }
       for (NflogEntry e : s.nflog().values()) {
         write(c, sentLine(e));
@@ -119,8 +119,9 @@ public final class Journal implements AutoCloseable {
     append(alertLine(a), false);
   }
 
-  public void appendGone(String fingerprint, long step) {
-    append(goneLine(fingerprint, step), false);
+  /** An alert forgotten; {@code source} null when it was superseded (no tombstone for its detector). */
+  public void appendGone(String fingerprint, String source, long step) {
+    append(goneLine(fingerprint, source, step), false);
   }
 
   public void appendSent(NflogEntry e) {
@@ -187,8 +188,9 @@ public final class Journal implements AutoCloseable {
     return n;
   }
 
-  private static ObjectNode goneLine(String fp, long step) {
-    return JSON.createObjectNode().put("k", "gone").put("fp", fp).put("step", step);
+  private static ObjectNode goneLine(String fp, String source, long step) {
+    ObjectNode n = JSON.createObjectNode().put("k", "gone").put("fp", fp).put("step", step);
+    return source == null ? n.put("superseded", true) : n.put("src", source);
   }
 
   private static ObjectNode sentLine(NflogEntry e) {
@@ -226,11 +228,14 @@ public final class Journal implements AutoCloseable {
           case "alert" -> {
             Alert a = JSON.treeToValue(n.get("v"), Alert.class);
             alerts.put(a.fingerprint(), a);
-            tombstones.remove(a.fingerprint());
+            tombstones.remove(a.source());
           }
           case "gone" -> {
             alerts.remove(n.get("fp").asText());
-            tombstones.put(n.get("fp").asText(), n.path("step").asLong());
+            if (!n.path("superseded").asBoolean(false)) {
+              // tombstones are per detector identity; older journals had no "src" (fp was it)
+              tombstones.put(n.path("src").asText(n.get("fp").asText()), n.path("step").asLong());
+            }
           }
           case "sent" -> {
             NflogEntry e = JSON.treeToValue(n.get("v"), NflogEntry.class);

@@ -7,32 +7,33 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
-import java.nio.charset.StandardCharsets;
-import java.security.InvalidKeyException;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.function.Function;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * POSTs a JSON body to a receiver URL with the receiver's per-request timeout, optional
- * {@code Authorization: Bearer} token, optional {@value #SIGNATURE_HEADER} ({@code sha256=} hex
- * HMAC-SHA256 of the exact body bytes, keyed by the receiver's secret) and extra headers, and
- * classifies the outcome with {@link DeliveryResult#ofStatus}.
+ * {@code Authorization: Bearer} token, optional signature ({@link WebhookSignature}: timestamp
+ * and HMAC-SHA256 over timestamp and body, keyed by the receiver's secret, fresh per attempt) and
+ * extra headers, and classifies the outcome with {@link DeliveryResult#ofStatus}.
  */
 public final class HttpNotifier implements Notifier {
 
-  public static final String SIGNATURE_HEADER = "X-Trainwatch-Signature";
+  public static final String SIGNATURE_HEADER = WebhookSignature.SIGNATURE_HEADER;
 
   private final Receiver receiver;
   private final HttpClient client;
   private final Function<Notification, byte[]> format;
+  private final java.time.InstantSource clock;
 
   public HttpNotifier(Receiver receiver, HttpClient client, Function<Notification, byte[]> format) {
+    this(receiver, client, format, java.time.InstantSource.system());
+  }
+
+  public HttpNotifier(Receiver receiver, HttpClient client, Function<Notification, byte[]> format,
+      java.time.InstantSource clock) {
     this.receiver = receiver;
     this.client = client;
     this.format = format;
+    this.clock = clock;
   }
 
   @Override
@@ -53,7 +54,9 @@ public final class HttpNotifier implements Notifier {
       req.header("Authorization", "Bearer " + receiver.bearerToken());
     }
     if (receiver.hmacSecret() != null) {
-      req.header(SIGNATURE_HEADER, "sha256=" + hmacSha256Hex(receiver.hmacSecret(), body));
+      long ts = clock.instant().getEpochSecond();
+      req.header(WebhookSignature.TIMESTAMP_HEADER, Long.toString(ts));
+      req.header(SIGNATURE_HEADER, WebhookSignature.sign(receiver.hmacSecret(), ts, body));
     }
     try {
       HttpResponse<String> resp = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
@@ -64,17 +67,6 @@ public final class HttpNotifier implements Notifier {
       return new DeliveryResult.Retryable("timeout after " + receiver.timeout().toMillis() + " ms");
     } catch (IOException e) {
       return new DeliveryResult.Retryable("I/O error: " + e);
-    }
-  }
-
-  /** Hex HMAC-SHA256 of {@code body}; receivers recompute it to verify the sender. */
-  public static String hmacSha256Hex(String secret, byte[] body) {
-    try {
-      Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-      return HexFormat.of().formatHex(mac.doFinal(body));
-    } catch (NoSuchAlgorithmException | InvalidKeyException e) {
-      throw new IllegalStateException("HmacSHA256 is required by every JVM", e);
     }
   }
 }

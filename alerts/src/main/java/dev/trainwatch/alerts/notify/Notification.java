@@ -1,6 +1,8 @@
 package dev.trainwatch.alerts.notify;
 
 import dev.trainwatch.alerts.model.Alert;
+import dev.trainwatch.alerts.model.AlertLinks;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,11 +13,22 @@ import java.util.TreeMap;
  * they have in common. {@code status} is firing if any alert fires, as in Alertmanager.
  */
 public record Notification(String groupKey, String receiver, Map<String, String> groupLabels,
-    List<Alert> alerts, String externalUrl) {
+    List<Alert> alerts, String externalUrl, AlertLinks links, Instant now) {
 
   public Notification {
     alerts = List.copyOf(alerts);
     groupLabels = new TreeMap<>(groupLabels);
+  }
+
+  /** Without payload links, at the current time. */
+  public Notification(String groupKey, String receiver, Map<String, String> groupLabels,
+      List<Alert> alerts, String externalUrl) {
+    this(groupKey, receiver, groupLabels, alerts, externalUrl, AlertLinks.NONE, Instant.now());
+  }
+
+  /** The annotations receivers see (the alert's plus description and runbook_url). */
+  public Map<String, String> annotationsOf(Alert a) {
+    return links.annotations(a);
   }
 
   public String status() {
@@ -38,9 +51,9 @@ public record Notification(String groupKey, String receiver, Map<String, String>
     if (alerts.isEmpty()) {
       return new TreeMap<>();
     }
-    Map<String, String> out = new HashMap<>(labels ? alerts.get(0).labels() : alerts.get(0).annotations());
+    Map<String, String> out = new HashMap<>(labels ? alerts.get(0).labels() : annotationsOf(alerts.get(0)));
     for (Alert a : alerts) {
-      Map<String, String> m = labels ? a.labels() : a.annotations();
+      Map<String, String> m = labels ? a.labels() : annotationsOf(a);
       out.entrySet().removeIf(e -> !e.getValue().equals(m.get(e.getKey())));
     }
     return new TreeMap<>(out);

@@ -5,6 +5,7 @@ import dev.trainwatch.alerts.dispatch.Flush;
 import dev.trainwatch.alerts.metrics.AlertsMetrics;
 import dev.trainwatch.alerts.metrics.AlertsMetrics.Counter;
 import dev.trainwatch.alerts.model.Alert;
+import dev.trainwatch.alerts.model.AlertLinks;
 import dev.trainwatch.alerts.nflog.NflogEntry;
 import dev.trainwatch.alerts.nflog.NotificationLog;
 import dev.trainwatch.wire.DeadLetter;
@@ -21,7 +22,10 @@ import java.util.TreeSet;
  * not passed) -> <b>retry</b> (send with backoff) -> <b>record</b> (write the notification log,
  * only after the send succeeded). A notification that fails permanently is written to the
  * dead-letter topic (acknowledged) and then recorded as dead-lettered, so it is not re-sent
- * every group interval. Silences and inhibition were applied by the dispatcher (mute stage).
+ * every group interval. Silences and inhibition were applied to firing alerts by the
+ * dispatcher (mute stage); a resolved alert is sent only to a receiver whose last notification
+ * of the group had it firing, so a receiver never hears "resolved" for what it never saw fire.
+ * Forward flushes (forward-mode receivers) skip dedup and record: every change goes out once.
  */
 public final class NotificationPipeline {
 
@@ -40,10 +44,18 @@ public final class NotificationPipeline {
   private final DeadLetters deadLetters;
   private final AlertsMetrics metrics;
   private final String externalUrl;
+  private final AlertLinks links;
 
   public NotificationPipeline(Map<String, Receiver> receivers, Map<String, Notifier> notifiers,
       NotificationLog nflog, RetryStage retry, DeadLetters deadLetters, AlertsMetrics metrics,
       String externalUrl) {
+    this(receivers, notifiers, nflog, retry, deadLetters, metrics, externalUrl, AlertLinks.NONE);
+  }
+
+  public NotificationPipeline(Map<String, Receiver> receivers, Map<String, Notifier> notifiers,
+      NotificationLog nflog, RetryStage retry, DeadLetters deadLetters, AlertsMetrics metrics,
+      String externalUrl, AlertLinks links) {
+    this.links = links;
     this.receivers = receivers;
     this.notifiers = notifiers;
     this.nflog = nflog;
@@ -56,10 +68,18 @@ public final class NotificationPipeline {
   /** Runs the stages; throws (leaving the log untouched) if the dead letter cannot be written. */
   public Outcome run(Flush f) throws Exception {
     Receiver r = receivers.get(f.route().receiver());
+    if (f.forward()) {
+      List<Alert> changes = f.alerts().stream().filter(a -> !a.resolved() || r.sendResolved()).toList();
+      return changes.isEmpty() ? Outcome.DEDUPLICATED : send(f, r, changes, null);
+    }
+    Set<String> lastFiring = nflog.get(f.groupKey(), r.name()).map(NflogEntry::firing).orElse(Set.of());
     Set<String> firing = new TreeSet<>();
     Set<String> resolved = new TreeSet<>();
     List<Alert> toSend = new ArrayList<>();
     for (Alert a : f.alerts()) {
+      if (a.resolved() && !lastFiring.contains(a.fingerprint())) {
+        continue; // never notified firing to this receiver (muted then, or resolved within group_wait)
+      }
       (a.resolved() ? resolved : firing).add(a.labelsHash());
       if (!a.resolved() || r.sendResolved()) {
         toSend.add(a);
@@ -77,22 +97,33 @@ public final class NotificationPipeline {
       nflog.log(entry); // all resolved and this receiver does not want resolved notifications
       return Outcome.DEDUPLICATED;
     }
-    Notification n = new Notification(f.groupKey(), r.name(), f.groupLabels(), toSend, externalUrl);
+    return send(f, r, toSend, entry);
+  }
+
+  /** Retry, then record ({@code entry} null: nothing to record, a forward flush). */
+  private Outcome send(Flush f, Receiver r, List<Alert> toSend, NflogEntry entry) throws Exception {
+    Notification n = new Notification(f.groupKey(), r.name(), f.groupLabels(), toSend, externalUrl,
+        links, f.now());
     Notifier notifier = notifiers.get(r.name());
     // retry stage
     DeliveryResult result = retry.run(notifier, n);
     // record stage
     if (result instanceof DeliveryResult.Delivered) {
-      nflog.log(entry);
+      if (entry != null) {
+        nflog.log(entry);
+      }
       metrics.inc(Counter.DELIVERED, r.name());
       return Outcome.DELIVERED;
     }
     metrics.inc(Counter.FAILED, r.name());
     deadLetters.publish(new DeadLetter("receiver " + r.name() + ": " + result.describe(),
-        f.groupLabels().get(Alert.RUN), "alerts receiver=" + r.name() + " group=" + f.groupKey(),
+        f.groupLabels().getOrDefault(Alert.RUN, toSend.get(0).label(Alert.RUN)), "alerts receiver=" + r.name() + " group=" + f.groupKey(),
         new String(notifier.body(n), StandardCharsets.UTF_8), f.now().toEpochMilli()));
     metrics.inc(Counter.DEAD_LETTERED, r.name());
-    nflog.log(new NflogEntry(entry.groupKey(), entry.receiver(), firing, resolved, entry.atMs(), true));
+    if (entry != null) {
+      nflog.log(new NflogEntry(entry.groupKey(), entry.receiver(), entry.firing(), entry.resolved(),
+          entry.atMs(), true));
+    }
     return Outcome.DEAD_LETTERED;
   }
 }

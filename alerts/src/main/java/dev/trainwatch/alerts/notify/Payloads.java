@@ -44,10 +44,10 @@ public final class Payloads {
       ObjectNode o = arr.addObject();
       o.put("status", a.resolved() ? "resolved" : "firing");
       o.set("labels", map(a.labels()));
-      o.set("annotations", map(a.annotations()));
+      o.set("annotations", map(n.annotationsOf(a)));
       o.put("startsAt", Instant.ofEpochMilli(a.startsMs()).toString());
       o.put("endsAt", a.resolved() ? Instant.ofEpochMilli(a.endsMs()).toString() : ZERO_TIME);
-      o.put("generatorURL", "");
+      o.put("generatorURL", n.links().generatorUrl(a, n.now()));
       o.put("fingerprint", a.fingerprint());
     }
     return bytes(root);
@@ -65,6 +65,10 @@ public final class Payloads {
       o.put("color", a.resolved() ? "good" : critical ? "danger" : "warning");
       o.put("title", (a.resolved() ? "RESOLVED " : "") + a.label(Alert.ALERTNAME) + " on "
           + a.label(Alert.RUN));
+      String link = n.links().generatorUrl(a, n.now());
+      if (!link.isEmpty()) {
+        o.put("title_link", link);
+      }
       String remedy = a.annotations().get("remedy");
       o.put("text", a.annotations().getOrDefault("summary", "") + (remedy == null ? "" : "\n" + remedy));
     }
@@ -74,18 +78,28 @@ public final class Payloads {
     return bytes(root);
   }
 
-  /** Alertmanager API v2 postable alerts; firing alerts carry no endsAt. */
-  public static byte[] alertmanagerV2(Notification n) {
+  /**
+   * Alertmanager API v2 postable alerts. A firing alert carries {@code endsAt} = now +
+   * {@value dev.trainwatch.alerts.config.AlertsConfig.Receiver#ENDS_AT_INTERVALS} x
+   * {@code resendInterval}, so it stays active while it is re-sent and expires on its own if
+   * trainwatch goes away (without endsAt, Alertmanager would resolve it after its
+   * resolve_timeout, 5 min by default, while it still fires). A resolved alert carries the time
+   * it resolved, never later than now: Alertmanager resolves it at once.
+   */
+  public static byte[] alertmanagerV2(Notification n, java.time.Duration resendInterval) {
     ArrayNode arr = JSON.createArrayNode();
+    long nowMs = n.now().toEpochMilli();
+    long aheadMs = dev.trainwatch.alerts.config.AlertsConfig.Receiver.ENDS_AT_INTERVALS
+        * resendInterval.toMillis();
     for (Alert a : n.alerts()) {
       ObjectNode o = arr.addObject();
       o.set("labels", map(a.labels()));
-      o.set("annotations", map(a.annotations()));
+      o.set("annotations", map(n.annotationsOf(a)));
       o.put("startsAt", Instant.ofEpochMilli(a.startsMs()).toString());
-      if (a.resolved()) {
-        o.put("endsAt", Instant.ofEpochMilli(a.endsMs()).toString());
-      }
-      o.put("generatorURL", "");
+      long ends = a.resolved() ? Math.max(a.startsMs(), Math.min(a.endsMs(), nowMs))
+          : Math.max(a.startsMs(), nowMs) + aheadMs;
+      o.put("endsAt", Instant.ofEpochMilli(ends).toString());
+      o.put("generatorURL", n.links().generatorUrl(a, n.now()));
     }
     return bytes(arr);
   }

@@ -68,6 +68,17 @@ public final class Silences {
     return false;
   }
 
+  /** Ids of the active silences that mute these labels. */
+  public List<String> mutedBy(Map<String, String> labels, Instant now) {
+    List<String> out = new ArrayList<>();
+    for (Silence s : byId.values()) {
+      if (s.mutes(labels, now)) {
+        out.add(s.id());
+      }
+    }
+    return out;
+  }
+
   public List<Silence> active(Instant now) {
     List<Silence> out = new ArrayList<>();
     for (Silence s : byId.values()) {

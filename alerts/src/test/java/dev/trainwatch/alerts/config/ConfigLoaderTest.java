@@ -28,7 +28,7 @@ class ConfigLoaderTest {
   void exampleConfigLoadsWithEveryKey() {
     Path example = Path.of("alerts.example.yaml");
     AlertsConfig c = ConfigLoader.load(example,
-        Map.of("TEAM_HOOK_TOKEN", "tok", "TEAM_HOOK_SECRET", "sec"));
+        Map.of("TEAM_HOOK_TOKEN", "tok", "TEAM_HOOK_SECRET", "sec", "ALERTS_API_PASSWORD", "pw"));
 
     assertThat(c.receivers()).containsKeys("console", "file-log", "team-webhook", "slack", "alertmanager");
     assertThat(c.receivers().get("team-webhook").bearerToken()).isEqualTo("tok");
@@ -37,6 +37,43 @@ class ConfigLoaderTest {
     assertThat(c.route().routes().get(0).groupWait()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.route().routes().get(1).groupWait()).isEqualTo(Duration.ofSeconds(30));
     assertThat(c.silences()).hasSize(1);
+    assertThat(c.http().auth().username()).isEqualTo("oncall");
+    assertThat(c.http().auth().password()).isEqualTo("pw");
+    assertThat(c.http().auth().toString()).doesNotContain("pw");
+    assertThat(c.http().maxBodyBytes()).isEqualTo(1 << 20);
+    assertThat(c.receivers().get("alertmanager").mode()).isEqualTo("trainwatch");
+    assertThat(c.receivers().get("alertmanager").resendInterval()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(c.links().dashboardUid()).isEqualTo("trainwatch-run");
+  }
+
+  @Test
+  void apiCredentialsComeFromEnvOrFileAndHalfABasicAuthIsAnError(@org.junit.jupiter.api.io.TempDir Path tmp)
+      throws Exception {
+    Path token = tmp.resolve("token");
+    java.nio.file.Files.writeString(token, "tok-from-file\n");
+    AlertsConfig c = ConfigLoader.parse(MINIMAL + "http: {auth: {bearer_token_file: '" + token + "'}}\n", Map.of());
+    assertThat(c.http().auth().bearerToken()).isEqualTo("tok-from-file");
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "http: {auth: {username: u}}\n", Map.of()))
+        .hasMessageStartingWith("http.auth.password");
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "http: {auth: {password_env: NOPE, username: u}}\n",
+        Map.of())).hasMessageStartingWith("http.auth.password_env");
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "http: {auth: {protect_reads: true}}\n", Map.of()))
+        .hasMessageStartingWith("http.auth.protect_reads");
+  }
+
+  @Test
+  void forwardModeReceiverMayNotBeRouted() {
+    String yaml = """
+        route: {receiver: am}
+        receivers:
+          - {name: am, type: alertmanager, url: 'http://127.0.0.1:9093/api/v2/alerts', mode: alertmanager}
+        """;
+    assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of())).hasMessageStartingWith("route.receiver")
+        .hasMessageContaining("mode alertmanager");
+    assertThatThrownBy(() -> ConfigLoader.parse(yaml.replace("mode: alertmanager", "mode: both"), Map.of()))
+        .hasMessageStartingWith("receivers[0].mode");
+    assertThatThrownBy(() -> ConfigLoader.parse("route: {receiver: c}\nreceivers:\n"
+        + "  - {name: c, type: stdout, mode: trainwatch}\n", Map.of())).hasMessageStartingWith("receivers[0].mode");
   }
 
   @Test

@@ -44,6 +44,7 @@ class DispatchPipelineTest {
   private NotificationPipeline pipeline;
   private Silences silences;
   private final List<Notification> sent = new ArrayList<>();
+  private final List<Notification> forwarded = new ArrayList<>();
   private final List<DeadLetter> deadLetters = new ArrayList<>();
   private DeliveryResult answer = new DeliveryResult.Delivered(200);
 
@@ -59,10 +60,10 @@ class DispatchPipelineTest {
             journal.appendAlert(a);
           }
 
-          public void gone(String fp, long step) {
-            journal.appendGone(fp, step);
+          public void gone(String fp, String source, long step) {
+            journal.appendGone(fp, source, step);
           }
-        });
+        }, List.of("forward"));
     Notifier recording = new Notifier() {
       public DeliveryResult send(Notification n) {
         sent.add(n);
@@ -73,10 +74,23 @@ class DispatchPipelineTest {
         return n.summaryLine().getBytes();
       }
     };
+    Notifier forwarding = new Notifier() {
+      public DeliveryResult send(Notification n) {
+        forwarded.add(n);
+        return new DeliveryResult.Delivered(200);
+      }
+
+      public byte[] body(Notification n) {
+        return new byte[0];
+      }
+    };
     AlertsMetrics metrics = new AlertsMetrics();
     RetryStage retry = new RetryStage(c.retry(), new Backoff(c.retry(), () -> 0.5),
         InstantSource.fixed(START), d -> { }, metrics);
-    pipeline = new NotificationPipeline(c.receivers(), Map.of("r", recording),
+    Map<String, AlertsConfig.Receiver> receivers = new java.util.LinkedHashMap<>(c.receivers());
+    receivers.put("forward", new AlertsConfig.Receiver("forward", "alertmanager", "http://x", null,
+        Duration.ofSeconds(1), null, null, true, 0, Map.of(), "alertmanager", Duration.ofMinutes(1)));
+    pipeline = new NotificationPipeline(receivers, Map.of("r", recording, "forward", forwarding),
         new NotificationLog(journal, List.of()), retry, deadLetters::add, metrics, "http://x");
   }
 
@@ -85,10 +99,14 @@ class DispatchPipelineTest {
     journal.close();
   }
 
+  /** The outcomes of the routed flushes due at {@code now} (forward flushes run, not listed). */
   private List<Outcome> tick(Instant now) throws Exception {
     List<Outcome> out = new ArrayList<>();
     for (Flush f : dispatcher.due(now)) {
-      out.add(pipeline.run(f));
+      Outcome o = pipeline.run(f);
+      if (!f.forward()) {
+        out.add(o);
+      }
       dispatcher.completed(f);
     }
     return out;
@@ -185,13 +203,116 @@ class DispatchPipelineTest {
   }
 
   @Test
-  void escalationToCriticalIsNotifiedAgain() throws Exception {
-    ingest(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), START);
+  void escalationResolvesTheWarningInTheNotificationThatCarriesTheCritical() throws Exception {
+    AlertEvent w = Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10);
+    AlertEvent c = Fixtures.critical("run-1", Family.INSTABILITY, "grad_norm", 20);
+    ingest(w, START);
     tick(START.plusSeconds(30));
-    ingest(Fixtures.critical("run-1", Family.INSTABILITY, "grad_norm", 20), START.plusSeconds(40));
+    ingest(c, START.plusSeconds(40));
 
     assertThat(tick(START.plusSeconds(330))).containsExactly(Outcome.DELIVERED);
-    assertThat(sent.get(1).alerts().get(0).label("severity")).isEqualTo("critical");
+    Notification n = sent.get(1);
+    Alert warning = n.alerts().stream().filter(a -> a.label("severity").equals("warning")).findFirst().orElseThrow();
+    Alert critical = n.alerts().stream().filter(a -> a.label("severity").equals("critical")).findFirst().orElseThrow();
+    assertThat(warning.resolved()).isTrue();
+    assertThat(warning.endsMs()).isEqualTo(critical.startsMs());
+    assertThat(warning.annotations()).containsEntry(Alert.SUPERSEDED_BY, "critical");
+    assertThat(critical.resolved()).isFalse();
+    assertThat(critical.annotations()).containsEntry(Alert.ESCALATED_FROM, "warning");
+    // one problem, two identities: the receiver can follow it by trainwatch_id
+    assertThat(warning.fingerprint()).isNotEqualTo(critical.fingerprint());
+    assertThat(warning.annotations().get(Alert.TRAINWATCH_ID)).isEqualTo(critical.annotations().get(Alert.TRAINWATCH_ID));
+
+    ingest(Fixtures.resolved(c, 60), START.plusSeconds(400));
+    assertThat(tick(START.plusSeconds(630))).containsExactly(Outcome.DELIVERED);
+    assertThat(sent.get(2).status()).isEqualTo("resolved");
+    assertThat(sent.get(2).alerts()).extracting(a -> a.label("severity")).containsExactly("critical");
+    assertThat(dispatcher.alertCount()).isZero();
+    assertThat(dispatcher.groupCount()).isZero();
+    // Kafka redelivering all three after a restart changes nothing
+    ingest(w, START.plusSeconds(700));
+    ingest(c, START.plusSeconds(700));
+    ingest(Fixtures.resolved(c, 60), START.plusSeconds(700));
+    assertThat(dispatcher.alertCount()).isZero();
+  }
+
+  @Test
+  void inhibitedWarningThatResolvesIsNeverSentAsResolved() throws Exception {
+    AlertEvent w = Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10);
+    ingest(Fixtures.critical("run-1", Family.INSTABILITY, "loss_spike", 11), START);
+    ingest(w, START);
+    tick(START.plusSeconds(30));
+    ingest(Fixtures.resolved(w, 40), START.plusSeconds(60));
+
+    assertThat(tick(START.plusSeconds(330))).containsExactly(Outcome.DEDUPLICATED);
+    assertThat(sent).hasSize(1);
+    assertThat(sent.get(0).alerts()).extracting(a -> a.label("alertname")).containsExactly("loss_spike");
+  }
+
+  @Test
+  void alertSilencedAllAlongProducesNoResolvedButOneSeenFiringIsResolvedEvenIfSilencedSince() throws Exception {
+    AlertEvent quiet = Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10);
+    AlertEvent seen = Fixtures.warning("run-2", Family.INSTABILITY, "grad_norm", 10);
+    silences.create(new Silence("s1", List.of(Matcher.parse("run=\"run-1\"")), START,
+        START.plusSeconds(3600), "test", ""));
+    ingest(quiet, START);
+    ingest(seen, START);
+    tick(START.plusSeconds(30));
+    assertThat(sent).hasSize(1);
+    silences.create(new Silence("s2", List.of(Matcher.parse("run=\"run-2\"")), START,
+        START.plusSeconds(3600), "test", ""));
+    ingest(Fixtures.resolved(quiet, 50), START.plusSeconds(60));
+    ingest(Fixtures.resolved(seen, 50), START.plusSeconds(60));
+
+    tick(START.plusSeconds(330));
+
+    assertThat(sent).hasSize(2);
+    assertThat(sent.get(1).groupLabels()).containsEntry("run", "run-2");
+    assertThat(sent.get(1).status()).isEqualTo("resolved");
+    assertThat(dispatcher.alertCount()).isZero();
+  }
+
+  @Test
+  void forwardModeGetsEveryChangeAtOnceUnfilteredAndInOrder() throws Exception {
+    silences.create(new Silence("s1", List.of(Matcher.parse("run=\"run-1\"")), START,
+        START.plusSeconds(3600), "test", ""));
+    AlertEvent w = Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10);
+    AlertEvent c = Fixtures.critical("run-1", Family.INSTABILITY, "grad_norm", 20);
+    ingest(w, START);
+    tick(START);
+    ingest(c, START.plusSeconds(1));
+    tick(START.plusSeconds(1));
+    ingest(Fixtures.resolved(c, 30), START.plusSeconds(2));
+    tick(START.plusSeconds(2));
+
+    assertThat(forwarded).hasSize(3);
+    assertThat(forwarded.get(0).alerts()).extracting(a -> a.label("severity") + (a.resolved() ? " resolved" : " firing"))
+        .containsExactly("warning firing");
+    assertThat(forwarded.get(1).alerts()).extracting(a -> a.label("severity") + (a.resolved() ? " resolved" : " firing"))
+        .containsExactly("warning resolved", "critical firing");
+    assertThat(forwarded.get(2).alerts()).extracting(a -> a.label("severity") + (a.resolved() ? " resolved" : " firing"))
+        .containsExactly("critical resolved");
+    assertThat(sent).isEmpty(); // the routed receiver: silenced
+  }
+
+  @Test
+  void resendListsTheFiringAlertsTheReceiverWasToldAboutAndStillUnmuted() throws Exception {
+    AlertEvent a = Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10);
+    AlertEvent b = Fixtures.warning("run-1", Family.INSTABILITY, "loss_spike", 10);
+    ingest(a, START);
+    tick(START.plusSeconds(30));
+    ingest(b, START.plusSeconds(40)); // not yet notified: not re-sent either
+
+    List<Alert> again = dispatcher.stillFiring("r", gk -> sentFiring(gk), START.plusSeconds(60));
+
+    assertThat(again).extracting(x -> x.label("alertname")).containsExactly("grad_norm");
+    assertThat(dispatcher.stillFiring("forward", gk -> java.util.Set.of(), START.plusSeconds(60))).hasSize(2);
+  }
+
+  private java.util.Set<String> sentFiring(String groupKey) {
+    return sent.stream().filter(n -> n.groupKey().equals(groupKey)).reduce((x, y) -> y)
+        .map(n -> n.alerts().stream().filter(x -> !x.resolved()).map(Alert::fingerprint)
+            .collect(java.util.stream.Collectors.toSet())).orElse(java.util.Set.of());
   }
 
   @Test

@@ -32,7 +32,7 @@ class JournalTest {
     try (Journal j = Journal.open(dir)) {
       j.appendAlert(a);
       j.appendAlert(gone);
-      j.appendGone(gone.fingerprint(), 10);
+      j.appendGone(gone.fingerprint(), gone.source(), 10);
       new NotificationLog(j, List.of()).log(sent);
       j.appendSilence(s);
     }
@@ -43,7 +43,7 @@ class JournalTest {
       Journal.Snapshot r = j.restored();
       assertThat(r.alerts()).containsOnlyKeys(a.fingerprint());
       assertThat(r.alerts().get(a.fingerprint())).isEqualTo(a);
-      assertThat(r.tombstones()).containsEntry(gone.fingerprint(), 10L);
+      assertThat(r.tombstones()).containsEntry(gone.source(), 10L);
       assertThat(r.nflog().values()).containsExactly(sent);
       assertThat(r.silences().get("s1")).isEqualTo(s);
     }

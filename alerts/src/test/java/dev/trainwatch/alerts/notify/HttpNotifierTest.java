@@ -11,6 +11,8 @@ import dev.trainwatch.alerts.model.Alert;
 import dev.trainwatch.wire.Family;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +37,7 @@ class HttpNotifierTest {
 
   private Receiver webhook(String bearer, String hmac, Duration timeout) {
     return new Receiver("team", "webhook", receiver.url(), null, timeout, bearer, hmac, true, 0,
-        Map.of("X-Team", "ml"));
+        Map.of("X-Team", "ml"), null, Duration.ofMinutes(1));
   }
 
   static Notification notification() {
@@ -50,14 +52,34 @@ class HttpNotifierTest {
   }
 
   @Test
-  void hmacSignatureHeaderVerifiesAgainstTheBody() throws Exception {
-    DeliveryResult r = notifier(webhook(null, "s3cret", Duration.ofSeconds(5))).send(notification());
+  void signatureCoversTimestampAndBodyAndExpiresAfterTheWindow() throws Exception {
+    Instant sentAt = Instant.parse("2026-11-25T12:00:00Z");
+    Receiver r = webhook(null, "s3cret", Duration.ofSeconds(5));
+    DeliveryResult res = new HttpNotifier(r, client, n -> Payloads.webhookV4(n, 0),
+        InstantSource.fixed(sentAt)).send(notification());
 
-    assertThat(r).isInstanceOf(DeliveryResult.Delivered.class);
+    assertThat(res).isInstanceOf(DeliveryResult.Delivered.class);
     TestReceiver.Request req = receiver.requests().get(0);
-    String expected = "sha256=" + HttpNotifier.hmacSha256Hex("s3cret",
-        req.body().getBytes(StandardCharsets.UTF_8));
-    assertThat(req.header(HttpNotifier.SIGNATURE_HEADER)).isEqualTo(expected);
+    String ts = req.header(WebhookSignature.TIMESTAMP_HEADER);
+    String sig = req.header(WebhookSignature.SIGNATURE_HEADER);
+    byte[] body = req.body().getBytes(StandardCharsets.UTF_8);
+    assertThat(ts).isEqualTo(Long.toString(sentAt.getEpochSecond()));
+    assertThat(sig).startsWith("v1=").hasSize(3 + 64);
+    Duration window = WebhookSignature.DEFAULT_WINDOW;
+    assertThat(WebhookSignature.verify("s3cret", ts, sig, body, sentAt.plusSeconds(299), window))
+        .isEqualTo(WebhookSignature.Verdict.VALID);
+    // a captured request replayed after the window, or with its timestamp moved forward, fails
+    assertThat(WebhookSignature.verify("s3cret", ts, sig, body, sentAt.plusSeconds(301), window))
+        .isEqualTo(WebhookSignature.Verdict.EXPIRED);
+    assertThat(WebhookSignature.verify("s3cret", Long.toString(sentAt.getEpochSecond() + 300), sig, body,
+        sentAt.plusSeconds(301), window)).isEqualTo(WebhookSignature.Verdict.BAD_SIGNATURE);
+    byte[] tampered = req.body().replace("run-1", "run-2").getBytes(StandardCharsets.UTF_8);
+    assertThat(WebhookSignature.verify("s3cret", ts, sig, tampered, sentAt, window))
+        .isEqualTo(WebhookSignature.Verdict.BAD_SIGNATURE);
+    assertThat(WebhookSignature.verify("other", ts, sig, body, sentAt, window))
+        .isEqualTo(WebhookSignature.Verdict.BAD_SIGNATURE);
+    assertThat(WebhookSignature.verify("s3cret", null, sig, body, sentAt, window))
+        .isEqualTo(WebhookSignature.Verdict.MISSING);
     assertThat(req.header("Authorization")).isNull();
     assertThat(req.header("X-Team")).isEqualTo("ml");
   }
@@ -99,7 +121,7 @@ class HttpNotifierTest {
   @Test
   void connectionRefusedIsRetryable() throws Exception {
     Receiver r = new Receiver("x", "webhook", "http://127.0.0.1:1/hook", null,
-        Duration.ofSeconds(1), null, null, true, 0, Map.of());
+        Duration.ofSeconds(1), null, null, true, 0, Map.of(), null, Duration.ofMinutes(1));
     assertThat(notifier(r).send(notification())).isInstanceOf(DeliveryResult.Retryable.class);
   }
 
@@ -137,11 +159,21 @@ class HttpNotifierTest {
   }
 
   @Test
-  void alertmanagerForwardOmitsEndsAtForFiringAlerts() throws Exception {
-    JsonNode p = new ObjectMapper().readTree(Payloads.alertmanagerV2(notification()));
+  void alertmanagerFiringAlertsEndFourResendIntervalsAheadAndResolvedOnesNoLaterThanNow() throws Exception {
+    Instant now = Fixtures.START.plusSeconds(600);
+    Notification n = notification();
+    Alert resolved = Alert.from(Fixtures.resolved(Fixtures.warning("run-1", Family.INSTABILITY,
+        "grad_norm", 100), 150), n.alerts().get(0), Fixtures.START);
+    Notification at = new Notification(n.groupKey(), n.receiver(), n.groupLabels(),
+        List.of(n.alerts().get(1), resolved), n.externalUrl(), n.links(), now);
+
+    JsonNode p = new ObjectMapper().readTree(Payloads.alertmanagerV2(at, Duration.ofMinutes(1)));
+
     assertThat(p.isArray()).isTrue();
-    assertThat(p.get(1).get("labels").get("severity").asText()).isEqualTo("critical");
-    assertThat(p.get(1).has("endsAt")).isFalse();
+    assertThat(p.get(0).get("labels").get("severity").asText()).isEqualTo("critical");
+    assertThat(Instant.parse(p.get(0).get("endsAt").asText())).isEqualTo(now.plus(Duration.ofMinutes(4)));
+    assertThat(Instant.parse(p.get(1).get("endsAt").asText())).isEqualTo(Fixtures.START.plusMillis(150));
+    assertThat(Instant.parse(p.get(1).get("endsAt").asText())).isBeforeOrEqualTo(now);
   }
 
   @Test

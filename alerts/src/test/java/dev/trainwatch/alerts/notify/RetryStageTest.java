@@ -32,7 +32,7 @@ class RetryStageTest {
   void receiverFailingThreeTimesIsDeliveredOnceAfterThreeRetries() throws Exception {
     try (TestReceiver rx = new TestReceiver().failFirst(3, 503)) {
       Receiver r = new Receiver("team", "webhook", rx.url(), null, Duration.ofSeconds(5), null,
-          null, true, 0, Map.of());
+          null, true, 0, Map.of(), null, Duration.ofMinutes(1));
       HttpNotifier n = new HttpNotifier(r, HttpClient.newHttpClient(), x -> Payloads.webhookV4(x, 0));
 
       DeliveryResult result = stage(retry).run(n, HttpNotifierTest.notification());
@@ -49,7 +49,7 @@ class RetryStageTest {
   void slowReceiverTimesOutIsRetriedAndThenDelivered() throws Exception {
     try (TestReceiver rx = new TestReceiver().delay(Duration.ofSeconds(3))) {
       Receiver r = new Receiver("team", "webhook", rx.url(), null, Duration.ofMillis(200), null,
-          null, true, 0, Map.of());
+          null, true, 0, Map.of(), null, Duration.ofMinutes(1));
       HttpNotifier n = new HttpNotifier(r, HttpClient.newHttpClient(), x -> Payloads.webhookV4(x, 0));
       RetryStage stage = new RetryStage(retry, new Backoff(retry, () -> 0.5), InstantSource.system(),
           d -> rx.delay(Duration.ZERO), metrics); // the receiver recovers while we back off

@@ -80,7 +80,7 @@ final class DemoCommand implements Callable<Integer> {
       AlertsService notifier = AlertsService.start(
           ConfigLoader.demo(kafka.bootstrapServers(), stateDir, notifications), kafka.bootstrapServers());
       System.out.println("alerts service: notifications printed below (NOTIFY) and appended to " + notifications
-          + "; silences API on http://127.0.0.1:" + notifier.httpPort() + "/api/v1/silences");
+          + "; active alerts on http://127.0.0.1:" + notifier.httpPort() + "/api/v2/alerts (amtool --alertmanager.url)");
 
       Map<String, Integer> firing = new ConcurrentHashMap<>();
       AtomicBoolean stop = new AtomicBoolean();
