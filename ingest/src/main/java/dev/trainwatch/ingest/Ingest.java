@@ -8,6 +8,7 @@ import dev.trainwatch.ingest.kafka.ProducerSettings;
 import dev.trainwatch.ingest.pipeline.IngestMetrics;
 import dev.trainwatch.ingest.pipeline.Intake;
 import dev.trainwatch.ingest.pipeline.Outgoing;
+import dev.trainwatch.ingest.pipeline.OutgoingQueue;
 import dev.trainwatch.ingest.spool.Spool;
 import dev.trainwatch.ingest.tail.FileTailer;
 import dev.trainwatch.ingest.tail.LineSink;
@@ -68,10 +69,9 @@ public final class Ingest implements AutoCloseable {
 
   private void wire(IngestConfig c, InputStream stdin) throws IOException {
     int maxRecord = c.getInt(IngestConfig.RECORD_MAX_BYTES);
-    TelemetryParser parser = new TelemetryParser(new TelemetryParser.Limits(maxRecord,
-        TelemetryParser.Limits.DEFAULT.maxMetrics(), TelemetryParser.Limits.DEFAULT.maxLogitRows(),
-        TelemetryParser.Limits.DEFAULT.maxLogitColumns()));
-    BlockingQueue<Outgoing> queue = new ArrayBlockingQueue<>(c.getInt(IngestConfig.QUEUE_CAPACITY));
+    TelemetryParser parser = new TelemetryParser(TelemetryParser.Limits.DEFAULT.withMaxBytes(maxRecord));
+    BlockingQueue<Outgoing> queue = new OutgoingQueue(c.getInt(IngestConfig.QUEUE_CAPACITY),
+        c.getLong(IngestConfig.QUEUE_MAX_BYTES));
     Intake intake = new Intake(parser, queue, c.getString(IngestConfig.TOPIC),
         c.getString(IngestConfig.DEAD_LETTER_TOPIC), metrics, InstantSource.system());
     Path spoolDir = Path.of(c.getString(IngestConfig.SPOOL_DIR));
@@ -87,9 +87,11 @@ public final class Ingest implements AutoCloseable {
 
     int port = c.getInt(IngestConfig.HTTP_PORT);
     if (port >= 0) {
-      http = new HttpIntake(c.getString(IngestConfig.HTTP_BIND), port,
+      http = new HttpIntake(new HttpIntake.Settings(c.getString(IngestConfig.HTTP_BIND), port,
           c.getString(IngestConfig.HTTP_TOKEN), c.getInt(IngestConfig.HTTP_MAX_BODY_BYTES),
-          c.getInt(IngestConfig.HTTP_ACK_DURABLE_MS), intake, metrics, forwarder::kafkaDown);
+          c.getInt(IngestConfig.HTTP_ACK_DURABLE_MS), c.getInt(IngestConfig.HTTP_THREADS),
+          c.getInt(IngestConfig.HTTP_IDLE_TIMEOUT_MS), c.getInt(IngestConfig.HTTP_REQUEST_TIMEOUT_MS),
+          c.getInt(IngestConfig.HTTP_MAX_CONNECTIONS)), intake, metrics, forwarder::kafkaDown, forwarder::refusal);
     }
     String tail = c.getString(IngestConfig.TAIL_FILE);
     if (tail != null && !tail.isBlank()) {
@@ -113,6 +115,11 @@ public final class Ingest implements AutoCloseable {
     t.start();
     threads.add(t);
     return t;
+  }
+
+  /** The HTTP server, to add routes to ({@link HttpIntake#route}); null when the HTTP input is disabled. */
+  public HttpIntake http() {
+    return http;
   }
 
   /** The HTTP input's base URL, or null when it is disabled. */

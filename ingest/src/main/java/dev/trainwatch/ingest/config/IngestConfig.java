@@ -46,8 +46,18 @@ public final class IngestConfig {
           + "waiting at most this long (then 503 + Retry-After, accepted 0; keep it below the "
           + "client's timeout, 5 s in the Python client); 0 answers once the records are queued "
           + "in memory, and a SIGKILL of the sidecar loses what is still queued");
+  public static final Key HTTP_THREADS = new Key("http.threads", Type.INT, "8",
+      "threads that handle requests; beyond them 64 requests wait, then 503 (slow clients hold no thread)");
+  public static final Key HTTP_IDLE_TIMEOUT_MS = new Key("http.idle.timeout.ms", Type.INT, "30000",
+      "a connection that sends nothing for this long is closed");
+  public static final Key HTTP_REQUEST_TIMEOUT_MS = new Key("http.request.timeout.ms", Type.INT, "10000",
+      "a request body must arrive within this long, else 408");
+  public static final Key HTTP_MAX_CONNECTIONS = new Key("http.max.connections", Type.INT, "1024",
+      "open connections at most; further ones wait to be accepted");
   public static final Key RECORD_MAX_BYTES = new Key("record.max.bytes", Type.INT,
-      String.valueOf(1 << 20), "largest accepted record (one JSON line); larger lines are rejected");
+      "1000000", "largest accepted record (one JSON line); larger lines are rejected (413 over HTTP). "
+          + "Must leave " + "2048 bytes of the producer's max.request.size (1,048,576 by default) for the key "
+          + "and Kafka's record overhead, and stay below the topic's max.message.bytes");
   public static final Key TAIL_FILE = new Key("tail.file", Type.STRING, null,
       "JSON Lines file written by the trainer to follow (complete lines only)");
   public static final Key TAIL_CHECKPOINT = new Key("tail.checkpoint", Type.STRING, null,
@@ -64,6 +74,8 @@ public final class IngestConfig {
       "trainwatch.dead-letter", "topic of rejected input (DeadLetter JSON)");
   public static final Key QUEUE_CAPACITY = new Key("queue.capacity", Type.INT, "20000",
       "records held in memory between the inputs and Kafka; HTTP answers 503 when full");
+  public static final Key QUEUE_MAX_BYTES = new Key("queue.max.bytes", Type.LONG, String.valueOf(64L << 20),
+      "bytes of records held in memory between the inputs and Kafka (64 MiB); HTTP answers 503 when full");
   public static final Key SPOOL_DIR = new Key("spool.dir", Type.STRING, "trainwatch-spool",
       "directory of the disk spool used while Kafka is unreachable");
   public static final Key SPOOL_SEGMENT_BYTES = new Key("spool.segment.bytes", Type.LONG,
@@ -74,9 +86,17 @@ public final class IngestConfig {
       "how often an unreachable Kafka is probed before the spool is drained");
 
   public static final List<Key> KEYS = List.of(HTTP_BIND, HTTP_PORT, HTTP_TOKEN, HTTP_MAX_BODY_BYTES,
-      HTTP_ACK_DURABLE_MS, RECORD_MAX_BYTES, TAIL_FILE, TAIL_CHECKPOINT, TAIL_POLL_MS, STDIN, BOOTSTRAP_SERVERS, TOPIC,
-      DEAD_LETTER_TOPIC, QUEUE_CAPACITY, SPOOL_DIR, SPOOL_SEGMENT_BYTES, SPOOL_MAX_BYTES,
+      HTTP_ACK_DURABLE_MS, HTTP_THREADS, HTTP_IDLE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_MAX_CONNECTIONS,
+      RECORD_MAX_BYTES, TAIL_FILE, TAIL_CHECKPOINT, TAIL_POLL_MS, STDIN, BOOTSTRAP_SERVERS, TOPIC,
+      DEAD_LETTER_TOPIC, QUEUE_CAPACITY, QUEUE_MAX_BYTES, SPOOL_DIR, SPOOL_SEGMENT_BYTES, SPOOL_MAX_BYTES,
       PROBE_INTERVAL_MS);
+
+  /**
+   * Bytes of the producer's max.request.size a record may not use: the key (a run of up to 256
+   * characters, 768 bytes of UTF-8), the batch header (61) and the record header (up to 21), with
+   * margin. A record the producer would refuse must be refused at intake, never acknowledged.
+   */
+  public static final int KAFKA_RECORD_OVERHEAD = 2048;
 
   private final Map<String, String> values;
 
@@ -87,6 +107,21 @@ public final class IngestConfig {
       if (raw != null) {
         k.type().parse(k, raw); // fail at start-up, not at first use
       }
+    }
+    String maxRequest = kafkaClientSettings().getOrDefault("max.request.size", "1048576");
+    long limit;
+    try {
+      limit = Long.parseLong(maxRequest.trim());
+    } catch (NumberFormatException e) {
+      throw new ConfigException("kafka.producer.max.request.size: expected an integer, got '" + maxRequest + "'");
+    }
+    long record = getInt(RECORD_MAX_BYTES);
+    if (record + KAFKA_RECORD_OVERHEAD > limit) {
+      throw new ConfigException(RECORD_MAX_BYTES.name() + " = " + record + " does not fit the producer's "
+          + "max.request.size = " + limit + " with " + KAFKA_RECORD_OVERHEAD + " bytes for the key and Kafka's "
+          + "record overhead: Kafka would refuse such records after the sidecar acknowledged them. Fix: lower "
+          + RECORD_MAX_BYTES.name() + " to at most " + (limit - KAFKA_RECORD_OVERHEAD)
+          + " or raise kafka.producer.max.request.size (and the topic's max.message.bytes)");
     }
   }
 

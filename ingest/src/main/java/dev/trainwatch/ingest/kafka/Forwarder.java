@@ -33,11 +33,23 @@ import org.slf4j.LoggerFactory;
  * are at least once: a chunk that fails part-way is sent again. Remaining gap: if a batch
  * fails and a later batch of the same partition still succeeds (the broker came back between
  * them), the later one is in Kafka before the earlier one leaves the spool.
+ *
+ * <p>A spool that cannot take records (its disk full, or at {@code spool.max.bytes}) is a state,
+ * not a loss: the records it refused stay in memory, in order, this thread stops taking new ones
+ * (so the queue fills and the inputs wait), {@link #refusal} names the cause (HTTP answers 503
+ * and {@code /healthz} fails) and the append is retried every probe interval until it succeeds,
+ * or Kafka takes the records directly once the spool is drained. Only a shutdown in that state
+ * loses records: those still held are counted as dropped and logged.
+ *
+ * <p>Kafka is probed on its own thread: the probe blocks for up to its timeout (2 s), and probing
+ * on this thread had it spool one batch per probe (about 500 records/s during an outage).
  */
 public final class Forwarder implements Runnable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
   private static final int CHUNK = 1000;
+  /** A drained chunk holds at most this much: 1000 records of 1 MB would be a GB of heap. */
+  private static final long CHUNK_BYTES = 16L << 20;
 
   private final BlockingQueue<Outgoing> queue;
   private final Producer<String, byte[]> producer;
@@ -51,6 +63,16 @@ public final class Forwarder implements Runnable {
   private long nextProbeMs;
   private long sequence;
   private final ConcurrentSkipListMap<Long, Outgoing> failed = new ConcurrentSkipListMap<>();
+  /** Records the spool refused, oldest first; nothing newer is taken until they are placed. */
+  private final List<Outgoing> held = new ArrayList<>();
+  private volatile String refusal;
+  private long nextSpoolRetryMs;
+  private final java.util.concurrent.ExecutorService prober = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "ingest-kafka-probe");
+    t.setDaemon(true);
+    return t;
+  });
+  private java.util.concurrent.Future<Boolean> probe;
 
   /** {@code kafkaReachable} is a cheap, bounded probe (e.g. Admin describeCluster). */
   public Forwarder(BlockingQueue<Outgoing> queue, Producer<String, byte[]> producer, Spool spool,
@@ -66,10 +88,17 @@ public final class Forwarder implements Runnable {
     metrics.gauge("spool_records", spool::size);
     metrics.gauge("spool_bytes", spool::bytes);
     metrics.gauge("kafka_down", () -> down ? 1 : 0);
+    metrics.gauge("refusing", () -> refusal != null ? 1 : 0);
+    metrics.gauge("held_records", () -> held.size());
   }
 
   public boolean kafkaDown() {
     return down;
+  }
+
+  /** Why new records are refused now (the spool cannot take them), or null when they are accepted. */
+  public String refusal() {
+    return refusal;
   }
 
   @Override
@@ -78,6 +107,16 @@ public final class Forwarder implements Runnable {
     List<Outgoing> batch = new ArrayList<>(CHUNK);
     while (running || !queue.isEmpty()) {
       try {
+        if (!held.isEmpty()) {
+          placeHeld();
+          if (!held.isEmpty()) {
+            if (!running) {
+              break; // stopping: what is still held is counted as lost by stop()
+            }
+            Thread.sleep(Math.min(50, probeIntervalMs));
+            continue;
+          }
+        }
         batch.clear();
         Outgoing first = queue.poll(50, TimeUnit.MILLISECONDS);
         if (first != null) {
@@ -155,27 +194,90 @@ public final class Forwarder implements Runnable {
     if (records.isEmpty()) {
       return;
     }
-    if (spool.append(records)) {
-      metrics.spooled.add(records.size());
-    } else {
-      LOG.error("spool full: {} records dropped", records.size());
-      metrics.dropped.add(records.size());
+    if (!held.isEmpty()) {
+      held.addAll(records); // behind what the spool already refused
+      return;
     }
-    records.forEach(r -> r.ticket().done());
+    Spool.Appended a = spool.append(records);
+    metrics.spooled.add(a.count());
+    for (int i = 0; i < a.count(); i++) {
+      records.get(i).ticket().done();
+    }
+    if (a.error() != null) {
+      held.addAll(records.subList(a.count(), records.size()));
+      if (refusal == null) {
+        LOG.error("{}; refusing new records (HTTP 503, /healthz 503) and holding {} in memory until it takes them "
+            + "again or Kafka does; retried every {} ms", a.error(), held.size(), probeIntervalMs);
+      }
+      refusal = a.error();
+      nextSpoolRetryMs = System.currentTimeMillis() + probeIntervalMs;
+    }
+  }
+
+  /**
+   * Places the records the spool refused: straight into Kafka when it is reachable and the spool
+   * is empty (order kept), else into the spool once it takes them again.
+   */
+  private void placeHeld() throws InterruptedException {
+    maybeDrain();
+    if (!down && spool.isEmpty() && failed.isEmpty()) {
+      List<Outgoing> direct = new ArrayList<>(held);
+      held.clear();
+      for (int i = 0; i < direct.size(); i++) {
+        if (down) {
+          spoolFailedSends();
+          toSpool(direct.subList(i, direct.size()));
+          break;
+        }
+        send(direct.get(i));
+      }
+      producer.flush();
+      spoolFailedSends();
+    } else if (System.currentTimeMillis() >= nextSpoolRetryMs) {
+      List<Outgoing> retry = new ArrayList<>(held);
+      held.clear();
+      toSpool(retry);
+    }
+    if (held.isEmpty() && refusal != null) {
+      LOG.info("the spool takes records again ({} spooled); accepting new records", spool.size());
+      refusal = null;
+    }
+  }
+
+
+  /** True when Kafka answered the last probe; starts one (off this thread) when it is time. */
+  private boolean probed() {
+    if (probe == null) {
+      if (System.currentTimeMillis() >= nextProbeMs) {
+        probe = prober.submit(kafkaReachable::getAsBoolean);
+      }
+      return false;
+    }
+    if (!probe.isDone()) {
+      return false;
+    }
+    boolean ok;
+    try {
+      ok = probe.get();
+    } catch (Exception e) {
+      ok = false;
+    }
+    probe = null;
+    // from the probe's end, not its start: a 2 s probe would otherwise be due again at once
+    nextProbeMs = System.currentTimeMillis() + probeIntervalMs;
+    return ok;
   }
 
   /** Drains the spool in order once Kafka answers again; a failed chunk is retried later. */
   private void maybeDrain() {
-    long now = System.currentTimeMillis();
-    if (now < nextProbeMs) {
+    if (System.currentTimeMillis() < nextProbeMs && probe == null) {
       return;
     }
-    if (down && !kafkaReachable.getAsBoolean()) {
-      nextProbeMs = now + probeIntervalMs;
+    if (down && !probed()) {
       return;
     }
     while (running || !spool.isEmpty()) {
-      List<Spool.Entry> chunk = spool.peek(CHUNK);
+      List<Spool.Entry> chunk = spool.peek(CHUNK, CHUNK_BYTES);
       if (chunk.isEmpty()) {
         break;
       }
@@ -243,5 +345,16 @@ public final class Forwarder implements Runnable {
     }
     producer.flush();
     spoolFailedSends(); // the thread has ended: failures of the last sends go to the spool
+    prober.shutdownNow();
+    List<Outgoing> left = new ArrayList<>(held);
+    held.clear();
+    queue.drainTo(left);
+    if (!left.isEmpty()) {
+      // the one loss the sidecar has: stopped while the spool refused records and Kafka was away
+      metrics.dropped.add(left.size());
+      LOG.error("stopping with {} records neither in Kafka nor in the spool ({}): lost", left.size(),
+          refusal == null ? "the forwarder did not finish in time" : refusal);
+      left.forEach(o -> o.ticket().done());
+    }
   }
 }

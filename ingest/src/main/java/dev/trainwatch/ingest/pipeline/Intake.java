@@ -20,7 +20,12 @@ public final class Intake {
   public sealed interface Outcome {
     record Accepted() implements Outcome {}
 
-    record Rejected(String reason) implements Outcome {}
+    /** {@code tooLarge}: over {@code record.max.bytes}, which the HTTP input answers with 413. */
+    record Rejected(String reason, boolean tooLarge) implements Outcome {
+      public Rejected(String reason) {
+        this(reason, false);
+      }
+    }
 
     record QueueFull() implements Outcome {}
   }
@@ -69,7 +74,7 @@ public final class Intake {
       metrics.dropped.increment(); // a dead letter is best effort: the caller got the reason
       ticket.done();
     }
-    return new Outcome.Rejected(rej.reason());
+    return new Outcome.Rejected(rej.reason(), line.length > parser.limits().maxBytes());
   }
 
   private boolean put(Outgoing o, long waitMs) throws InterruptedException {

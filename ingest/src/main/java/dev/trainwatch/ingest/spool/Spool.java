@@ -45,6 +45,8 @@ public final class Spool implements AutoCloseable {
   private long headSegment;
   private long headOffset;
   private long entries;
+  private boolean headWriteFailing;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Spool.class);
 
   public Spool(Path dir, long segmentBytes, long maxBytes) throws IOException {
     this.dir = Files.createDirectories(dir);
@@ -93,35 +95,62 @@ public final class Spool implements AutoCloseable {
     }
   }
 
-  /** Appends records in order and forces them to disk. Returns false if the spool is full. */
-  public synchronized boolean append(List<Outgoing> records) {
+  /**
+   * How many records of an {@link #append} are in the spool (the first {@code count}, in order),
+   * and why the rest are not: null when all are.
+   */
+  public record Appended(int count, String error) {}
+
+  /**
+   * Appends records in order, each whole or not at all, and forces them to disk. Stops at the
+   * first record that does not fit: the spool at {@code spool.max.bytes}, or a write that fails
+   * (a full disk). A record whose write failed part-way is cut off again, so nothing torn stays
+   * in front of later appends and a retry once space returns continues cleanly.
+   */
+  public synchronized Appended append(List<Outgoing> records) {
+    int done = 0;
     try {
       for (Outgoing o : records) {
         if (bytes() >= maxBytes) {
           writer.force(false);
-          return false;
+          return new Appended(done, "spool full: " + bytes() + " bytes in " + dir + " reach spool.max.bytes = " + maxBytes);
         }
         if (segments.get(writeSegment) >= segmentBytes) {
           roll();
         }
         ByteBuffer b = encode(o);
-        long size = segments.get(writeSegment) + b.remaining();
-        while (b.hasRemaining()) {
-          writer.write(b);
+        long before = segments.get(writeSegment);
+        try {
+          while (b.hasRemaining()) {
+            writer.write(b);
+          }
+        } catch (IOException e) {
+          writer.truncate(before);
+          throw e;
         }
-        segments.put(writeSegment, size);
+        segments.put(writeSegment, before + b.capacity());
         entries++;
+        done++;
       }
       writer.force(false);
-      return true;
+      return new Appended(done, null);
     } catch (IOException e) {
-      throw new UncheckedIOException("spool " + dir + ": append failed", e);
+      return new Appended(done, "cannot write to the spool in " + dir + ": " + e.getMessage());
     }
   }
 
   /** Reads up to {@code max} entries from the head, in order, without releasing them. */
   public synchronized List<Entry> peek(int max) {
+    return peek(max, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #peek(int)}, stopping once the entries read hold {@code maxBytes} (at least one is
+   * read): a chunk of 1000 records of 1 MB each would be a GB of heap.
+   */
+  public synchronized List<Entry> peek(int max, long maxBytes) {
     List<Entry> out = new ArrayList<>();
+    long bytesRead = 0;
     long seg = headSegment;
     long off = headOffset;
     try {
@@ -137,14 +166,18 @@ public final class Spool implements AutoCloseable {
           continue;
         }
         try (FileChannel ch = FileChannel.open(segmentPath(seg), StandardOpenOption.READ)) {
-          while (out.size() < max) {
+          while (out.size() < max && bytesRead < maxBytes) {
             Entry e = readAt(ch, seg, off);
             if (e == null) {
               off = size; // unreadable rest: skip the segment rather than block forever
               break;
             }
             out.add(e);
+            bytesRead += e.nextOffset() - off;
             off = e.nextOffset();
+          }
+          if (bytesRead >= maxBytes) {
+            break;
           }
         }
       }
@@ -188,11 +221,13 @@ public final class Spool implements AutoCloseable {
 
   private void roll() throws IOException {
     writer.force(false);
+    // the new segment first: if it cannot be created (a full disk), the spool stays as it was
+    FileChannel next = FileChannel.open(segmentPath(writeSegment + 1), StandardOpenOption.CREATE,
+        StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     writer.close();
+    writer = next;
     writeSegment++;
     segments.put(writeSegment, 0L);
-    writer = FileChannel.open(segmentPath(writeSegment), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE, StandardOpenOption.APPEND);
   }
 
   private static ByteBuffer encode(Outgoing o) {
@@ -259,6 +294,11 @@ public final class Spool implements AutoCloseable {
     }
   }
 
+  /**
+   * Persists the read position. When it cannot (a full disk), the position stays in memory and
+   * the next commit tries again: failing here would resend, and so duplicate, what was just
+   * delivered; only a crash before a later successful write re-sends those records.
+   */
   private void writeHead() {
     Path tmp = dir.resolve("head.tmp");
     try {
@@ -269,7 +309,17 @@ public final class Spool implements AutoCloseable {
         Files.move(tmp, dir.resolve("head"), StandardCopyOption.REPLACE_EXISTING);
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("spool " + dir + ": cannot write head", e);
+      if (!headWriteFailing) {
+        LOG.warn("spool {}: cannot persist the read position ({}); kept in memory until it can be written",
+            dir, e.toString());
+      }
+      headWriteFailing = true;
+      deleteQuietly(tmp);
+      return;
+    }
+    if (headWriteFailing) {
+      LOG.info("spool {}: read position persisted again", dir);
+      headWriteFailing = false;
     }
   }
 

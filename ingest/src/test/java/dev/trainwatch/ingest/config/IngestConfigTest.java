@@ -55,4 +55,17 @@ class IngestConfigTest {
     assertThatThrownBy(() -> IngestConfig.load(dir.resolve("missing"), Map.of(), Map.of()))
         .hasMessageContaining("--config");
   }
+
+  @Test
+  void aRecordLimitTheProducerCannotSendFailsAtStartUpNamingBothKeys() {
+    assertThatThrownBy(() -> IngestConfig.of(Map.of("record.max.bytes", String.valueOf(1 << 20))))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("record.max.bytes = 1048576 does not fit the producer's max.request.size = 1048576")
+        .hasMessageContaining("at most 1046528");
+    assertThat(IngestConfig.of(Map.of("record.max.bytes", String.valueOf(1 << 20),
+        "kafka.producer.max.request.size", String.valueOf(2 << 20))).getInt(IngestConfig.RECORD_MAX_BYTES))
+        .isEqualTo(1 << 20);
+    assertThat(IngestConfig.of(Map.of()).getInt(IngestConfig.RECORD_MAX_BYTES) + IngestConfig.KAFKA_RECORD_OVERHEAD)
+        .isLessThanOrEqualTo(1 << 20);
+  }
 }

@@ -87,8 +87,9 @@ class SpoolTest {
   @Test
   void refusesAppendsBeyondItsLimit() throws Exception {
     try (Spool s = new Spool(dir, 1 << 20, 100)) {
-      assertThat(s.append(records(0, 100))).isFalse();
-      assertThat(s.size()).isLessThan(100);
+      Spool.Appended a = s.append(records(0, 100));
+      assertThat(a.error()).startsWith("spool full: ").contains("spool.max.bytes = 100");
+      assertThat(s.size()).isEqualTo(a.count()).isLessThan(100);
     }
   }
 }
