@@ -30,6 +30,10 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Checks.atLeast("--runs", runs, 1);
+    Checks.atLeast("--records", records, 1);
+    Checks.atLeast("--parallelism", parallelism, 1);
+    Checks.atLeast("--latency-seconds", latencySeconds, 1);
     new Bench(new Bench.Options(runs, records, parallelism, Duration.ofSeconds(latencySeconds), traces), System.out).run();
     return 0;
   }

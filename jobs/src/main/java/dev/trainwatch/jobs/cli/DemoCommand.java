@@ -57,6 +57,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Checks.positive("--rate", rate);
     List<DemoRun> runs = DemoScenario.standard(seed, InstantSource.system()).runs();
     System.out.println("trainwatch demo: starting an embedded Kafka broker and a local Flink cluster...");
     Path stateDir = Files.createTempDirectory("trainwatch-demo-alerts-");

@@ -24,9 +24,9 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    DetectorConfig detectors = new DetectorConfig(new dev.trainwatch.jobs.detect.Settings(settings)); // validates
     long t0 = System.nanoTime();
-    OfflineEvaluation.Result r = OfflineEvaluation.run(traces,
-        new DetectorConfig(new dev.trainwatch.jobs.detect.Settings(settings)));
+    OfflineEvaluation.Result r = OfflineEvaluation.run(traces, detectors);
     AlertsFile.write(alertsOut, r.alerts());
     double secs = (System.nanoTime() - t0) / 1e9;
     System.err.printf("evaluated %d records (%d rejected) in %.2f s: %d alert events -> %s%n",

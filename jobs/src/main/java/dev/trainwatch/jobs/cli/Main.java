@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.cli;
 
+import dev.trainwatch.jobs.detect.ConfigException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -15,8 +16,28 @@ public final class Main implements Runnable {
   public static void main(String[] args) {
     // Kafka's test kit ships its own log4j2.yaml; ours must win so the CLI stays quiet.
     System.setProperty("log4j2.configurationFile", "classpath:trainwatch-log4j2.xml");
-    System.exit(new CommandLine(new Main()).execute(args));
+    System.exit(commandLine().execute(args));
   }
+
+  /**
+   * The command line with its error handling: a bad option is picocli's usage error, a bad
+   * setting ({@link ConfigException}, raised before any work starts) is one line naming the
+   * key; both exit with code 2.
+   */
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+      if (ex instanceof ConfigException) {
+        cmd.getErr().println("trainwatch " + cmd.getCommandName() + ": " + ex.getMessage());
+        return EXIT_BAD_CONFIG;
+      }
+      throw ex;
+    });
+    return cl;
+  }
+
+  /** Exit code of a bad option or setting (picocli's usage code). */
+  static final int EXIT_BAD_CONFIG = CommandLine.ExitCode.USAGE;
 
   @Override
   public void run() {

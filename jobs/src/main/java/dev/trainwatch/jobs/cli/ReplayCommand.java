@@ -1,6 +1,8 @@
 package dev.trainwatch.jobs.cli;
 
 import dev.trainwatch.embedded.EmbeddedKafka;
+import dev.trainwatch.jobs.detect.DetectorConfig;
+import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.replay.Replay;
 import dev.trainwatch.jobs.storage.LocalStorage;
 import dev.trainwatch.wire.DeadLetter;
@@ -37,6 +39,8 @@ final class ReplayCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    new DetectorConfig(new Settings(settings)); // validates before the broker starts
+    Checks.atLeast("--parallelism", parallelism, 1);
     if (influx != null) {
       return replayWithStorage();
     }

@@ -27,13 +27,7 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    JobConfig c;
-    try {
-      c = JobConfig.load(config, System.getenv(), overrides);
-    } catch (IllegalArgumentException e) {
-      System.err.println("trainwatch run: " + e.getMessage());
-      return 2;
-    }
+    JobConfig c = JobConfig.load(config, System.getenv(), overrides); // ConfigException: exit 2
     StreamExecutionEnvironment env = TrainwatchJob.localEnvironment(c); // loopback only, durable checkpoints
     TrainwatchJob.configure(env, c);
     TrainwatchJob.fromConfig(c, false).build(env);

@@ -5,7 +5,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
- * The settings of all detectors, resolved once per job into each detector's typed
+ * The settings of all detectors, validated when constructed (an unknown key or a bad value
+ * fails before any work starts) and resolved once per job into each detector's typed
  * {@code Config} record and cached, so the per-record cost is one map lookup.
  *
  * <pre>{@code
@@ -20,7 +21,16 @@ public final class DetectorConfig implements Serializable {
   private final Settings settings;
   private transient ConcurrentHashMap<Class<?>, Object> resolved;
 
+  /** Validates every key and value (see {@link DetectorRegistry#validate}); errors name the key as given. */
   public DetectorConfig(Settings settings) {
+    this(settings, "");
+  }
+
+  /** As above; {@code shownPrefix} is put before keys in errors (e.g. {@code detector.} in job properties). */
+  public DetectorConfig(Settings settings, String shownPrefix) {
+    if (!settings.asMap().isEmpty()) {
+      DetectorRegistry.validate(settings, shownPrefix);
+    }
     this.settings = settings;
   }
 

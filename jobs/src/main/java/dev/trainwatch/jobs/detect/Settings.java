@@ -6,9 +6,10 @@ import java.util.TreeMap;
 
 /**
  * Raw detector settings ({@code key -> value}) as given in a config file or on the command
- * line, read through typed getters that carry the default. Each detector's {@code Config}
- * record declares its keys, defaults and meaning in one place (see docs/detectors.md).
- * An unparsable value fails at start-up with a message naming the key.
+ * line, read through the declared {@link Setting}s that carry type, default and range. Each
+ * detector declares its settings once ({@link SettingsDef}, registered in
+ * {@link DetectorRegistry}); {@link DetectorConfig} validates every key and value at start-up
+ * (see docs/detectors.md).
  */
 public final class Settings implements Serializable {
 
@@ -21,6 +22,14 @@ public final class Settings implements Serializable {
     this.values = new TreeMap<>(values);
   }
 
+  /** The value of a declared setting: the parsed, validated value given, else its default. */
+  public <T> T get(Setting<T> setting) {
+    String v = values.get(setting.key());
+    return v == null ? setting.dflt() : setting.parse(v);
+  }
+
+  /** @deprecated undeclared settings are rejected at start-up; declare a {@link Setting} and use {@link #get}. */
+  @Deprecated
   public double getDouble(String key, double dflt) {
     String v = values.get(key);
     if (v == null) {
@@ -33,6 +42,8 @@ public final class Settings implements Serializable {
     }
   }
 
+  /** @deprecated declare a {@link Setting} and use {@link #get}. */
+  @Deprecated
   public int getInt(String key, int dflt) {
     String v = values.get(key);
     if (v == null) {
@@ -45,6 +56,8 @@ public final class Settings implements Serializable {
     }
   }
 
+  /** @deprecated declare a {@link Setting} and use {@link #get}. */
+  @Deprecated
   public boolean getBoolean(String key, boolean dflt) {
     String v = values.get(key);
     if (v == null) {

@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.storage;
 
+import dev.trainwatch.jobs.detect.ConfigException;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,7 +52,7 @@ public record InfluxSinkConfig(String url, String database, String retentionPoli
 
   private static void require(boolean ok, String key, String why) {
     if (!ok) {
-      throw new IllegalArgumentException("configuration key '" + key + "': " + why);
+      throw new ConfigException("configuration key '" + key + "': " + why);
     }
   }
 
@@ -71,7 +72,7 @@ public record InfluxSinkConfig(String url, String database, String retentionPoli
     settings.forEach((k, val) -> {
       if (k.startsWith("influx.")) {
         if (KEYS.stream().noneMatch(key -> key.name().equals(k))) {
-          throw new IllegalArgumentException("unknown configuration key '" + k + "'; known keys: "
+          throw new ConfigException("unknown configuration key '" + k + "'; known keys: "
               + KEYS.stream().map(Key::name).toList());
         }
         v.put(k, val);
@@ -83,26 +84,36 @@ public record InfluxSinkConfig(String url, String database, String retentionPoli
         v.put(k.name(), e);
       }
     }
+    // Parsed and checked even when storage is off, so a bad value fails at start-up, not when
+    // someone later sets the URL.
     String url = v.get("influx.url");
-    if (url == null || url.isBlank()) {
-      return Optional.empty();
-    }
-    return Optional.of(new InfluxSinkConfig(url.trim(), v.get("influx.database"),
+    boolean off = url == null || url.isBlank();
+    InfluxSinkConfig c = new InfluxSinkConfig(off ? "http://unset" : url.trim(), v.get("influx.database"),
         v.get("influx.retention-policy"), env.get("TRAINWATCH_INFLUX_USERNAME"),
         env.get("TRAINWATCH_INFLUX_PASSWORD"), (int) num(v, "influx.batch-size"),
         (int) num(v, "influx.max-in-flight-batches"), num(v, "influx.flush-interval.ms"),
-        num(v, "influx.retry-deadline.ms"), Boolean.parseBoolean(v.get("influx.create-database"))));
+        num(v, "influx.retry-deadline.ms"), bool(v, "influx.create-database"));
+    return off ? Optional.empty() : Optional.of(c);
   }
 
   static String envName(String key) {
     return "TRAINWATCH_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
   }
 
+  private static boolean bool(Map<String, String> v, String key) {
+    return switch (v.get(key).trim()) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new ConfigException("configuration key '" + key + "': expected true or false, got '"
+          + v.get(key) + "'");
+    };
+  }
+
   private static long num(Map<String, String> v, String key) {
     try {
       return Long.parseLong(v.get(key).trim());
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("configuration key '" + key + "': expected an integer, got '"
+      throw new ConfigException("configuration key '" + key + "': expected an integer, got '"
           + v.get(key) + "'");
     }
   }

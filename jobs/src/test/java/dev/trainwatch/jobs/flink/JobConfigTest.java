@@ -3,6 +3,7 @@ package dev.trainwatch.jobs.flink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.trainwatch.jobs.detect.gap.StabilityGapDetector;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -38,8 +39,9 @@ class JobConfigTest {
 
   @Test
   void detectorSettingsAreHandedToTheDetectors() {
-    JobConfig c = JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1", "detector.gap.warn_drop", "0.2"));
-    assertThat(c.detectorConfig().settings().getDouble("gap.warn_drop", 0.1)).isEqualTo(0.2);
+    JobConfig c = JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1",
+        "detector.stability_gap.old_task_drop.warn_drop", "0.2"));
+    assertThat(c.detectorConfig().settings().get(StabilityGapDetector.WARN_DROP)).isEqualTo(0.2);
   }
 
   @Test
@@ -55,8 +57,39 @@ class JobConfigTest {
   }
 
   @Test
-  void badNumberFailsNamingTheKey() {
-    JobConfig c = JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1", "job.parallelism", "two"));
-    assertThatThrownBy(() -> c.getLong("job.parallelism")).hasMessageContaining("'job.parallelism'");
+  void badNumberFailsWhenLoadedNamingTheKeyAndWhatIsAllowed() {
+    assertThatThrownBy(() -> JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1", "job.parallelism", "two")))
+        .hasMessage("configuration key 'job.parallelism': expected an integer (a value >= 1 and <= 32768), got 'two'");
+    assertThatThrownBy(() -> JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1", "job.parallelism", "0")))
+        .hasMessageContaining("'job.parallelism': expected a value >= 1");
+    assertThatThrownBy(() -> JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1", "source.starting-offsets", "first")))
+        .hasMessage("configuration key 'source.starting-offsets': expected one of committed, earliest, latest, got 'first'");
+    assertThatThrownBy(() -> JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1", "topics.create", "yes")))
+        .hasMessageContaining("'topics.create': expected true or false, got 'yes'");
+  }
+
+  @Test
+  void detectorAndStorageKeysAreValidatedWhenLoaded() {
+    assertThatThrownBy(() -> JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1",
+        "detector.instability.loss_spike.no_such_key", "7")))
+        .hasMessageStartingWith("setting 'detector.instability.loss_spike.no_such_key': unknown key; "
+            + "instability.loss_spike takes z, ratio, min_rise");
+    assertThatThrownBy(() -> JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1",
+        "detector.instability.loss_spike.ratio", "abc")))
+        .hasMessageStartingWith("setting 'detector.instability.loss_spike.ratio': expected a number");
+    assertThatThrownBy(() -> JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1", "influx.batch-size", "-1",
+        "influx.url", "http://127.0.0.1:1")))
+        .hasMessageContaining("'influx.batch-size'");
+    assertThatThrownBy(() -> JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1", "influx.urll", "http://x")))
+        .hasMessageContaining("unknown configuration key 'influx.urll'");
+  }
+
+  @Test
+  void storageIsConfiguredByInfluxUrl() {
+    JobConfig c = JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1", "influx.url", "http://127.0.0.1:8086",
+        "influx.database", "tw"));
+    assertThat(c.influx(Map.of()).orElseThrow().database()).isEqualTo("tw");
+    assertThat(JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1")).influx(Map.of())).isEmpty();
+    assertThat(c.topicPartitions()).containsEntry("trainwatch.telemetry", 8).containsEntry("trainwatch.alerts", 2);
   }
 }

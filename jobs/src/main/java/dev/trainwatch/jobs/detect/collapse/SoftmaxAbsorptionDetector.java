@@ -4,7 +4,9 @@ import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.LogitsSample;
 import dev.trainwatch.wire.Metrics;
@@ -45,6 +47,48 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
 
   public static final String NAME = "softmax_absorption";
   static final String PREFIX = "softmax_collapse." + NAME + ".";
+
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("softmax_collapse.softmax_absorption.");
+  public static final Setting<String> DEFAULT_DTYPE = SETTINGS.choice("default_dtype", "float32",
+      java.util.List.of("float32", "bfloat16", "float16", "float64"),
+      "dtype assumed when neither `tags.dtype` nor the sampled logits name one");
+  public static final Setting<Double> ABSORBED_WARN = SETTINGS.number("absorbed_warn", 0.01, Setting.between(0, 1),
+      "absorbed fraction meaning absorption has started (public collapse runs cross it ~250 steps before the 0.5 onset; weight-decay controls stay <= 0.0003)");
+  public static final Setting<Integer> ABSORBED_WARN_OBS = SETTINGS.integer("absorbed_warn_obs", 3, Setting.atLeast(1),
+      "consecutive observations at or above `absorbed_warn` (one noisy batch or one absorbed row is not a trend)");
+  public static final Setting<Double> ABSORBED_CRITICAL = SETTINGS.number("absorbed_critical", 0.5, Setting.between(0, 1),
+      "absorbed fraction that is collapse under way (onset of Prieto et al. and of the trace labels)");
+  public static final Setting<Integer> ABSORBED_CRITICAL_OBS = SETTINGS.integer("absorbed_critical_obs", 2, Setting.atLeast(1),
+      "consecutive observations at or above `absorbed_critical`");
+  public static final Setting<Double> ABSORBED_RESOLVE = SETTINGS.number("absorbed_resolve", 0.005, Setting.between(0, 1),
+      "absorbed fraction under which the alert may resolve (hysteresis: half the warning level)");
+  public static final Setting<Double> MARGIN_QUANTILE = SETTINGS.number("margin_quantile", 0.9, Setting.between(0, 1),
+      "quantile of the sampled rows' label margins that is trended (the first rows to absorb matter)");
+  public static final Setting<Double> ROWS_NEAR_NATS = SETTINGS.number("rows_near_nats", 3.0, Setting.above(0),
+      "the rows' margin must be within this many nats of `p ln 2` (float32; x `p / 24` below it: bf16 1.0, fp16 1.38)");
+  public static final Setting<Double> ROWS_HORIZON_STEPS = SETTINGS.number("rows_horizon_steps", 500, Setting.above(0),
+      "warn when the rows' margin line reaches the limit within this many steps");
+  public static final Setting<Double> SUMMARY_NEAR_NATS = SETTINGS.number("summary_near_nats", 2.0, Setting.above(0),
+      "the same for `logits/margin_mean` (scaled the same way) (top-1 minus top-2 overstates the label margin, hence tighter)");
+  public static final Setting<Double> SUMMARY_HORIZON_STEPS = SETTINGS.number("summary_horizon_steps", 300, Setting.above(0),
+      "horizon for the `margin_mean` fallback");
+  public static final Setting<Double> TREND_TAU_STEPS = SETTINGS.number("trend_tau_steps", 200, Setting.above(0),
+      "age in steps at which an observation weighs 1/e in the margin and norm lines");
+  public static final Setting<Integer> TREND_MIN_OBS = SETTINGS.integer("trend_min_obs", 4, Setting.atLeast(1),
+      "observations a line needs before it is trusted");
+  public static final Setting<Integer> TREND_MIN_SPAN_STEPS = SETTINGS.integer("trend_min_span_steps", 100, Setting.atLeast(0),
+      "steps a line must span before it is trusted");
+  public static final Setting<Integer> STALE_STEPS = SETTINGS.integer("stale_steps", 500, Setting.atLeast(0),
+      "sampled rows older than this no longer count; the summary metrics take over");
+  public static final Setting<Boolean> REQUIRE_NORM_GROWTH = SETTINGS.flag("require_norm_growth", true,
+      "margin warnings need `param_norm` rising when it is published (collapse is the weights scaling along themselves; weight decay shrinks them)");
+  public static final Setting<Integer> RESOLVE_STEPS = SETTINGS.integer("resolve_steps", 200, Setting.atLeast(0),
+      "steps the condition must stay clear before the alert resolves");
+  public static final Setting<Integer> REDUCTION_LANES = SETTINGS.integer("reduction_lanes", SoftmaxNumerics.DEFAULT_LANES, Setting.powerOfTwoAtMost(64),
+      "accumulator lanes of the softmax sum when replaying rows (8: PyTorch AVX2 float32 CPU; 1: sequential; power of two <= 64)");
+  public static final Setting<Double> RESOLVE_ETA_FACTOR = SETTINGS.number("resolve_eta_factor", 2.0, Setting.above(0),
+      "a firing margin warning stays until the ETA exceeds this multiple of the horizon (or the gap exceeds near + 0.5 nat)");
 
   /** Losses of a regression head: no softmax, so no softmax collapse whatever the "logits" do. */
   static final java.util.Set<String> NON_SOFTMAX_LOSSES = java.util.Set.of("mse", "l2", "rmse", "l1", "mae",
@@ -124,40 +168,28 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
       double resolveEtaFactor) {
 
     public static Config from(Settings s) {
-      String dt = s.asMap().getOrDefault(PREFIX + "default_dtype", "float32");
-      Dtype d = Dtype.parse(dt, null);
-      if (d == null) {
-        throw new IllegalArgumentException("setting '" + PREFIX + "default_dtype': expected"
-            + " float32, bfloat16, float16 or float64, got '" + dt + "'");
-      }
+      // the declaration admits only names Dtype knows
+      Dtype d = Dtype.parse(s.get(DEFAULT_DTYPE), null);
       return new Config(d,
-          s.getDouble(PREFIX + "absorbed_warn", 0.01),
-          s.getInt(PREFIX + "absorbed_warn_obs", 3),
-          s.getDouble(PREFIX + "absorbed_critical", 0.5),
-          s.getInt(PREFIX + "absorbed_critical_obs", 2),
-          s.getDouble(PREFIX + "absorbed_resolve", 0.005),
-          s.getDouble(PREFIX + "margin_quantile", 0.9),
-          s.getDouble(PREFIX + "rows_near_nats", 3.0),
-          s.getDouble(PREFIX + "rows_horizon_steps", 500),
-          s.getDouble(PREFIX + "summary_near_nats", 2.0),
-          s.getDouble(PREFIX + "summary_horizon_steps", 300),
-          s.getDouble(PREFIX + "trend_tau_steps", 200),
-          s.getInt(PREFIX + "trend_min_obs", 4),
-          s.getInt(PREFIX + "trend_min_span_steps", 100),
-          s.getInt(PREFIX + "stale_steps", 500),
-          s.getBoolean(PREFIX + "require_norm_growth", true),
-          s.getInt(PREFIX + "resolve_steps", 200),
-          lanes(s.getInt(PREFIX + "reduction_lanes", SoftmaxNumerics.DEFAULT_LANES)),
-          s.getDouble(PREFIX + "resolve_eta_factor", 2.0));
+          s.get(ABSORBED_WARN),
+          s.get(ABSORBED_WARN_OBS),
+          s.get(ABSORBED_CRITICAL),
+          s.get(ABSORBED_CRITICAL_OBS),
+          s.get(ABSORBED_RESOLVE),
+          s.get(MARGIN_QUANTILE),
+          s.get(ROWS_NEAR_NATS),
+          s.get(ROWS_HORIZON_STEPS),
+          s.get(SUMMARY_NEAR_NATS),
+          s.get(SUMMARY_HORIZON_STEPS),
+          s.get(TREND_TAU_STEPS),
+          s.get(TREND_MIN_OBS),
+          s.get(TREND_MIN_SPAN_STEPS),
+          s.get(STALE_STEPS),
+          s.get(REQUIRE_NORM_GROWTH),
+          s.get(RESOLVE_STEPS),
+          s.get(REDUCTION_LANES),
+          s.get(RESOLVE_ETA_FACTOR));
     }
-  }
-
-  private static int lanes(int n) {
-    if (n < 1 || n > 64 || Integer.bitCount(n) != 1) {
-      throw new IllegalArgumentException("setting '" + PREFIX + "reduction_lanes': expected a"
-          + " power of two from 1 to 64, got " + n);
-    }
-    return n;
   }
 
   /** Margins this close to the limit count as at it (absorbed rows settle there). */

@@ -3,7 +3,9 @@ package dev.trainwatch.jobs.detect.gap;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -41,6 +43,35 @@ import java.util.Map;
 public final class StabilityGapDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "old_task_drop";
+
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("stability_gap.old_task_drop.");
+  public static final Setting<Double> WARN_DROP = SETTINGS.number("warn_drop", 0.10, Setting.between(0, 1),
+      "accuracy drop below the pre-switch baseline that fires a warning (DETECTORS.md; 7 standard errors of a 1000-sample eval set, so a 1-2 point wobble never fires)");
+  public static final Setting<Double> CRITICAL_DROP = SETTINGS.number("critical_drop", 0.25, Setting.between(0, 1),
+      "drop that makes the alert critical: a quarter of the task's accuracy gone");
+  public static final Setting<Double> NOISE_K = SETTINGS.number("noise_k", 4.0, Setting.atLeast(0),
+      "on noisy eval sets the warning threshold rises to `noise_k` standard deviations of (baseline - one eval); the noise is the mean-square-successive-difference estimate over `noise_evals` pre-switch evals, which ignores slow trends");
+  public static final Setting<Integer> PRE_EVALS = SETTINGS.integer("pre_evals", 5, Setting.atLeast(1),
+      "evaluations averaged into the pre-switch baseline (and into the settled level)");
+  public static final Setting<Integer> NOISE_EVALS = SETTINGS.integer("noise_evals", 20, Setting.atLeast(1),
+      "pre-switch evaluations over which eval noise is estimated");
+  public static final Setting<Integer> MIN_PRE_EVALS = SETTINGS.integer("min_pre_evals", 3, Setting.atLeast(1),
+      "evaluations a task needs before a switch to be watched");
+  public static final Setting<Integer> WINDOW_STEPS = SETTINGS.integer("window_steps", 100, Setting.atLeast(0),
+      "steps after a switch during which a drop opens an alert; later declines are slow forgetting, not a gap");
+  public static final Setting<Double> RECOVER_DROP = SETTINGS.number("recover_drop", 0.05, Setting.between(0, 1),
+      "recovered once within this of the baseline (half of `warn_drop`: hysteresis)");
+  public static final Setting<Integer> RECOVER_STEPS = SETTINGS.integer("recover_steps", 20, Setting.atLeast(0),
+      "... and stayed there this many steps (a one-eval rebound does not resolve)");
+  public static final Setting<Integer> RECOVER_EVALS = SETTINGS.integer("recover_evals", 2, Setting.atLeast(1),
+      "... over at least this many evaluations");
+  public static final Setting<Double> NEW_MIN_MARGIN = SETTINGS.number("new_min_margin", 0.02, Setting.between(0, 1),
+      "a low deeper than the previous one by more than this restarts the settle clock; also the level resolution of the time-to-recovery estimate");
+  public static final Setting<Integer> SETTLE_STEPS = SETTINGS.integer("settle_steps", 50, Setting.atLeast(0),
+      "resolve as settled when no new low came for this many steps (guarantees every alert resolves)");
+  public static final Setting<Integer> MAX_TASKS = SETTINGS.integer("max_tasks", 32, Setting.between(1, 255),
+      "tasks tracked per run (bounds the state; later tasks are ignored)");
   private static final String PREFIX = "eval/acc/";
   private static final String REMEDY = "Earlier-task accuracy collapses right after a task switch: "
       + "warm up or lower the learning rate at the switch, raise the replay ratio or replay "
@@ -107,21 +138,20 @@ public final class StabilityGapDetector implements Detector, dev.trainwatch.jobs
     }
 
     public static Config from(Settings s) {
-      String p = "stability_gap." + NAME + ".";
       return new Config(
-          s.getDouble(p + "warn_drop", 0.10),
-          s.getDouble(p + "critical_drop", 0.25),
-          s.getDouble(p + "noise_k", 4.0),
-          s.getInt(p + "pre_evals", 5),
-          s.getInt(p + "noise_evals", 20),
-          s.getInt(p + "min_pre_evals", 3),
-          s.getInt(p + "window_steps", 100),
-          s.getDouble(p + "recover_drop", 0.05),
-          s.getInt(p + "recover_steps", 20),
-          s.getInt(p + "recover_evals", 2),
-          s.getDouble(p + "new_min_margin", 0.02),
-          s.getInt(p + "settle_steps", 50),
-          s.getInt(p + "max_tasks", 32));
+          s.get(WARN_DROP),
+          s.get(CRITICAL_DROP),
+          s.get(NOISE_K),
+          s.get(PRE_EVALS),
+          s.get(NOISE_EVALS),
+          s.get(MIN_PRE_EVALS),
+          s.get(WINDOW_STEPS),
+          s.get(RECOVER_DROP),
+          s.get(RECOVER_STEPS),
+          s.get(RECOVER_EVALS),
+          s.get(NEW_MIN_MARGIN),
+          s.get(SETTLE_STEPS),
+          s.get(MAX_TASKS));
     }
   }
 

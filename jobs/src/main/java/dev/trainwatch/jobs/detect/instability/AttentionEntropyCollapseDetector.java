@@ -4,7 +4,9 @@ import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -26,6 +28,15 @@ import java.util.Map;
 public final class AttentionEntropyCollapseDetector implements Detector {
 
   public static final String NAME = "attention_entropy_collapse";
+
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.attention_entropy_collapse.");
+  public static final Setting<Double> WARN = SETTINGS.number("warn", 1e-3, Setting.above(0),
+      "warning when `attn/entropy_min` (nats) stays below this: some head attends one-hot (healthy previous-token heads sit near 0.015)");
+  public static final Setting<Double> RESOLVE = SETTINGS.number("resolve", 1e-2, Setting.above(0),
+      "resolves once the entropy is back above this");
+  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 10, Setting.atLeast(1),
+      "consecutive records below `warn` (or above `resolve`) needed");
   static final String METRIC = "attn/entropy_min";
 
   /**
@@ -38,9 +49,9 @@ public final class AttentionEntropyCollapseDetector implements Detector {
   public record Config(double warn, double resolve, int sustain) {
     public static Config from(Settings s) {
       return new Config(
-          s.getDouble("instability.attention_entropy_collapse.warn", 1e-3),
-          s.getDouble("instability.attention_entropy_collapse.resolve", 1e-2),
-          s.getInt("instability.attention_entropy_collapse.sustain", 10));
+          s.get(WARN),
+          s.get(RESOLVE),
+          s.get(SUSTAIN));
     }
   }
 

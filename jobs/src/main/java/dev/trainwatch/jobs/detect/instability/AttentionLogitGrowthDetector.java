@@ -4,7 +4,9 @@ import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
@@ -24,6 +26,15 @@ import java.util.Map;
 public final class AttentionLogitGrowthDetector implements Detector {
 
   public static final String NAME = "attention_logit_growth";
+
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.attention_logit_growth.");
+  public static final Setting<Double> WARN = SETTINGS.number("warn", 500, Setting.above(0),
+      "warning when `attn/max_logit` (else the largest `attn/max_logit/<layer>`) exceeds this; healthy runs stay below ~35, unstable ones pass 1000 hundreds of steps before the loss diverges");
+  public static final Setting<Double> RESOLVE = SETTINGS.number("resolve", 100, Setting.above(0),
+      "resolves once the max attention logit is back below this (hysteresis)");
+  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 3, Setting.atLeast(1),
+      "consecutive records above `warn` (or below `resolve`) needed to fire (or resolve)");
   static final String GLOBAL = "attn/max_logit";
   static final String PER_LAYER = "attn/max_logit/";
 
@@ -37,9 +48,9 @@ public final class AttentionLogitGrowthDetector implements Detector {
   public record Config(double warn, double resolve, int sustain) {
     public static Config from(Settings s) {
       return new Config(
-          s.getDouble("instability.attention_logit_growth.warn", 500),
-          s.getDouble("instability.attention_logit_growth.resolve", 100),
-          s.getInt("instability.attention_logit_growth.sustain", 3));
+          s.get(WARN),
+          s.get(RESOLVE),
+          s.get(SUSTAIN));
     }
   }
 

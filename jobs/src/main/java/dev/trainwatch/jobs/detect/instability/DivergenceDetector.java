@@ -4,7 +4,9 @@ import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -28,6 +30,27 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
 
   public static final String NAME = "divergence";
 
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.divergence.");
+  public static final Setting<Double> RATIO = SETTINGS.number("ratio", 1.5, Setting.above(0),
+      "critical when the smoothed loss (EWMA, span 20) is at least this multiple of its running minimum...");
+  public static final Setting<Double> GIVEN_BACK = SETTINGS.number("given_back", 0.15, Setting.between(0, 1),
+      "...and has given back at least this share of the run's progress (peak - best loss)...");
+  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 20, Setting.atLeast(1),
+      "...for this many consecutive records");
+  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
+      "records before the running minimum is trusted");
+  public static final Setting<Integer> SETTLE = SETTINGS.integer("settle", 50, Setting.atLeast(0),
+      "steps after an LR restart or task switch before a new minimum is trusted");
+  public static final Setting<Double> RESOLVE_RATIO = SETTINGS.number("resolve_ratio", 1.2, Setting.above(0),
+      "resolves after `sustain` records with the ratio back below this");
+  public static final Setting<Double> WARN_RATIO = SETTINGS.number("warn_ratio", 1.3, Setting.above(0),
+      "warning (precursor, from the loss alone) when the smoothed loss is at least this multiple of its running minimum... (the labels call a run healthy only while its 20-step mean stays below 1.25x its running minimum; the public healthy runs peak at 1.07; on the public divergences this warns 85-137 steps before onset, and no run false-alarms even at 1.1)");
+  public static final Setting<Double> WARN_GIVEN_BACK = SETTINGS.number("warn_given_back", 0.10, Setting.between(0, 1),
+      "...and has given back at least this share of the progress...");
+  public static final Setting<Integer> WARN_SUSTAIN = SETTINGS.integer("warn_sustain", 10, Setting.atLeast(1),
+      "...for this many consecutive records; escalates to critical under the rule above");
+
   /**
    * @param ratio smoothed loss / its running minimum that counts as diverged (1.5; healthy runs
    *     here peak at 1.07 outside restarts and task switches)
@@ -48,15 +71,15 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
       double resolveRatio, double warnRatio, double warnGivenBack, int warnSustain) {
     public static Config from(Settings s) {
       return new Config(
-          s.getDouble("instability.divergence.ratio", 1.5),
-          s.getDouble("instability.divergence.given_back", 0.15),
-          s.getInt("instability.divergence.sustain", 20),
-          s.getInt("instability.divergence.min_steps", 100),
-          s.getInt("instability.divergence.settle", 50),
-          s.getDouble("instability.divergence.resolve_ratio", 1.2),
-          s.getDouble("instability.divergence.warn_ratio", 1.3),
-          s.getDouble("instability.divergence.warn_given_back", 0.10),
-          s.getInt("instability.divergence.warn_sustain", 10));
+          s.get(RATIO),
+          s.get(GIVEN_BACK),
+          s.get(SUSTAIN),
+          s.get(MIN_STEPS),
+          s.get(SETTLE),
+          s.get(RESOLVE_RATIO),
+          s.get(WARN_RATIO),
+          s.get(WARN_GIVEN_BACK),
+          s.get(WARN_SUSTAIN));
     }
   }
 

@@ -4,7 +4,9 @@ import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -25,6 +27,15 @@ public final class EdgeOfStabilityDetector implements Detector {
 
   public static final String NAME = "edge_of_stability";
 
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.edge_of_stability.");
+  public static final Setting<Double> LIMIT = SETTINGS.number("limit", 2.0, Setting.above(0),
+      "warning when `lr * sharpness` (LR in force at the sharpness sample) exceeds this for (S)GD: the stability bound of gradient descent");
+  public static final Setting<Double> ADAPTIVE_LIMIT = SETTINGS.number("adaptive_limit", 38.0, Setting.above(0),
+      "the same limit for optimizers whose `optimizer` tag starts with `adam` (preconditioned sharpness equilibrates near 38/lr)");
+  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 3, Setting.atLeast(1),
+      "consecutive sharpness samples above (or back below) the limit needed");
+
   /**
    * @param limit lr * sharpness above which (S)GD is past the edge (2, the stability bound)
    * @param adaptiveLimit the same for Adam-family optimizers (38, their equilibrium for beta1 0.9)
@@ -34,9 +45,9 @@ public final class EdgeOfStabilityDetector implements Detector {
   public record Config(double limit, double adaptiveLimit, int sustain) {
     public static Config from(Settings s) {
       return new Config(
-          s.getDouble("instability.edge_of_stability.limit", 2.0),
-          s.getDouble("instability.edge_of_stability.adaptive_limit", 38.0),
-          s.getInt("instability.edge_of_stability.sustain", 3));
+          s.get(LIMIT),
+          s.get(ADAPTIVE_LIMIT),
+          s.get(SUSTAIN));
     }
   }
 

@@ -4,7 +4,9 @@ import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -26,6 +28,25 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
 
   public static final String NAME = "grad_norm_spike";
 
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.grad_norm_spike.");
+  public static final Setting<Double> EMA_RATIO = SETTINGS.number("ema_ratio", 5, Setting.above(0),
+      "warning when `grad_norm` exceeds this multiple of its EMA...");
+  public static final Setting<Double> MAX_RATIO = SETTINGS.number("max_ratio", 2, Setting.above(0),
+      "...and this multiple of its slowly decaying running max (Stable-SPAM style); spikes stay out of both");
+  public static final Setting<Double> EMA_BETA = SETTINGS.number("ema_beta", 0.98, Setting.strictlyBetween(0, 1),
+      "EMA decay per record (~50-record memory)");
+  public static final Setting<Double> MAX_DECAY = SETTINGS.number("max_decay", 0.999, Setting.strictlyBetween(0, 1),
+      "per-record decay of the running max (~1000-record memory)");
+  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
+      "records before alerting");
+  public static final Setting<Integer> SETTLE = SETTINGS.integer("settle", 50, Setting.atLeast(0),
+      "steps after warmup, an LR restart or a task switch before alerting");
+  public static final Setting<Integer> RESOLVE_AFTER = SETTINGS.integer("resolve_after", 50, Setting.atLeast(1),
+      "spike-free records before the warning resolves");
+  public static final Setting<Double> MIN_BASELINE_LOSS = SETTINGS.number("min_baseline_loss", 0.01, Setting.atLeast(0),
+      "below this (robust) loss EMA the run has memorised its data and spikes are Adam \"slingshots\" of the softmax-collapse regime: not judged");
+
   /**
    * @param emaRatio grad_norm / EMA that counts as a spike (5; healthy runs reach 8.7 but only
    *     where the running max is 3x higher)
@@ -44,14 +65,14 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
       int minSteps, int settle, int resolveAfter, double minBaselineLoss) {
     public static Config from(Settings s) {
       return new Config(
-          s.getDouble("instability.grad_norm_spike.ema_ratio", 5),
-          s.getDouble("instability.grad_norm_spike.max_ratio", 2),
-          s.getDouble("instability.grad_norm_spike.ema_beta", 0.98),
-          s.getDouble("instability.grad_norm_spike.max_decay", 0.999),
-          s.getInt("instability.grad_norm_spike.min_steps", 100),
-          s.getInt("instability.grad_norm_spike.settle", 50),
-          s.getInt("instability.grad_norm_spike.resolve_after", 50),
-          s.getDouble("instability.grad_norm_spike.min_baseline_loss", 0.01));
+          s.get(EMA_RATIO),
+          s.get(MAX_RATIO),
+          s.get(EMA_BETA),
+          s.get(MAX_DECAY),
+          s.get(MIN_STEPS),
+          s.get(SETTLE),
+          s.get(RESOLVE_AFTER),
+          s.get(MIN_BASELINE_LOSS));
     }
   }
 

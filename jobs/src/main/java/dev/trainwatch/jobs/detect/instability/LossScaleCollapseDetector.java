@@ -4,7 +4,9 @@ import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -25,6 +27,13 @@ public final class LossScaleCollapseDetector implements Detector {
 
   public static final String NAME = "loss_scale_collapse";
 
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.loss_scale_collapse.");
+  public static final Setting<Integer> MAX_HALVINGS = SETTINGS.integer("max_halvings", 10, Setting.atLeast(1),
+      "warning when `loss_scale` fell this many halvings (1024x) below its running max; resolves within half as many");
+  public static final Setting<Double> MIN_SCALE = SETTINGS.number("min_scale", 1.0, Setting.atLeast(0),
+      "warning when `loss_scale` falls below this absolute value");
+
   /**
    * @param maxHalvings halvings below the running max that count as collapse (10, a factor 1024:
    *     an occasional overflow costs one or two)
@@ -33,8 +42,8 @@ public final class LossScaleCollapseDetector implements Detector {
   public record Config(int maxHalvings, double minScale) {
     public static Config from(Settings s) {
       return new Config(
-          s.getInt("instability.loss_scale_collapse.max_halvings", 10),
-          s.getDouble("instability.loss_scale_collapse.min_scale", 1.0));
+          s.get(MAX_HALVINGS),
+          s.get(MIN_SCALE));
     }
   }
 

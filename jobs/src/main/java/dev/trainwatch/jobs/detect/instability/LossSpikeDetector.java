@@ -6,7 +6,9 @@ import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -34,6 +36,27 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
 
   public static final String NAME = "loss_spike";
 
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.loss_spike.");
+  public static final Setting<Double> Z = SETTINGS.number("z", 6, Setting.above(0),
+      "a spike starts when log-loss exceeds the median of the last 64 non-spike values by this many robust sigmas (1.4826 MAD; OLMo-core's 6 sd made robust; the public healthy runs reach 4.5 outside restarts, the public spike 23): this is what scales with the run's own noise, so batch-2 or label-noise training stays quiet...");
+  public static final Setting<Double> RATIO = SETTINGS.number("ratio", 1.5, Setting.above(0),
+      "...and the loss is at least this multiple of the median (bad-batch spikes are 1.5-2x the recent median; the labels call 1.5x a spike)...");
+  public static final Setting<Double> MIN_RISE = SETTINGS.number("min_rise", 0.05, Setting.atLeast(0),
+      "...and at least this many nats above it (bumps of healthy runs near 0 loss are a few hundredths)");
+  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
+      "records before alerting");
+  public static final Setting<Integer> SETTLE = SETTINGS.integer("settle", 50, Setting.atLeast(0),
+      "steps after warmup, an LR restart or a task switch before alerting");
+  public static final Setting<Integer> RESOLVE_AFTER = SETTINGS.integer("resolve_after", 3, Setting.atLeast(1),
+      "each spike is its own event: it resolves once the loss has been back for this many consecutive records (the resolved event carries `spike_step`, `duration_steps`, `peak_loss`, `peak_ratio`)");
+  public static final Setting<Double> BACK_RATIO = SETTINGS.number("back_ratio", 1.25, Setting.above(0),
+      "back means below this multiple of the median, or within 3 robust sigmas of it");
+  public static final Setting<Integer> LEVEL_SHIFT = SETTINGS.integer("level_shift", 32, Setting.atLeast(0),
+      "a spike still high after this many records is a new level, not a spike: it resolves as `level_shift`, the baseline starts over and the divergence detectors judge it (half the 64-record window)");
+  public static final Setting<Double> MIN_BASELINE_LOSS = SETTINGS.number("min_baseline_loss", 0.01, Setting.atLeast(0),
+      "median loss (nats) below which spikes are not judged (memorised regime, see above)");
+
   /**
    * @param z robust sigmas of log-loss above the median (6, OLMo's 6-sigma rule made robust;
    *     the public healthy runs reach 4.5 outside restarts, the public spike 23)
@@ -57,15 +80,15 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
       int resolveAfter, double backRatio, int levelShift, double minBaselineLoss) {
     public static Config from(Settings s) {
       return new Config(
-          s.getDouble("instability.loss_spike.z", 6),
-          s.getDouble("instability.loss_spike.ratio", 1.5),
-          s.getDouble("instability.loss_spike.min_rise", 0.05),
-          s.getInt("instability.loss_spike.min_steps", 100),
-          s.getInt("instability.loss_spike.settle", 50),
-          s.getInt("instability.loss_spike.resolve_after", 3),
-          s.getDouble("instability.loss_spike.back_ratio", 1.25),
-          Math.max(2, Math.min(RobustWindow.CAPACITY, s.getInt("instability.loss_spike.level_shift", 32))),
-          s.getDouble("instability.loss_spike.min_baseline_loss", 0.01));
+          s.get(Z),
+          s.get(RATIO),
+          s.get(MIN_RISE),
+          s.get(MIN_STEPS),
+          s.get(SETTLE),
+          s.get(RESOLVE_AFTER),
+          s.get(BACK_RATIO),
+          Math.max(2, Math.min(RobustWindow.CAPACITY, s.get(LEVEL_SHIFT))),
+          s.get(MIN_BASELINE_LOSS));
     }
   }
 

@@ -4,7 +4,9 @@ import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
@@ -24,13 +26,18 @@ public final class NonFiniteDetector implements Detector {
 
   public static final String NAME = "non_finite";
 
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.non_finite.");
+  public static final Setting<Integer> RESOLVE_AFTER = SETTINGS.integer("resolve_after", 50, Setting.atLeast(1),
+      "NaN/Inf in any metric fires critical at once; it resolves after this many consecutive all-finite records");
+
   /**
    * @param resolveAfter consecutive all-finite records before the alert resolves (50: a
    *     skipped-step loop in mixed precision recovers within a few steps, real poisoning does not)
    */
   public record Config(int resolveAfter) {
     public static Config from(Settings s) {
-      return new Config(s.getInt("instability.non_finite.resolve_after", 50));
+      return new Config(s.get(RESOLVE_AFTER));
     }
   }
 

@@ -4,7 +4,9 @@ import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -26,6 +28,21 @@ import java.util.Map;
 public final class OutputLogitDriftDetector implements Detector {
 
   public static final String NAME = "output_logit_drift";
+
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.output_logit_drift.");
+  public static final Setting<Double> MAX_ABS_LSE = SETTINGS.number("max_abs_lse", 50, Setting.above(0),
+      "`|logits/lse_mean|` (log Z, nats) beyond which the output logits count as drifted");
+  public static final Setting<Double> LOSS_RATIO = SETTINGS.number("loss_ratio", 1.2, Setting.above(0),
+      "...and the smoothed loss must be at least this multiple of its running minimum");
+  public static final Setting<Double> GIVEN_BACK = SETTINGS.number("given_back", 0.15, Setting.between(0, 1),
+      "...and have given back at least this share of the run's progress (peak - best loss); drift with the loss ~0 is softmax collapse, not instability");
+  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 10, Setting.atLeast(1),
+      "consecutive records all conditions must hold (and log Z be back in range to resolve)");
+  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
+      "records before the loss baseline is trusted");
+  public static final Setting<Integer> SETTLE = SETTINGS.integer("settle", 50, Setting.atLeast(0),
+      "steps after a restart or task switch before the loss baseline is trusted again");
   static final String METRIC = "logits/lse_mean";
 
   /**
@@ -41,12 +58,12 @@ public final class OutputLogitDriftDetector implements Detector {
       int minSteps, int settle) {
     public static Config from(Settings s) {
       return new Config(
-          s.getDouble("instability.output_logit_drift.max_abs_lse", 50),
-          s.getDouble("instability.output_logit_drift.loss_ratio", 1.2),
-          s.getDouble("instability.output_logit_drift.given_back", 0.15),
-          s.getInt("instability.output_logit_drift.sustain", 10),
-          s.getInt("instability.output_logit_drift.min_steps", 100),
-          s.getInt("instability.output_logit_drift.settle", 50));
+          s.get(MAX_ABS_LSE),
+          s.get(LOSS_RATIO),
+          s.get(GIVEN_BACK),
+          s.get(SUSTAIN),
+          s.get(MIN_STEPS),
+          s.get(SETTLE));
     }
   }
 

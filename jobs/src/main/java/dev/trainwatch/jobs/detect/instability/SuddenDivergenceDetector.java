@@ -6,7 +6,9 @@ import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -30,6 +32,23 @@ public final class SuddenDivergenceDetector implements Detector {
 
   public static final String NAME = "sudden_divergence";
 
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.sudden_divergence.");
+  public static final Setting<Double> UPDATE_JUMP = SETTINGS.number("update_jump", 10, Setting.above(0),
+      "warning when `update_ratio` reaches this multiple of its median over the last 64 records without an LR restart (the public LR jumps move it 20x on the step of the jump; healthy runs outside restarts and task switches stay within 3.6x)...");
+  public static final Setting<Double> MIN_UPDATE_RATIO = SETTINGS.number("min_update_ratio", 0.01, Setting.above(0),
+      "...and at least this absolute ratio (a step rewriting 1% of the weights; healthy runs sit near 1e-3)");
+  public static final Setting<Double> EXPLODE_RATIO = SETTINGS.number("explode_ratio", 4, Setting.above(0),
+      "critical when the loss is at least this multiple of its pre-event median (bad-batch spikes are 1.5-2x)...");
+  public static final Setting<Double> EXPLODE_Z = SETTINGS.number("explode_z", 6, Setting.above(0),
+      "...and this many robust sigmas of log-loss above it (a loss of 0.01 with batch-2 noise goes to 0.08 and back routinely)...");
+  public static final Setting<Integer> EXPLODE_OBS = SETTINGS.integer("explode_obs", 2, Setting.atLeast(1),
+      "...on this many consecutive records, each no lower than the last (a spike comes back, an explosion keeps climbing); a non-finite loss after a warning confirms at once");
+  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
+      "records before the loss and update baselines are trusted");
+  public static final Setting<Integer> RESOLVE_AFTER = SETTINGS.integer("resolve_after", 50, Setting.atLeast(1),
+      "records with the loss within 1.5x of its median before the alert resolves (the run took the change)");
+
   /**
    * @param updateJump update_ratio / its median over the last 64 records that is a jump (10:
    *     the public LR jumps move it 20x in the step of the jump; healthy runs outside LR restarts
@@ -52,15 +71,15 @@ public final class SuddenDivergenceDetector implements Detector {
       int minSteps, int resolveAfter, double edgeLimit, double adaptiveEdgeLimit) {
     public static Config from(Settings s) {
       return new Config(
-          s.getDouble("instability.sudden_divergence.update_jump", 10),
-          s.getDouble("instability.sudden_divergence.min_update_ratio", 0.01),
-          s.getDouble("instability.sudden_divergence.explode_ratio", 4),
-          s.getDouble("instability.sudden_divergence.explode_z", 6),
-          Math.max(1, s.getInt("instability.sudden_divergence.explode_obs", 2)),
-          s.getInt("instability.sudden_divergence.min_steps", 100),
-          s.getInt("instability.sudden_divergence.resolve_after", 50),
-          s.getDouble("instability.edge_of_stability.limit", 2.0),
-          s.getDouble("instability.edge_of_stability.adaptive_limit", 38.0));
+          s.get(UPDATE_JUMP),
+          s.get(MIN_UPDATE_RATIO),
+          s.get(EXPLODE_RATIO),
+          s.get(EXPLODE_Z),
+          s.get(EXPLODE_OBS),
+          s.get(MIN_STEPS),
+          s.get(RESOLVE_AFTER),
+          s.get(EdgeOfStabilityDetector.LIMIT),
+          s.get(EdgeOfStabilityDetector.ADAPTIVE_LIMIT));
     }
   }
 

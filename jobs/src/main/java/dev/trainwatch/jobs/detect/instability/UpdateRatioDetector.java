@@ -4,7 +4,9 @@ import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
+import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
+import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -26,6 +28,21 @@ public final class UpdateRatioDetector implements Detector {
 
   public static final String NAME = "update_ratio";
 
+  /** The declared settings (docs/detectors.md). */
+  public static final SettingsDef SETTINGS = new SettingsDef("instability.update_ratio.");
+  public static final Setting<Double> HIGH = SETTINGS.number("high", 0.05, Setting.above(0),
+      "warning when `update_ratio` stays above this (steps rewrite too much of the weights)");
+  public static final Setting<Double> LOW = SETTINGS.number("low", 1e-7, Setting.atLeast(0),
+      "warning when it stays below this while the LR is near its peak (the run stopped learning)");
+  public static final Setting<Double> LOW_LR_FRACTION = SETTINGS.number("low_lr_fraction", 0.1, Setting.between(0, 1),
+      "the low check applies only while lr >= this share of the peak LR (decayed schedules intend tiny updates)");
+  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 20, Setting.atLeast(1),
+      "consecutive records out of range (or back in range) needed");
+  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
+      "quiet for the first steps of the run (weights near their small initial values make every step relatively large)");
+  public static final Setting<Integer> SETTLE = SETTINGS.integer("settle", 50, Setting.atLeast(0),
+      "quiet for this many steps after an LR warm-up ramp, restart or task switch");
+
   /**
    * @param high ratio above which updates are too large (0.05; the worst healthy run here, a
    *     qk-layernorm LM at lr 0.2, sustains ~0.025, the diverging ones 0.011)
@@ -42,12 +59,12 @@ public final class UpdateRatioDetector implements Detector {
       int settle) {
     public static Config from(Settings s) {
       return new Config(
-          s.getDouble("instability.update_ratio.high", 0.05),
-          s.getDouble("instability.update_ratio.low", 1e-7),
-          s.getDouble("instability.update_ratio.low_lr_fraction", 0.1),
-          s.getInt("instability.update_ratio.sustain", 20),
-          s.getInt("instability.update_ratio.min_steps", 100),
-          s.getInt("instability.update_ratio.settle", 50));
+          s.get(HIGH),
+          s.get(LOW),
+          s.get(LOW_LR_FRACTION),
+          s.get(SUSTAIN),
+          s.get(MIN_STEPS),
+          s.get(SETTLE));
     }
   }
 
