@@ -30,10 +30,68 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   private final KafkaClusterTestKit cluster;
   private final Path dir;
+  /** Replication factor of the topics {@link #createTopics(Map)} makes: 1, or 3 on a cluster. */
+  private final short replication;
 
-  private EmbeddedKafka(KafkaClusterTestKit cluster, Path dir) {
+  private EmbeddedKafka(KafkaClusterTestKit cluster, Path dir, short replication) {
     this.cluster = cluster;
     this.dir = dir;
+    this.replication = replication;
+  }
+
+  /**
+   * A replicated cluster as production runs it: {@code brokers} brokers (3 or more) and one
+   * controller (KRaft), every topic, internal ones included, with replication factor 3 and
+   * {@code min.insync.replicas=2}, so one broker can go away without losing an acknowledged
+   * ({@code acks=all}) record or stopping writes.
+   */
+  public static EmbeddedKafka startCluster(int brokers) throws Exception {
+    if (brokers < 3) {
+      throw new IllegalArgumentException("a replicated cluster needs at least 3 brokers, got " + brokers);
+    }
+    Path dir = Files.createTempDirectory("trainwatch-kafka-cluster-");
+    TestKitNodes nodes = new TestKitNodes.Builder()
+        .setCombined(false)
+        .setNumBrokerNodes(brokers)
+        .setNumControllerNodes(1)
+        .setBaseDirectory(dir)
+        .build();
+    KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(nodes)
+        .setConfigProp("default.replication.factor", "3")
+        .setConfigProp("min.insync.replicas", "2")
+        .setConfigProp("offsets.topic.replication.factor", "3")
+        .setConfigProp("offsets.topic.num.partitions", "4")
+        .setConfigProp("transaction.state.log.replication.factor", "3")
+        .setConfigProp("transaction.state.log.min.isr", "2")
+        .setConfigProp("transaction.state.log.num.partitions", "4")
+        .setConfigProp("share.coordinator.state.topic.replication.factor", "3")
+        .setConfigProp("share.coordinator.state.topic.min.isr", "2")
+        .setConfigProp("group.initial.rebalance.delay.ms", "0")
+        .setConfigProp("auto.create.topics.enable", "false")
+        .setConfigProp("unclean.leader.election.enable", "false")
+        .setDeleteOnClose(true)
+        .build();
+    cluster.format();
+    cluster.startup();
+    cluster.waitForReadyBrokers();
+    return new EmbeddedKafka(cluster, dir, (short) 3);
+  }
+
+  /** The ids of the brokers (not the controller). */
+  public List<Integer> brokerIds() {
+    return List.copyOf(new java.util.TreeSet<>(cluster.brokers().keySet()));
+  }
+
+  /** Shuts one broker of a cluster down (the others take over its partitions); undo with {@link #startBroker(int)}. */
+  public void stopBroker(int id) {
+    var broker = cluster.brokers().get(id);
+    broker.shutdown();
+    broker.awaitShutdown();
+  }
+
+  public void startBroker(int id) throws Exception {
+    cluster.brokers().get(id).startup();
+    cluster.waitForReadyBrokers();
   }
 
   public static EmbeddedKafka start() throws Exception {
@@ -61,7 +119,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     cluster.format();
     cluster.startup();
     cluster.waitForReadyBrokers();
-    return new EmbeddedKafka(cluster, dir);
+    return new EmbeddedKafka(cluster, dir, (short) 1);
   }
 
   public String bootstrapServers() {
@@ -90,18 +148,24 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** Creates the topics (name -> partitions) if absent, and waits until they exist. */
   public void createTopics(Map<String, Integer> topics) throws Exception {
-    createTopics(bootstrapServers(), topics, Map.of());
+    createTopics(bootstrapServers(), topics, Map.of(), replication);
   }
 
   /** Creates topics on any cluster; existing topics are left as they are. */
   public static void createTopics(String bootstrap, Map<String, Integer> topics,
       Map<String, String> topicConfig) throws Exception {
+    createTopics(bootstrap, topics, topicConfig, (short) 1);
+  }
+
+  /** As above, with {@code replication} replicas per partition. */
+  public static void createTopics(String bootstrap, Map<String, Integer> topics,
+      Map<String, String> topicConfig, short replication) throws Exception {
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     try (Admin admin = Admin.create(p)) {
       List<NewTopic> list = new ArrayList<>();
       topics.forEach((name, partitions) -> list.add(
-          new NewTopic(name, partitions, (short) 1).configs(topicConfig)));
+          new NewTopic(name, partitions, replication).configs(topicConfig)));
       try {
         admin.createTopics(list).all().get(30, TimeUnit.SECONDS);
       } catch (java.util.concurrent.ExecutionException e) {
