@@ -50,6 +50,8 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
       "...and has given back at least this share of the progress...");
   public static final Setting<Integer> WARN_SUSTAIN = SETTINGS.integer("warn_sustain", 10, Setting.atLeast(1),
       "...for this many consecutive records; escalates to critical under the rule above");
+  public static final Setting<Double> NOISE_K = SETTINGS.number("noise_k", 6.0, Setting.atLeast(0),
+      "the run's own healthy band: `warn_ratio`, `ratio` and `resolve_ratio` rise to at least exp(`noise_k` x the sd of the smoothed log-loss) (scaled alike), with the per-step noise of log-loss from its mean absolute successive difference over ~100 records (slow trends cancel; frozen while the loss is judged to be rising). The running minimum of an EWMA sits ~2.5 sd below its mean and healthy excursions reach ~2.5 sd above, so batch-2 or label-noise training (log-loss noise 0.8: band 2.9x) is judged against its own band, clean runs (noise 0.03: 1.04x) keep the fixed ratios");
 
   /**
    * @param ratio smoothed loss / its running minimum that counts as diverged (1.5; healthy runs
@@ -66,9 +68,13 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
    *     the EWMA/mean difference; the public healthy runs peak at 1.07)
    * @param warnGivenBack share of the progress lost for the warning (0.10)
    * @param warnSustain consecutive records the warning conditions must hold (10)
+   * @param noiseK both ratios rise to at least exp(noiseK x the sd of the smoothed log-loss),
+   *     the run's own healthy band (6: the running minimum of an EWMA sits ~2.5 sd below its
+   *     mean and healthy excursions reach ~2.5 sd above; batch-2 and label-noise training have
+   *     a loss band several times wider than the public runs')
    */
   public record Config(double ratio, double givenBack, int sustain, int minSteps, int settle,
-      double resolveRatio, double warnRatio, double warnGivenBack, int warnSustain) {
+      double resolveRatio, double warnRatio, double warnGivenBack, int warnSustain, double noiseK) {
     public static Config from(Settings s) {
       return new Config(
           s.get(RATIO),
@@ -79,7 +85,8 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
           s.get(RESOLVE_RATIO),
           s.get(WARN_RATIO),
           s.get(WARN_GIVEN_BACK),
-          s.get(WARN_SUSTAIN));
+          s.get(WARN_SUSTAIN),
+          s.get(NOISE_K));
     }
   }
 
@@ -114,29 +121,34 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
     }
     double ratio = trend.ratio();
     double back = trend.givenBack();
+    double band = trend.noiseBand(c.noiseK());
+    double warnAt = Math.max(c.warnRatio(), band);
+    double criticalAt = Math.max(c.ratio(), band * c.ratio() / c.warnRatio());
+    trend.freezeNoise(ratio >= warnAt || latch.isFiring());
     if (latch.severity() != Severity.CRITICAL) {
-      boolean critical = sustain.hold(ratio >= c.ratio() && back >= c.givenBack(), c.sustain());
-      boolean warning = warnSustain.hold(ratio >= c.warnRatio() && back >= c.warnGivenBack(), c.warnSustain());
+      boolean critical = sustain.hold(ratio >= criticalAt && back >= c.givenBack(), c.sustain());
+      boolean warning = warnSustain.hold(ratio >= warnAt && back >= c.warnGivenBack(), c.warnSustain());
       if (critical) {
         latch.raise(Severity.CRITICAL, ctx, step, r.timeMs(),
             "loss diverged: " + rise(back),
-            Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c), out);
+            Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c, warnAt, criticalAt), out);
         sustain.reset();
         return;
       }
       if (warning && !latch.isFiring()) {
         latch.raise(Severity.WARNING, ctx, step, r.timeMs(),
             "loss rising towards divergence: " + rise(back),
-            Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c), out);
+            Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c, warnAt, criticalAt), out);
         return;
       }
       if (!latch.isFiring()) {
         return;
       }
     }
-    if (sustain.release(ratio < c.resolveRatio(), c.sustain())) {
-      latch.resolve(ctx, step, r.timeMs(), "loss back within " + c.resolveRatio() + "x of its best",
-          evidence(loss, c), out);
+    double resolveAt = Math.max(c.resolveRatio(), band * c.resolveRatio() / c.warnRatio());
+    if (sustain.release(ratio < resolveAt, c.sustain())) {
+      latch.resolve(ctx, step, r.timeMs(), "loss back within " + dev.trainwatch.jobs.detect.Fmt.times(resolveAt) + " of its best",
+          evidence(loss, c, warnAt, criticalAt), out);
       sustain.reset();
       warnSustain.reset();
     }
@@ -152,14 +164,15 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
   /** Below this loss (nats) a ratio to it says nothing a user can act on. */
   static final double MEANINGFUL_LOSS = 1e-3;
 
-  private Map<String, Object> evidence(double loss, Config c) {
+  private Map<String, Object> evidence(double loss, Config c, double warnAt, double criticalAt) {
     Map<String, Object> ev = new LinkedHashMap<>();
     ev.put("loss", loss);
     ev.put("loss_ewma", trend.ewma());
     ev.put("baseline_min", trend.min());
     ev.put("baseline_start", trend.peak());
     ev.put("ratio", trend.ratio());
-    ev.put("threshold_ratio", c.ratio());
+    ev.put("threshold_ratio", criticalAt);
+    ev.put("warn_ratio", warnAt);
     ev.put("given_back", trend.givenBack());
     ev.put("threshold_given_back", c.givenBack());
     return ev;

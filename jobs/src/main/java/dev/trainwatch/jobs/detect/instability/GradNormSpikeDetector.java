@@ -46,6 +46,8 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
       "spike-free records before the warning resolves");
   public static final Setting<Double> MIN_BASELINE_LOSS = SETTINGS.number("min_baseline_loss", 0.01, Setting.atLeast(0),
       "below this (robust) loss EMA the run has memorised its data and spikes are Adam \"slingshots\" of the softmax-collapse regime: not judged");
+  public static final Setting<Double> Z = SETTINGS.number("z", 6.0, Setting.atLeast(0),
+      "...and log `grad_norm` must be this many robust sigmas (1.4826 MAD of the last 64 non-spike values) above its median: small-batch gradients are heavy-tailed (a log-sd of 0.5 puts norms at 2.5x the running max in an ordinary run), so the rule scales with the run's own noise");
 
   /**
    * @param emaRatio grad_norm / EMA that counts as a spike (5; healthy runs reach 8.7 but only
@@ -60,9 +62,13 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
    *     training set and spikes are not judged (0.01): there gradients have vanished (1e-6)
    *     and Adam's "slingshot" (Thilak et al. 2022) multiplies them 1e5x, a softmax-collapse
    *     effect that family reports
+   * @param z ...and log grad_norm must be this many robust sigmas (1.4826 MAD of the last 64
+   *     non-spike values) above their median (6): small-batch gradients are heavy-tailed, a
+   *     log-sd of 0.5 puts 2.5x-the-running-max norms in an ordinary run; this scales the rule
+   *     with the run's own noise
    */
   public record Config(double emaRatio, double maxRatio, double emaBeta, double maxDecay,
-      int minSteps, int settle, int resolveAfter, double minBaselineLoss) {
+      int minSteps, int settle, int resolveAfter, double minBaselineLoss, double z) {
     public static Config from(Settings s) {
       return new Config(
           s.get(EMA_RATIO),
@@ -72,7 +78,8 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
           s.get(MIN_STEPS),
           s.get(SETTLE),
           s.get(RESOLVE_AFTER),
-          s.get(MIN_BASELINE_LOSS));
+          s.get(MIN_BASELINE_LOSS),
+          s.get(Z));
     }
   }
 
@@ -82,6 +89,7 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
   private double runMax = Double.NaN;
   private double lossEma = Double.NaN;
   private int calm;
+  private final RobustWindow logNorm = new RobustWindow();
 
   @Override
   public String name() {
@@ -94,6 +102,7 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
       ema = Double.NaN;
       runMax = Double.NaN;
       lossEma = Double.NaN;
+      logNorm.clear();
     }
     double g = r.metrics().get("grad_norm");
     if (!Double.isFinite(g) || g < 0) {
@@ -109,7 +118,7 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
     }
     boolean quiet = phase.quiet(r.step(), c.minSteps(), c.settle()) || Double.isNaN(ema)
         || lossEma < c.minBaselineLoss();
-    boolean spike = !quiet && g > c.emaRatio() * ema && g > c.maxRatio() * runMax;
+    boolean spike = !quiet && g > c.emaRatio() * ema && g > c.maxRatio() * runMax && robustZ(g) >= c.z();
     if (spike) {
       calm = 0;
       if (!latch.isFiring()) {
@@ -121,6 +130,7 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
         ev.put("ratio_to_max", g / runMax);
         ev.put("threshold_ema_ratio", c.emaRatio());
         ev.put("threshold_max_ratio", c.maxRatio());
+        ev.put("threshold_z", c.z());
         ev.put("lr", ctx.lr());
         // the layers whose gradient norm is largest (at least half the largest), when published
         java.util.List<String> layers = dev.trainwatch.jobs.detect.Layers.top(r.metrics(), "grad_norm", 3, 0.5);
@@ -136,6 +146,9 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
       }
       return; // spikes stay out of the baseline
     }
+    if (g > 0) {
+      logNorm.add(Math.log(g));
+    }
     ema = Double.isNaN(ema) ? g : c.emaBeta() * ema + (1 - c.emaBeta()) * g;
     runMax = Double.isNaN(runMax) ? g : Math.max(runMax * c.maxDecay(), g);
     if (latch.isFiring() && ++calm >= c.resolveAfter()) {
@@ -147,6 +160,15 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
     }
   }
 
+  /** Robust z of log grad_norm against the recent non-spike window (+inf until it has 32 values). */
+  private double robustZ(double g) {
+    if (logNorm.size() < RobustWindow.CAPACITY / 2 || g <= 0) {
+      return Double.POSITIVE_INFINITY;
+    }
+    double med = logNorm.median();
+    return (Math.log(g) - med) / Math.max(logNorm.sigma(med), 1e-6);
+  }
+
   @Override
   public void writeState(DataOutput out) throws IOException {
     latch.write(out);
@@ -155,6 +177,7 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
     out.writeDouble(runMax);
     out.writeDouble(lossEma);
     out.writeInt(calm);
+    logNorm.write(out);
   }
 
   @Override
@@ -165,6 +188,7 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
     runMax = in.readDouble();
     lossEma = in.readDouble();
     calm = in.readInt();
+    logNorm.read(in);
   }
 
   /** The baselines a gradient norm is compared with: its EMA and its decaying running max. */

@@ -18,9 +18,28 @@ final class LossTrend {
   private double peak = Double.NaN;
   private double min = Double.NaN;
   private int n;
+  // per-step noise of log-loss: mean absolute successive difference (slow trends cancel out)
+  private double prevLog = Double.NaN;
+  private double absDiff = Double.NaN;
+  private boolean noiseFrozen;
+
+  /** Memory of the noise estimate: ~100 records. */
+  static final double NOISE_BETA = 0.99;
+  /** Sd of an EWMA of white noise relative to the noise: sqrt(alpha / (2 - alpha)). */
+  static final double EWMA_SD = Math.sqrt(ALPHA / (2 - ALPHA));
 
   /** Adds a finite loss; {@code track} says whether the running minimum may be updated. */
   void add(double loss, boolean track) {
+    if (loss > 0) {
+      double x = Math.log(loss);
+      if (!Double.isNaN(prevLog) && !noiseFrozen) {
+        // capped at 5x the current estimate, so one spike cannot widen the band for long
+        double d = Math.abs(x - prevLog);
+        d = Double.isNaN(absDiff) ? d : Math.min(d, 5 * absDiff + 1e-9);
+        absDiff = Double.isNaN(absDiff) ? d : NOISE_BETA * absDiff + (1 - NOISE_BETA) * d;
+      }
+      prevLog = x;
+    }
     ewma = Double.isNaN(ewma) ? loss : ewma + ALPHA * (loss - ewma);
     n++;
     peak = Double.isNaN(peak) ? ewma : Math.max(peak, ewma);
@@ -37,6 +56,25 @@ final class LossTrend {
    */
   void rebaseline() {
     min = Double.NaN;
+  }
+
+  /**
+   * The healthy band of the smoothed loss over its running minimum implied by the run's own
+   * noise: exp(k x the sd of the EWMA), with the per-step sd of log-loss estimated from the mean
+   * absolute successive difference (sqrt(pi) / 2 of it for Gaussian noise). A batch-2 run with
+   * log-loss noise 0.8 gets exp(6 x 0.218 x 0.8) = 2.9x; a clean LM run (0.03) 1.04x.
+   */
+  double noiseBand(double k) {
+    if (Double.isNaN(absDiff)) {
+      return 1;
+    }
+    double sigma = absDiff * Math.sqrt(Math.PI) / 2;
+    return Math.exp(k * EWMA_SD * sigma);
+  }
+
+  /** Stops (or resumes) learning the noise, while the loss is judged to be rising. */
+  void freezeNoise(boolean frozen) {
+    noiseFrozen = frozen;
   }
 
   boolean ready() {
@@ -71,6 +109,9 @@ final class LossTrend {
     out.writeDouble(peak);
     out.writeDouble(min);
     out.writeInt(n);
+    out.writeDouble(prevLog);
+    out.writeDouble(absDiff);
+    out.writeBoolean(noiseFrozen);
   }
 
   void read(DataInput in) throws IOException {
@@ -78,5 +119,8 @@ final class LossTrend {
     peak = in.readDouble();
     min = in.readDouble();
     n = in.readInt();
+    prevLog = in.readDouble();
+    absDiff = in.readDouble();
+    noiseFrozen = in.readBoolean();
   }
 }

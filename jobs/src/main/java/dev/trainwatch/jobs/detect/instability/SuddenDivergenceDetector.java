@@ -85,8 +85,6 @@ public final class SuddenDivergenceDetector implements Detector {
 
   /** Loss within this multiple of its median counts as back in its old band. */
   static final double BACK_RATIO = 1.5;
-  /** Losses this far above the median stay out of the baseline (the excursion is not the band). */
-  static final double BASELINE_EXCLUDE = 2.0;
 
   private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
   private final LrPhase phase = new LrPhase();
@@ -172,9 +170,9 @@ public final class SuddenDivergenceDetector implements Detector {
     if (l <= 0) {
       return;
     }
-    boolean exploding = Double.isFinite(base) && trusted && l >= c.explodeRatio() * base
-        && !(l < lastExplode)
+    boolean outlier = Double.isFinite(base) && l >= c.explodeRatio() * base
         && (Math.log(l) - Math.log(base)) / Math.max(loss.sigma(loss.median()), 1e-6) >= c.explodeZ();
+    boolean exploding = outlier && trusted && !(l < lastExplode);
     explodeRun = exploding ? explodeRun + 1 : 0;
     lastExplode = exploding ? l : Double.NaN;
     if (explodeRun >= c.explodeObs() && latch.severity() != Severity.CRITICAL) {
@@ -185,8 +183,8 @@ public final class SuddenDivergenceDetector implements Detector {
           Evidence.of("trigger", "loss_explosion").num("loss", l).num("baseline_median", base)
               .num("ratio", l / base).num("threshold_ratio", c.explodeRatio()).num("lr", ctx.lr()).map(), out);
     }
-    if (Double.isNaN(base) || l < BASELINE_EXCLUDE * base) {
-      loss.add(Math.log(l));
+    if (!outlier) {
+      loss.add(Math.log(l)); // only the excursion itself stays out: the band keeps its true width
     }
     if (latch.isFiring()) {
       calm = Double.isFinite(base) && l <= BACK_RATIO * base ? calm + 1 : 0;
