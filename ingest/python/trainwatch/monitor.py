@@ -109,6 +109,8 @@ class Monitor:
         self._attempts = 0  # send attempts finished (close() gives up after one more fails)
         self._abandoned = False  # close() counted what was left as dropped
         self._warned = set()  # kinds of trouble already reported (each once)
+        self._feed = None  # AlertFeed, started by the first alerts()/on_alert()/feed()
+        self._base_url = url.rstrip("/") if url else None
         self._idle = threading.Event()
         self._idle.set()
         self._thread = threading.Thread(target=self._loop, name="trainwatch-monitor", daemon=True)
@@ -137,6 +139,31 @@ class Monitor:
     def event(self, step, name, task=None):
         """Log a lifecycle event: run_start, run_end, task_start (with task), checkpoint."""
         return self.log(step, event=name, task=task)
+
+    # ---- alerts back from the detection job (through the sidecar) ----------------------
+    def feed(self):
+        """The run's AlertFeed (long poll of ``GET /v1/runs/{run}/alerts``), started on first use.
+
+        None in file mode (``path=``): no sidecar answers there; said once on the logger.
+        """
+        if self._feed is None and self._base_url is not None and not self._stop:
+            from .alerts import AlertFeed
+            self._feed = AlertFeed(self._base_url, self.run, token=self._token)
+        if self._feed is None:
+            self._warn_once("nofeed", "trainwatch: run %s: alerts need a sidecar (Monitor(url=...)); "
+                            "in file mode (path=) none reach the training loop", self.run)
+        return self._feed
+
+    def alerts(self):
+        """The run's firing alerts (``trainwatch.alerts.Alert``) as the sidecar last reported them."""
+        f = self.feed()
+        return f.active() if f is not None else []
+
+    def on_alert(self, callback):
+        """Call ``callback(alert)`` on the feed thread for every new alert event of this run."""
+        f = self.feed()
+        if f is not None:
+            f.callbacks.append(callback)
 
     def stats(self):
         """Counters: logged (every log() call), sent, rejected (by the sidecar), dropped (buffer
@@ -174,6 +201,8 @@ class Monitor:
         """
         if self._stop:
             return
+        if self._feed is not None:
+            self._feed.close(timeout=0.0)
         deadline = time.monotonic() + max(0.0, timeout)
         self._await_drained(deadline, give_up_on_failure=True)
         self._stop = True

@@ -31,18 +31,15 @@ final class PythonEnv {
   }
 
   /**
-   * python3 on PATH, Debian's /usr/bin/python3 (which sees python3-torch where installed) when
-   * different, and the test venv's interpreter when {@code TRAINWATCH_PYTHON} is set.
+   * python3 on PATH and Debian's /usr/bin/python3 (which sees python3-torch where installed)
+   * when different: the client with the standard library only. The test venv runs the suite in
+   * {@link PythonFrameworksTest}.
    */
   static List<String> interpreters() {
     Set<String> out = new LinkedHashSet<>();
     out.add("python3");
     if (new File("/usr/bin/python3").canExecute()) {
       out.add("/usr/bin/python3");
-    }
-    String venv = System.getenv("TRAINWATCH_PYTHON");
-    if (venv != null && !venv.isBlank()) {
-      out.add(venv);
     }
     return new ArrayList<>(out);
   }
