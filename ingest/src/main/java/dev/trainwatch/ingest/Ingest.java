@@ -1,5 +1,8 @@
 package dev.trainwatch.ingest;
 
+import dev.trainwatch.ingest.alerts.AlertsFollower;
+import dev.trainwatch.ingest.alerts.AlertsRoute;
+import dev.trainwatch.ingest.alerts.RunAlerts;
 import dev.trainwatch.ingest.config.IngestConfig;
 import dev.trainwatch.ingest.http.HttpIntake;
 import dev.trainwatch.ingest.kafka.Forwarder;
@@ -50,6 +53,8 @@ public final class Ingest implements AutoCloseable {
   private Forwarder forwarder;
   private HttpIntake http;
   private FileTailer tailer;
+  private AlertsFollower alertsFollower;
+  private AlertsRoute alertsRoute;
   private Thread forwarderThread;
   private final java.util.concurrent.atomic.AtomicBoolean closed =
       new java.util.concurrent.atomic.AtomicBoolean();
@@ -92,6 +97,16 @@ public final class Ingest implements AutoCloseable {
           c.getInt(IngestConfig.HTTP_ACK_DURABLE_MS), c.getInt(IngestConfig.HTTP_THREADS),
           c.getInt(IngestConfig.HTTP_IDLE_TIMEOUT_MS), c.getInt(IngestConfig.HTTP_REQUEST_TIMEOUT_MS),
           c.getInt(IngestConfig.HTTP_MAX_CONNECTIONS)), intake, metrics, forwarder::kafkaDown, forwarder::refusal);
+    }
+    if (http != null && c.getBoolean(IngestConfig.ALERTS_FEED)) {
+      // alerts back to the training processes: GET /v1/runs/{run}/alerts, fed from the alerts topic
+      RunAlerts runAlerts = new RunAlerts(Long.toHexString(new java.security.SecureRandom().nextLong()),
+          c.getInt(IngestConfig.ALERTS_MAX_RUNS));
+      alertsFollower = new AlertsFollower(c.kafkaConsumerSettings(), c.getString(IngestConfig.ALERTS_TOPIC),
+          c.getLong(IngestConfig.ALERTS_LOOKBACK_MS), runAlerts);
+      thread("ingest-alerts-feed", alertsFollower, true);
+      alertsRoute = new AlertsRoute(runAlerts, c.getInt(IngestConfig.ALERTS_MAX_WAIT_MS));
+      http.routeAsync("GET", "/v1/runs/{run}/alerts", true, alertsRoute::handle);
     }
     String tail = c.getString(IngestConfig.TAIL_FILE);
     if (tail != null && !tail.isBlank()) {
@@ -156,6 +171,12 @@ public final class Ingest implements AutoCloseable {
     }
     if (http != null) {
       http.close();
+    }
+    if (alertsRoute != null) {
+      alertsRoute.close();
+    }
+    if (alertsFollower != null) {
+      alertsFollower.close();
     }
     if (tailer != null) {
       tailer.stop();

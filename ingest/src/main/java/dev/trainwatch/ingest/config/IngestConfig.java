@@ -32,6 +32,7 @@ public final class IngestConfig {
   public static final String ENV_PREFIX = "TRAINWATCH_INGEST_";
   public static final String KAFKA_PREFIX = "kafka.";
   public static final String PRODUCER_PREFIX = "kafka.producer.";
+  public static final String CONSUMER_PREFIX = "kafka.consumer.";
 
   public static final Key HTTP_BIND = new Key("http.bind", Type.STRING, "127.0.0.1",
       "address the HTTP input binds to; loopback by default so only the training job can post");
@@ -85,11 +86,23 @@ public final class IngestConfig {
   public static final Key PROBE_INTERVAL_MS = new Key("kafka.probe.interval.ms", Type.INT, "1000",
       "how often an unreachable Kafka is probed before the spool is drained");
 
+  public static final Key ALERTS_FEED = new Key("alerts.feed", Type.BOOLEAN, "true",
+      "serve GET /v1/runs/{run}/alerts (long poll) from the alerts topic, so the training process "
+          + "sees its run's alerts; a consumer reads the topic read_committed");
+  public static final Key ALERTS_TOPIC = new Key("alerts.topic", Type.STRING, "trainwatch.alerts",
+      "the topic the detection job writes alerts to");
+  public static final Key ALERTS_LOOKBACK_MS = new Key("alerts.lookback.ms", Type.LONG, "86400000",
+      "at start-up, alerts this far back (24 h) are read, so the active alerts of runs already going are known");
+  public static final Key ALERTS_MAX_RUNS = new Key("alerts.max.runs", Type.INT, "10000",
+      "runs whose alerts are kept in memory (the least recently alerted beyond it are forgotten)");
+  public static final Key ALERTS_MAX_WAIT_MS = new Key("alerts.max.wait.ms", Type.INT, "25000",
+      "longest hold of a long poll (the client asks for 20 s); kept below http.idle.timeout.ms");
+
   public static final List<Key> KEYS = List.of(HTTP_BIND, HTTP_PORT, HTTP_TOKEN, HTTP_MAX_BODY_BYTES,
       HTTP_ACK_DURABLE_MS, HTTP_THREADS, HTTP_IDLE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_MAX_CONNECTIONS,
       RECORD_MAX_BYTES, TAIL_FILE, TAIL_CHECKPOINT, TAIL_POLL_MS, STDIN, BOOTSTRAP_SERVERS, TOPIC,
       DEAD_LETTER_TOPIC, QUEUE_CAPACITY, QUEUE_MAX_BYTES, SPOOL_DIR, SPOOL_SEGMENT_BYTES, SPOOL_MAX_BYTES,
-      PROBE_INTERVAL_MS);
+      PROBE_INTERVAL_MS, ALERTS_FEED, ALERTS_TOPIC, ALERTS_LOOKBACK_MS, ALERTS_MAX_RUNS, ALERTS_MAX_WAIT_MS);
 
   /**
    * Bytes of the producer's max.request.size a record may not use: the key (a run of up to 256
@@ -107,6 +120,11 @@ public final class IngestConfig {
       if (raw != null) {
         k.type().parse(k, raw); // fail at start-up, not at first use
       }
+    }
+    if (getInt(ALERTS_MAX_WAIT_MS) >= getInt(HTTP_IDLE_TIMEOUT_MS)) {
+      throw new ConfigException(ALERTS_MAX_WAIT_MS.name() + " = " + getInt(ALERTS_MAX_WAIT_MS) + " must be below "
+          + HTTP_IDLE_TIMEOUT_MS.name() + " = " + getInt(HTTP_IDLE_TIMEOUT_MS)
+          + ": a long poll held that long would be cut off as an idle connection");
     }
     String maxRequest = kafkaClientSettings().getOrDefault("max.request.size", "1048576");
     long limit;
@@ -208,12 +226,33 @@ public final class IngestConfig {
     values.forEach((k, v) -> {
       if (k.startsWith(PRODUCER_PREFIX)) {
         producer.put(k.substring(PRODUCER_PREFIX.length()), v);
+      } else if (k.startsWith(CONSUMER_PREFIX)) {
+        return; // the alerts consumer's own settings
       } else if (k.startsWith(KAFKA_PREFIX) && KEYS.stream().noneMatch(d -> d.name().equals(k)
           && !d.equals(BOOTSTRAP_SERVERS))) {
         common.put(k.substring(KAFKA_PREFIX.length()), v);
       }
     });
     common.putAll(producer);
+    return common;
+  }
+
+  /**
+   * Settings of the alerts consumer: the common {@code kafka.*} ones (bootstrap, security) and
+   * {@code kafka.consumer.*} with the prefix removed; no producer setting.
+   */
+  public Map<String, String> kafkaConsumerSettings() {
+    Map<String, String> common = new TreeMap<>();
+    Map<String, String> consumer = new TreeMap<>();
+    values.forEach((k, v) -> {
+      if (k.startsWith(CONSUMER_PREFIX)) {
+        consumer.put(k.substring(CONSUMER_PREFIX.length()), v);
+      } else if (!k.startsWith(PRODUCER_PREFIX) && k.startsWith(KAFKA_PREFIX)
+          && KEYS.stream().noneMatch(d -> d.name().equals(k) && !d.equals(BOOTSTRAP_SERVERS))) {
+        common.put(k.substring(KAFKA_PREFIX.length()), v);
+      }
+    });
+    common.putAll(consumer);
     return common;
   }
 }

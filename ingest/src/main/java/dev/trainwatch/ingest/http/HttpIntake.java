@@ -116,8 +116,17 @@ public final class HttpIntake implements AutoCloseable {
     Reply handle(Call call) throws Exception;
   }
 
+  /**
+   * A route that answers later (a long poll): it must return at once, and the answer is written
+   * when the future completes, so a waiting client holds no handler thread, only its socket.
+   */
+  @FunctionalInterface
+  public interface AsyncRoute {
+    java.util.concurrent.CompletableFuture<Reply> handle(Call call);
+  }
+
   /** A path pattern: literal segments and {@code {name}} segments that match one non-empty segment. */
-  private record Pattern(String method, String[] segments, boolean needsToken, Route route) {
+  private record Pattern(String method, String[] segments, boolean needsToken, Route route, AsyncRoute async) {
     Map<String, String> match(String method, String path) {
       if (!this.method.equals(method)) {
         return null;
@@ -221,8 +230,19 @@ public final class HttpIntake implements AutoCloseable {
    * later win over earlier ones of the same pattern.
    */
   public HttpIntake route(String method, String pattern, boolean needsToken, Route route) {
-    routes.add(0, new Pattern(method, pattern.split("/", -1), needsToken, route));
+    routes.add(0, new Pattern(method, pattern.split("/", -1), needsToken, route, null));
     return this;
+  }
+
+  /** Adds an {@link AsyncRoute}: like {@link #route}, answered when its future completes. */
+  public HttpIntake routeAsync(String method, String pattern, boolean needsToken, AsyncRoute route) {
+    routes.add(0, new Pattern(method, pattern.split("/", -1), needsToken, null, route));
+    return this;
+  }
+
+  /** {@code http.idle.timeout.ms}: a long poll must answer before the connection would idle out. */
+  public int idleTimeoutMs() {
+    return settings.idleTimeoutMs();
   }
 
   public int port() {
@@ -287,6 +307,10 @@ public final class HttpIntake implements AutoCloseable {
             return;
           }
           Call call = new Call(method, path, callParams, query, body, remote);
+          if (route.async() != null) {
+            runAsync(route, call, response, callback);
+            return;
+          }
           try {
             handlers.execute(() -> run(route, call, response, callback));
           } catch (RejectedExecutionException e) {
@@ -294,6 +318,17 @@ public final class HttpIntake implements AutoCloseable {
                 + settings.threads() + "); retry").withHeader("Retry-After", "1"));
           }
         });
+  }
+
+  private void runAsync(Pattern route, Call call, Response response, Callback callback) {
+    java.util.concurrent.CompletableFuture<Reply> f;
+    try {
+      f = route.async().handle(call);
+    } catch (RuntimeException e) {
+      reply(response, callback, Reply.error(500, "internal error: " + e));
+      return;
+    }
+    f.whenComplete((r, e) -> reply(response, callback, e == null ? r : Reply.error(500, "internal error: " + e)));
   }
 
   private void run(Pattern route, Call call, Response response, Callback callback) {
