@@ -22,6 +22,72 @@ public final class TraceProducer {
 
   /** Produces every line of the traces; returns the number of lines sent. */
   public static long produce(String bootstrap, String topic, List<Path> traces) {
+    Properties p = producerProperties(bootstrap);
+    long[] sent = {0};
+    AtomicReference<Exception> failure = new AtomicReference<>();
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (Path file : TraceFiles.resolve(traces)) {
+        TraceFiles.forEachLine(file, line -> {
+          send(producer, topic, line, failure);
+          sent[0]++;
+        });
+      }
+      producer.flush();
+    }
+    throwIfFailed(failure);
+    return sent[0];
+  }
+
+  /**
+   * Produces the lines at their scheduled times (sleeping until each is due), so a deployment
+   * sees the runs progress in real time; {@code progress} is called about every 10 s with the
+   * count sent. Returns the number of lines sent.
+   */
+  public static long produce(String bootstrap, String topic, List<ReplaySchedule.Entry> schedule,
+      java.util.function.LongConsumer progress) throws InterruptedException {
+    AtomicReference<Exception> failure = new AtomicReference<>();
+    long sent = 0;
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(producerProperties(bootstrap), new ByteArraySerializer(), new ByteArraySerializer())) {
+      producer.partitionsFor(topic); // metadata first: a first send blocked on it would bunch the start
+      long start = System.nanoTime();
+      long nextReport = start + 10_000_000_000L;
+      for (ReplaySchedule.Entry e : schedule) {
+        long wait = start + e.atNanos() - System.nanoTime();
+        if (wait > 1_000_000) { // under a millisecond late is on time: no sleep per record
+          java.util.concurrent.TimeUnit.NANOSECONDS.sleep(wait);
+        }
+        send(producer, topic, e.line(), failure);
+        sent++;
+        if (System.nanoTime() >= nextReport) {
+          progress.accept(sent);
+          nextReport += 10_000_000_000L;
+        }
+      }
+      producer.flush();
+    }
+    throwIfFailed(failure);
+    return sent;
+  }
+
+  private static void send(KafkaProducer<byte[], byte[]> producer, String topic, String line,
+      AtomicReference<Exception> failure) {
+    byte[] value = line.getBytes(StandardCharsets.UTF_8);
+    producer.send(new ProducerRecord<>(topic, runKey(value), value), (md, e) -> {
+      if (e != null) {
+        failure.compareAndSet(null, e);
+      }
+    });
+  }
+
+  private static void throwIfFailed(AtomicReference<Exception> failure) {
+    if (failure.get() != null) {
+      throw new IllegalStateException("producing traces failed: " + failure.get().getMessage(), failure.get());
+    }
+  }
+
+  private static Properties producerProperties(String bootstrap) {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -29,27 +95,7 @@ public final class TraceProducer {
     p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
     p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
     p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
-    long[] sent = {0};
-    AtomicReference<Exception> failure = new AtomicReference<>();
-    try (KafkaProducer<byte[], byte[]> producer =
-        new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
-      for (Path file : TraceFiles.resolve(traces)) {
-        TraceFiles.forEachLine(file, line -> {
-          byte[] value = line.getBytes(StandardCharsets.UTF_8);
-          producer.send(new ProducerRecord<>(topic, runKey(value), value), (md, e) -> {
-            if (e != null) {
-              failure.compareAndSet(null, e);
-            }
-          });
-          sent[0]++;
-        });
-      }
-      producer.flush();
-    }
-    if (failure.get() != null) {
-      throw new IllegalStateException("producing traces failed: " + failure.get().getMessage(), failure.get());
-    }
-    return sent[0];
+    return p;
   }
 
   /** The run a line names, as the Kafka key; null (any partition) when the line is unreadable. */
