@@ -115,6 +115,12 @@ public final class IngestConfig {
 
   private IngestConfig(Map<String, String> values) {
     this.values = values;
+    for (String name : values.keySet()) {
+      if (!name.startsWith(KAFKA_PREFIX) && KEYS.stream().noneMatch(k -> k.name().equals(name))) {
+        throw new ConfigException(name + ": unknown key. Fix: use one of "
+            + KEYS.stream().map(Key::name).toList() + " or a kafka.* client setting");
+      }
+    }
     for (Key k : KEYS) {
       String raw = values.get(k.name());
       if (raw != null) {

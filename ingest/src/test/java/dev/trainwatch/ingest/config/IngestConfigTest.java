@@ -51,6 +51,17 @@ class IngestConfigTest {
   }
 
   @Test
+  void anUnknownKeyFromTheFileOrTheEnvironmentIsNamed() throws Exception {
+    Path f = dir.resolve("ingest.properties");
+    java.nio.file.Files.writeString(f, "htp.port=9000\n");
+    assertThatThrownBy(() -> IngestConfig.load(f, Map.of(), Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("htp.port: unknown key. Fix: use one of [http.bind, http.port");
+    assertThatThrownBy(() -> IngestConfig.load(null, Map.of("TRAINWATCH_INGEST_SPOOL_DIRR", "/x"), Map.of()))
+        .hasMessageStartingWith("spool.dirr: unknown key");
+  }
+
+  @Test
   void anUnreadableFileNamesTheOption() {
     assertThatThrownBy(() -> IngestConfig.load(dir.resolve("missing"), Map.of(), Map.of()))
         .hasMessageContaining("--config");

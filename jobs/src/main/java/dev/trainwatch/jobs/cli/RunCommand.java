@@ -29,10 +29,10 @@ final class RunCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     JobConfig c = JobConfig.load(config, System.getenv(), overrides); // ConfigException: exit 2
     StreamExecutionEnvironment env = TrainwatchJob.localEnvironment(c); // loopback only, durable checkpoints
-    TrainwatchJob.configure(env, c);
-    TrainwatchJob.fromConfig(c, false).build(env);
-    System.err.printf("trainwatch: detection job '%s' reading %s from %s%n", c.get("job.name"),
-        c.topics().telemetry(), c.bootstrapServers());
+    var storage = TrainwatchJob.assemble(env, c, System.getenv()); // topics ensured, storage attached
+    System.err.printf("trainwatch: detection job '%s' reading %s from %s; storage: %s%n", c.get("job.name"),
+        c.topics().telemetry(), c.bootstrapServers(),
+        storage.map(s -> "InfluxDB " + s.url() + " database " + s.database()).orElse("none (set influx.url)"));
     env.execute(c.get("job.name"));
     return 0;
   }

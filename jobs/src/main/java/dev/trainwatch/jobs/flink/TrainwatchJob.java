@@ -5,7 +5,11 @@ import dev.trainwatch.jobs.storage.DetectorMetric;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.TelemetryRecord;
+import dev.trainwatch.jobs.storage.InfluxSinkConfig;
+import dev.trainwatch.jobs.storage.StorageTopology;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -35,6 +39,8 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  * trainwatch-jobs.jar --config job.properties}.
  */
 public final class TrainwatchJob {
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TrainwatchJob.class);
 
   private final Source<RawTelemetry, ?, ?> source;
   private final Sink<AlertEvent> alertSink;
@@ -216,8 +222,26 @@ public final class TrainwatchJob {
     }
     JobConfig config = JobConfig.load(file, System.getenv(), overrides);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    configure(env, config);
-    fromConfig(config, false).build(env);
+    assemble(env, config, System.getenv());
     env.execute(config.get("job.name"));
+  }
+
+  /**
+   * The production job as {@code run}, {@code up} and {@code flink run} start it: the topics
+   * ensured ({@link TopicSetup}), checkpointing configured, Kafka wired, and telemetry, detector
+   * metrics and alerts stored in InfluxDB when {@code influx.url} (or {@code TRAINWATCH_INFLUX_URL}
+   * in {@code envVars}) is set, through the same sink as {@code replay}. Returns the storage used.
+   */
+  public static Optional<InfluxSinkConfig> assemble(StreamExecutionEnvironment env, JobConfig config,
+      Map<String, String> envVars) throws InterruptedException {
+    Optional<InfluxSinkConfig> storage = config.influx(envVars);
+    List<String> created = TopicSetup.ensure(config);
+    if (!created.isEmpty()) {
+      LOG.info("created topics {}", created);
+    }
+    configure(env, config);
+    fromConfig(config, false).build(env, (records, alerts, metrics) ->
+        storage.ifPresent(s -> StorageTopology.attach(records, alerts, metrics, s)));
+    return storage;
   }
 }

@@ -40,6 +40,8 @@ final class LocalFlinkCluster implements AutoCloseable {
         .filter(e -> !e.contains("trainwatch") && !e.endsWith("test-classes") && !e.endsWith("/classes"))
         // as on a real cluster: connectors and clients come with the job jar, not the cluster
         .filter(e -> !e.contains("kafka") && !e.contains("junit"))
+        // nor storage: the job jar must carry influxdb-java and its HTTP stack
+        .filter(e -> !e.matches(".*/(influxdb-java|okhttp|retrofit|converter-moshi|moshi|okio|msgpack)[^/]*\\.jar"))
         .collect(Collectors.joining(File.pathSeparator));
     Path checkpoints = Files.createDirectories(workDir.resolve("checkpoints"));
     Files.writeString(confDir.resolve("config.yaml"), String.join("\n",
@@ -145,6 +147,32 @@ final class LocalFlinkCluster implements AutoCloseable {
       Thread.sleep(500);
     }
     throw new IllegalStateException("cluster did not get " + count + " TaskManagers within " + timeout + "; logs in " + logDir);
+  }
+
+  /** The cluster's configuration directory (FLINK_CONF_DIR of a {@code flink} client). */
+  Path confDir() {
+    return confDir;
+  }
+
+  /** Flink's own jars, without the project's or Kafka's classes: what a Flink distribution's lib/ holds. */
+  String classPath() {
+    return classPath;
+  }
+
+  /**
+   * Runs the {@code flink} command line client ({@code CliFrontend}, the class behind
+   * {@code bin/flink}) in its own JVM against this cluster, as a user submits a job jar.
+   */
+  Process flinkCli(Path log, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx256m", "-XX:TieredStopAtLevel=1",
+        "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.lang=ALL-UNNAMED",
+        "-cp", classPath, "org.apache.flink.client.cli.CliFrontend"));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("FLINK_CONF_DIR", confDir.toString());
+    return pb.start();
   }
 
   Path logDir() {

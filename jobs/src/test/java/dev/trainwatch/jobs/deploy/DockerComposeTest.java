@@ -35,6 +35,28 @@ class DockerComposeTest {
     assertThat(p.exitValue()).as(output).isZero();
   }
 
+  /** The job arguments of the submit-job service are a valid job configuration that stores to the compose InfluxDB. */
+  @Test
+  void submittedJobConfigurationIsValidAndStoresToInflux() throws Exception {
+    String yaml = Files.readString(COMPOSE);
+    Matcher m = Pattern.compile("(?s)  submit-job:.*?command: >\\n(.*?)\\n    volumes:").matcher(yaml);
+    assertThat(m.find()).as("submit-job command").isTrue();
+    String[] words = m.group(1).trim().split("\\s+");
+    java.util.Map<String, String> args = new java.util.LinkedHashMap<>();
+    boolean afterJar = false;
+    for (String w : words) {
+      if (afterJar) {
+        assertThat(w).as("job argument").contains("=");
+        args.put(w.substring(0, w.indexOf('=')), w.substring(w.indexOf('=') + 1));
+      }
+      afterJar |= w.endsWith("trainwatch-jobs-flink.jar");
+    }
+    dev.trainwatch.jobs.flink.JobConfig c = dev.trainwatch.jobs.flink.JobConfig.of(args); // throws on a bad key
+    assertThat(c.influx(java.util.Map.of()).orElseThrow().url()).isEqualTo("http://influxdb:8086");
+    assertThat(c.checkpointUri()).isEqualTo("file:///flink-checkpoints");
+    assertThat(yaml).contains("- flink-checkpoints:/flink-checkpoints");
+  }
+
   @Test
   void everyRepositoryPathItMountsExists() throws Exception {
     String yaml = Files.readString(COMPOSE);

@@ -27,6 +27,17 @@ class JobConfigTest {
   }
 
   @Test
+  void theExampleFileLoadsAndDeclaresEveryKey() throws Exception {
+    Path example = Path.of("config", "job.example.properties");
+    JobConfig c = JobConfig.load(example, Map.of(), Map.of());
+    String text = Files.readString(example);
+    for (var k : JobConfig.KEYS) {
+      assertThat(text).as("job.example.properties shows " + k.key()).contains(k.key() + "=");
+    }
+    assertThat(c.influx(Map.of())).isEmpty();
+  }
+
+  @Test
   void clientSettingsPassThroughByPrefix() {
     JobConfig c = JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1",
         "kafka.common.security.protocol", "SSL", "kafka.consumer.fetch.min.bytes", "7",
