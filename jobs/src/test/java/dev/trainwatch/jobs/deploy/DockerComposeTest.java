@@ -28,11 +28,38 @@ class DockerComposeTest {
       Assumptions.assumeTrue(installed, "docker-compose not installed (bin/test installs it as root)");
     }
     assertThat(installed).as("docker-compose must be installed in CI (bin/test installs it)").isTrue();
-    Process p = new ProcessBuilder("docker-compose", "-f", COMPOSE.toString(), "config", "-q")
-        .redirectErrorStream(true).start();
+    ProcessBuilder pb = new ProcessBuilder("docker-compose", "-f", COMPOSE.toString(), "config", "-q")
+        .redirectErrorStream(true);
+    pb.environment().put("GRAFANA_ADMIN_PASSWORD", "test-password");
+    Process p = pb.start();
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.exitValue()).as(output).isZero();
+    // without a Grafana password it refuses to start, naming the variable
+    ProcessBuilder none = new ProcessBuilder("docker-compose", "-f", COMPOSE.toString(), "config", "-q")
+        .redirectErrorStream(true);
+    none.environment().remove("GRAFANA_ADMIN_PASSWORD");
+    Process q = none.start();
+    assertThat(q.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    String refused = new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(q.exitValue()).isNotZero();
+    assertThat(refused).contains("GRAFANA_ADMIN_PASSWORD");
+  }
+
+  /** Issue 14 row 9: only Grafana and the sidecar (on loopback) are published; Kafka is replicated. */
+  @Test
+  void publishesOnlyGrafanaAndTheLoopbackSidecarAndReplicatesKafka() throws Exception {
+    String yaml = Files.readString(COMPOSE);
+    Matcher ports = Pattern.compile("\n    ports:\n((?:      - .*\n)+)").matcher(yaml);
+    java.util.List<String> published = new java.util.ArrayList<>();
+    while (ports.find()) {
+      published.add(ports.group(1).trim());
+    }
+    assertThat(published).containsExactlyInAnyOrder("- \"3000:3000\"", "- \"127.0.0.1:8765:8765\"");
+    assertThat(yaml).doesNotContain(":-admin}");
+    assertThat(yaml).contains("KAFKA_DEFAULT_REPLICATION_FACTOR: \"3\"", "KAFKA_MIN_INSYNC_REPLICAS: \"2\"",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: \"2\"", "KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE: \"false\"",
+        "checkpoint.dir=file:///flink-checkpoints");
   }
 
   /** The job arguments of the submit-job service are a valid job configuration that stores to the compose InfluxDB. */
