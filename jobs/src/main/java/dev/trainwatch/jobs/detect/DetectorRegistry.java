@@ -47,6 +47,7 @@ public final class DetectorRegistry {
     add(LossScaleCollapseDetector::new, LossScaleCollapseDetector.SETTINGS, LossScaleCollapseDetector.Config::from);
     add(SuddenDivergenceDetector::new, SuddenDivergenceDetector.SETTINGS, SuddenDivergenceDetector.Config::from);
     add(DivergenceDetector::new, DivergenceDetector.SETTINGS, DivergenceDetector.Config::from);
+    add(RunStalledDetector::new, RunStalledDetector.SETTINGS, RunStalledDetector.Config::from);
     // stability_gap
     add(StabilityGapDetector::new, StabilityGapDetector.SETTINGS, StabilityGapDetector.Config::from);
   }

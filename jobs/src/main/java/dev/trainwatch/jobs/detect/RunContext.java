@@ -20,6 +20,7 @@ public final class RunContext {
   private long lastCheckpointStep = -1;
   private String task;
   private long records;
+  private long nowMs = -1; // processing time of the current arrival; not state
 
   public RunContext(String run, DetectorConfig config) {
     this.run = run;
@@ -59,6 +60,18 @@ public final class RunContext {
 
   public String task() {
     return task;
+  }
+
+  /**
+   * Processing time (ms) at which the host handed this record (or this timer) to the monitor,
+   * -1 when there is none (off-line evaluation). Only time-driven detectors read it.
+   */
+  public long nowMs() {
+    return nowMs;
+  }
+
+  void setNow(long nowMs) {
+    this.nowMs = nowMs;
   }
 
   /** Number of records seen for this run, including the current one. */

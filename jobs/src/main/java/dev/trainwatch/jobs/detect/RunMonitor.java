@@ -124,6 +124,15 @@ public final class RunMonitor {
    * rarely enough to keep the storage write rate a fraction of the telemetry rate.
    */
   public boolean observe(TelemetryRecord r, AlertSink sink, MetricSink metrics) {
+    return observe(r, sink, metrics, -1);
+  }
+
+  /**
+   * Feeds one record that arrived at processing time {@code nowMs} (-1: none, as off-line), so
+   * time-driven detectors ({@link TimeDriven}, e.g. {@code run_stalled}) learn the run's pace.
+   */
+  public boolean observe(TelemetryRecord r, AlertSink sink, MetricSink metrics, long nowMs) {
+    ctx.setNow(nowMs);
     target = sink;
     AlertSink out = tracking;
     boolean isEnd = r.isEvent(TelemetryRecord.RUN_END);
@@ -170,6 +179,65 @@ public final class RunMonitor {
       ended = true;
     }
     return true;
+  }
+
+  /**
+   * The earliest processing time at which a time-driven detector wants to look again with no
+   * new step (e.g. when the run would count as stalled), or -1 when none does.
+   */
+  public long nextDeadline() {
+    long due = -1;
+    for (int i = 0, n = detectors.size(); i < n; i++) {
+      if (detectors.get(i) instanceof TimeDriven t) {
+        long d = t.deadline(ctx);
+        if (d >= 0 && (due < 0 || d < due)) {
+          due = d;
+        }
+      }
+    }
+    return due;
+  }
+
+  /** Processing time {@code nowMs} has come with no new step: time-driven detectors judge it. */
+  public void onProcessingTime(long nowMs, AlertSink sink) {
+    target = sink;
+    ctx.setNow(nowMs);
+    for (int i = 0, n = detectors.size(); i < n; i++) {
+      if (detectors.get(i) instanceof TimeDriven t) {
+        try {
+          t.onTime(nowMs, ctx, tracking);
+        } catch (RuntimeException e) {
+          failOnTime(detectors.get(i), e);
+        }
+      }
+    }
+  }
+
+  /**
+   * The run went silent until the idle timeout and its state is about to be dropped: time-driven
+   * detectors report it (a stalled run is resolved as stopped), then every alert still firing is
+   * resolved with {@code why}.
+   */
+  public void expire(long nowMs, String why, AlertSink sink) {
+    target = sink;
+    ctx.setNow(nowMs);
+    for (int i = 0, n = detectors.size(); i < n; i++) {
+      if (detectors.get(i) instanceof TimeDriven t) {
+        try {
+          t.onExpire(nowMs, ctx, tracking);
+        } catch (RuntimeException e) {
+          failOnTime(detectors.get(i), e);
+        }
+      }
+    }
+    resolveAll(lastStep, System.currentTimeMillis(), why, sink);
+  }
+
+  private void failOnTime(Detector d, RuntimeException e) {
+    if (detectorFailures++ == 0) {
+      LOG.error("detector {} failed on run {} at a processing-time check; skipped (logged once per run)",
+          d.name(), ctx.run(), e);
+    }
   }
 
   private void fail(Detector d, TelemetryRecord r, RuntimeException e) {

@@ -27,6 +27,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -42,11 +43,14 @@ import org.apache.flink.util.OutputTag;
  * to {@link #DEAD_LETTERS} with the parser's reason; valid ones also go to {@link #RECORDS}
  * for storage, and the detectors' metrics to {@link #METRICS}.
  *
- * <p>Every run's state has a way out. Idle detection uses one processing-time timer per run,
- * re-armed at most once per {@code idleTimeoutMs / 4}: re-arming on every record would mean a
- * timer delete and insert per record; coarse re-arming makes the idle cut-off fire between
- * 1x and 1.25x the timeout, which is precise enough for cleanup. On idle, alerts still firing
- * are resolved ("run idle") before the state is dropped, so no alert is left open forever.
+ * <p>Every run's state has a way out, and every run is watched for stalls, with one
+ * processing-time timer per run at the earlier of its stall deadline ({@code run_stalled}: no
+ * new step for much longer than the run's own usual interval) and its idle cut-off. A record
+ * moves the timer only when it would fire too late (never, in steady state); a timer that fires
+ * with nothing due re-arms, so an active run costs one timer firing per stall threshold (2
+ * minutes or more). At the cut-off the run is expired: a stalled run is reported as stopped,
+ * alerts still firing are resolved ("run idle") and the state is dropped, so no alert is left
+ * open forever.
  *
  * <p>The hot path does one keyed-state lookup and one update per record (the timer's time lives
  * in {@link RunState} beside the detectors) and allocates nothing of its own: the sinks the
@@ -198,33 +202,57 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     } else {
       state.monitor.configure(config);
     }
+    long now = ctx.timerService().currentProcessingTime();
     emitter.set(record, ctx, out);
+    boolean fresh;
     try {
-      state.monitor.observe(record, emitter, emitter);
+      fresh = state.monitor.observe(record, emitter, emitter, now);
     } finally {
       emitter.set(null, null, null);
     }
     if (state.monitor.ended()) {
-      cancelIdleTimer(ctx, state);
+      cancelTimer(ctx, state);
       runState.clear();
       activeRuns--;
       return;
     }
-    armIdleTimer(ctx, state);
+    if (fresh || state.lastSeenMs == 0) {
+      state.lastSeenMs = now;
+    }
+    armTimer(ctx, state);
     runState.update(state);
   }
 
-  private void armIdleTimer(Context ctx, RunState state) {
-    long now = ctx.timerService().currentProcessingTime();
-    if (state.idleTimerAt != 0 && state.idleTimerAt - now >= idleTimeoutMs - idleTimeoutMs / 4) {
-      return; // still far enough out
+  /**
+   * One processing-time timer per run, at the earlier of the run's stall deadline and its idle
+   * cut-off. It is moved only when it would fire too late; one that fires early (the run kept
+   * sending) looks, finds nothing due and re-arms. So a record costs no timer operation, and an
+   * active run's timer fires about once per stall threshold (2 minutes or more).
+   */
+  private void armTimer(TimerService timers, RunState state) {
+    long due = due(state);
+    if (state.idleTimerAt != 0 && state.idleTimerAt <= due) {
+      return;
     }
-    cancelIdleTimer(ctx, state);
-    state.idleTimerAt = now + idleTimeoutMs;
-    ctx.timerService().registerProcessingTimeTimer(state.idleTimerAt);
+    if (state.idleTimerAt != 0) {
+      timers.deleteProcessingTimeTimer(state.idleTimerAt);
+    }
+    state.idleTimerAt = due;
+    timers.registerProcessingTimeTimer(due);
   }
 
-  private static void cancelIdleTimer(Context ctx, RunState state) {
+  private void armTimer(Context ctx, RunState state) {
+    armTimer(ctx.timerService(), state);
+  }
+
+  /** The stall deadline of the run's time-driven detectors, or the idle cut-off if earlier. */
+  private long due(RunState state) {
+    long idle = state.lastSeenMs + idleTimeoutMs;
+    long stall = state.monitor.nextDeadline();
+    return stall >= 0 && stall < idle ? stall : idle;
+  }
+
+  private static void cancelTimer(Context ctx, RunState state) {
     if (state.idleTimerAt != 0) {
       ctx.timerService().deleteProcessingTimeTimer(state.idleTimerAt);
       state.idleTimerAt = 0;
@@ -234,16 +262,24 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   @Override
   public void onTimer(long timestamp, OnTimerContext ctx, Collector<AlertEvent> out) throws Exception {
     RunState state = runState.value();
-    if (state != null) {
-      RunMonitor monitor = state.monitor;
-      monitor.resolveAll(monitor.lastStep(), System.currentTimeMillis(),
-          "run idle for " + idleTimeoutMs / 1000 + " s; state dropped", out::collect);
+    if (state == null) {
+      return;
     }
-    if (state != null) {
+    if (state.idleTimerAt != timestamp) {
+      return; // not the run's current timer (moved timers are deleted; this only guards restores)
+    }
+    state.idleTimerAt = 0;
+    RunMonitor monitor = state.monitor;
+    if (timestamp - state.lastSeenMs >= idleTimeoutMs) {
+      monitor.expire(timestamp, "run idle for " + idleTimeoutMs / 1000 + " s; state dropped", out::collect);
       activeRuns--;
+      runsExpired.inc();
+      runState.clear();
+      return;
     }
-    runsExpired.inc();
-    runState.clear();
+    monitor.onProcessingTime(timestamp, out::collect);
+    armTimer(ctx.timerService(), state);
+    runState.update(state);
   }
 
   /** Where a run's monitor reports: alerts to the main output, detector metrics to {@link #METRICS}. */

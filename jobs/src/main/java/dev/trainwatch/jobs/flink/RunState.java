@@ -10,11 +10,18 @@ import dev.trainwatch.jobs.detect.RunMonitor;
 public final class RunState {
 
   final RunMonitor monitor;
-  /** Processing time the idle timer fires at; 0 when none is armed. */
+  /** Processing time the run's one timer fires at (stall check or idle cut-off); 0 when none is armed. */
   long idleTimerAt;
+  /** Processing time the last new step arrived at (the idle cut-off counts from here). */
+  long lastSeenMs;
 
   RunState(RunMonitor monitor, long idleTimerAt) {
+    this(monitor, idleTimerAt, 0);
+  }
+
+  RunState(RunMonitor monitor, long idleTimerAt, long lastSeenMs) {
     this.monitor = monitor;
     this.idleTimerAt = idleTimerAt;
+    this.lastSeenMs = lastSeenMs;
   }
 }

@@ -60,13 +60,15 @@ public final class RunStateSerializer extends TypeSerializer<RunState> {
   @Override
   public void serialize(RunState state, DataOutputView target) throws IOException {
     target.writeLong(state.idleTimerAt);
+    target.writeLong(state.lastSeenMs);
     state.monitor.write(target);
   }
 
   @Override
   public RunState deserialize(DataInputView source) throws IOException {
     long idleTimerAt = source.readLong();
-    return new RunState(RunMonitor.read(DetectorConfig.DEFAULTS, source), idleTimerAt);
+    long lastSeenMs = source.readLong();
+    return new RunState(RunMonitor.read(DetectorConfig.DEFAULTS, source), idleTimerAt, lastSeenMs);
   }
 
   @Override

@@ -157,4 +157,61 @@ class MonitorFunctionHarnessTest {
     assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS)).hasSize(1);
     assertThat(harness.numKeyedStateEntries()).isEqualTo(2); // b and c
   }
+
+  @Test
+  void aStalledRunAlertsAfterTwoMinutesResolvesOnResumeAndIsReportedStoppedAtTheIdleCutOff() throws Exception {
+    harness.close();
+    long idle = 1_800_000;
+    harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new MonitorFunction(
+        DetectorConfig.DEFAULTS, idle, "t", () -> List.of(new dev.trainwatch.jobs.detect.RunStalledDetector()))),
+        RawTelemetry::run, Types.STRING);
+    harness.open();
+    long t = START;
+    for (int s = 0; s < 50; s++) { // a step a second
+      harness.setProcessingTime(t += 1_000);
+      send("a", s, 0);
+    }
+    assertThat(harness.numProcessingTimeTimers()).isEqualTo(1); // one timer per run, not one per record
+    long last = t;
+    harness.setProcessingTime(last + 119_000);
+    assertThat(harness.extractOutputValues()).isEmpty();
+    harness.setProcessingTime(last + 120_000);
+    assertThat(harness.extractOutputValues()).singleElement().satisfies(a -> {
+      assertThat(a.detector()).isEqualTo("run_stalled");
+      assertThat(a.status()).isEqualTo(Status.FIRING);
+      assertThat(a.step()).isEqualTo(49);
+    });
+    harness.setProcessingTime(last + 300_000);
+    send("a", 50, 0); // the run comes back
+    List<AlertEvent> out = harness.extractOutputValues();
+    assertThat(out).hasSize(2);
+    assertThat(out.get(1).status()).isEqualTo(Status.RESOLVED);
+    assertThat(out.get(1).summary()).startsWith("steps resumed after 5.0 min");
+    // then it vanishes without run_end: stalled, then stopped at the idle cut-off, state and timer gone
+    long back = last + 300_000;
+    harness.setProcessingTime(back + idle - 1);
+    assertThat(harness.extractOutputValues()).hasSize(3);
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
+    harness.setProcessingTime(back + idle);
+    out = harness.extractOutputValues();
+    assertThat(out).hasSize(4);
+    assertThat(out.get(2).status()).isEqualTo(Status.FIRING);
+    assertThat(out.get(3).status()).isEqualTo(Status.RESOLVED);
+    assertThat(out.get(3).evidence()).containsEntry("resolved_as", "stopped");
+    assertThat(harness.numKeyedStateEntries()).isZero();
+    assertThat(harness.numProcessingTimeTimers()).isZero();
+  }
+
+  @Test
+  void anActiveRunsTimerFiresAboutOncePerIdlePeriodAndMovesWithIt() throws Exception {
+    for (int s = 0; s < 200; s++) { // 200 s of a step a second against a 60 s idle timeout
+      harness.setProcessingTime(START + s * 1_000L);
+      send("a", s, 0);
+      assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+    }
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
+    harness.setProcessingTime(START + 199_000 + IDLE_MS); // exactly the idle timeout after the last step
+    assertThat(harness.numKeyedStateEntries()).isZero();
+    assertThat(harness.numProcessingTimeTimers()).isZero();
+  }
 }
