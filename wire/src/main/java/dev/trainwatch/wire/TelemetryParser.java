@@ -245,11 +245,17 @@ public final class TelemetryParser {
 
   /**
    * Null when {@code value} is a valid identifier of at most {@code max} characters: no control
-   * character (a newline cannot be written into an InfluxDB tag, and splits every line format)
+   * character (a newline cannot be written into an InfluxDB tag, and splits every line format),
+   * no backslash (InfluxDB 1.x has no escape for it in tags: a name ending in one lost its points)
    * and no unpaired surrogate (a {@code \uD800} escape would turn into '?' once encoded, so the
    * Kafka key and the record would name different runs). Else the reason, naming the field.
    */
   static String identifier(String field, String value, int max) {
+    return identifier(field, value, max, true);
+  }
+
+  /** As {@link #identifier(String, String, int)}; {@code identifierOnly} false for tag values (stored as strings). */
+  static String identifier(String field, String value, int max, boolean identifierOnly) {
     if (value.length() > max) {
       return "field '" + field + "': " + value.length() + " characters exceed the limit of " + max;
     }
@@ -257,6 +263,10 @@ public final class TelemetryParser {
       char c = value.charAt(i);
       if (c < 0x20 || c == 0x7f) {
         return String.format(java.util.Locale.ROOT, "field '%s': control character U+%04X at index %d", field, (int) c, i);
+      }
+      if (c == '\\' && identifierOnly) {
+        return "field '" + field + "': backslash at index " + i + ": InfluxDB's line protocol cannot store every "
+            + "backslash in a name (one at the end, or before a space, comma or equals sign, is lost)";
       }
       if (Character.isSurrogate(c)) {
         if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
@@ -352,7 +362,7 @@ public final class TelemetryParser {
       String invalid = name.isEmpty() ? "field 'tags': tag names must be non-empty"
           : identifier(field, name, limits.maxNameLength());
       if (invalid == null) {
-        invalid = identifier(field, p.getText(), limits.maxTagValueLength());
+        invalid = identifier(field, p.getText(), limits.maxTagValueLength(), false);
       }
       if (invalid != null) {
         return invalid;

@@ -78,6 +78,11 @@ class TelemetryLimitsTest {
     assertThat(reason("{\"run\":\"r\\ud800\",\"step\":1}")).isEqualTo("field 'run': unpaired surrogate U+D800 at index 1");
     assertThat(reason("{\"run\":\"r\",\"step\":1,\"metrics\":{\"a\\tb\":1}}")).contains("control character U+0009");
     assertThat(reason("{\"run\":\"r\",\"step\":1,\"tags\":{\"k\":\"v\\r\"}}")).contains("field 'tags.k': control character U+000D");
+    // InfluxDB 1.x drops a tag ending in a backslash, and mangles one before a space, comma or '='
+    assertThat(reason("{\"run\":\"ends\\\\\",\"step\":1}")).startsWith("field 'run': backslash at index 4");
+    assertThat(reason("{\"run\":\"r\",\"step\":1,\"metrics\":{\"a\\\\ b\":1}}")).contains("backslash at index 1");
+    assertThat(PARSER.parse("{\"run\":\"r\",\"step\":1,\"tags\":{\"path\":\"C:\\\\runs\\\\\"}}"))
+        .as("tag values are stored as strings, where a backslash is escaped").isInstanceOf(ParseResult.Parsed.class);
     // a real pair, escaped or raw, is a valid character
     assertThat(PARSER.parse("{\"run\":\"r\\ud83d\\ude00\",\"step\":1}")).isInstanceOf(ParseResult.Parsed.class);
     assertThat(PARSER.parse("{\"run\":\"r\uD83D\uDE00 ü\",\"step\":1}")).isInstanceOf(ParseResult.Parsed.class);

@@ -84,4 +84,57 @@ class InfluxSinkIT {
           .hasMessageContaining("influx.database");
     }
   }
+
+  /**
+   * Issue 14 row 10: every name a valid record may carry survives InfluxDB's line protocol
+   * (run and task as tags, metric names as field keys, tags as run_info fields): spaces, commas,
+   * equals signs, quotes and non-ASCII. Each record is accepted by the validator first, as on the
+   * real path; a newline or a backslash, which InfluxDB 1.x cannot carry in every position (a run
+   * ending in a backslash lost all its points), is rejected there (TelemetryLimitsTest).
+   */
+  @Test
+  void everyValidNameSurvivesTheLineProtocol() throws Exception {
+    String[] names = {"a b", "a,b", "a=b", "a\"b", "\u00fcn\u00ef \ud83d\ude00", "x,y=z w", "'single'", "#hash",
+        "a\"b c,d=\"", "=", ",", " lead", "trail ", "tab\u00a0nbsp"};
+    InfluxSinkConfig config = InfluxSinkConfig.forUrl(influx.url()).withDatabase("escape").withBatchSize(10);
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    java.util.List<String> runs = new java.util.ArrayList<>();
+    try (InfluxSinkWriter w = InfluxSink.open(config, new InfluxBatchWriter(config), null)) {
+      for (int i = 0; i < names.length; i++) {
+        String n = names[i];
+        Map<String, Object> rec = new java.util.LinkedHashMap<>();
+        rec.put("run", n);
+        rec.put("step", i);
+        rec.put("time_ms", 1_795_515_485_000L + i);
+        rec.put("task", n);
+        rec.put("metrics", Map.of(n, 1.5 + i));
+        rec.put("tags", Map.of(n, n));
+        var parsed = dev.trainwatch.wire.TelemetryParser.DEFAULT.parse(json.writeValueAsBytes(rec));
+        assertThat(parsed).as(n + ": " + parsed).isInstanceOf(dev.trainwatch.wire.ParseResult.Parsed.class);
+        TelemetryRecord r = ((dev.trainwatch.wire.ParseResult.Parsed) parsed).record();
+        runs.add(n);
+        for (InfluxLine l : Points.telemetry(r)) {
+          w.write(l, null);
+        }
+      }
+      w.flush(true);
+    }
+    var runsStored = json.readTree(query(influx.url(), "escape", "SHOW TAG VALUES FROM telemetry WITH KEY = \"run\""));
+    java.util.Set<String> stored = new java.util.TreeSet<>();
+    runsStored.at("/results/0/series/0/values").forEach(v -> stored.add(v.get(1).asText()));
+    assertThat(stored).containsExactlyInAnyOrderElementsOf(runs);
+    var tasksStored = json.readTree(query(influx.url(), "escape", "SHOW TAG VALUES FROM telemetry WITH KEY = \"task\""));
+    java.util.Set<String> tasks = new java.util.TreeSet<>();
+    tasksStored.at("/results/0/series/0/values").forEach(v -> tasks.add(v.get(1).asText()));
+    assertThat(tasks).containsExactlyInAnyOrderElementsOf(runs);
+    var fields = json.readTree(query(influx.url(), "escape", "SHOW FIELD KEYS FROM telemetry"));
+    java.util.Set<String> keys = new java.util.TreeSet<>();
+    fields.at("/results/0/series/0/values").forEach(v -> keys.add(v.get(0).asText()));
+    assertThat(keys).containsAll(runs);
+    var info = json.readTree(query(influx.url(), "escape", "SHOW FIELD KEYS FROM run_info"));
+    java.util.Set<String> infoKeys = new java.util.TreeSet<>();
+    info.at("/results/0/series/0/values").forEach(v -> infoKeys.add(v.get(0).asText()));
+    assertThat(infoKeys).containsAll(runs);
+    assertThat(query(influx.url(), "escape", "SELECT count(\"step\") FROM telemetry")).contains("," + names.length + "]");
+  }
 }
