@@ -234,7 +234,12 @@ public final class StabilityGapDetector implements Detector, dev.trainwatch.jobs
       if ((t.learned || t.trained) && !t.name.equals(next) && t.filled() >= c.minPreEvals()) {
         double noise = t.noise(c.noiseEvals());
         double sdDiff = noise * Math.sqrt(1.0 + 1.0 / Math.min(c.preEvals(), t.filled()));
-        t.episode.open(r.step(), t.mean(c.preEvals()), noise, Math.max(c.warnDrop(), c.noiseK() * sdDiff));
+        // The level the task had when training moved on: the mean of its last evals, or the last
+        // one when higher (a task still rising at the switch, as in slow domain-incremental
+        // set-ups, would otherwise get a baseline below where it stood and a shallow drop would
+        // look shallower still; the labels measure from the last eval before the switch).
+        double pre = Math.max(t.mean(c.preEvals()), t.get(1));
+        t.episode.open(r.step(), pre, noise, Math.max(c.warnDrop(), c.noiseK() * sdDiff));
       }
     }
   }

@@ -44,8 +44,8 @@ public final class SuddenDivergenceDetector implements Detector {
       "...and this many robust sigmas of log-loss above it (a loss of 0.01 with batch-2 noise goes to 0.08 and back routinely)...");
   public static final Setting<Integer> EXPLODE_OBS = SETTINGS.integer("explode_obs", 2, Setting.atLeast(1),
       "...on this many consecutive records, each no lower than the last (a spike comes back, an explosion keeps climbing); a non-finite loss after a warning confirms at once");
-  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
-      "records before the loss and update baselines are trusted");
+  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 50, Setting.atLeast(0),
+      "records before the loss and update baselines are trusted (50, not 100: a warmup to a too-high peak blows up during or right after the ramp, while the spike detectors are quiet; the 64-record windows also need 32 values first)");
   public static final Setting<Integer> RESOLVE_AFTER = SETTINGS.integer("resolve_after", 50, Setting.atLeast(1),
       "records with the loss within 1.5x of its median before the alert resolves (the run took the change)");
 
@@ -62,7 +62,7 @@ public final class SuddenDivergenceDetector implements Detector {
    *     needs a larger excursion (6, as for loss spikes)
    * @param explodeObs consecutive records at or above {@code explodeRatio}, each no lower than
    *     the last (2: a spike goes back, an explosion keeps climbing)
-   * @param minSteps records before the loss and update baselines are trusted (100)
+   * @param minSteps records before the loss and update baselines are trusted (50)
    * @param resolveAfter records with the loss back within 1.5x of its median before resolving (50)
    * @param edgeLimit lr x sharpness above which (S)GD is past the edge of stability (2)
    * @param adaptiveEdgeLimit the same for Adam-family optimizers (38)

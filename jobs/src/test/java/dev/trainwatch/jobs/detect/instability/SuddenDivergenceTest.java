@@ -106,6 +106,18 @@ class SuddenDivergenceTest {
   }
 
   @Test
+  void aWarmupToATooHighPeakIsConfirmedAsTheLossExplodesDuringTheRamp() {
+    // linear warmup over 100 steps; at step 80 the loss starts to multiply by 3 per step
+    List<TelemetryRecord> r = steps(0, 100, s -> rec(s, "lr", 1.0 * (s + 1) / 100,
+        "loss", s < 80 ? 2.0 - 0.01 * s + 0.02 * Math.sin(s) : 1.2 * Math.pow(3, s - 79)));
+    assertThat(firing(run(new LossSpikeDetector(), r))).isEmpty(); // quiet while the LR ramps
+    assertThat(firing(run(new SuddenDivergenceDetector(), r))).singleElement().satisfies(e -> {
+      assertThat(e.step()).isEqualTo(82L); // 3.6 (3x), 10.8 (9x), 32 (27x): two rising records at >= 4x
+      assertThat(e.severity()).isEqualTo(Severity.CRITICAL);
+    });
+  }
+
+  @Test
   void aNoisyRunNearZeroLossDoesNotExplode() {
     // log-loss noise of 0.8 (batch-2 style) around 0.01: 8x excursions are ordinary there
     java.util.Random rnd = new java.util.Random(7);
