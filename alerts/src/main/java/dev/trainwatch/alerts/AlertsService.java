@@ -95,7 +95,7 @@ public final class AlertsService implements AutoCloseable {
             journal.appendGone(fp, source, step);
           }
         }, c.receivers().values().stream().filter(AlertsConfig.Receiver::forwardsEverything)
-            .map(AlertsConfig.Receiver::name).toList());
+            .map(AlertsConfig.Receiver::name).toList(), c.tagLabels());
     dispatcher.restore(restored.alerts(), restored.tombstones(), clock.instant());
     NotificationLog nflog = new NotificationLog(journal, restored.nflog().values());
     KafkaClients.ensureDeadLetterTopic(c.kafka());

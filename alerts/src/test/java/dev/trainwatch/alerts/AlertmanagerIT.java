@@ -129,7 +129,8 @@ class AlertmanagerIT {
           "{name: am, type: alertmanager, mode: alertmanager, url: '" + am.url()
               + "/api/v2/alerts', resend_interval: 1s}");
       try (AlertsServiceProcess svc = AlertsServiceProcess.start(dir.resolve("svc"), s.yaml(), s.port())) {
-        AlertEvent w = firing("run-a", "grad_norm_spike", Severity.WARNING, 100);
+        AlertEvent w = firing("run-a", "grad_norm_spike", Severity.WARNING, 100)
+            .withTags(Map.of("team", "ml-infra", "model", "mlp"));
         AlertsServiceIT.produce(kafka.bootstrapServers(), s.topic(), List.of(w));
         TestReceiver.await(Duration.ofSeconds(20), () -> webhookEvents(hook).contains("run-a/grad_norm_spike/warning firing"),
             "the warning at Alertmanager's webhook");
@@ -137,8 +138,13 @@ class AlertmanagerIT {
 
         assertThat(webhookEvents(hook)).containsExactly("run-a/grad_norm_spike/warning firing");
         assertThat(active(am)).containsExactly("run-a/grad_norm_spike/warning");
+        JsonNode labels = am.alerts().get(0).get("labels");
+        assertThat(labels.path("team").asText()).isEqualTo("ml-infra"); // tag_labels default: project, team, user
+        assertThat(labels.has("model")).isFalse();
+        assertThat(am.alerts().get(0).get("generatorURL").asText()).contains("/d/trainwatch-run?").contains("var-run=run-a");
 
-        AlertEvent c = firing("run-a", "grad_norm_spike", Severity.CRITICAL, 200);
+        AlertEvent c = firing("run-a", "grad_norm_spike", Severity.CRITICAL, 200)
+            .withTags(Map.of("team", "ml-infra", "model", "mlp"));
         AlertsServiceIT.produce(kafka.bootstrapServers(), s.topic(), List.of(c));
         TestReceiver.await(Duration.ofSeconds(20), () -> webhookEvents(hook).containsAll(List.of(
             "run-a/grad_norm_spike/warning resolved", "run-a/grad_norm_spike/critical firing")), "escalation");

@@ -16,6 +16,9 @@ import java.util.Map;
  * {@code evidence} holds the numbers behind the decision (values, baseline, threshold);
  * its values are numbers, strings or booleans. {@code affectedTask} is set for stability
  * gaps only; evidence keys are kept in sorted order. {@code timeMs} is the wall clock of the triggering record, or -1.
+ * {@code tags} are the run's tags known when the alert changed (at most {@value #MAX_TAGS}, values
+ * cut to {@value #MAX_TAG_VALUE} characters): the alerts service promotes an allow-list of them
+ * to labels; they are not part of the fingerprint.
  */
 public record AlertEvent(
     int version,
@@ -30,9 +33,14 @@ public record AlertEvent(
     String summary,
     String remedy,
     Map<String, Object> evidence,
-    String affectedTask) {
+    String affectedTask,
+    Map<String, String> tags) {
 
   public static final int SCHEMA_VERSION = 1;
+  /** Run tags an alert carries at most: enough for project, team, user and a few more. */
+  public static final int MAX_TAGS = 16;
+  /** Characters of a tag value an alert carries at most (a label, not a config dump). */
+  public static final int MAX_TAG_VALUE = 128;
 
   public AlertEvent {
     if (run == null || family == null || detector == null || severity == null || status == null) {
@@ -42,9 +50,32 @@ public record AlertEvent(
     // built-in Map serializer rebuilds maps as HashMap, which would reorder insertion order.
     // A mutable TreeMap, not an unmodifiable view: Kryo on Java 17 cannot copy the latter.
     evidence = evidence == null ? new TreeMap<>() : new TreeMap<>(evidence);
+    tags = tags == null ? new TreeMap<>() : new TreeMap<>(tags);
     if (fingerprint == null) {
       fingerprint = fingerprint(run, family, detector, affectedTask);
     }
+  }
+
+  /** Without run tags. */
+  public AlertEvent(int version, String run, Family family, String detector, Severity severity,
+      Status status, long step, long timeMs, String fingerprint, String summary, String remedy,
+      Map<String, Object> evidence, String affectedTask) {
+    this(version, run, family, detector, severity, status, step, timeMs, fingerprint, summary,
+        remedy, evidence, affectedTask, null);
+  }
+
+  /** This alert carrying the run's tags (the first {@value #MAX_TAGS} by name, values cut). */
+  public AlertEvent withTags(Map<String, String> runTags) {
+    TreeMap<String, String> t = new TreeMap<>();
+    for (Map.Entry<String, String> e : new TreeMap<>(runTags).entrySet()) {
+      if (t.size() == MAX_TAGS) {
+        break;
+      }
+      String v = e.getValue() == null ? "" : e.getValue();
+      t.put(e.getKey(), v.length() > MAX_TAG_VALUE ? v.substring(0, MAX_TAG_VALUE) : v);
+    }
+    return new AlertEvent(version, run, family, detector, severity, status, step, timeMs,
+        fingerprint, summary, remedy, evidence, affectedTask, t);
   }
 
   /** A new firing (or escalated) alert with the current schema version. */
@@ -58,7 +89,7 @@ public record AlertEvent(
   /** The resolved counterpart of this alert at {@code step}, same fingerprint. */
   public AlertEvent resolve(long atStep, long atTimeMs, String why, Map<String, Object> ev) {
     return new AlertEvent(version, run, family, detector, severity, Status.RESOLVED, atStep,
-        atTimeMs, fingerprint, why, remedy, ev, affectedTask);
+        atTimeMs, fingerprint, why, remedy, ev, affectedTask, tags);
   }
 
   /** Stable 16-hex-digit identity of an alert: SHA-256 over its identifying labels. */

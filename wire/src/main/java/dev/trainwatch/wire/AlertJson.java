@@ -45,6 +45,13 @@ public final class AlertJson {
       if (a.remedy() != null) {
         g.writeStringField("remedy", a.remedy());
       }
+      if (!a.tags().isEmpty()) {
+        g.writeObjectFieldStart("tags");
+        for (Map.Entry<String, String> t : a.tags().entrySet()) {
+          g.writeStringField(t.getKey(), t.getValue());
+        }
+        g.writeEndObject();
+      }
       g.writeObjectFieldStart("evidence");
       for (Map.Entry<String, Object> e : a.evidence().entrySet()) {
         g.writeFieldName(e.getKey());
@@ -119,7 +126,20 @@ public final class AlertJson {
         n.path("summary").asText(""),
         n.hasNonNull("remedy") ? n.get("remedy").asText() : null,
         evidence,
-        n.hasNonNull("affected_task") ? n.get("affected_task").asText() : null);
+        n.hasNonNull("affected_task") ? n.get("affected_task").asText() : null,
+        tags(n.path("tags")));
+  }
+
+  private static Map<String, String> tags(JsonNode t) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = t.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!e.getValue().isTextual()) {
+        throw new IllegalArgumentException("alert field 'tags." + e.getKey() + "' must be a string");
+      }
+      out.put(e.getKey(), e.getValue().asText());
+    }
+    return out;
   }
 
   private static String required(JsonNode n, String field) {

@@ -33,6 +33,24 @@ class AlertJsonTest {
   }
 
   @Test
+  void runTagsRoundTripCappedAndOutsideTheFingerprint() {
+    Map<String, String> many = new java.util.TreeMap<>();
+    for (int i = 0; i < 20; i++) {
+      many.put("k" + (char) ('a' + i), "v".repeat(200));
+    }
+    AlertEvent plain = AlertEvent.firing("r", Family.INSTABILITY, "loss_spike", Severity.WARNING, 5, 7,
+        "s", "x", Map.of(), null);
+    AlertEvent tagged = plain.withTags(many);
+
+    assertThat(tagged.tags()).hasSize(AlertEvent.MAX_TAGS).containsKey("ka").doesNotContainKey("kt");
+    assertThat(tagged.tags().get("ka")).hasSize(AlertEvent.MAX_TAG_VALUE);
+    assertThat(tagged.fingerprint()).isEqualTo(plain.fingerprint());
+    assertThat(AlertJson.parse(AlertJson.toBytes(tagged))).isEqualTo(tagged);
+    assertThat(tagged.resolve(9, 9, "ok", Map.of()).tags()).isEqualTo(tagged.tags());
+    assertThat(AlertJson.toJson(plain)).doesNotContain("tags");
+  }
+
+  @Test
   void writesNonFiniteEvidenceAsStrings() {
     AlertEvent a = AlertEvent.firing("r", Family.INSTABILITY, "non_finite", Severity.CRITICAL, 5, 7,
         "NaN loss", "roll back", Map.of("loss", Double.NaN), null);

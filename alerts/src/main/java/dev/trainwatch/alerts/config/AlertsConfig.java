@@ -21,7 +21,8 @@ public record AlertsConfig(
     List<SilenceSpec> silences,
     Retry retry,
     Map<String, Receiver> receivers,
-    Links links) {
+    Links links,
+    List<String> tagLabels) {
 
   /** Where alerts come from and where undeliverable notifications go. */
   public record Kafka(String bootstrapServers, String topic, String groupId,
@@ -110,16 +111,16 @@ public record AlertsConfig(
   public AlertsConfig withBootstrapServers(String bootstrap) {
     return new AlertsConfig(new Kafka(bootstrap, kafka.topic(), kafka.groupId(),
         kafka.deadLetterTopic(), kafka.properties()), http, state, route, inhibitRules, silences,
-        retry, receivers, links);
+        retry, receivers, links, tagLabels);
   }
 
   public AlertsConfig withStateDir(Path dir) {
     return new AlertsConfig(kafka, http, new State(dir), route, inhibitRules, silences, retry,
-        receivers, links);
+        receivers, links, tagLabels);
   }
 
   public AlertsConfig withHttpPort(int port) {
     return new AlertsConfig(kafka, http.withPort(port), state, route, inhibitRules,
-        silences, retry, receivers, links);
+        silences, retry, receivers, links, tagLabels);
   }
 }

@@ -62,7 +62,7 @@ public final class ConfigLoader {
       throw new ConfigException("<yaml>", "not valid YAML: " + e.getMessage());
     }
     ConfigNode root = new ConfigNode("", tree).onlyKeys(Set.of("kafka", "http", "state", "route",
-        "inhibit_rules", "silences", "retry", "receivers", "links"));
+        "inhibit_rules", "silences", "retry", "receivers", "links", "tag_labels"));
     Map<String, Receiver> receivers = receivers(root.get("receivers"), env);
     Route route = route(root.get("route"), null, receivers);
     if (route.receiver() == null) {
@@ -72,7 +72,26 @@ public final class ConfigLoader {
         new State(Path.of(env.getOrDefault("TRAINWATCH_ALERTS_STATE_DIR",
             root.get("state").onlyKeys(Set.of("dir")).get("dir").string("alerts-state")))),
         route, inhibitRules(root.get("inhibit_rules")), silences(root.get("silences")),
-        retry(root.get("retry")), receivers, links(root.get("links")));
+        retry(root.get("retry")), receivers, links(root.get("links")), tagLabels(root.get("tag_labels")));
+  }
+
+  /** Run tags that become labels by default: what teams route and silence by. */
+  public static final List<String> DEFAULT_TAG_LABELS = List.of("project", "team", "user");
+  private static final Set<String> OWN_LABELS = Set.of("alertname", "run", "family", "detector",
+      "severity", "affected_task");
+
+  private static List<String> tagLabels(ConfigNode n) {
+    List<String> out = n.strings(DEFAULT_TAG_LABELS);
+    for (int i = 0; i < out.size(); i++) {
+      String t = out.get(i);
+      if (!t.matches("[a-zA-Z_][a-zA-Z0-9_]*")) {
+        throw new ConfigException("tag_labels[" + i + "]", "'" + t + "' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+      }
+      if (OWN_LABELS.contains(t)) {
+        throw new ConfigException("tag_labels[" + i + "]", "'" + t + "' is a label trainwatch sets itself");
+      }
+    }
+    return List.copyOf(out);
   }
 
   /** The run dashboard provisioned from grafana/dashboards/run.json. */

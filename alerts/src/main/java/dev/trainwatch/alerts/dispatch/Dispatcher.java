@@ -60,14 +60,19 @@ public final class Dispatcher {
   private final Map<String, Long> tombstones = new HashMap<>();
   private final Map<String, AggrGroup> groups = new LinkedHashMap<>();
   private final Map<String, ForwardQueue> forwards = new LinkedHashMap<>();
+  private final List<String> tagLabels;
 
   public Dispatcher(RouteNode routes, Inhibitor inhibitor, Silences silences, StateSink sink) {
-    this(routes, inhibitor, silences, sink, List.of());
+    this(routes, inhibitor, silences, sink, List.of(), List.of());
   }
 
-  /** {@code forwardReceivers}: receivers that get every change unfiltered (forward mode). */
+  /**
+   * {@code forwardReceivers}: receivers that get every change unfiltered (forward mode);
+   * {@code tagLabels}: run tags promoted to labels when an alert carries them.
+   */
   public Dispatcher(RouteNode routes, Inhibitor inhibitor, Silences silences, StateSink sink,
-      List<String> forwardReceivers) {
+      List<String> forwardReceivers, List<String> tagLabels) {
+    this.tagLabels = List.copyOf(tagLabels);
     this.routes = routes;
     this.inhibitor = inhibitor;
     this.silences = silences;
@@ -119,7 +124,7 @@ public final class Dispatcher {
     if ((prev != null && e.step() < prev.step()) || (prev == null && tomb != null && e.step() <= tomb)) {
       return Ingested.STALE;
     }
-    Alert a = Alert.from(e, prev, now);
+    Alert a = Alert.from(e, prev, now, promoted(e));
     if (a.equals(prev)) {
       return Ingested.DUPLICATE;
     }
@@ -133,6 +138,20 @@ public final class Dispatcher {
     current.put(a.source(), a.fingerprint());
     apply(a, src, now);
     return Ingested.CHANGED;
+  }
+
+  private Map<String, String> promoted(AlertEvent e) {
+    if (tagLabels.isEmpty() || e.tags().isEmpty()) {
+      return Map.of();
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String t : tagLabels) {
+      String v = e.tags().get(t);
+      if (v != null && !v.isEmpty()) {
+        out.put(t, v);
+      }
+    }
+    return out;
   }
 
   private void apply(Alert a, SourceOffset src, Instant now) {

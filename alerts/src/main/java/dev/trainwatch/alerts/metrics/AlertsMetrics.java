@@ -1,18 +1,24 @@
 package dev.trainwatch.alerts.metrics;
 
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
- * Counters and gauges of the alerts service in the Prometheus text format (version 0.0.4).
- * Counters are per receiver; gauges are read when scraped.
+ * Counters and gauges of the alerts service, kept in a Prometheus client registry
+ * ({@code prometheus-metrics-core}) and exposed in the Prometheus text format 0.0.4. Counters
+ * of notifications are per receiver; gauges are read when scraped.
  */
 public final class AlertsMetrics {
 
-  /** The counters, with their help text. */
+  /** The per-receiver counters, with their help text. */
   public enum Counter {
     DELIVERED("trainwatch_alerts_notifications_delivered_total", "Notifications delivered (2xx)."),
     RETRIED("trainwatch_alerts_notifications_retried_total", "Send attempts retried after a retryable failure."),
@@ -31,61 +37,66 @@ public final class AlertsMetrics {
     }
   }
 
-  private final Map<Counter, Map<String, LongAdder>> counters = new ConcurrentHashMap<>();
-  private final Map<String, LongAdder> plain = new ConcurrentHashMap<>();
-  private final Map<String, String[]> gauges = new ConcurrentHashMap<>();
-  private final Map<String, LongSupplier> gaugeValues = new ConcurrentHashMap<>();
+  /** Help text of the unlabelled counters the service uses. */
+  private static final Map<String, String> PLAIN_HELP = Map.of(
+      "trainwatch_alerts_received_total", "Alert events read from the alerts topic.",
+      "trainwatch_alerts_unreadable_total", "Alert events that could not be read (dead-lettered).");
+
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final Map<Counter, io.prometheus.metrics.core.metrics.Counter> counters = new ConcurrentHashMap<>();
+  private final Map<String, io.prometheus.metrics.core.metrics.Counter> plain = new ConcurrentHashMap<>();
+
+  public AlertsMetrics() {
+    for (Counter c : Counter.values()) {
+      counters.put(c, io.prometheus.metrics.core.metrics.Counter.builder().name(c.name).help(c.help)
+          .labelNames("receiver").register(registry));
+    }
+  }
 
   public void inc(Counter c, String receiver) {
     add(c, receiver, 1);
   }
 
   public void add(Counter c, String receiver, long n) {
-    counters.computeIfAbsent(c, k -> new ConcurrentHashMap<>())
-        .computeIfAbsent(receiver, k -> new LongAdder()).add(n);
+    counters.get(c).labelValues(receiver).inc(n);
   }
 
   public long get(Counter c, String receiver) {
-    LongAdder a = counters.getOrDefault(c, Map.of()).get(receiver);
-    return a == null ? 0 : a.sum();
+    return (long) counters.get(c).labelValues(receiver).get();
   }
 
   public long total(Counter c) {
-    return counters.getOrDefault(c, Map.of()).values().stream().mapToLong(LongAdder::sum).sum();
+    return (long) counters.get(c).collect().getDataPoints().stream().mapToDouble(d -> d.getValue()).sum();
   }
 
-  /** A counter without labels, e.g. alerts received. */
+  /** A counter without labels, e.g. alerts received; registered on first use. */
   public void inc(String name) {
-    plain.computeIfAbsent(name, k -> new LongAdder()).increment();
+    plainCounter(name).inc();
   }
 
   public long get(String name) {
-    LongAdder a = plain.get(name);
-    return a == null ? 0 : a.sum();
+    return (long) plainCounter(name).get();
   }
 
+  private io.prometheus.metrics.core.metrics.Counter plainCounter(String name) {
+    return plain.computeIfAbsent(name, n -> io.prometheus.metrics.core.metrics.Counter.builder().name(n)
+        .help(PLAIN_HELP.getOrDefault(n, n)).register(registry));
+  }
+
+  /** A gauge read from {@code value} at every scrape. */
   public void gauge(String name, String help, LongSupplier value) {
-    gauges.put(name, new String[] {help});
-    gaugeValues.put(name, value);
+    GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.getAsLong()))
+        .register(registry);
   }
 
+  /** The text exposition (version 0.0.4) of every metric. */
   public String scrape() {
-    StringBuilder sb = new StringBuilder();
-    for (Counter c : Counter.values()) {
-      sb.append("# HELP ").append(c.name).append(' ').append(c.help).append('\n');
-      sb.append("# TYPE ").append(c.name).append(" counter\n");
-      new TreeMap<>(counters.getOrDefault(c, Map.of())).forEach((recv, v) -> sb.append(c.name)
-          .append("{receiver=\"").append(escape(recv)).append("\"} ").append(v.sum()).append('\n'));
+    ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
+    try {
+      PrometheusTextFormatWriter.create().write(out, registry.scrape());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
-    new TreeMap<>(plain).forEach((name, v) -> sb.append("# TYPE ").append(name).append(" counter\n")
-        .append(name).append(' ').append(v.sum()).append('\n'));
-    new TreeMap<>(gaugeValues).forEach((name, v) -> sb.append("# HELP ").append(name).append(' ')
-        .append(gauges.get(name)[0]).append('\n').append("# TYPE ").append(name).append(" gauge\n")
-        .append(name).append(' ').append(v.getAsLong()).append('\n'));
-    return sb.toString();
-  }
-
-  private static String escape(String s) {
-    return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    return out.toString(StandardCharsets.UTF_8);
   }
 }

@@ -261,7 +261,14 @@ class ApiServerTest {
     assertThat(call("GET", "/healthz", null, null).statusCode()).isEqualTo(200);
     HttpResponse<String> m = call("GET", "/metrics", null, null);
     assertThat(m.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain; version=0.0.4");
-    assertThat(m.body()).contains("trainwatch_alerts_notifications_delivered_total{receiver=\"team\"} 1")
+    assertThat(m.body()).contains("trainwatch_alerts_notifications_delivered_total{receiver=\"team\"} 1.0")
         .contains("# TYPE trainwatch_alerts_queue_depth gauge\ntrainwatch_alerts_queue_depth 3");
+    // Prometheus' own linter accepts the page (Debian prometheus: promtool)
+    Process lint = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
+    try (OutputStream in = lint.getOutputStream()) {
+      in.write(m.body().getBytes(StandardCharsets.UTF_8));
+    }
+    String verdict = new String(lint.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(lint.waitFor()).as(verdict).isZero();
   }
 }

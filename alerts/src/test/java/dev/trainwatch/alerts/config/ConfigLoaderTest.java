@@ -62,6 +62,16 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void tagLabelsDefaultToProjectTeamUserAndMustBeLabelNamesNotOurOwn() {
+    assertThat(ConfigLoader.parse(MINIMAL, Map.of()).tagLabels()).containsExactly("project", "team", "user");
+    assertThat(ConfigLoader.parse(MINIMAL + "tag_labels: []\n", Map.of()).tagLabels()).isEmpty();
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "tag_labels: [team, model.size]\n", Map.of()))
+        .hasMessageStartingWith("tag_labels[1]");
+    assertThatThrownBy(() -> ConfigLoader.parse(MINIMAL + "tag_labels: [severity]\n", Map.of()))
+        .hasMessageStartingWith("tag_labels[0]");
+  }
+
+  @Test
   void forwardModeReceiverMayNotBeRouted() {
     String yaml = """
         route: {receiver: am}

@@ -63,7 +63,7 @@ class DispatchPipelineTest {
           public void gone(String fp, String source, long step) {
             journal.appendGone(fp, source, step);
           }
-        }, List.of("forward"));
+        }, List.of("forward"), List.of("team", "project"));
     Notifier recording = new Notifier() {
       public DeliveryResult send(Notification n) {
         sent.add(n);
@@ -313,6 +313,22 @@ class DispatchPipelineTest {
     return sent.stream().filter(n -> n.groupKey().equals(groupKey)).reduce((x, y) -> y)
         .map(n -> n.alerts().stream().filter(x -> !x.resolved()).map(Alert::fingerprint)
             .collect(java.util.stream.Collectors.toSet())).orElse(java.util.Set.of());
+  }
+
+  @Test
+  void allowListedRunTagsBecomeLabelsAndTheRestStayOut() throws Exception {
+    AlertEvent w = Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10)
+        .withTags(Map.of("team", "ml-infra", "model", "gpt2", "dtype", "bfloat16"));
+    ingest(w, START);
+    tick(START.plusSeconds(30));
+
+    Alert a = sent.get(0).alerts().get(0);
+    assertThat(a.labels()).containsEntry("team", "ml-infra").doesNotContainKeys("model", "dtype", "project");
+    // the resolution (carrying the tags or not, e.g. after a job restore) resolves the same identity
+    ingest(Fixtures.resolved(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), 50), START.plusSeconds(40));
+    tick(START.plusSeconds(330));
+    assertThat(sent.get(1).alerts().get(0).fingerprint()).isEqualTo(a.fingerprint());
+    assertThat(dispatcher.alertCount()).isZero();
   }
 
   @Test

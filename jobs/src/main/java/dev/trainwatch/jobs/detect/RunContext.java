@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect;
 
+import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -8,8 +9,10 @@ import java.io.IOException;
 /**
  * What every detector of a run may read besides the record: the run's name, its dtype
  * (sticky: tags are usually sent on the first record only), the learning rate in force,
- * the last checkpoint step (named in remedies: roll back there), the current task and the
- * detector settings. Updated by {@link RunMonitor} before the detectors see a record.
+ * the last checkpoint step (named in remedies: roll back there), the current task, the run's
+ * tags (sticky, as many as an alert carries: {@link AlertEvent#MAX_TAGS}, values cut to
+ * {@link AlertEvent#MAX_TAG_VALUE}, so the state stays under 7 KB of them) and the detector
+ * settings. Updated by {@link RunMonitor} before the detectors see a record.
  */
 public final class RunContext {
 
@@ -21,6 +24,7 @@ public final class RunContext {
   private String task;
   private long records;
   private long nowMs = -1; // processing time of the current arrival; not state
+  private final java.util.TreeMap<String, String> tags = new java.util.TreeMap<>();
 
   public RunContext(String run, DetectorConfig config) {
     this.run = run;
@@ -79,8 +83,20 @@ public final class RunContext {
     return records;
   }
 
+  /** The run's tags seen so far (alerts carry them; the alerts service labels by an allow-list). */
+  public java.util.Map<String, String> tags() {
+    return tags;
+  }
+
   void update(TelemetryRecord r) {
     records++;
+    if (r.tags().size() > 0) {
+      r.tags().asMap().forEach((k, v) -> {
+        if (tags.size() < AlertEvent.MAX_TAGS || tags.containsKey(k)) {
+          tags.put(k, v.length() > AlertEvent.MAX_TAG_VALUE ? v.substring(0, AlertEvent.MAX_TAG_VALUE) : v);
+        }
+      });
+    }
     String d = r.tags().get("dtype");
     if (d != null) {
       dtype = d;
@@ -112,14 +128,26 @@ public final class RunContext {
     out.writeLong(lastCheckpointStep);
     writeNullable(out, task);
     out.writeLong(records);
+    out.writeByte(tags.size()); // at most MAX_TAGS (16); names <= 256 and values <= 128 chars fit writeUTF
+    for (java.util.Map.Entry<String, String> t : tags.entrySet()) {
+      out.writeUTF(t.getKey());
+      out.writeUTF(t.getValue());
+    }
   }
 
-  void read(DataInput in) throws IOException {
+  /** Version 1 of the run state had no tags. */
+  void read(DataInput in, int version) throws IOException {
     dtype = readNullable(in);
     lr = in.readDouble();
     lastCheckpointStep = in.readLong();
     task = readNullable(in);
     records = in.readLong();
+    if (version >= 2) {
+      int n = in.readUnsignedByte();
+      for (int i = 0; i < n; i++) {
+        tags.put(in.readUTF(), in.readUTF());
+      }
+    }
   }
 
   public static void writeNullable(DataOutput out, String s) throws IOException {

@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
 public final class RunMonitor {
 
   private static final Logger LOG = LoggerFactory.getLogger(RunMonitor.class);
-  private static final int FORMAT_VERSION = 1;
+  /** 2: the run's tags; version 1 states (no tags) are still read. */
+  private static final int FORMAT_VERSION = 2;
   /** Detector metrics are collected on every this-many-th record of a run. */
   public static final int METRICS_EVERY = 10;
 
@@ -93,7 +94,8 @@ public final class RunMonitor {
     return active.values();
   }
 
-  private void track(AlertEvent e) {
+  private void track(AlertEvent detected) {
+    AlertEvent e = ctx.tags().isEmpty() ? detected : detected.withTags(ctx.tags());
     if (e.status() == Status.FIRING) {
       active.put(e.fingerprint(), e);
     } else {
@@ -284,13 +286,13 @@ public final class RunMonitor {
   public static RunMonitor read(DetectorConfig config, DataInput in,
       java.util.function.Supplier<List<Detector>> detectors) throws IOException {
     int version = in.readByte();
-    if (version != FORMAT_VERSION) {
+    if (version != FORMAT_VERSION && version != 1) {
       throw new IOException("unknown run-state format version " + version);
     }
     RunMonitor m = new RunMonitor(in.readUTF(), config, detectors.get());
     m.lastStep = in.readLong();
     m.ended = in.readBoolean();
-    m.ctx.read(in);
+    m.ctx.read(in, version);
     int alerts = in.readShort();
     for (int i = 0; i < alerts; i++) {
       Family family = Family.values()[in.readByte()];
@@ -302,7 +304,7 @@ public final class RunMonitor {
       String summary = RunContext.readNullable(in);
       String remedy = RunContext.readNullable(in);
       AlertEvent a = AlertEvent.firing(m.run(), family, detector, severity, step, time, summary, remedy,
-          null, task);
+          null, task).withTags(m.ctx.tags());
       m.active.put(a.fingerprint(), a);
     }
     int n = in.readShort();

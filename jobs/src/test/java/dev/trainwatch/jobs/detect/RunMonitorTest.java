@@ -132,4 +132,43 @@ class RunMonitorTest {
     assertThat(m.context().lr()).isEqualTo(0.1);
     assertThat(m.context().rollbackHint()).contains("step 5");
   }
+
+  @Test
+  void alertsCarryTheRunsStickyTagsAcrossARestoreAndAVersion1StateStillReads() throws Exception {
+    RunMonitor m = monitor();
+    m.observe(new TelemetryRecord("r1", 0, -1, null, TelemetryRecord.RUN_START, Metrics.of(Map.of("x", 5.0)),
+        dev.trainwatch.wire.Tags.of(Map.of("team", "ml-infra", "project", "lm")), null), alerts::add);
+    m.observe(x(1, 20), alerts::add); // escalates on a record without tags
+    assertThat(alerts).hasSize(2).allSatisfy(a -> assertThat(a.tags())
+        .isEqualTo(Map.of("team", "ml-infra", "project", "lm")));
+
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    m.write(new DataOutputStream(bytes));
+    RunMonitor restored = RunMonitor.read(DetectorConfig.DEFAULTS,
+        new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())), () -> List.of(new ThresholdDetector()));
+    List<AlertEvent> after = new ArrayList<>();
+    restored.observe(x(2, 0), after::add);
+    assertThat(after).singleElement().satisfies(a -> {
+      assertThat(a.status()).isEqualTo(Status.RESOLVED);
+      assertThat(a.tags()).containsEntry("team", "ml-infra");
+    });
+
+    // the same state as version 1 wrote it: no tags section after the context
+    RunMonitor plain = monitor();
+    plain.observe(x(1, 5), alerts::add);
+    ByteArrayOutputStream v2 = new ByteArrayOutputStream();
+    plain.write(new DataOutputStream(v2));
+    byte[] b = v2.toByteArray();
+    int tagsAt = 1 + 2 + "r1".length() + 8 + 1 + (1 + 8 + 8 + 1 + 8); // version, run, lastStep, ended, context
+    assertThat(b[tagsAt]).isZero();
+    byte[] v1 = new byte[b.length - 1];
+    System.arraycopy(b, 0, v1, 0, tagsAt);
+    System.arraycopy(b, tagsAt + 1, v1, tagsAt, b.length - tagsAt - 1);
+    v1[0] = 1;
+    RunMonitor old = RunMonitor.read(DetectorConfig.DEFAULTS, new DataInputStream(new ByteArrayInputStream(v1)),
+        () -> List.of(new ThresholdDetector()));
+    assertThat(old.lastStep()).isEqualTo(1);
+    assertThat(old.activeAlerts()).hasSize(1);
+    assertThat(old.context().tags()).isEmpty();
+  }
 }
