@@ -80,7 +80,7 @@ class SidecarOutageIT {
 
   @Test
   void duringAnOutageTheSpoolKeepsUpWithTheClients() throws Exception {
-    try (Ingest ingest = start(dir.resolve("spool"), Map.of("queue.capacity", "2000"))) {
+    try (Ingest ingest = start(dir.resolve("spool"), Map.of("queue.capacity", "4000"))) {
       kafka.stopBroker();
       // noticing the outage takes the producer's timeouts (seconds, records wait in its buffer)
       assertThat(post(ingest, batch("outage", 0, 200)).statusCode()).isEqualTo(202);
