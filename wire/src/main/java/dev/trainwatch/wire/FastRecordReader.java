@@ -23,8 +23,6 @@ import java.util.Arrays;
  */
 final class FastRecordReader {
 
-  private static final StringCache NAMES = new StringCache(1024, true);
-  private static final StringCache VALUES = new StringCache(8192, false);
   /** Longer numbers go to the full parser, which enforces Jackson's number-length limit. */
   private static final int MAX_NUMBER_LENGTH = 100;
   /** Integers of up to 18 digits cannot overflow a long. */
@@ -64,23 +62,36 @@ final class FastRecordReader {
     }
   }
 
-  private static int lastMetricCount = 16;
-  /** The metric names of the last record read, by position (see {@link #metricName}). */
-  private static final StringCache.Entry[] NAMES_BY_POSITION = new StringCache.Entry[64];
+  /**
+   * What the reader remembers from one record to the next: decoded names and values, the metric
+   * names of the last record by position (see {@link #metricName}) and its metric count. One per
+   * {@link TelemetryParser}, so parsers in different operator slots, or a test's parser and the
+   * job's, neither share nor evict each other's entries (a static cache did both, and bounced its
+   * lines between the cores of every slot). Shared by the threads of one parser without locks:
+   * entries are immutable and the rest are hints, so a race at worst misses and decodes again.
+   */
+  static final class Caches {
+    final StringCache names = new StringCache(1024, true);
+    final StringCache values = new StringCache(8192, false);
+    final StringCache.Entry[] namesByPosition = new StringCache.Entry[64];
+    int lastMetricCount = 16;
+  }
 
   private final byte[] b;
   private final TelemetryParser.Limits limits;
+  private final Caches caches;
   private int pos;
 
-  private FastRecordReader(byte[] b, TelemetryParser.Limits limits) {
+  private FastRecordReader(byte[] b, TelemetryParser.Limits limits, Caches caches) {
     this.b = b;
     this.limits = limits;
+    this.caches = caches;
   }
 
   /** The record, or null when the bytes leave the fast subset or are invalid. */
-  static TelemetryRecord read(byte[] bytes, TelemetryParser.Limits limits) {
+  static TelemetryRecord read(byte[] bytes, TelemetryParser.Limits limits, Caches caches) {
     try {
-      return new FastRecordReader(bytes, limits).record();
+      return new FastRecordReader(bytes, limits, caches).record();
     } catch (RuntimeException e) {
       // Miss, or the number parser's NumberFormatException; and should this reader ever trip
       // over an input in a way not foreseen, the full parser still decides, so bad input can
@@ -158,7 +169,7 @@ final class FastRecordReader {
     }
     for (int i = start; i < pos - 1; i++) {
       if (b[i] != ' ') {
-        return VALUES.get(b, start, pos - 1 - start);
+        return caches.values.get(b, start, pos - 1 - start);
       }
     }
     throw Miss.INSTANCE; // blank
@@ -169,7 +180,7 @@ final class FastRecordReader {
     if (pos - 1 == start || pos - 1 - start > limits.maxNameLength()) {
       throw Miss.INSTANCE;
     }
-    return VALUES.get(b, start, pos - 1 - start);
+    return caches.values.get(b, start, pos - 1 - start);
   }
 
   private String event() {
@@ -190,7 +201,7 @@ final class FastRecordReader {
     }
     // Sized as the last record's metrics: producers send the same set step after step, so the
     // arrays usually fit exactly and need no trimming copy. A racy hint, harmless when stale.
-    int expected = lastMetricCount;
+    int expected = caches.lastMetricCount;
     String[] names = new String[expected];
     double[] values = new double[expected];
     int n = 0;
@@ -205,7 +216,7 @@ final class FastRecordReader {
       if (n == limits.maxMetrics()) {
         throw Miss.INSTANCE;
       }
-      int h = name.hashCode(); // cached in the shared instance: no work after the first record
+      int h = name.hashCode(); // cached in the cache's instance: no work after the first record
       long bit = 1L << ((h ^ (h >>> 6) ^ (h >>> 12)) & 63);
       if ((seen & bit) != 0 && contains(names, n, name)) {
         throw Miss.INSTANCE; // duplicate metric
@@ -221,7 +232,7 @@ final class FastRecordReader {
     } while (eat(','));
     expect('}');
     if (n != expected) {
-      lastMetricCount = Math.max(n, 1); // written on change only: a per-record write would bounce the line between cores
+      caches.lastMetricCount = Math.max(n, 1); // written on change only: a per-record write would bounce the line between cores
     }
     return n == names.length ? new Metrics(names, values) : new Metrics(Arrays.copyOf(names, n), Arrays.copyOf(values, n));
   }
@@ -242,7 +253,7 @@ final class FastRecordReader {
    */
   private String metricName(int n) {
     expect('"');
-    StringCache.Entry last = n < NAMES_BY_POSITION.length ? NAMES_BY_POSITION[n] : null;
+    StringCache.Entry last = n < caches.namesByPosition.length ? caches.namesByPosition[n] : null;
     if (last != null && last.isQuotedAt(b, pos)) {
       pos += last.length() + 1;
       return last.string();
@@ -254,11 +265,11 @@ final class FastRecordReader {
       throw Miss.INSTANCE;
     }
     if (length > StringCache.MAX_LENGTH) {
-      return NAMES.get(b, start, length);
+      return caches.names.get(b, start, length);
     }
-    StringCache.Entry e = NAMES.entry(b, start, length);
-    if (n < NAMES_BY_POSITION.length) {
-      NAMES_BY_POSITION[n] = e; // racy, like the cache: entries are immutable, a stale one only misses
+    StringCache.Entry e = caches.names.entry(b, start, length);
+    if (n < caches.namesByPosition.length) {
+      caches.namesByPosition[n] = e; // racy, like the cache: entries are immutable, a stale one only misses
     }
     return e.string();
   }
@@ -307,12 +318,12 @@ final class FastRecordReader {
         names = Arrays.copyOf(names, n * 2);
         values = Arrays.copyOf(values, n * 2);
       }
-      String tag = NAMES.get(b, name, nameLength);
+      String tag = caches.names.get(b, name, nameLength);
       if (contains(names, n, tag)) {
         throw Miss.INSTANCE; // duplicate tag; tags are few, so a scan is cheap
       }
       names[n] = tag;
-      values[n++] = VALUES.get(b, value, valueLength);
+      values[n++] = caches.values.get(b, value, valueLength);
       skipWhitespace();
     } while (eat(','));
     expect('}');

@@ -74,6 +74,8 @@ public final class TelemetryParser {
 
   private final Limits limits;
   private final JsonFactory factory;
+  /** The fast path's name and value caches: this parser's own (one per operator slot in the job). */
+  private final FastRecordReader.Caches fastCaches = new FastRecordReader.Caches();
 
   public TelemetryParser(Limits limits) {
     this.limits = limits;
@@ -127,12 +129,16 @@ public final class TelemetryParser {
       return new ParseResult.Rejected(
           "record of " + bytes.length + " bytes exceeds the limit of " + limits.maxBytes(), null);
     }
-    TelemetryRecord fast = FastRecordReader.read(bytes, limits);
+    TelemetryRecord fast = FastRecordReader.read(bytes, limits, fastCaches);
     return fast != null ? new ParseResult.Parsed(fast) : parseFully(bytes);
   }
 
   public Limits limits() {
     return limits;
+  }
+
+  FastRecordReader.Caches fastCaches() {
+    return fastCaches;
   }
 
   /**

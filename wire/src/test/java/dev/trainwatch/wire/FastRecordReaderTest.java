@@ -16,6 +16,7 @@ class FastRecordReaderTest {
 
   private static final TelemetryParser PARSER = TelemetryParser.DEFAULT;
   private static final TelemetryParser.Limits LIMITS = TelemetryParser.Limits.DEFAULT;
+  private static final FastRecordReader.Caches CACHES = new FastRecordReader.Caches();
 
   @Test
   void takesTheCommonShapeAndAgreesWithTheFullParser() {
@@ -74,7 +75,7 @@ class FastRecordReaderTest {
     };
     for (String line : lines) {
       byte[] b = line.getBytes(StandardCharsets.UTF_8);
-      TelemetryRecord fast = FastRecordReader.read(b, LIMITS);
+      TelemetryRecord fast = FastRecordReader.read(b, LIMITS, CACHES);
       if (PARSER.parseFully(b) instanceof ParseResult.Rejected) {
         assertThat(fast).as(line).isNull();
       } else {
@@ -105,7 +106,7 @@ class FastRecordReaderTest {
     };
     for (String line : beyond) {
       byte[] b = line.getBytes(StandardCharsets.UTF_8);
-      assertThat(FastRecordReader.read(b, LIMITS)).as(line).isNull();
+      assertThat(FastRecordReader.read(b, LIMITS, CACHES)).as(line).isNull();
       assertThat(PARSER.parse(b)).as(line).isInstanceOf(ParseResult.Rejected.class);
     }
   }
@@ -122,7 +123,7 @@ class FastRecordReaderTest {
         assertThat(agree(line)).as(line).isTrue();
         fastValid++;
       } else {
-        assertThat(FastRecordReader.read(line.getBytes(StandardCharsets.UTF_8), LIMITS)).as(line).isNull();
+        assertThat(FastRecordReader.read(line.getBytes(StandardCharsets.UTF_8), LIMITS, CACHES)).as(line).isNull();
       }
       for (int m = 0; m < 10; m++) {
         String mutant = mutate(line, random);
@@ -141,7 +142,7 @@ class FastRecordReaderTest {
   /** Parses both ways; fails when the fast path accepts what the full parser reads differently. */
   private static boolean agree(String line) {
     byte[] b = line.getBytes(StandardCharsets.UTF_8);
-    TelemetryRecord fast = FastRecordReader.read(b, LIMITS);
+    TelemetryRecord fast = FastRecordReader.read(b, LIMITS, CACHES);
     if (fast == null) {
       return false;
     }
@@ -244,9 +245,28 @@ class FastRecordReaderTest {
 
   @Test
   void metricNamesAreSharedInstances() {
-    TelemetryRecord a = FastRecordReader.read("{\"run\":\"r\",\"step\":1,\"metrics\":{\"loss\":1}}".getBytes(), LIMITS);
-    TelemetryRecord b = FastRecordReader.read("{\"run\":\"r\",\"step\":2,\"metrics\":{\"loss\":2}}".getBytes(), LIMITS);
+    TelemetryRecord a = FastRecordReader.read("{\"run\":\"r\",\"step\":1,\"metrics\":{\"loss\":1}}".getBytes(), LIMITS, CACHES);
+    TelemetryRecord b = FastRecordReader.read("{\"run\":\"r\",\"step\":2,\"metrics\":{\"loss\":2}}".getBytes(), LIMITS, CACHES);
     assertThat(a.metrics().name(0)).isSameAs(b.metrics().name(0)).isSameAs("loss");
     assertThat(a.run()).isSameAs(b.run());
+  }
+
+  @Test
+  void eachParserHasItsOwnCaches() {
+    TelemetryParser a = new TelemetryParser(LIMITS);
+    TelemetryParser b = new TelemetryParser(LIMITS);
+    a.parse("{\"run\":\"r\",\"step\":1,\"metrics\":{\"loss\":1,\"lr\":0.1,\"grad_norm\":2}}");
+
+    // a's reader remembered the names by position and the metric count; b, in another slot, saw nothing
+    assertThat(a.fastCaches()).isNotSameAs(b.fastCaches());
+    assertThat(a.fastCaches().namesByPosition[2].string()).isEqualTo("grad_norm");
+    assertThat(a.fastCaches().lastMetricCount).isEqualTo(3);
+    assertThat(b.fastCaches().namesByPosition).containsOnlyNulls();
+    assertThat(b.fastCaches().lastMetricCount).isEqualTo(16);
+    // and both read the same record to equal values, the names interned whichever cache decoded them
+    TelemetryRecord ra = ((ParseResult.Parsed) a.parse("{\"run\":\"r\",\"step\":2,\"metrics\":{\"loss\":1}}")).record();
+    TelemetryRecord rb = ((ParseResult.Parsed) b.parse("{\"run\":\"r\",\"step\":2,\"metrics\":{\"loss\":1}}")).record();
+    assertThat(ra).isEqualTo(rb);
+    assertThat(ra.metrics().name(0)).isSameAs(rb.metrics().name(0)).isSameAs("loss");
   }
 }

@@ -118,7 +118,7 @@ class TelemetryLimitsTest {
   private static String reason(String line) {
     ParseResult r = PARSER.parse(line);
     assertThat(r).as(line.length() > 200 ? line.substring(0, 200) : line).isInstanceOf(ParseResult.Rejected.class);
-    assertThat(FastRecordReader.read(line.getBytes(StandardCharsets.UTF_8), L)).isNull();
+    assertThat(FastRecordReader.read(line.getBytes(StandardCharsets.UTF_8), L, new FastRecordReader.Caches())).isNull();
     return ((ParseResult.Rejected) r).reason();
   }
 

@@ -91,6 +91,8 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   private transient Counter alertsEmitted;
   private transient Counter runsExpired;
   private transient Counter malformed;
+  /** This slot's parser: its fast-path caches are then the slot's own, not shared by every slot. */
+  private transient TelemetryParser parser;
 
   public MonitorFunction(DetectorConfig config, long idleTimeoutMs, String topic) {
     this(config, idleTimeoutMs, topic, DEFAULT_MAX_ACTIVE_RUNS);
@@ -122,6 +124,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   @Override
   public void open(OpenContext ctx) {
     runState = getRuntimeContext().getState(new ValueStateDescriptor<>("run", RunStateSerializer.INSTANCE));
+    parser = new TelemetryParser(TelemetryParser.Limits.DEFAULT);
     alertsEmitted = getRuntimeContext().getMetricGroup().counter("alertsEmitted");
     runsExpired = getRuntimeContext().getMetricGroup().counter("runsExpired");
     malformed = getRuntimeContext().getMetricGroup().counter("malformedRecords");
@@ -179,7 +182,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
 
   @Override
   public void processElement(RawTelemetry raw, Context ctx, Collector<AlertEvent> out) throws Exception {
-    ParseResult parsed = TelemetryParser.DEFAULT.parse(raw.value());
+    ParseResult parsed = parser.parse(raw.value());
     if (parsed instanceof ParseResult.Rejected r) {
       malformed.inc();
       ctx.output(DEAD_LETTERS, new DeadLetter(r.reason(), r.run(), raw.origin(topic),
