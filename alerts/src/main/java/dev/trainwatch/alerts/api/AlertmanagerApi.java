@@ -1,9 +1,18 @@
 package dev.trainwatch.alerts.api;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.AlertStatusBody;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.ClusterStatus;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.ConfigBody;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.GettableAlert;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.GettableSilence;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.MatcherBody;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.PostableSilence;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.ReceiverName;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.SilenceCreated;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.SilenceStatus;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.Status;
+import dev.trainwatch.alerts.api.AlertmanagerShapes.VersionInfo;
 import dev.trainwatch.alerts.api.ApiServer.Reply;
 import dev.trainwatch.alerts.dispatch.Dispatcher.AlertStatus;
 import dev.trainwatch.alerts.model.Alert;
@@ -60,10 +69,10 @@ final class AlertmanagerApi {
     Instant now = clock.instant();
     Map<String, List<String>> params = params(query);
     if (path.equals("/alerts") && method.equals("GET")) {
-      return Reply.json(200, alerts(params, now));
+      return Reply.of(200, alerts(params, now));
     }
     if (path.equals("/silences") && method.equals("GET")) {
-      return Reply.json(200, silences(params, now));
+      return Reply.of(200, silences(params, now));
     }
     if (path.equals("/silences") && method.equals("POST")) {
       return postSilence(body, now);
@@ -71,7 +80,7 @@ final class AlertmanagerApi {
     if (path.startsWith("/silence/") && path.length() > "/silence/".length()) {
       String id = path.substring("/silence/".length());
       if (method.equals("GET")) {
-        return silences.get(id).map(s -> Reply.json(200, toJson(s, now)))
+        return silences.get(id).map(s -> Reply.of(200, gettable(s, now)))
             .orElse(Reply.error(404, "silence " + id + " not found"));
       }
       if (method.equals("DELETE")) {
@@ -80,18 +89,18 @@ final class AlertmanagerApi {
       }
     }
     if (path.equals("/status") && method.equals("GET")) {
-      return Reply.json(200, status());
+      return Reply.of(200, status());
     }
     return Reply.error(405, method + " " + "/api/v2" + path + " is not supported");
   }
 
-  private JsonNode alerts(Map<String, List<String>> params, Instant now) {
+  private List<GettableAlert> alerts(Map<String, List<String>> params, Instant now) {
     List<Matcher> filter = matchers(params.getOrDefault("filter", List.of()));
     boolean active = bool(params, "active");
     boolean silenced = bool(params, "silenced");
     boolean inhibited = bool(params, "inhibited");
     Pattern receiver = regex(params, "receiver");
-    ArrayNode out = JSON.createArrayNode();
+    List<GettableAlert> out = new ArrayList<>();
     for (AlertStatus st : alerts.get()) {
       Alert a = st.alert();
       boolean isSilenced = !st.silencedBy().isEmpty();
@@ -101,32 +110,17 @@ final class AlertmanagerApi {
           || (receiver != null && st.receivers().stream().noneMatch(r -> receiver.matcher(r).matches()))) {
         continue;
       }
-      ObjectNode o = out.addObject();
-      ObjectNode labels = o.putObject("labels");
-      a.labels().forEach(labels::put);
-      ObjectNode ann = o.putObject("annotations");
-      links.annotations(a).forEach(ann::put);
-      o.put("startsAt", Instant.ofEpochMilli(a.startsMs()).toString());
-      o.put("endsAt", ZERO_TIME);
-      o.put("updatedAt", now.toString());
-      o.put("generatorURL", links.generatorUrl(a, now));
-      o.put("fingerprint", a.fingerprint());
-      ArrayNode rs = o.putArray("receivers");
-      st.receivers().forEach(r -> rs.addObject().put("name", r));
-      ObjectNode status = o.putObject("status");
-      status.put("state", isSilenced || isInhibited ? "suppressed" : "active");
-      st.silencedBy().forEach(status.putArray("silencedBy")::add);
-      if (!status.has("silencedBy")) {
-        status.putArray("silencedBy");
-      }
-      ArrayNode ib = status.putArray("inhibitedBy");
-      st.inhibitedBy().forEach(ib::add);
+      out.add(new GettableAlert(a.labels(), links.annotations(a), Instant.ofEpochMilli(a.startsMs()).toString(),
+          ZERO_TIME, now.toString(), links.generatorUrl(a, now), a.fingerprint(),
+          st.receivers().stream().map(ReceiverName::new).toList(),
+          new AlertStatusBody(isSilenced || isInhibited ? "suppressed" : "active", st.silencedBy(),
+              st.inhibitedBy())));
     }
     return out;
   }
 
   /** Alertmanager's rule: a silence matches the filter if its equality matchers, as labels, do. */
-  private JsonNode silences(Map<String, List<String>> params, Instant now) {
+  private List<GettableSilence> silences(Map<String, List<String>> params, Instant now) {
     List<Matcher> filter = matchers(params.getOrDefault("filter", List.of()));
     List<Silence> all = new ArrayList<>(silences.all());
     // active first (soonest to end), then pending, then expired (most recent first), as Alertmanager
@@ -135,12 +129,12 @@ final class AlertmanagerApi {
       case "pending" -> 1;
       default -> 2;
     }).thenComparing(s -> s.state(now).equals("expired") ? -s.endsAt().toEpochMilli() : s.endsAt().toEpochMilli()));
-    ArrayNode out = JSON.createArrayNode();
+    List<GettableSilence> out = new ArrayList<>();
     for (Silence s : all) {
       Map<String, String> asLabels = new HashMap<>();
       s.matchers().stream().filter(m -> m.isEqual() && !m.isRegex()).forEach(m -> asLabels.put(m.name(), m.value()));
       if (Matcher.all(filter, asLabels)) {
-        out.add(toJson(s, now));
+        out.add(gettable(s, now));
       }
     }
     return out;
@@ -160,22 +154,26 @@ final class AlertmanagerApi {
         ? silences.create(new Silence(Silences.newId(), draft.matchers(), draft.startsAt(), draft.endsAt(),
             draft.createdBy(), draft.comment()))
         : silences.create(draft); // update in place: same id, new matchers and times
-    return Reply.json(200, JSON.createObjectNode().put("silenceID", s.id()));
+    return Reply.of(200, new SilenceCreated(s.id()));
   }
 
   /** Parses an Alertmanager PostableSilence; the id is "" when absent. */
   static Silence parse(byte[] body, Instant now) throws IOException {
-    JsonNode n = JSON.readTree(body);
-    if (n == null || !n.isObject()) {
+    PostableSilence p;
+    try {
+      p = JSON.readValue(body, PostableSilence.class);
+    } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+      throw new IllegalArgumentException("body must be a JSON silence object: " + e.getOriginalMessage());
+    }
+    if (p == null) {
       throw new IllegalArgumentException("body must be a JSON object");
     }
     List<Matcher> ms = new ArrayList<>();
-    for (JsonNode m : n.path("matchers")) {
-      if (!m.hasNonNull("name")) {
+    for (MatcherBody m : p.matchers() == null ? List.<MatcherBody>of() : p.matchers()) {
+      if (m == null || m.name() == null) {
         throw new IllegalArgumentException("matchers: each needs name and value");
       }
-      ms.add(new Matcher(m.path("name").asText(), m.path("value").asText(),
-          m.path("isRegex").asBoolean(false), m.path("isEqual").asBoolean(true)));
+      ms.add(new Matcher(m.name(), m.value(), m.isRegex(), m.isEqual() == null || m.isEqual()));
     }
     if (ms.isEmpty()) {
       throw new IllegalArgumentException("matchers: at least one matcher is required");
@@ -184,15 +182,14 @@ final class AlertmanagerApi {
       throw new IllegalArgumentException("matchers: at least one matcher must not match the empty "
           + "string (a silence may not mute every alert)");
     }
-    String createdBy = n.path("createdBy").asText("");
-    if (createdBy.isBlank()) {
+    if (p.createdBy() == null || p.createdBy().isBlank()) {
       throw new IllegalArgumentException("createdBy: is required");
     }
-    if (!n.hasNonNull("endsAt")) {
+    if (p.endsAt() == null) {
       throw new IllegalArgumentException("endsAt: is required");
     }
-    Instant ends = time(n, "endsAt");
-    Instant starts = n.hasNonNull("startsAt") ? time(n, "startsAt") : now;
+    Instant ends = time("endsAt", p.endsAt());
+    Instant starts = p.startsAt() == null ? now : time("startsAt", p.startsAt());
     if (starts.isBefore(now)) {
       starts = now; // as Alertmanager: a silence cannot start in the past
     }
@@ -202,37 +199,28 @@ final class AlertmanagerApi {
     if (!ends.isAfter(starts)) {
       throw new IllegalArgumentException("endsAt: must be after startsAt");
     }
-    return new Silence(n.path("id").asText(""), ms, starts, ends, createdBy, n.path("comment").asText(""));
+    return new Silence(p.id() == null ? "" : p.id(), ms, starts, ends, p.createdBy(),
+        p.comment() == null ? "" : p.comment());
   }
 
-  private static Instant time(JsonNode n, String field) {
+  private static Instant time(String field, String text) {
     try {
-      return java.time.OffsetDateTime.parse(n.get(field).asText()).toInstant();
+      return java.time.OffsetDateTime.parse(text).toInstant();
     } catch (DateTimeParseException e) {
       throw new IllegalArgumentException(field + ": must be RFC 3339, e.g. 2026-01-01T00:00:00Z");
     }
   }
 
-  static ObjectNode toJson(Silence s, Instant now) {
-    ObjectNode o = JSON.createObjectNode().put("id", s.id());
-    ArrayNode ms = o.putArray("matchers");
-    s.matchers().forEach(m -> ms.addObject().put("name", m.name()).put("value", m.value())
-        .put("isRegex", m.isRegex()).put("isEqual", m.isEqual()));
-    o.put("startsAt", s.startsAt().toString()).put("endsAt", s.endsAt().toString())
-        .put("updatedAt", s.startsAt().toString())
-        .put("createdBy", s.createdBy()).put("comment", s.comment());
-    o.putObject("status").put("state", s.state(now));
-    return o;
+  static GettableSilence gettable(Silence s, Instant now) {
+    return new GettableSilence(s.id(), s.matchers().stream()
+        .map(m -> new MatcherBody(m.name(), m.value(), m.isRegex(), m.isEqual())).toList(),
+        s.startsAt().toString(), s.endsAt().toString(), s.startsAt().toString(), s.createdBy(),
+        s.comment(), new SilenceStatus(s.state(now)));
   }
 
-  private JsonNode status() {
-    ObjectNode o = JSON.createObjectNode();
-    o.putObject("cluster").put("status", "disabled").putArray("peers");
-    o.putObject("versionInfo").put("version", "trainwatch-alerts").put("branch", "")
-        .put("buildDate", "").put("buildUser", "").put("goVersion", "").put("revision", "");
-    o.putObject("config").put("original", "");
-    o.put("uptime", started.toString());
-    return o;
+  private Status status() {
+    return new Status(new ClusterStatus("disabled", List.of()),
+        new VersionInfo("trainwatch-alerts", "", "", "", "", ""), new ConfigBody(""), started.toString());
   }
 
   private static Map<String, List<String>> params(String query) {

@@ -95,6 +95,15 @@ public final class ApiServer implements AutoCloseable {
       return new Reply(status, "application/json", n.toString());
     }
 
+    /** {@code body} bound to JSON by Jackson (records of {@link AlertmanagerShapes}). */
+    static Reply of(int status, Object body) {
+      try {
+        return new Reply(status, "application/json", JSON.writeValueAsString(body));
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new IllegalStateException("cannot write " + body.getClass().getSimpleName(), e);
+      }
+    }
+
     static Reply error(int status, String msg) {
       return json(status, JSON.createObjectNode().put("error", msg));
     }

@@ -90,6 +90,9 @@ class ApiServerTest {
     JsonNode one = new ObjectMapper().readTree(call("GET", "/api/v2/silence/" + id, null, null).body());
     assertThat(one.get("status").get("state").asText()).isEqualTo("active");
     assertThat(one.get("matchers")).hasSize(2);
+    assertThat(one.get("matchers").get(1).get("isRegex").asBoolean()).isTrue();
+    assertThat(one.get("matchers").get(1).has("regex")).isFalse();
+    assertThat(one.get("matchers").get(0).get("isEqual").asBoolean()).isTrue();
     JsonNode filtered = new ObjectMapper().readTree(call("GET",
         "/api/v2/silences?filter=run%3D%22run-1%22", null, null).body());
     assertThat(filtered).hasSize(1);
@@ -167,6 +170,8 @@ class ApiServerTest {
     assertThat(all.get(0).get("status").get("state").asText()).isEqualTo("suppressed");
     assertThat(all.get(0).get("status").get("silencedBy").get(0).asText()).isEqualTo("s1");
     assertThat(all.get(0).get("fingerprint").asText()).isEqualTo(a.fingerprint());
+    assertThat(all.get(0).has("generatorURL")).isTrue();
+    assertThat(all.get(0).get("receivers").get(0).get("name").asText()).isEqualTo("team");
     JsonNode run2 = new ObjectMapper().readTree(call("GET", "/api/v2/alerts?filter=run%3D%22run-2%22",
         null, null).body());
     assertThat(run2).hasSize(1);
