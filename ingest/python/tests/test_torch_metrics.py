@@ -90,6 +90,27 @@ class AttentionStatsTest(unittest.TestCase):
         self.assertEqual(stats.collect(), {})
         stats.remove()
 
+    @unittest.skipIf(torch is not None and int(torch.__version__.split(".")[0]) < 2, "torch 1.x hides keywords")
+    def test_the_causal_mask_of_a_transformer_encoder_layer_is_respected(self):
+        # the mask arrives as a keyword: torch 1.13's hook dropped it (entropy 2.624 vs 1.777)
+        torch.manual_seed(2)
+        layer = torch.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True)
+        model = torch.nn.ModuleList([layer])
+        stats = AttentionStats(model)
+        x = torch.randn(2, 10, 16) * 2
+        mask = torch.nn.Transformer.generate_square_subsequent_mask(10)
+        layer(x, src_mask=mask, is_causal=True)
+        out = stats.collect()
+        mha, e = layer.self_attn, 16
+        with torch.no_grad():
+            q = torch.nn.functional.linear(x, mha.in_proj_weight[:e], mha.in_proj_bias[:e]).view(2, 10, 2, 8).transpose(1, 2)
+            k = torch.nn.functional.linear(x, mha.in_proj_weight[e:2 * e], mha.in_proj_bias[e:2 * e]).view(2, 10, 2, 8).transpose(1, 2)
+            s = (q @ k.transpose(-2, -1)) / math.sqrt(8) + mask
+            p = torch.softmax(s.double(), dim=-1)
+            ent = (-(p * torch.log(p.clamp_min(1e-300))).sum(-1)).mean(dim=(0, 2)).min()
+        self.assertAlmostEqual(out["attn/entropy_min"], float(ent), places=5)
+        self.assertAlmostEqual(out["attn/max_logit"], float(s[torch.isfinite(s)].max()), places=4)
+
     def test_observe_takes_custom_scores(self):
         stats = AttentionStats()
         stats.observe("blk3", torch.tensor([[[[0.0, 0.0], [50.0, 0.0]]]]))

@@ -144,8 +144,27 @@ class AttentionStats:
                 return
             q = args[0] if len(args) > 0 else kwargs.get("query")
             k = args[1] if len(args) > 1 else kwargs.get("key")
-            mask = kwargs.get("attn_mask")
-            self.observe(name, _mha_scores(mod, q, k), mask)
+            kpm = kwargs.get("key_padding_mask", args[3] if len(args) > 3 else None)
+            mask = kwargs.get("attn_mask", args[5] if len(args) > 5 else None)
+            is_causal = kwargs.get("is_causal", args[7] if len(args) > 7 else False)
+            scores = _mha_scores(mod, q, k)
+            lq, lk = scores.shape[-2], scores.shape[-1]
+            if mask is not None and mask.dim() == 3:  # [batch * heads, L, S]
+                mask = mask.reshape(-1, mod.num_heads, lq, lk)
+            if mask is None and is_causal:
+                mask = torch.ones(lq, lk, dtype=torch.bool, device=scores.device).triu(1)
+            if kpm is not None:
+                if not mod.batch_first and q.dim() == 3 and kpm.shape[0] != scores.shape[0]:
+                    kpm = kpm.transpose(0, 1)
+                kpm = kpm.reshape(scores.shape[0], 1, 1, lk)
+                kpm = kpm if kpm.dtype == torch.bool else kpm == float("-inf")
+                if mask is None:
+                    mask = kpm
+                elif mask.dtype == torch.bool:
+                    mask = mask | kpm
+                else:
+                    mask = mask.masked_fill(kpm, float("-inf"))
+            self.observe(name, scores, mask)
         return hook
 
     @torch.no_grad()
@@ -182,11 +201,21 @@ class AttentionStats:
         self._handles.clear()
 
 
+_warned_kwargs = []
+
+
 def _forward_hook(mod, hook):
     """A forward hook that also sees keyword arguments where torch supports it (>= 2.0)."""
     try:
         return mod.register_forward_hook(hook, with_kwargs=True)
-    except TypeError:  # torch 1.x: positional arguments only (how MHA is usually called)
+    except TypeError:  # torch 1.x: positional arguments only
+        if not _warned_kwargs:
+            _warned_kwargs.append(True)
+            import logging
+            logging.getLogger("trainwatch").warning(
+                "trainwatch: torch %s cannot show forward hooks keyword arguments: an attn_mask or "
+                "is_causal passed by keyword (nn.TransformerEncoderLayer does) is not seen and the "
+                "attention statistics ignore it; use torch >= 2.0", torch.__version__)
         return mod.register_forward_hook(lambda m, args, output: hook(m, args, {}, output))
 
 
