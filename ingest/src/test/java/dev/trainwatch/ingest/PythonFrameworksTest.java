@@ -40,7 +40,7 @@ class PythonFrameworksTest {
     System.out.println(out);
     assertThat(p.exitValue()).as(out).isZero();
     assertThat(out).contains("test_every_metric_equals_a_direct_computation (test_capture.")
-        .contains("(test_lightning.").contains("(test_huggingface.")
+        .contains("(test_lightning.").contains("(test_huggingface.").contains("(test_continual.")
         .doesNotContain("skipped 'not installed");
   }
 }
