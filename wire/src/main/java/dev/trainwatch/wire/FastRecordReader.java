@@ -63,29 +63,42 @@ final class FastRecordReader {
   }
 
   /**
-   * What the reader remembers from one record to the next: decoded names and values, the metric
-   * names of the last record by position (see {@link #metricName}) and its metric count. One per
-   * {@link TelemetryParser}, so parsers in different operator slots, or a test's parser and the
-   * job's, neither share nor evict each other's entries (a static cache did both, and bounced its
-   * lines between the cores of every slot). Shared by the threads of one parser without locks:
-   * entries are immutable and the rest are hints, so a race at worst misses and decodes again.
+   * What the reader remembers from one record to the next: decoded names and values and the
+   * metric-name sequences ({@link Shape}s) of recent records. One per {@link TelemetryParser}, so
+   * parsers in different operator slots, or a test's parser and the job's, neither share nor
+   * evict each other's entries (a static cache did both, and bounced its lines between the cores
+   * of every slot). Shared by the threads of one parser without locks: entries and shapes are
+   * immutable and the rest are hints, so a race at worst misses and decodes again.
    */
   static final class Caches {
-    final StringCache names = new StringCache(1024, true);
+    /** Sized for per-layer records (1,000s of names): a collision costs a decode and an intern. */
+    final StringCache names = new StringCache(8192, true);
     final StringCache values = new StringCache(8192, false);
-    final StringCache.Entry[] namesByPosition = new StringCache.Entry[64];
-    int lastMetricCount = 16;
+    /** Recently seen shapes (a fleet mixes a few: scalars only, scalars + eval, per-layer). */
+    final Shape[] shapes = new Shape[8];
+    /** The slot of the shape that matched last: the first guess for the next record. */
+    int lastShape;
+    int nextShapeSlot;
   }
+
+  /**
+   * A sequence of metric names seen before: the names array every record of this shape shares
+   * (so {@link NameIndex} finds its index by identity), and the names' entries, matched against
+   * the bytes by position. Immutable; already checked for duplicates.
+   */
+  record Shape(String[] names, StringCache.Entry[] entries) {}
 
   private final byte[] b;
   private final TelemetryParser.Limits limits;
   private final Caches caches;
+  private final Shape[] shapes;
   private int pos;
 
   private FastRecordReader(byte[] b, TelemetryParser.Limits limits, Caches caches) {
     this.b = b;
     this.limits = limits;
     this.caches = caches;
+    this.shapes = caches.shapes;
   }
 
   /** The record, or null when the bytes leave the fast subset or are invalid. */
@@ -199,16 +212,54 @@ final class FastRecordReader {
     if (eat('}')) {
       return Metrics.EMPTY;
     }
-    // Sized as the last record's metrics: producers send the same set step after step, so the
-    // arrays usually fit exactly and need no trimming copy. A racy hint, harmless when stale.
-    int expected = caches.lastMetricCount;
-    String[] names = new String[expected];
-    double[] values = new double[expected];
+    // Producers send the same names in the same order step after step: while the names match a
+    // known shape by position (two word compares a name), the record reuses the shape's names
+    // array and needs no decoding, caching or duplicate check. The first name that differs
+    // switches to another shape with the same prefix, or leaves for the general path.
+    int slot = caches.lastShape;
+    Shape shape = shapes[slot];
+    String[] names = null; // the general path's own names, once it has left every shape
+    StringCache.Entry[] entries = null;
+    double[] values = new double[shape != null ? shape.names.length : 16];
     int n = 0;
-    long seen = 0; // a 64-bit Bloom filter of the names' hashes: a hit is confirmed by a scan
     do {
       skipWhitespace();
-      String name = metricName(n);
+      expect('"');
+      if (shape != null) {
+        StringCache.Entry e = n < shape.entries.length ? shape.entries[n] : null;
+        if (e == null || !e.isQuotedAt(b, pos)) {
+          int other = sameUpTo(shape, n);
+          if (other >= 0) {
+            slot = other;
+            shape = shapes[other];
+            e = shape.entries[n];
+          } else {
+            names = Arrays.copyOf(shape.names, Math.max(16, n * 2));
+            entries = Arrays.copyOf(shape.entries, names.length);
+            shape = null;
+            e = null;
+          }
+        }
+        if (e != null) {
+          if (e.length() > limits.maxNameLength()) {
+            throw Miss.INSTANCE; // limits are the caller's: the same caches may serve other limits
+          }
+          pos += e.length() + 1;
+        }
+      }
+      if (shape == null) {
+        if (names == null) {
+          names = new String[16];
+          entries = new StringCache.Entry[16];
+        }
+        if (n == names.length) {
+          names = Arrays.copyOf(names, n * 2);
+          entries = Arrays.copyOf(entries, n * 2);
+        }
+        StringCache.Entry e = metricName();
+        names[n] = e.string();
+        entries[n] = e;
+      }
       skipWhitespace();
       expect(':');
       skipWhitespace();
@@ -216,25 +267,59 @@ final class FastRecordReader {
       if (n == limits.maxMetrics()) {
         throw Miss.INSTANCE;
       }
-      int h = name.hashCode(); // cached in the cache's instance: no work after the first record
-      long bit = 1L << ((h ^ (h >>> 6) ^ (h >>> 12)) & 63);
-      if ((seen & bit) != 0 && contains(names, n, name)) {
-        throw Miss.INSTANCE; // duplicate metric
-      }
-      seen |= bit;
-      if (n == names.length) {
-        names = Arrays.copyOf(names, n * 2);
+      if (n == values.length) {
         values = Arrays.copyOf(values, n * 2);
       }
-      names[n] = name;
       values[n++] = value;
       skipWhitespace();
     } while (eat(','));
     expect('}');
-    if (n != expected) {
-      caches.lastMetricCount = Math.max(n, 1); // written on change only: a per-record write would bounce the line between cores
+    if (shape != null && n == shape.names.length) {
+      if (caches.lastShape != slot) {
+        caches.lastShape = slot; // written on change only: a per-record write would bounce the line between cores
+      }
+      return new Metrics(shape.names, values.length == n ? values : Arrays.copyOf(values, n));
     }
-    return n == names.length ? new Metrics(names, values) : new Metrics(Arrays.copyOf(names, n), Arrays.copyOf(values, n));
+    if (shape != null) { // a prefix of a known shape
+      names = Arrays.copyOf(shape.names, n);
+      entries = Arrays.copyOf(shape.entries, n);
+    } else {
+      names = Arrays.copyOf(names, n);
+      entries = Arrays.copyOf(entries, n);
+    }
+    NameIndex index = NameIndex.build(names);
+    if (index == null) {
+      throw Miss.INSTANCE; // duplicate metric: the full parser rejects it with its message
+    }
+    if (n >= NameIndex.MIN_NAMES) {
+      NameIndex.remember(index);
+    }
+    int s = caches.nextShapeSlot;
+    caches.nextShapeSlot = (s + 1) & (shapes.length - 1);
+    shapes[s] = new Shape(names, entries);
+    caches.lastShape = s;
+    return new Metrics(names, values.length == n ? values : Arrays.copyOf(values, n));
+  }
+
+  /**
+   * A known shape other than {@code current} whose first {@code n} names are those of {@code
+   * current} and whose next name is at {@code pos}; -1 if none.
+   */
+  private int sameUpTo(Shape current, int n) {
+    for (int i = 0; i < shapes.length; i++) {
+      Shape s = shapes[i];
+      if (s == null || s == current || s.entries.length <= n || !s.entries[n].isQuotedAt(b, pos)) {
+        continue;
+      }
+      boolean same = true;
+      for (int k = 0; k < n && same; k++) {
+        same = s.names[k] == current.names[k] || s.names[k].equals(current.names[k]);
+      }
+      if (same) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private static boolean contains(String[] names, int n, String name) {
@@ -246,18 +331,8 @@ final class FastRecordReader {
     return false;
   }
 
-  /**
-   * The name of the {@code n}th metric. Producers send the same names in the same order step
-   * after step, so the name at this position in the last record is compared first: a hit costs
-   * two word compares, where a miss scans the string and looks it up in the cache.
-   */
-  private String metricName(int n) {
-    expect('"');
-    StringCache.Entry last = n < caches.namesByPosition.length ? caches.namesByPosition[n] : null;
-    if (last != null && last.isQuotedAt(b, pos)) {
-      pos += last.length() + 1;
-      return last.string();
-    }
+  /** A metric name after its opening quote, through the name cache (any length). */
+  private StringCache.Entry metricName() {
     pos--;
     int start = string();
     int length = pos - 1 - start;
@@ -265,13 +340,9 @@ final class FastRecordReader {
       throw Miss.INSTANCE;
     }
     if (length > StringCache.MAX_LENGTH) {
-      return caches.names.get(b, start, length);
+      return StringCache.entryOf(caches.names.get(b, start, length).intern());
     }
-    StringCache.Entry e = caches.names.entry(b, start, length);
-    if (n < caches.namesByPosition.length) {
-      caches.namesByPosition[n] = e; // racy, like the cache: entries are immutable, a stale one only misses
-    }
-    return e.string();
+    return caches.names.entry(b, start, length);
   }
 
   private double metricValue() {

@@ -54,9 +54,16 @@ public record Metrics(String[] names, double[] values) {
 
   /**
    * Index of the metric, or -1 when this step did not publish it. Parsed names are interned,
-   * so a lookup by a literal usually ends in the first, identity-only pass.
+   * so a lookup by a literal usually ends in the first, identity-only pass. Wide (per-layer)
+   * records use a hash index built once per name array ({@link NameIndex}).
    */
   public int indexOf(String name) {
+    if (names.length >= NameIndex.MIN_NAMES) {
+      NameIndex index = NameIndex.of(names);
+      if (index != null) {
+        return index.indexOf(name);
+      }
+    }
     for (int i = 0; i < names.length; i++) {
       if (names[i] == name) {
         return i;

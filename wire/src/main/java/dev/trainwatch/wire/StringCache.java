@@ -90,6 +90,13 @@ final class StringCache {
     return e;
   }
 
+  /** An entry for an ASCII string of any length, outside any cache (shapes of metric names keep them). */
+  static Entry entryOf(String ascii) {
+    byte[] b = ascii.getBytes(StandardCharsets.ISO_8859_1);
+    int len = b.length;
+    return new Entry(len, firstWord(b, 0, len), lastWord(b, 0, len), len <= 16 ? null : b, ascii);
+  }
+
   /** The first eight bytes as a word; shorter strings packed whole. */
   private static long firstWord(byte[] b, int off, int len) {
     if (len >= 8) {

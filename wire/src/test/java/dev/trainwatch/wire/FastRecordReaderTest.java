@@ -257,16 +257,74 @@ class FastRecordReaderTest {
     TelemetryParser b = new TelemetryParser(LIMITS);
     a.parse("{\"run\":\"r\",\"step\":1,\"metrics\":{\"loss\":1,\"lr\":0.1,\"grad_norm\":2}}");
 
-    // a's reader remembered the names by position and the metric count; b, in another slot, saw nothing
+    // a's reader remembered the record's names (its shape); b, in another slot, saw nothing
     assertThat(a.fastCaches()).isNotSameAs(b.fastCaches());
-    assertThat(a.fastCaches().namesByPosition[2].string()).isEqualTo("grad_norm");
-    assertThat(a.fastCaches().lastMetricCount).isEqualTo(3);
-    assertThat(b.fastCaches().namesByPosition).containsOnlyNulls();
-    assertThat(b.fastCaches().lastMetricCount).isEqualTo(16);
+    assertThat(a.fastCaches().shapes[a.fastCaches().lastShape].names()).containsExactly("loss", "lr", "grad_norm");
+    assertThat(b.fastCaches().shapes).containsOnlyNulls();
     // and both read the same record to equal values, the names interned whichever cache decoded them
     TelemetryRecord ra = ((ParseResult.Parsed) a.parse("{\"run\":\"r\",\"step\":2,\"metrics\":{\"loss\":1}}")).record();
     TelemetryRecord rb = ((ParseResult.Parsed) b.parse("{\"run\":\"r\",\"step\":2,\"metrics\":{\"loss\":1}}")).record();
     assertThat(ra).isEqualTo(rb);
     assertThat(ra.metrics().name(0)).isSameAs(rb.metrics().name(0)).isSameAs("loss");
+  }
+
+  /** A per-layer record: the scalars, then {@code grad_norm/layer.<i>} for each layer, in order. */
+  private static String wide(long step, int layers, String... extra) {
+    StringBuilder sb = new StringBuilder("{\"run\":\"r\",\"step\":" + step + ",\"metrics\":{\"loss\":1.5");
+    for (int i = 0; i < layers; i++) {
+      sb.append(",\"grad_norm/layer.").append(i).append("\":").append(i * 0.25);
+    }
+    for (String e : extra) {
+      sb.append(",\"").append(e).append("\":7");
+    }
+    return sb.append("}}").toString();
+  }
+
+  @Test
+  void recordsOfOneShapeShareTheirNamesAndEveryOtherShapeReadsAsTheFullParserReadsIt() {
+    TelemetryRecord a = FastRecordReader.read(wide(1, 500).getBytes(StandardCharsets.US_ASCII), LIMITS, CACHES);
+    TelemetryRecord b = FastRecordReader.read(wide(2, 500).getBytes(StandardCharsets.US_ASCII), LIMITS, CACHES);
+    assertThat(b.metrics().names()).isSameAs(a.metrics().names()); // one name index for the shape
+    assertThat(b.metrics().get("grad_norm/layer.417")).isEqualTo(417 * 0.25);
+    assertThat(b.metrics().get("grad_norm/layer.500")).isNaN();
+    String longName = "x".repeat(200); // beyond the name cache, still part of a shape
+    String[] lines = {
+        wide(3, 499), // a prefix of the shape
+        wide(4, 500, "sharpness"), // the shape and one more
+        wide(5, 500, "grad_norm/layer.7"), // the shape and a duplicate: the full parser rejects it
+        wide(6, 250, "grad_norm/layer.3"), // a duplicate within the shape's prefix
+        wide(7, 300).replace("grad_norm/layer.150\"", "grad_norm/layer.15\""), // one name differs mid-way
+        wide(8, 500, longName), wide(9, 500, longName), wide(10, 500), wide(11, 40), wide(12, 500),
+    };
+    for (int round = 0; round < 2; round++) {
+      for (String line : lines) {
+        ParseResult full = PARSER.parseFully(line.getBytes(StandardCharsets.UTF_8));
+        assertThat(PARSER.parse(line)).as(line.substring(0, 40)).isEqualTo(full);
+      }
+    }
+    assertThat(PARSER.parse(wide(13, 500, "grad_norm/layer.7"))).isInstanceOf(ParseResult.Rejected.class);
+    // a parser of tighter limits never takes a name from a shape another parser saw
+    TelemetryParser.Limits tight = new TelemetryParser.Limits(4 << 20, 4096, 1024, 1 << 16, 100, 64, 1024, (1L << 53) - 1);
+    assertThat(FastRecordReader.read(wide(14, 500, longName).getBytes(StandardCharsets.US_ASCII), tight, CACHES)).isNull();
+    assertThat(FastRecordReader.read(wide(15, 500, longName).getBytes(StandardCharsets.US_ASCII), LIMITS, CACHES)).isNotNull();
+  }
+
+  @Test
+  void theNameIndexOfAWideRecordFindsWhatALinearScanFinds() {
+    String[] names = new String[300];
+    double[] values = new double[300];
+    for (int i = 0; i < names.length; i++) {
+      names[i] = "attn/max_logit/layer." + i;
+      values[i] = i;
+    }
+    Metrics m = new Metrics(names, values);
+    for (int i = 0; i < names.length; i++) {
+      assertThat(m.indexOf(new String(names[i]))).isEqualTo(i); // equal, not the same instance
+    }
+    assertThat(m.indexOf("attn/max_logit/layer.300")).isEqualTo(-1);
+    assertThat(m.get("loss")).isNaN();
+    names[5] = names[7]; // a hand-built duplicate: no index, the scan finds the first
+    Metrics dup = new Metrics(names.clone(), values);
+    assertThat(dup.indexOf(names[7])).isEqualTo(5);
   }
 }

@@ -52,7 +52,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 public final class Bench {
 
   /** Knobs of one benchmark run. */
-  public record Options(int runs, int records, int parallelism, Duration latencyDuration, Path traces) {}
+  public record Options(int runs, int records, int parallelism, Duration latencyDuration, Path traces,
+      int wideMetrics, int wideRecords) {
+
+    /** The narrow benchmark only (no per-layer fleet). */
+    public Options(int runs, int records, int parallelism, Duration latencyDuration, Path traces) {
+      this(runs, records, parallelism, latencyDuration, traces, 0, 0);
+    }
+  }
 
   private final Options o;
   private final PrintStream out;
@@ -66,8 +73,14 @@ public final class Bench {
     out.printf("trainwatch bench: %d runs, %d records of %d metrics, parallelism %d, %d cores%n",
         o.runs(), o.records(), SyntheticFleet.METRICS, o.parallelism(), Runtime.getRuntime().availableProcessors());
     detectorCosts();
+    if (o.wideMetrics() > 0) {
+      wideCosts();
+    }
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       double sustained = throughput(kafka);
+      if (o.wideMetrics() > 0 && o.wideRecords() > 0) {
+        wideThroughput(kafka);
+      }
       latency(kafka, sustained / 2, "at-least-once");
       latency(kafka, sustained / 2, "exactly-once");
     }
@@ -91,6 +104,51 @@ public final class Bench {
       }
       report("public traces (" + real.size() + " records, with sampled logits)", DetectorBench.run(real, 3));
     }
+  }
+
+  /**
+   * In one thread, per metric: parsing and all detectors for narrow records and for wide
+   * (per-layer) records side by side, and state per run at 100 and 1,000 layers.
+   */
+  private void wideCosts() {
+    int runs = Math.min(o.runs(), 200);
+    SyntheticFleet narrowFleet = new SyntheticFleet(runs, 7);
+    SyntheticFleet wideFleet = SyntheticFleet.wide(runs, 7, o.wideMetrics());
+    List<TelemetryRecord> narrow = records(narrowFleet, runs * 100);
+    // the wide list holds about as many metric values as the narrow one x 10, within memory
+    List<TelemetryRecord> wide = records(wideFleet, Math.max(runs, 2_000_000 / wideFleet.metrics()));
+    DetectorBench.Result n = DetectorBench.totals(narrow, 5);
+    DetectorBench.Result w = DetectorBench.totals(wide, 5);
+    out.printf("%n== per-metric cost, one thread: %d-metric records vs %d-metric records (%d layers x %d families)%n",
+        narrowFleet.metrics(), wideFleet.metrics(), wideFleet.layers(),
+        (wideFleet.metrics() - SyntheticFleet.METRICS) / wideFleet.layers());
+    out.printf("  %-34s %12s %12s %8s%n", "ns per metric", "narrow", "wide", "ratio");
+    perMetric("parse + validate (wire)", n.parseNsPerRecord() / narrowFleet.metrics(), w.parseNsPerRecord() / wideFleet.metrics());
+    double nd = n.nsPerRecord().get(DetectorBench.ALL) / narrowFleet.metrics();
+    double wd = w.nsPerRecord().get(DetectorBench.ALL) / wideFleet.metrics();
+    perMetric("all detectors (RunMonitor)", nd, wd);
+    out.printf("  %-34s %12.1f %12.1f   (one core)%n", "M metric values/s, parse + detect",
+        1e3 / (n.parseNsPerRecord() / narrowFleet.metrics() + nd), 1e3 / (w.parseNsPerRecord() / wideFleet.metrics() + wd));
+    out.printf("  state per run, scalars only: mean %.0f B, max %d B%n", n.meanStateBytes(), n.maxStateBytes());
+    for (int layers : new int[] {100, 1000}) {
+      // 4 families at 1,000 layers keep the record within the 4,096-metric limit
+      SyntheticFleet f = SyntheticFleet.wide(20, 7, layers, layers >= 1000 ? 4 : SyntheticFleet.MAX_FAMILIES);
+      DetectorBench.Result r = DetectorBench.state(records(f, 20 * 50));
+      out.printf("  state per run, %,d layers (%,d metrics a record, 50 steps): mean %.0f B, max %d B%n",
+          layers, f.metrics(), r.meanStateBytes(), r.maxStateBytes());
+    }
+  }
+
+  private void perMetric(String what, double narrow, double wide) {
+    out.printf("  %-34s %12.1f %12.1f %7.2fx%n", what, narrow, wide, wide / narrow);
+  }
+
+  private static List<TelemetryRecord> records(SyntheticFleet f, int n) {
+    List<TelemetryRecord> l = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      l.add(f.next(1_700_000_000_000L + i));
+    }
+    return l;
   }
 
   private void report(String what, DetectorBench.Result r) {
@@ -166,6 +224,71 @@ public final class Bench {
     perRecord("GC collections (wall time, not in the total)", passCpu.gcWallNanos(), twCpu.gcWallNanos());
     perRecord("JIT compiling (wall time, not in the total)", passCpu.jitWallNanos(), twCpu.jitWallNanos());
     return twRate;
+  }
+
+  /**
+   * End to end on per-layer records: the trivial job and the detection job over the same topic
+   * of wide records (after the narrow rounds, so Flink's own paths are compiled already; the
+   * detection job runs twice and its second round is reported).
+   */
+  private void wideThroughput(EmbeddedKafka kafka) throws Exception {
+    String topic = "bench.wide";
+    kafka.createTopics(Map.of(topic, o.parallelism()));
+    SyntheticFleet fleet = SyntheticFleet.wide(o.runs(), 1, o.wideMetrics());
+    long t = System.nanoTime();
+    produce(kafka.bootstrapServers(), topic, o.wideRecords(), fleet);
+    double produceRate = o.wideRecords() / seconds(t);
+    ThroughputProbe.reset("pass");
+    ThreadCpu cpu = ThreadCpu.start();
+    runJob(env -> PassThroughJob.build(env, source(kafka, topic)));
+    ThreadCpu.Usage passCpu = cpu.stop();
+    double passRate = ThroughputProbe.rate("pass");
+    double[] rates = new double[2];
+    ThreadCpu.Usage twCpu = null;
+    for (int round = 0; round < 2; round++) {
+      ThroughputProbe.reset("trainwatch");
+      cpu = ThreadCpu.start();
+      runJob(env -> trainwatch(kafka, topic).build(env, (records, alerts, metrics) ->
+          records.map(new ThroughputProbe<>("trainwatch")).returns(records.getType())
+              .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>())));
+      twCpu = cpu.stop();
+      rates[round] = ThroughputProbe.rate("trainwatch");
+      if (ThroughputProbe.count("trainwatch") != o.wideRecords()) {
+        throw new IllegalStateException("the job did not see every wide record: "
+            + ThroughputProbe.count("trainwatch") + " of " + o.wideRecords());
+      }
+    }
+    int m = fleet.metrics();
+    out.printf("%n== sustained throughput, per-layer records (%d records of %d metrics, %d runs)%n", o.wideRecords(), m, o.runs());
+    out.printf("  %-44s %10.0f records/s = %6.2f M values/s%n", "Kafka producer (idempotent, lz4)", produceRate, produceRate * m / 1e6);
+    out.printf("  %-44s %10.0f records/s = %6.2f M values/s%n", "trivial Flink job (keyBy + ValueState)", passRate, passRate * m / 1e6);
+    out.printf("  %-44s %10.0f records/s = %6.2f M values/s   = %.2f x trivial%n",
+        "trainwatch job (all detectors, exactly-once)", rates[1], rates[1] * m / 1e6, rates[1] / passRate);
+    out.printf("  %-44s %10.0f records/s = %6.2f M values/s%n", "first round of the trainwatch job", rates[0], rates[0] * m / 1e6);
+    stageTable(passCpu, twCpu, o.wideRecords(), m);
+  }
+
+  /** CPU per record and per metric value by stage, trivial job vs detection job. */
+  private void stageTable(ThreadCpu.Usage passCpu, ThreadCpu.Usage twCpu, int records, int metrics) {
+    out.printf("%n== CPU per record by stage, per-layer records (us per record; ns per metric value)%n");
+    out.printf("  %-48s %10s %12s %10s %12s%n", "stage", "trivial", "trainwatch", "ns/value", "ns/value");
+    java.util.TreeSet<String> stages = new java.util.TreeSet<>(passCpu.cpuByStage().keySet());
+    stages.addAll(twCpu.cpuByStage().keySet());
+    long passTotal = 0;
+    long twTotal = 0;
+    for (String stage : stages) {
+      long pass = passCpu.cpuByStage().getOrDefault(stage, 0L);
+      long tw = twCpu.cpuByStage().getOrDefault(stage, 0L);
+      passTotal += pass;
+      twTotal += tw;
+      wideRow(stage, pass, tw, records, metrics);
+    }
+    wideRow("total", passTotal, twTotal, records, metrics);
+  }
+
+  private void wideRow(String what, long pass, long tw, int records, int metrics) {
+    out.printf("  %-48s %10.2f %12.2f %10.1f %12.1f%n", what, pass / 1e3 / records, tw / 1e3 / records,
+        (double) pass / records / metrics, (double) tw / records / metrics);
   }
 
   private void perRecord(String what, long passNanos, long twNanos) {

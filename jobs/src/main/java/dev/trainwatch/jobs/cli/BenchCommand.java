@@ -28,13 +28,28 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--traces", defaultValue = "../shared/eval/traces", description = "public traces for per-detector cost (optional)")
   Path traces;
 
+  @Option(names = "--metrics-per-record", defaultValue = "1000",
+      description = "metrics of each record of the per-layer fleet (scalars + <metric>/layer.<N>; 0: none; default ${DEFAULT-VALUE})")
+  int wideMetrics;
+
+  @Option(names = "--wide-records", defaultValue = "20000",
+      description = "per-layer records for the end-to-end test (default ${DEFAULT-VALUE})")
+  int wideRecords;
+
   @Override
   public Integer call() throws Exception {
     Checks.atLeast("--runs", runs, 1);
     Checks.atLeast("--records", records, 1);
     Checks.atLeast("--parallelism", parallelism, 1);
     Checks.atLeast("--latency-seconds", latencySeconds, 1);
-    new Bench(new Bench.Options(runs, records, parallelism, Duration.ofSeconds(latencySeconds), traces), System.out).run();
+    Checks.atLeast("--metrics-per-record", wideMetrics, 0);
+    Checks.atLeast("--wide-records", wideRecords, 0);
+    if (wideMetrics > 4096) {
+      throw new dev.trainwatch.jobs.detect.ConfigException(
+          "option '--metrics-per-record': expected a value <= 4096 (the parser's metric limit), got " + wideMetrics);
+    }
+    new Bench(new Bench.Options(runs, records, parallelism, Duration.ofSeconds(latencySeconds), traces,
+        wideMetrics, wideRecords), System.out).run();
     return 0;
   }
 }

@@ -42,4 +42,29 @@ class SyntheticFleetTest {
     assertThat(alerts).hasSize(1);
     assertThat(monitors.values()).allSatisfy(m -> assertThat(m.stateBytes()).isLessThan(8 * 1024));
   }
+
+  @Test
+  void wideFleetCarriesPerLayerMetricsStaysSilentAndKeepsStateIndependentOfTheLayerCount() {
+    SyntheticFleet f = SyntheticFleet.wide(4, 1, 1000);
+    assertThat(f.metrics()).isEqualTo(20 + 98 * 10);
+    List<Object> alerts = new ArrayList<>();
+    java.util.Map<String, RunMonitor> monitors = new java.util.HashMap<>();
+    for (int i = 0; i < 400; i++) {
+      TelemetryRecord r = ((ParseResult.Parsed) TelemetryParser.DEFAULT.parse(f.nextJson(i))).record();
+      monitors.computeIfAbsent(r.run(), k -> new RunMonitor(k, DetectorConfig.DEFAULTS)).observe(r, alerts::add);
+    }
+    TelemetryRecord last = ((ParseResult.Parsed) TelemetryParser.DEFAULT.parse(f.nextJson(400))).record();
+    assertThat(last.metrics().get("grad_norm/layer.97")).isPositive();
+    assertThat(last.metrics().get("attn/max_logit/layer.3")).isBetween(5.0, 12.0);
+    assertThat(alerts).isEmpty();
+    SyntheticFleet narrow = new SyntheticFleet(4, 1);
+    java.util.Map<String, RunMonitor> narrowMonitors = new java.util.HashMap<>();
+    for (int i = 0; i < 400; i++) {
+      TelemetryRecord r = narrow.next(i);
+      narrowMonitors.computeIfAbsent(r.run(), k -> new RunMonitor(k, DetectorConfig.DEFAULTS)).observe(r, a -> {});
+    }
+    // per-layer metrics add no per-run state: the detectors keep scalars and bounded windows
+    assertThat(monitors.get("bench-run-0000").stateBytes())
+        .isEqualTo(narrowMonitors.get("bench-run-0000").stateBytes());
+  }
 }

@@ -117,7 +117,13 @@ public final class SuddenDivergenceDetector implements Detector {
     long step = r.step();
     boolean trusted = !phase.settling(step, c.minSteps(), 0);
     double l = r.metrics().get("loss");
-    double base = loss.size() >= RobustWindow.CAPACITY / 2 ? Math.exp(loss.median()) : Double.NaN;
+    // The baseline exp(median) sorts the window (~1 us, most of this detector's cost). Most
+    // records need only its lower bound exp(min): a loss below explodeRatio x exp(min) is below
+    // explodeRatio x exp(median) too, so it is no outlier. The median is taken for a possible
+    // outlier, a non-finite loss, while firing, and for a warning's evidence (baseline()).
+    boolean full = loss.size() >= RobustWindow.CAPACITY / 2;
+    double base = full && (latch.isFiring() || !(l < c.explodeRatio() * Math.exp(loss.min())))
+        ? Math.exp(loss.median()) : Double.NaN;
 
     // --- precursors: warnings ---
     if (!latch.isFiring() && trusted) {
@@ -127,10 +133,11 @@ public final class SuddenDivergenceDetector implements Detector {
                 + " trained at: a sudden divergence usually follows within a few steps",
                 Fmt.times(lr / phase.jumpFrom()), Fmt.num(phase.jumpFrom()), Fmt.num(lr), step),
             Evidence.of("trigger", "lr_jump").num("lr", lr).num("lr_before", phase.jumpFrom())
-                .num("lr_factor", lr / phase.jumpFrom()).num("loss", l).num("baseline_median", base)
+                .num("lr_factor", lr / phase.jumpFrom()).num("loss", l).num("baseline_median", baseline(base))
                 .num("lr_times_sharpness", lr * sharpness), out);
       } else {
         edgeCrossing(r, ctx, c, lrBefore, l, base, out);
+
       }
     }
     double s = r.metrics().get("sharpness");
@@ -139,9 +146,13 @@ public final class SuddenDivergenceDetector implements Detector {
     }
     double u = r.metrics().get("update_ratio");
     if (Double.isFinite(u) && u > 0) {
-      if (!latch.isFiring() && trusted && !reset && update.size() >= RobustWindow.CAPACITY / 2) {
+      // a jump over updateJump x the median is one over updateJump x the minimum first: the
+      // median (a sort) is only taken then
+      boolean jump = update.size() >= RobustWindow.CAPACITY / 2 && u >= c.updateJump() * Math.exp(update.min())
+          && u >= c.updateJump() * Math.exp(update.median());
+      if (jump && !latch.isFiring() && trusted && !reset) {
         double med = Math.exp(update.median());
-        if (u >= c.updateJump() * med && u >= c.minUpdateRatio()) {
+        if (u >= c.minUpdateRatio()) {
           warn(r, ctx, Fmt.fmt("update ratio jumped to %s (%s over the last %d steps) at step %d without"
                   + " an LR restart: each step now rewrites %s of the weights; a blow-up usually follows",
                   Fmt.num(u), Fmt.against(u, med, 0, "the median"), update.size(), step, Fmt.pct(u)),
@@ -150,7 +161,7 @@ public final class SuddenDivergenceDetector implements Detector {
                   .num("loss", l), out);
         }
       }
-      if (!(update.size() >= RobustWindow.CAPACITY / 2 && u >= c.updateJump() * Math.exp(update.median()))) {
+      if (!jump) {
         update.add(Math.log(u));
       }
     }
@@ -162,7 +173,7 @@ public final class SuddenDivergenceDetector implements Detector {
             Fmt.fmt("blow-up confirmed: the loss is %s at step %d", Double.toString(l), step),
             Remedies.withRollback(Remedies.SUDDEN, ctx),
             Evidence.of("trigger", "non_finite_loss").put("loss", String.valueOf(l)).num("lr", ctx.lr())
-                .num("baseline_median", base).map(), out);
+                .num("baseline_median", baseline(base)).map(), out);
       }
       calm = 0;
       return;
@@ -182,6 +193,9 @@ public final class SuddenDivergenceDetector implements Detector {
           Remedies.withRollback(Remedies.SUDDEN, ctx),
           Evidence.of("trigger", "loss_explosion").num("loss", l).num("baseline_median", base)
               .num("ratio", l / base).num("threshold_ratio", c.explodeRatio()).num("lr", ctx.lr()).map(), out);
+    }
+    if (latch.isFiring()) {
+      base = baseline(base); // a warning of this very record: the calm count below needs it
     }
     if (!outlier) {
       loss.add(Math.log(l)); // only the excursion itself stays out: the band keeps its true width
@@ -211,8 +225,13 @@ public final class SuddenDivergenceDetector implements Detector {
               Fmt.num(lr), r.step(), Fmt.num(lr * sharpness), Fmt.num(limit), Fmt.num(limit / sharpness)),
           Evidence.of("trigger", "edge_crossed").num("lr", lr).num("lr_before", lrBefore)
               .num("sharpness", sharpness).num("lr_times_sharpness", lr * sharpness).num("threshold", limit)
-              .num("loss", l).num("baseline_median", base), out);
+              .num("loss", l).num("baseline_median", baseline(base)), out);
     }
+  }
+
+  /** The baseline for an alert's evidence: {@code base} when it was taken, else taken now (the window is unchanged). */
+  private double baseline(double base) {
+    return Double.isNaN(base) && loss.size() >= RobustWindow.CAPACITY / 2 ? Math.exp(loss.median()) : base;
   }
 
   private void warn(TelemetryRecord r, RunContext ctx, String summary, Evidence ev, AlertSink out) {
