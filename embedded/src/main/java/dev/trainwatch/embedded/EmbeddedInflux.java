@@ -38,10 +38,13 @@ public final class EmbeddedInflux implements AutoCloseable {
   private final Path dir;
   private final int httpPort;
 
-  private EmbeddedInflux(Process process, Path dir, int httpPort) {
+  private final boolean temporary;
+
+  private EmbeddedInflux(Process process, Path dir, int httpPort, boolean temporary) {
     this.process = process;
     this.dir = dir;
     this.httpPort = httpPort;
+    this.temporary = temporary;
   }
 
   /** The influxd binary on PATH or in /usr/bin, if installed. */
@@ -65,9 +68,17 @@ public final class EmbeddedInflux implements AutoCloseable {
 
   /** Starts influxd and waits until {@code /ping} answers; throws if influxd is not installed. */
   public static EmbeddedInflux start() throws IOException, InterruptedException {
+    return start(Files.createTempDirectory("trainwatch-influx-"), true);
+  }
+
+  /** As {@link #start()}, with its data in {@code dir}, kept on close (a later start on it finds the data). */
+  public static EmbeddedInflux start(Path dir) throws IOException, InterruptedException {
+    return start(Files.createDirectories(dir), false);
+  }
+
+  private static EmbeddedInflux start(Path dir, boolean temporary) throws IOException, InterruptedException {
     Path binary = findBinary().orElseThrow(() -> new IllegalStateException(
         "influxd not found on PATH or in /usr/bin: install it with 'apt-get install -y influxdb'"));
-    Path dir = Files.createTempDirectory("trainwatch-influx-");
     int httpPort = freePort();
     int rpcPort = freePort();
     Path conf = dir.resolve("influxdb.conf");
@@ -76,7 +87,7 @@ public final class EmbeddedInflux implements AutoCloseable {
         .redirectErrorStream(true)
         .redirectOutput(dir.resolve("influxd.log").toFile())
         .start();
-    EmbeddedInflux influx = new EmbeddedInflux(p, dir, httpPort);
+    EmbeddedInflux influx = new EmbeddedInflux(p, dir, httpPort, temporary);
     try {
       influx.awaitReady();
     } catch (IOException | RuntimeException | InterruptedException e) {
@@ -180,6 +191,9 @@ public final class EmbeddedInflux implements AutoCloseable {
     } catch (InterruptedException e) {
       process.destroyForcibly();
       Thread.currentThread().interrupt();
+    }
+    if (!temporary) {
+      return;
     }
     try (Stream<Path> s = Files.walk(dir)) {
       s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

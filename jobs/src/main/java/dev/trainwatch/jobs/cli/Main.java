@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "trainwatch 0.1.0",
     description = "Real-time monitor for neural-network training runs.",
-    subcommands = {DemoCommand.class, ReplayCommand.class, EvaluateCommand.class, RunCommand.class, BenchCommand.class})
+    subcommands = {UpCommand.class, DemoCommand.class, ReplayCommand.class, EvaluateCommand.class, RunCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
