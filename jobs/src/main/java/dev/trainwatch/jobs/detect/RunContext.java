@@ -1,6 +1,7 @@
 package dev.trainwatch.jobs.detect;
 
 import dev.trainwatch.wire.AlertEvent;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -103,7 +104,7 @@ public final class RunContext {
     } else if (dtype == null && r.logits() != null && r.logits().dtype() != null) {
       dtype = r.logits().dtype();
     }
-    double l = r.metrics().get("lr");
+    double l = r.metrics().get(MetricNames.LR);
     if (Double.isFinite(l)) {
       lr = l;
     }

@@ -53,15 +53,23 @@ class UpCommandIT {
     Map<String, Long> sent = new HashMap<>();
 
     Up first = Up.start(data, work.resolve("up-1.log"));
-    sent.put("it-run-1", train(python, first.intake, "it-run-1"));
-    awaitNotification(data, "it-run-1");
-    first.stopAndAssertClean();
+    try {
+      sent.put("it-run-1", train(python, first.intake, "it-run-1"));
+      awaitNotification(data, "it-run-1", first);
+      first.stopAndAssertClean();
+    } finally {
+      first.process.destroyForcibly().waitFor();
+    }
 
     Up second = Up.start(data, work.resolve("up-2.log"));
-    assertThat(Files.readString(second.log)).contains("detection job resumed from");
-    sent.put("it-run-2", train(python, second.intake, "it-run-2"));
-    awaitNotification(data, "it-run-2");
-    second.stopAndAssertClean();
+    try {
+      assertThat(Files.readString(second.log)).contains("detection job resumed from");
+      sent.put("it-run-2", train(python, second.intake, "it-run-2"));
+      awaitNotification(data, "it-run-2", second);
+      second.stopAndAssertClean();
+    } finally {
+      second.process.destroyForcibly().waitFor();
+    }
 
     // every acknowledged record in the topic, once per step (the client counts what the intake accepted)
     try (PersistentKafka kafka = PersistentKafka.start(data.resolve("kafka"))) {
@@ -128,16 +136,19 @@ class UpCommandIT {
     assertThat(p.exitValue()).as(String.join(" ", cmd) + ": " + Files.readString(log)).isZero();
   }
 
-  private static void awaitNotification(Path data, String run) throws Exception {
+  /** The script already saw its alert (through the intake's feed); the alerts service delivers it after group_wait. */
+  private static void awaitNotification(Path data, String run, Up up) throws Exception {
     Path f = data.resolve("notifications.jsonl");
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
     while (System.nanoTime() < deadline) {
       if (Files.exists(f) && Files.readString(f).contains("\"run\":\"" + run + "\"")) {
         return;
       }
       Thread.sleep(500);
     }
-    throw new AssertionError("no notification for " + run + " in " + f);
+    String log = Files.readString(up.log);
+    throw new AssertionError("no notification for " + run + " in " + f + "; trainwatch up said: "
+        + log.substring(Math.max(0, log.length() - 6000)));
   }
 
   /** One {@code trainwatch up} process. */

@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.collapse;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -254,9 +255,9 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
       observeRows(ls, dt, step, c, !observed);
       softmaxSeen = true;
     }
-    double mm = m.get("logits/margin_mean");
+    double mm = m.get(MetricNames.LOGITS_MARGIN_MEAN);
     summaryMargin.add(step, mm, c.trendTauSteps());
-    paramNorm.add(step, m.get("param_norm"), c.trendTauSteps());
+    paramNorm.add(step, m.get(MetricNames.PARAM_NORM), c.trendTauSteps());
     decide(r, ctx, c, dt, out);
   }
 
@@ -293,8 +294,8 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
    * running minimum, and the last step with a non-finite loss or {@code logits/*} metric.
    */
   private void trackLoss(Metrics m, long step) {
-    double loss = m.get("loss");
-    boolean bad = m.has("loss") && !Double.isFinite(loss);
+    double loss = m.get(MetricNames.LOSS);
+    boolean bad = m.has(MetricNames.LOSS) && !Double.isFinite(loss);
     for (int i = 0; i < m.size() && !bad; i++) {
       bad = m.name(i).startsWith("logits/") && !Double.isFinite(m.value(i));
     }
@@ -322,8 +323,8 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
 
   /** max(absorbed_frac, zero_loss_frac) over the finite ones, NaN when neither is usable. */
   static double summaryAbsorbed(Metrics m) {
-    double a = m.get("logits/absorbed_frac");
-    double z = m.get("logits/zero_loss_frac");
+    double a = m.get(MetricNames.LOGITS_ABSORBED_FRAC);
+    double z = m.get(MetricNames.LOGITS_ZERO_LOSS_FRAC);
     boolean fa = Double.isFinite(a) && a >= 0 && a <= 1;
     boolean fz = Double.isFinite(z) && z >= 0 && z <= 1;
     if (fa && fz) {
@@ -525,8 +526,8 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
       ev.put("param_norm", round4(paramNorm.level()));
       ev.put("param_norm_slope_per_step", paramNorm.slope());
     }
-    putIfFinite(ev, "grad_weight_cos", r.metrics().get("grad_weight_cos"));
-    putIfFinite(ev, "logits_max_abs", r.metrics().get("logits/max_abs"));
+    putIfFinite(ev, "grad_weight_cos", r.metrics().get(MetricNames.GRAD_WEIGHT_COS));
+    putIfFinite(ev, "logits_max_abs", r.metrics().get(MetricNames.LOGITS_MAX_ABS));
     return ev;
   }
 

@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.gap;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
@@ -72,7 +73,7 @@ public final class StabilityGapDetector implements Detector, dev.trainwatch.jobs
       "resolve as settled when no new low came for this many steps (guarantees every alert resolves)");
   public static final Setting<Integer> MAX_TASKS = SETTINGS.integer("max_tasks", 32, Setting.between(1, 255),
       "tasks tracked per run (bounds the state; later tasks are ignored)");
-  private static final String PREFIX = "eval/acc/";
+  private static final String PREFIX = MetricNames.EVAL_ACC_TASK;
   private static final String REMEDY = "Earlier-task accuracy collapses right after a task switch: "
       + "warm up or lower the learning rate at the switch, raise the replay ratio or replay "
       + "batch, add distillation/regularisation towards the previous model (LwF, EWC), or use "

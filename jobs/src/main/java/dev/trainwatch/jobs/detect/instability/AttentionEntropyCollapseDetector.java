@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -37,7 +38,7 @@ public final class AttentionEntropyCollapseDetector implements Detector {
       "resolves once the entropy is back above this");
   public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 10, Setting.atLeast(1),
       "consecutive records below `warn` (or above `resolve`) needed");
-  static final String METRIC = "attn/entropy_min";
+  static final String METRIC = MetricNames.ATTN_ENTROPY_MIN;
 
   /**
    * @param warn entropy (nats) below which the warning fires (1e-3; healthy runs here bottom

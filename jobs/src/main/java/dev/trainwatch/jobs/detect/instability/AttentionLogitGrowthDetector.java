@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -35,8 +36,8 @@ public final class AttentionLogitGrowthDetector implements Detector {
       "resolves once the max attention logit is back below this (hysteresis)");
   public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 3, Setting.atLeast(1),
       "consecutive records above `warn` (or below `resolve`) needed to fire (or resolve)");
-  static final String GLOBAL = "attn/max_logit";
-  static final String PER_LAYER = "attn/max_logit/";
+  static final String GLOBAL = MetricNames.ATTN_MAX_LOGIT;
+  static final String PER_LAYER = MetricNames.ATTN_MAX_LOGIT_LAYER;
 
   /**
    * @param warn max attention logit that raises the warning (500: healthy runs, qk-layernorm

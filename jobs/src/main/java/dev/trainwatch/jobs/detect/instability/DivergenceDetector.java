@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -109,7 +110,7 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
       sustain.reset();
       warnSustain.reset();
     }
-    double loss = r.metrics().get("loss");
+    double loss = r.metrics().get(MetricNames.LOSS);
     if (!Double.isFinite(loss)) {
       return;
     }

@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -66,7 +67,7 @@ public final class EdgeOfStabilityDetector implements Detector {
     if (opt != null) {
       adaptive = opt.toLowerCase(java.util.Locale.ROOT).startsWith("adam");
     }
-    double sharp = r.metrics().get("sharpness");
+    double sharp = r.metrics().get(MetricNames.SHARPNESS);
     double lr = ctx.lr();
     if (!Double.isFinite(sharp) || !Double.isFinite(lr) || lr <= 0) {
       return;

@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -104,12 +105,12 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
       lossEma = Double.NaN;
       logNorm.clear();
     }
-    double g = r.metrics().get("grad_norm");
+    double g = r.metrics().get(MetricNames.GRAD_NORM);
     if (!Double.isFinite(g) || g < 0) {
       return;
     }
     Config c = ctx.config(Config.class, Config::from);
-    double loss = r.metrics().get("loss");
+    double loss = r.metrics().get(MetricNames.LOSS);
     if (Double.isFinite(loss) && loss >= 0) {
       // Robust EWMA: a step contributes at most 10x the current level, so the loss bursts of
       // a slingshot cannot lift the memorised-regime gate within the burst itself.
@@ -133,7 +134,7 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
         ev.put("threshold_z", c.z());
         ev.put("lr", ctx.lr());
         // the layers whose gradient norm is largest (at least half the largest), when published
-        java.util.List<String> layers = dev.trainwatch.jobs.detect.Layers.top(r.metrics(), "grad_norm", 3, 0.5);
+        java.util.List<String> layers = dev.trainwatch.jobs.detect.Layers.top(r.metrics(), MetricNames.GRAD_NORM, 3, 0.5);
         if (!layers.isEmpty()) {
           ev.put("layers", layers);
         }

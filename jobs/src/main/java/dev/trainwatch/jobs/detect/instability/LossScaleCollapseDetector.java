@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -57,7 +58,7 @@ public final class LossScaleCollapseDetector implements Detector {
 
   @Override
   public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
-    double s = r.metrics().get("loss_scale");
+    double s = r.metrics().get(MetricNames.LOSS_SCALE);
     if (!Double.isFinite(s) || s <= 0) {
       return;
     }

@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -117,7 +118,7 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
     if (phase.update(r)) {
       window.clear();
     }
-    double loss = r.metrics().get("loss");
+    double loss = r.metrics().get(MetricNames.LOSS);
     if (!Double.isFinite(loss) || loss <= 0) {
       return; // a non-finite loss is the non_finite detector's alert; the spike stays open
     }

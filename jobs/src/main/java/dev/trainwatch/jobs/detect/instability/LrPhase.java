@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -69,7 +70,7 @@ final class LrPhase {
       taskHash = h;
       hasTask = true;
     }
-    double l = r.metrics().get("lr");
+    double l = r.metrics().get(MetricNames.LR);
     if (Double.isFinite(l) && l >= 0) {
       if (Double.isNaN(prevLr)) {
         hi = lo = peakLr = l;

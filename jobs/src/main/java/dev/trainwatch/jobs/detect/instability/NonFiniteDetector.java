@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -65,7 +66,7 @@ public final class NonFiniteDetector implements Detector {
         Map<String, Object> ev = new LinkedHashMap<>();
         ev.put("metric", m.name(bad));
         ev.put("value", m.value(bad));
-        ev.put("loss", m.get("loss"));
+        ev.put("loss", m.get(MetricNames.LOSS));
         ev.put("lr", ctx.lr());
         latch.raise(Severity.CRITICAL, ctx, r.step(), r.timeMs(),
             "non-finite " + m.name(bad) + " = " + m.value(bad) + " at step " + r.step(),

@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -43,7 +44,7 @@ public final class OutputLogitDriftDetector implements Detector {
       "records before the loss baseline is trusted");
   public static final Setting<Integer> SETTLE = SETTINGS.integer("settle", 50, Setting.atLeast(0),
       "steps after a restart or task switch before the loss baseline is trusted again");
-  static final String METRIC = "logits/lse_mean";
+  static final String METRIC = MetricNames.LOGITS_LSE_MEAN;
 
   /**
    * @param maxAbsLse |log Z| in nats above which log Z counts as drifted (50; healthy runs
@@ -84,7 +85,7 @@ public final class OutputLogitDriftDetector implements Detector {
       sustain.reset();
     }
     Config c = ctx.config(Config.class, Config::from);
-    double loss = r.metrics().get("loss");
+    double loss = r.metrics().get(MetricNames.LOSS);
     if (Double.isFinite(loss)) {
       trend.add(loss, !phase.settling(r.step(), c.minSteps(), c.settle()));
     }

@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -116,7 +117,7 @@ public final class SuddenDivergenceDetector implements Detector {
     }
     long step = r.step();
     boolean trusted = !phase.settling(step, c.minSteps(), 0);
-    double l = r.metrics().get("loss");
+    double l = r.metrics().get(MetricNames.LOSS);
     // The baseline exp(median) sorts the window (~1 us, most of this detector's cost). Most
     // records need only its lower bound exp(min): a loss below explodeRatio x exp(min) is below
     // explodeRatio x exp(median) too, so it is no outlier. The median is taken for a possible
@@ -140,11 +141,11 @@ public final class SuddenDivergenceDetector implements Detector {
 
       }
     }
-    double s = r.metrics().get("sharpness");
+    double s = r.metrics().get(MetricNames.SHARPNESS);
     if (Double.isFinite(s) && s > 0) {
       sharpness = s;
     }
-    double u = r.metrics().get("update_ratio");
+    double u = r.metrics().get(MetricNames.UPDATE_RATIO);
     if (Double.isFinite(u) && u > 0) {
       // a jump over updateJump x the median is one over updateJump x the minimum first: the
       // median (a sort) is only taken then
@@ -214,7 +215,7 @@ public final class SuddenDivergenceDetector implements Detector {
   /** An LR rise that takes lr x (last sharpness) past the edge: warned on the step of the rise. */
   private void edgeCrossing(TelemetryRecord r, RunContext ctx, Config c, double lrBefore, double l,
       double base, AlertSink out) {
-    double lr = r.metrics().get("lr");
+    double lr = r.metrics().get(MetricNames.LR);
     if (!Double.isFinite(sharpness) || !Double.isFinite(lr) || !Double.isFinite(lrBefore) || lr <= lrBefore) {
       return;
     }

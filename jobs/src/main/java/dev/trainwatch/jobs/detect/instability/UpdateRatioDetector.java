@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -87,7 +88,7 @@ public final class UpdateRatioDetector implements Detector {
     if (Double.isFinite(lr)) {
       peakLr = Double.isNaN(peakLr) ? lr : Math.max(peakLr, lr);
     }
-    double u = r.metrics().get("update_ratio");
+    double u = r.metrics().get(MetricNames.UPDATE_RATIO);
     if (!Double.isFinite(u)) {
       return;
     }
