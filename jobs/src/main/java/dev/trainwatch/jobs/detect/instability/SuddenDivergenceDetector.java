@@ -49,6 +49,8 @@ public final class SuddenDivergenceDetector implements Detector {
       "records before the loss and update baselines are trusted (50, not 100: a warmup to a too-high peak blows up during or right after the ramp, while the spike detectors are quiet; the 64-record windows also need 32 values first)");
   public static final Setting<Integer> RESOLVE_AFTER = SETTINGS.integer("resolve_after", 50, Setting.atLeast(1),
       "records with the loss within 1.5x of its median before the alert resolves (the run took the change)");
+  public static final Setting<Double> MIN_BASELINE_LOSS = SETTINGS.number("min_baseline_loss", 0.01, Setting.atLeast(0),
+      "median loss (nats) below which a loss explosion is not judged (0.01, as for loss and gradient spikes): a run that has memorised its data sits at 1e-7, and Adam's slingshots from there (Thilak et al. 2022) are the softmax-collapse regime, which that family reports");
 
   /**
    * @param updateJump update_ratio / its median over the last 64 records that is a jump (10:
@@ -65,11 +67,12 @@ public final class SuddenDivergenceDetector implements Detector {
    *     the last (2: a spike goes back, an explosion keeps climbing)
    * @param minSteps records before the loss and update baselines are trusted (50)
    * @param resolveAfter records with the loss back within 1.5x of its median before resolving (50)
+   * @param minBaselineLoss median loss below which explosions are not judged (0.01)
    * @param edgeLimit lr x sharpness above which (S)GD is past the edge of stability (2)
    * @param adaptiveEdgeLimit the same for Adam-family optimizers (38)
    */
   public record Config(double updateJump, double minUpdateRatio, double explodeRatio, double explodeZ, int explodeObs,
-      int minSteps, int resolveAfter, double edgeLimit, double adaptiveEdgeLimit) {
+      int minSteps, int resolveAfter, double edgeLimit, double adaptiveEdgeLimit, double minBaselineLoss) {
     public static Config from(Settings s) {
       return new Config(
           s.get(UPDATE_JUMP),
@@ -80,7 +83,8 @@ public final class SuddenDivergenceDetector implements Detector {
           s.get(MIN_STEPS),
           s.get(RESOLVE_AFTER),
           s.get(EdgeOfStabilityDetector.LIMIT),
-          s.get(EdgeOfStabilityDetector.ADAPTIVE_LIMIT));
+          s.get(EdgeOfStabilityDetector.ADAPTIVE_LIMIT),
+          s.get(MIN_BASELINE_LOSS));
     }
   }
 
@@ -184,7 +188,7 @@ public final class SuddenDivergenceDetector implements Detector {
     }
     boolean outlier = Double.isFinite(base) && l >= c.explodeRatio() * base
         && (Math.log(l) - Math.log(base)) / Math.max(loss.sigma(loss.median()), 1e-6) >= c.explodeZ();
-    boolean exploding = outlier && trusted && !(l < lastExplode);
+    boolean exploding = outlier && trusted && !(l < lastExplode) && base >= c.minBaselineLoss();
     explodeRun = exploding ? explodeRun + 1 : 0;
     lastExplode = exploding ? l : Double.NaN;
     if (explodeRun >= c.explodeObs() && latch.severity() != Severity.CRITICAL) {

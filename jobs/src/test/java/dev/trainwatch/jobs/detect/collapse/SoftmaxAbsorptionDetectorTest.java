@@ -271,9 +271,23 @@ class SoftmaxAbsorptionDetectorTest {
     assertThat(f.get(1).step()).isBetween(2188L, 2200L);
   }
 
+  @ParameterizedTest(name = "{0}: bfloat16 collapse warned >= 200 steps before onset {1}")
+  @org.junit.jupiter.params.provider.CsvSource({"psc-add-p113-bf16-lr5e-3-s2, 420", "psc-add-p113-sbf16-lr5e-3-s1, 334"})
+  void warnsOnTheRealBfloat16CollapseRunsInTheirOwnDtype(String run, long onset) {
+    Harness h = new Harness();
+    Traces.load(run).forEach(h::feed);
+    List<AlertEvent> f = h.firing();
+    assertThat(f.get(0).severity()).isEqualTo(Severity.WARNING);
+    assertThat(f.get(0).evidence()).containsEntry("dtype", "bfloat16").containsEntry("limit_nats", 5.5452);
+    assertThat(onset - f.get(0).step()).isGreaterThanOrEqualTo(200);
+    assertThat(f).anyMatch(a -> a.severity() == Severity.CRITICAL && a.step() <= onset);
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"grok-mlp-p97-wd1-s1", "grok-mlp-p97-wd1-s2", "mlp-p97-f64-s1",
-      "mlp-digits-cosine-s0"})
+      "mlp-digits-cosine-s0", "psc-add-p113-sbf16-orthograd-s1",
+      // squared-error regression whose "logits" explode as it diverges: no softmax, no collapse
+      "dg2-mse-tanh-lrjump-s3", "lm2-sgd-lrjump10-s1"})
   void staysQuietOnRealHealthyTwins(String run) {
     Harness h = new Harness();
     Traces.load(run).forEach(h::feed);
