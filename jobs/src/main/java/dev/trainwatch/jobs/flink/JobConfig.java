@@ -67,6 +67,9 @@ public record JobConfig(Map<String, String> values) implements Serializable {
       number("state.max-active-runs", 100000, Setting.atLeast(1), "Active runs one parallel instance of the job keeps (~1.5 KB of state "
           + "each on the public traces, 38 KB measured with every field at its limit); a new run beyond it is refused: "
           + "its records become dead letters naming this key and count in runsRefused."),
+      new Setting<>("state.backend", Setting.Type.STRING, "hashmap", Setting.oneOf("hashmap", "rocksdb"),
+          "hashmap: run state on the JVM heap, fastest per record, checkpoints copy all of it; rocksdb: run state on "
+          + "local disk (off-heap), incremental checkpoints, for fleets whose state outgrows the heap (README, Performance)."),
       number("state.idle-timeout.ms", 1800000, Setting.atLeast(1),
           "A run silent this long has its state dropped and its alerts resolved."),
       new Setting<>("source.starting-offsets", Setting.Type.STRING, "committed",

@@ -19,6 +19,7 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
@@ -175,9 +176,18 @@ public final class TrainwatchJob {
         Math.min(config.getLong("checkpoint.interval.ms") / 2, Duration.ofSeconds(5).toMillis()));
   }
 
-  /** The checkpoint storage of {@code config} as Flink settings: file system storage under {@code checkpoint.dir}. */
+  /**
+   * The checkpoint storage of {@code config} as Flink settings: file system storage under {@code
+   * checkpoint.dir}, and the state backend ({@code state.backend}): with {@code rocksdb},
+   * checkpoints are incremental (only the files changed since the last one are uploaded), which
+   * is what makes it pay for 100,000s of runs.
+   */
   public static Configuration checkpointStorage(JobConfig config) {
     Configuration c = new Configuration();
+    c.set(StateBackendOptions.STATE_BACKEND, config.get("state.backend"));
+    if (config.get("state.backend").equals("rocksdb")) {
+      c.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+    }
     c.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
     c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointUri());
     return c;
