@@ -73,7 +73,8 @@ final class DemoCommand implements Callable<Integer> {
       Topics topics = Topics.DEFAULT;
       kafka.createTopics(Map.of(topics.telemetry(), 4, topics.alerts(), 2, topics.deadLetter(), 1, topics.metrics(), 2));
       JobConfig config = JobConfig.of(Map.of("kafka.bootstrap.servers", kafka.bootstrapServers(),
-          "checkpoint.interval.ms", "1000", "source.starting-offsets", "earliest", "job.name", "trainwatch-demo"));
+          "checkpoint.interval.ms", "1000", "source.starting-offsets", "earliest", "job.name", "trainwatch-demo",
+          "checkpoint.dir", stateDir.resolve("checkpoints").toString())); // a one-off run: beside its other temporary state
       StreamExecutionEnvironment env = Replay.localEnvironment(2);
       TrainwatchJob.configure(env, config);
       TrainwatchJob.fromConfig(config, false).build(env, (records, alerts, metrics) -> {

@@ -55,6 +55,8 @@ public final class Replay {
     conf.put("checkpoint.interval.ms", "1000");
     conf.put("source.starting-offsets", "earliest");
     conf.put("job.name", "trainwatch-replay");
+    // a bounded one-off job: its checkpoints go to a temporary directory, not the user's ~/.trainwatch
+    conf.put("checkpoint.dir", Path.of(System.getProperty("java.io.tmpdir"), "trainwatch-replay-checkpoints").toString());
     // a bounded replay reads from the earliest offset every time: no consumer-group offsets needed
     conf.put("kafka.consumer.commit.offsets.on.checkpoint", "false");
     detectorSettings.forEach((k, v) -> conf.put("detector." + k, v));
