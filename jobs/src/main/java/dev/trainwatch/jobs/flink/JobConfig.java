@@ -65,7 +65,7 @@ public record JobConfig(Map<String, String> values) implements Serializable {
           + "every JobManager and TaskManager reaches. Without it Flink keeps checkpoints in the JobManager's heap, "
           + "limited to 5 MiB: about 13,000 runs."),
       number("state.max-active-runs", 100000, Setting.atLeast(1), "Active runs one parallel instance of the job keeps (~1.5 KB of state "
-          + "each on the public traces, 38 KB measured with every field at its limit); a new run beyond it is refused: "
+          + "each on the public traces, 57 KB measured with every field at its limit); a new run beyond it is refused: "
           + "its records become dead letters naming this key and count in runsRefused."),
       new Setting<>("state.backend", Setting.Type.STRING, "hashmap", Setting.oneOf("hashmap", "rocksdb"),
           "hashmap: run state on the JVM heap, fastest per record, checkpoints copy all of it; rocksdb: run state on "
