@@ -35,10 +35,36 @@ public final class PersistentKafka implements AutoCloseable {
 
   private final KafkaRaftServer server;
   private final String bootstrap;
+  /** Deleted on {@link #close()}: set only for {@link #startTemporary()}. */
+  private Path temporaryDir;
 
   private PersistentKafka(KafkaRaftServer server, String bootstrap) {
     this.server = server;
     this.bootstrap = bootstrap;
+  }
+
+  /**
+   * A throw-away broker on loopback for {@code demo}, {@code replay} and {@code bench}: its log
+   * lives in a fresh temporary directory that {@link #close()} deletes. Preferred over
+   * {@link EmbeddedKafka} outside tests because the test kit binds wildcard sockets (every
+   * interface), and these commands must listen on 127.0.0.1 only.
+   */
+  public static PersistentKafka startTemporary() throws Exception {
+    Path dir = Files.createTempDirectory("trainwatch-kafka-");
+    PersistentKafka k;
+    try {
+      k = start(dir);
+    } catch (Exception e) {
+      deleteTree(dir);
+      throw e;
+    }
+    k.temporaryDir = dir;
+    return k;
+  }
+
+  /** Creates the topics (name -> partitions) with replication factor 1 and waits for them. */
+  public void createTopics(Map<String, Integer> topics) throws Exception {
+    EmbeddedKafka.createTopics(bootstrap, topics, Map.of());
   }
 
   /** Starts the broker on {@code dir} (formatting it the first time) and waits until it serves clients. */
@@ -106,6 +132,17 @@ public final class PersistentKafka implements AutoCloseable {
   public void close() {
     server.shutdown();
     server.awaitShutdown();
+    if (temporaryDir != null) {
+      deleteTree(temporaryDir);
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // a temporary directory left behind is harmless; the OS cleans java.io.tmpdir
+    }
   }
 
   private static int freePort() throws IOException {

@@ -1,6 +1,6 @@
 package dev.trainwatch.jobs.cli;
 
-import dev.trainwatch.embedded.EmbeddedKafka;
+import dev.trainwatch.embedded.PersistentKafka;
 import dev.trainwatch.ingest.Ingest;
 import dev.trainwatch.ingest.config.IngestConfig;
 import dev.trainwatch.jobs.demo.DemoRecording;
@@ -68,7 +68,7 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println("trainwatch demo: starting an embedded Kafka broker and a local Flink cluster...");
     Path stateDir = Files.createTempDirectory("trainwatch-demo-alerts-");
     Path spoolDir = Files.createTempDirectory("trainwatch-demo-spool-");
-    try (EmbeddedKafka kafka = EmbeddedKafka.start();
+    try (PersistentKafka kafka = PersistentKafka.startTemporary();
         LocalStorage storage = LocalStorage.resolve(Map.of(), System.getenv()).orElse(null)) {
       Topics topics = Topics.DEFAULT;
       kafka.createTopics(Map.of(topics.telemetry(), 4, topics.alerts(), 2, topics.deadLetter(), 1, topics.metrics(), 2));

@@ -1,6 +1,6 @@
 package dev.trainwatch.jobs.cli;
 
-import dev.trainwatch.embedded.EmbeddedKafka;
+import dev.trainwatch.embedded.PersistentKafka;
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.replay.Replay;
@@ -111,7 +111,7 @@ final class ReplayCommand implements Callable<Integer> {
   private Integer replayWithStorage() throws Exception {
     Map<String, String> s = influx.equals("auto") ? Map.of() : Map.of("influx.url", influx);
     try (LocalStorage storage = LocalStorage.resolve(s, System.getenv()).orElse(null);
-        EmbeddedKafka kafka = EmbeddedKafka.start()) {
+        PersistentKafka kafka = PersistentKafka.startTemporary()) {
       System.err.println(storage == null ? "storage: none (no URL configured, no influxd installed)"
           : "storage: " + storage.config() + (storage.isLocal() ? " (local, deleted on exit)" : ""));
       return report(Replay.run(kafka.bootstrapServers(), traces, parallelism, settings, System.nanoTime(),

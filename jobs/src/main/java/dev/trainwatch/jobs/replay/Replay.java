@@ -1,6 +1,7 @@
 package dev.trainwatch.jobs.replay;
 
 import dev.trainwatch.embedded.EmbeddedKafka;
+import dev.trainwatch.embedded.PersistentKafka;
 import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
 import dev.trainwatch.jobs.storage.InfluxSinkConfig;
@@ -35,7 +36,7 @@ public final class Replay {
   public static Result run(List<Path> traces, int parallelism, Map<String, String> detectorSettings)
       throws Exception {
     long t0 = System.nanoTime();
-    try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+    try (PersistentKafka kafka = PersistentKafka.startTemporary()) {
       return run(kafka.bootstrapServers(), traces, parallelism, detectorSettings, t0);
     }
   }

@@ -77,6 +77,39 @@ class RunLoopbackIT {
     }
   }
 
+  /**
+   * {@code demo} hosts a broker, a Flink runtime, the sidecar and the alerts service in one JVM:
+   * every socket it listens on while it plays the recordings is on 127.0.0.1 (the Kafka test kit
+   * it used before bound the broker and controller to every interface).
+   */
+  @Test
+  void theDemoListensOnLoopbackOnly() throws Exception {
+    Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/ss")) || Files.isExecutable(Path.of("/bin/ss")),
+        "needs ss (iproute2) to list listening sockets");
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx1g", "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.lang=ALL-UNNAMED",
+        "-jar", JAR.toString(), "demo", "--rate", "300", "--notifications", dir.resolve("n.jsonl").toString());
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("demo.log").toFile()).start();
+    java.util.Set<String> seen = new java.util.TreeSet<>();
+    try {
+      // sample while it runs: the broker comes first, the sidecar and Flink's servers later
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
+      while (System.nanoTime() < deadline && p.isAlive()) {
+        seen.addAll(listening(p.pid()));
+        Thread.sleep(1000);
+      }
+    } finally {
+      p.destroy();
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+    String log = Files.readString(dir.resolve("demo.log"));
+    // broker + controller + sidecar + Flink (REST, RPC, blob) at the least
+    assertThat(seen).as("listening sockets of trainwatch demo; log:\n" + log).hasSizeGreaterThanOrEqualTo(5)
+        .allSatisfy(a -> assertThat(a).matches("(127\\.0\\.0\\.1|\\[::ffff:127\\.0\\.0\\.1\\]):\\d+"));
+  }
+
   private static boolean hasCompletedCheckpoint(Path checkpoints) throws Exception {
     if (!Files.isDirectory(checkpoints)) {
       return false;
