@@ -141,7 +141,9 @@ class UpCommandIT {
     Path f = data.resolve("notifications.jsonl");
     long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
     while (System.nanoTime() < deadline) {
-      if (Files.exists(f) && Files.readString(f).contains("\"run\":\"" + run + "\"")) {
+      // the file receiver writes first; the console tail prints it within its 300 ms poll
+      if (Files.exists(f) && Files.readString(f).contains("\"run\":\"" + run + "\"")
+          && Pattern.compile("NOTIFY firing\\s+\\S+\\s+run=" + Pattern.quote(run) + " ").matcher(Files.readString(up.log)).find()) {
         return;
       }
       Thread.sleep(500);
