@@ -8,7 +8,7 @@ run instead of training on garbage.
 
     pip install "./ingest/python[torch]"      # the client and its torch helpers
     bin/trainwatch up                          # in another terminal: the stack on 127.0.0.1:8787
-    python examples/lr_jump.py                 # about 10 s of training; the alert follows in seconds
+    python examples/lr_jump.py                 # about 15 s of training; it stops a few seconds after the LR jump
 
 Options: --url (default http://127.0.0.1:8787), --run, --steps, --jump-at, --jump.
 """
@@ -71,7 +71,10 @@ def main():
         if critical:  # the detection job said the run is lost: stop, as the remedy says
             print(f"stopping at step {step}: critical alert from trainwatch", flush=True)
             break
-        time.sleep(0.005)  # a real step takes longer; this keeps the example's telemetry rate realistic
+        # a real step takes longer: 30 ms keeps the telemetry rate realistic and leaves the alert
+        # (2-3 s from the exploding step to this process with `up`'s 2 s checkpoints) time to
+        # arrive while the run is still training, so the script can stop it
+        time.sleep(0.03)
     deadline = time.time() + args.wait
     while not critical and time.time() < deadline:
         time.sleep(0.5)
