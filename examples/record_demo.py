@@ -9,8 +9,8 @@ and gaps computed from the recorded metrics with the definitions used there), so
 recordings can be scored like the public traces:
 
     PYTHONPATH=ingest/python "$(bin/pyenv)/bin/python" examples/record_demo.py
-    bin/trainwatch evaluate --traces jobs/src/main/resources/demo --alerts-out /tmp/a.jsonl
-    python3 ../shared/eval/score.py --labels jobs/src/main/resources/demo/labels.json --alerts /tmp/a.jsonl
+    bin/trainwatch evaluate --traces jobs/tools/src/main/resources/demo --alerts-out /tmp/a.jsonl
+    python3 ../shared/eval/score.py --labels jobs/tools/src/main/resources/demo/labels.json --alerts /tmp/a.jsonl
 
 Runs (seeded; the metrics are equal from one regeneration to the next on the same torch
 build, only ``time_ms`` differs, and the demo replaces it with the time of playing):
@@ -50,7 +50,7 @@ from trainwatch import Monitor
 from trainwatch.torch_metrics import AttentionStats, UpdateRatio, grad_param_stats, logit_stats, logits_sample
 
 SEED = 1
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jobs", "src", "main", "resources", "demo")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jobs", "tools", "src", "main", "resources", "demo")
 
 
 def gaussian_clusters(classes, dim, separation, gen):

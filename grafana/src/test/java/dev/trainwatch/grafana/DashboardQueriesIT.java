@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.trainwatch.embedded.EmbeddedInflux;
 import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.jobs.replay.Replay;
-import dev.trainwatch.jobs.replay.TraceFiles;
+import dev.trainwatch.wire.TraceFiles;
 import dev.trainwatch.jobs.storage.InfluxBatchWriter;
 import dev.trainwatch.jobs.storage.InfluxSink;
 import dev.trainwatch.jobs.storage.InfluxSinkConfig;

@@ -1,7 +1,7 @@
 package dev.trainwatch.grafana;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.trainwatch.jobs.replay.TraceFiles;
+import dev.trainwatch.wire.TraceFiles;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;

@@ -1,0 +1,458 @@
+package dev.trainwatch.jobs.bench;
+
+import dev.trainwatch.embedded.EmbeddedKafka;
+import dev.trainwatch.jobs.flink.JobConfig;
+import dev.trainwatch.jobs.flink.RawTelemetryDeserializer;
+import dev.trainwatch.jobs.flink.TrainwatchJob;
+import dev.trainwatch.jobs.replay.Replay;
+import dev.trainwatch.wire.TraceFiles;
+import dev.trainwatch.wire.AlertEvent;
+import dev.trainwatch.wire.AlertJson;
+import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryJson;
+import dev.trainwatch.wire.TelemetryParser;
+import dev.trainwatch.wire.TelemetryRecord;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * {@code trainwatch bench}: the numbers that matter, in one run on the embedded stack.
+ * <ol>
+ *   <li>ns per record for parsing and for each detector, and state bytes per run;
+ *   <li>sustained records/s of the detection job (all detectors, exactly-once alerts) next to
+ *       a plain Kafka consumer and a trivial Flink keyBy/ValueState job on the same topic;
+ *   <li>produce-to-alert latency p50/p99 at half the sustained rate.
+ * </ol>
+ * Flink rates are measured inside the job between its first and last record
+ * ({@link ThroughputProbe}), so job start-up and the final checkpoint are excluded, and in a
+ * second round of both jobs, so the JIT's warm-up is excluded too (the cold round is printed).
+ */
+public final class Bench {
+
+  /** Knobs of one benchmark run. */
+  public record Options(int runs, int records, int parallelism, Duration latencyDuration, Path traces,
+      int wideMetrics, int wideRecords) {
+
+    /** The narrow benchmark only (no per-layer fleet). */
+    public Options(int runs, int records, int parallelism, Duration latencyDuration, Path traces) {
+      this(runs, records, parallelism, latencyDuration, traces, 0, 0);
+    }
+  }
+
+  private final Options o;
+  private final PrintStream out;
+
+  public Bench(Options options, PrintStream out) {
+    this.o = options;
+    this.out = out;
+  }
+
+  public void run() throws Exception {
+    out.printf("trainwatch bench: %d runs, %d records of %d metrics, parallelism %d, %d cores%n",
+        o.runs(), o.records(), SyntheticFleet.METRICS, o.parallelism(), Runtime.getRuntime().availableProcessors());
+    detectorCosts();
+    if (o.wideMetrics() > 0) {
+      wideCosts();
+    }
+    try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+      double sustained = throughput(kafka);
+      if (o.wideMetrics() > 0 && o.wideRecords() > 0) {
+        wideThroughput(kafka);
+      }
+      latency(kafka, sustained / 2, "at-least-once", 1_000);
+      // exactly-once alerts become visible at the checkpoint after them: latency as a function
+      // of the interval, at two intervals
+      latency(kafka, sustained / 2, "exactly-once", 1_000);
+      latency(kafka, sustained / 2, "exactly-once", 5_000);
+    }
+  }
+
+  private void detectorCosts() {
+    List<TelemetryRecord> fleet = new ArrayList<>();
+    SyntheticFleet f = new SyntheticFleet(o.runs(), 7);
+    for (int i = 0; i < o.runs() * 200; i++) {
+      fleet.add(f.next(1_700_000_000_000L + i));
+    }
+    report("synthetic fleet (" + o.runs() + " runs x 200 steps)", DetectorBench.run(fleet, 5));
+    if (o.traces() != null && Files.isDirectory(o.traces())) {
+      List<TelemetryRecord> real = new ArrayList<>();
+      for (Path p : TraceFiles.resolve(List.of(o.traces()))) {
+        TraceFiles.forEachLine(p, l -> {
+          if (TelemetryParser.DEFAULT.parse(l) instanceof ParseResult.Parsed pr) {
+            real.add(pr.record());
+          }
+        });
+      }
+      report("public traces (" + real.size() + " records, with sampled logits)", DetectorBench.run(real, 3));
+    }
+  }
+
+  /**
+   * In one thread, per metric: parsing and all detectors for narrow records and for wide
+   * (per-layer) records side by side, and state per run at 100 and 1,000 layers.
+   */
+  private void wideCosts() {
+    int runs = Math.min(o.runs(), 200);
+    SyntheticFleet narrowFleet = new SyntheticFleet(runs, 7);
+    SyntheticFleet wideFleet = SyntheticFleet.wide(runs, 7, o.wideMetrics());
+    List<TelemetryRecord> narrow = records(narrowFleet, runs * 100);
+    // the wide list holds about as many metric values as the narrow one x 10, within memory
+    List<TelemetryRecord> wide = records(wideFleet, Math.max(runs, 2_000_000 / wideFleet.metrics()));
+    DetectorBench.Result n = DetectorBench.totals(narrow, 5);
+    DetectorBench.Result w = DetectorBench.totals(wide, 5);
+    out.printf("%n== per-metric cost, one thread: %d-metric records vs %d-metric records (%d layers x %d families)%n",
+        narrowFleet.metrics(), wideFleet.metrics(), wideFleet.layers(),
+        (wideFleet.metrics() - SyntheticFleet.METRICS) / wideFleet.layers());
+    out.printf("  %-34s %12s %12s %8s%n", "ns per metric", "narrow", "wide", "ratio");
+    perMetric("parse + validate (wire)", n.parseNsPerRecord() / narrowFleet.metrics(), w.parseNsPerRecord() / wideFleet.metrics());
+    double nd = n.nsPerRecord().get(DetectorBench.ALL) / narrowFleet.metrics();
+    double wd = w.nsPerRecord().get(DetectorBench.ALL) / wideFleet.metrics();
+    perMetric("all detectors (RunMonitor)", nd, wd);
+    out.printf("  %-34s %12.1f %12.1f   (one core)%n", "M metric values/s, parse + detect",
+        1e3 / (n.parseNsPerRecord() / narrowFleet.metrics() + nd), 1e3 / (w.parseNsPerRecord() / wideFleet.metrics() + wd));
+    out.printf("  state per run, scalars only: mean %.0f B, max %d B%n", n.meanStateBytes(), n.maxStateBytes());
+    for (int layers : new int[] {100, 1000}) {
+      // 4 families at 1,000 layers keep the record within the 4,096-metric limit
+      SyntheticFleet f = SyntheticFleet.wide(20, 7, layers, layers >= 1000 ? 4 : SyntheticFleet.MAX_FAMILIES);
+      DetectorBench.Result r = DetectorBench.state(records(f, 20 * 50));
+      out.printf("  state per run, %,d layers (%,d metrics a record, 50 steps): mean %.0f B, max %d B%n",
+          layers, f.metrics(), r.meanStateBytes(), r.maxStateBytes());
+    }
+  }
+
+  private void perMetric(String what, double narrow, double wide) {
+    out.printf("  %-34s %12.1f %12.1f %7.2fx%n", what, narrow, wide, wide / narrow);
+  }
+
+  private static List<TelemetryRecord> records(SyntheticFleet f, int n) {
+    List<TelemetryRecord> l = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      l.add(f.next(1_700_000_000_000L + i));
+    }
+    return l;
+  }
+
+  private void report(String what, DetectorBench.Result r) {
+    out.printf("%n== per-record cost, %s%n", what);
+    out.printf("  %-34s %9.0f ns/record%n", "parse + validate (wire)", r.parseNsPerRecord());
+    r.nsPerRecord().forEach((k, v) -> out.printf("  %-34s %9.0f ns/record%n", k, v));
+    out.printf("  state per run: mean %.0f B, max %d B%n", r.meanStateBytes(), r.maxStateBytes());
+  }
+
+  private double throughput(EmbeddedKafka kafka) throws Exception {
+    String big = "bench.big";
+    kafka.createTopics(Map.of(big, o.parallelism(), "bench.alerts", 2,
+        "bench.dead-letter", 1, "bench.metrics", 1));
+    long t = System.nanoTime();
+    produce(kafka.bootstrapServers(), big, o.records(), new SyntheticFleet(o.runs(), 1));
+    double produceRate = o.records() / seconds(t);
+
+    t = System.nanoTime();
+    long consumed = consumeAll(kafka.bootstrapServers(), big);
+    double consumerRate = consumed / seconds(t);
+
+    // Round 1 runs both jobs cold: the JIT compiles Flink's and trainwatch's hot paths while
+    // they run, and on 2 cores the compiler threads take CPU from the job being measured.
+    // Round 2 is the steady state a long-running job lives in; it is the figure reported.
+    double[] passRates = new double[2];
+    double[] twRates = new double[2];
+    ThreadCpu.Usage passCpu = null;
+    ThreadCpu.Usage twCpu = null;
+    for (int round = 0; round < 2; round++) {
+      ThroughputProbe.reset("pass");
+      ThreadCpu cpu = ThreadCpu.start();
+      runJob(env -> PassThroughJob.build(env, source(kafka, big)));
+      passCpu = cpu.stop();
+      passRates[round] = ThroughputProbe.rate("pass");
+      // Probe after parsing: pipelined with backpressure, so it runs at the detectors' pace.
+      ThroughputProbe.reset("trainwatch");
+      cpu = ThreadCpu.start();
+      runJob(env -> trainwatch(kafka, big).build(env, (records, alerts, metrics) ->
+          records.map(new ThroughputProbe<>("trainwatch")).returns(records.getType())
+              .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>())));
+      twCpu = cpu.stop();
+      twRates[round] = ThroughputProbe.rate("trainwatch");
+      if (ThroughputProbe.count("trainwatch") != o.records() || ThroughputProbe.count("pass") != o.records()) {
+        throw new IllegalStateException("jobs did not see every record: " + ThroughputProbe.count("pass")
+            + " / " + ThroughputProbe.count("trainwatch") + " of " + o.records());
+      }
+    }
+    double passRate = passRates[1];
+    double twRate = twRates[1];
+
+    out.printf("%n== sustained throughput (%d records, %d runs)%n", o.records(), o.runs());
+    out.printf("  %-44s %10.0f records/s%n", "Kafka producer (idempotent, lz4)", produceRate);
+    out.printf("  %-44s %10.0f records/s%n", "raw Kafka consumer", consumerRate);
+    out.printf("  %-44s %10.0f records/s%n", "trivial Flink job (keyBy + ValueState)", passRate);
+    out.printf("  %-44s %10.0f records/s   = %.2f x trivial, %.2f x consumer%n",
+        "trainwatch job (all detectors, exactly-once)", twRate, twRate / passRate, twRate / consumerRate);
+    out.printf("  %-44s %10.0f records/s   = %.2f x trivial (%.0f records/s), JIT still compiling%n",
+        "first, cold round of both jobs", twRates[0], twRates[0] / passRates[0], passRates[0]);
+    out.printf("%n== CPU per record by stage, warm round (us; whole job incl. start-up, over %d records)%n", o.records());
+    out.printf("  %-48s %10s %12s%n", "stage", "trivial", "trainwatch");
+    java.util.TreeSet<String> stages = new java.util.TreeSet<>(passCpu.cpuByStage().keySet());
+    stages.addAll(twCpu.cpuByStage().keySet());
+    long passTotal = 0;
+    long twTotal = 0;
+    for (String stage : stages) {
+      long pass = passCpu.cpuByStage().getOrDefault(stage, 0L);
+      long tw = twCpu.cpuByStage().getOrDefault(stage, 0L);
+      passTotal += pass;
+      twTotal += tw;
+      perRecord(stage, pass, tw);
+    }
+    perRecord("total", passTotal, twTotal);
+    perRecord("GC collections (wall time, not in the total)", passCpu.gcWallNanos(), twCpu.gcWallNanos());
+    perRecord("JIT compiling (wall time, not in the total)", passCpu.jitWallNanos(), twCpu.jitWallNanos());
+    return twRate;
+  }
+
+  /**
+   * End to end on per-layer records: the trivial job and the detection job over the same topic
+   * of wide records (after the narrow rounds, so Flink's own paths are compiled already; the
+   * detection job runs twice and its second round is reported).
+   */
+  private void wideThroughput(EmbeddedKafka kafka) throws Exception {
+    String topic = "bench.wide";
+    kafka.createTopics(Map.of(topic, o.parallelism()));
+    SyntheticFleet fleet = SyntheticFleet.wide(o.runs(), 1, o.wideMetrics());
+    long t = System.nanoTime();
+    produce(kafka.bootstrapServers(), topic, o.wideRecords(), fleet);
+    double produceRate = o.wideRecords() / seconds(t);
+    ThroughputProbe.reset("pass");
+    ThreadCpu cpu = ThreadCpu.start();
+    runJob(env -> PassThroughJob.build(env, source(kafka, topic)));
+    ThreadCpu.Usage passCpu = cpu.stop();
+    double passRate = ThroughputProbe.rate("pass");
+    double[] rates = new double[2];
+    ThreadCpu.Usage twCpu = null;
+    for (int round = 0; round < 2; round++) {
+      ThroughputProbe.reset("trainwatch");
+      cpu = ThreadCpu.start();
+      runJob(env -> trainwatch(kafka, topic).build(env, (records, alerts, metrics) ->
+          records.map(new ThroughputProbe<>("trainwatch")).returns(records.getType())
+              .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>())));
+      twCpu = cpu.stop();
+      rates[round] = ThroughputProbe.rate("trainwatch");
+      if (ThroughputProbe.count("trainwatch") != o.wideRecords()) {
+        throw new IllegalStateException("the job did not see every wide record: "
+            + ThroughputProbe.count("trainwatch") + " of " + o.wideRecords());
+      }
+    }
+    int m = fleet.metrics();
+    out.printf("%n== sustained throughput, per-layer records (%d records of %d metrics, %d runs)%n", o.wideRecords(), m, o.runs());
+    out.printf("  %-44s %10.0f records/s = %6.2f M values/s%n", "Kafka producer (idempotent, lz4)", produceRate, produceRate * m / 1e6);
+    out.printf("  %-44s %10.0f records/s = %6.2f M values/s%n", "trivial Flink job (keyBy + ValueState)", passRate, passRate * m / 1e6);
+    out.printf("  %-44s %10.0f records/s = %6.2f M values/s   = %.2f x trivial%n",
+        "trainwatch job (all detectors, exactly-once)", rates[1], rates[1] * m / 1e6, rates[1] / passRate);
+    out.printf("  %-44s %10.0f records/s = %6.2f M values/s%n", "first round of the trainwatch job", rates[0], rates[0] * m / 1e6);
+    stageTable(passCpu, twCpu, o.wideRecords(), m);
+  }
+
+  /** CPU per record and per metric value by stage, trivial job vs detection job. */
+  private void stageTable(ThreadCpu.Usage passCpu, ThreadCpu.Usage twCpu, int records, int metrics) {
+    out.printf("%n== CPU per record by stage, per-layer records (us per record; ns per metric value)%n");
+    out.printf("  %-48s %10s %12s %10s %12s%n", "stage", "trivial", "trainwatch", "ns/value", "ns/value");
+    java.util.TreeSet<String> stages = new java.util.TreeSet<>(passCpu.cpuByStage().keySet());
+    stages.addAll(twCpu.cpuByStage().keySet());
+    long passTotal = 0;
+    long twTotal = 0;
+    for (String stage : stages) {
+      long pass = passCpu.cpuByStage().getOrDefault(stage, 0L);
+      long tw = twCpu.cpuByStage().getOrDefault(stage, 0L);
+      passTotal += pass;
+      twTotal += tw;
+      wideRow(stage, pass, tw, records, metrics);
+    }
+    wideRow("total", passTotal, twTotal, records, metrics);
+  }
+
+  private void wideRow(String what, long pass, long tw, int records, int metrics) {
+    out.printf("  %-48s %10.2f %12.2f %10.1f %12.1f%n", what, pass / 1e3 / records, tw / 1e3 / records,
+        (double) pass / records / metrics, (double) tw / records / metrics);
+  }
+
+  private void perRecord(String what, long passNanos, long twNanos) {
+    out.printf("  %-48s %10.2f %12.2f%n", what, passNanos / 1e3 / o.records(), twNanos / 1e3 / o.records());
+  }
+
+  private TrainwatchJob trainwatch(EmbeddedKafka kafka, String topic) {
+    return TrainwatchJob.fromConfig(benchConfig(kafka, topic, "exactly-once", 1_000), true);
+  }
+
+  private JobConfig benchConfig(EmbeddedKafka kafka, String topic, String guarantee, long checkpointMs) {
+    Map<String, String> c = new HashMap<>();
+    c.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+    c.put("topics.telemetry", topic);
+    c.put("topics.alerts", "bench.alerts");
+    c.put("topics.dead-letter", "bench.dead-letter");
+    c.put("topics.metrics", "bench.metrics");
+    c.put("job.name", "bench-" + topic + "-" + System.nanoTime());
+    c.put("job.parallelism", String.valueOf(o.parallelism()));
+    c.put("checkpoint.interval.ms", String.valueOf(checkpointMs));
+    c.put("source.starting-offsets", "earliest");
+    c.put("alerts.delivery-guarantee", guarantee);
+    return JobConfig.of(c);
+  }
+
+  private KafkaSource<dev.trainwatch.jobs.flink.RawTelemetry> source(EmbeddedKafka kafka, String topic) {
+    return KafkaSource.<dev.trainwatch.jobs.flink.RawTelemetry>builder()
+        .setBootstrapServers(kafka.bootstrapServers())
+        .setTopics(topic)
+        .setGroupId("bench-pass-" + System.nanoTime())
+        .setStartingOffsets(OffsetsInitializer.earliest())
+        .setBounded(OffsetsInitializer.latest())
+        .setDeserializer(new RawTelemetryDeserializer())
+        .build();
+  }
+
+  private void runJob(java.util.function.Consumer<StreamExecutionEnvironment> job) throws Exception {
+    StreamExecutionEnvironment env = Replay.localEnvironment(o.parallelism());
+    env.enableCheckpointing(1_000);
+    env.getConfig().enableObjectReuse(); // as TrainwatchJob.configure does, for both jobs
+    job.accept(env);
+    env.execute("bench");
+  }
+
+  private void latency(EmbeddedKafka kafka, double rate, String guarantee, long checkpointMs) throws Exception {
+    String topic = "bench.live." + guarantee + "." + checkpointMs;
+    String alerts = "bench.alerts";
+    kafka.createTopics(Map.of(topic, o.parallelism()));
+    JobConfig config = benchConfig(kafka, topic, guarantee, checkpointMs);
+    StreamExecutionEnvironment env = Replay.localEnvironment(o.parallelism());
+    TrainwatchJob.configure(env, config);
+    TrainwatchJob.fromConfig(config, false).build(env);
+    JobClient job = env.executeAsync("bench-latency");
+
+    List<Long> latencies = new ArrayList<>();
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread reader = new Thread(() -> readLatencies(kafka.bootstrapServers(), alerts, guarantee, stop, latencies));
+    reader.start();
+    Thread.sleep(3000); // job running
+    long t0 = System.currentTimeMillis();
+    long sent = 0;
+    SyntheticFleet fleet = new SyntheticFleet(o.runs(), 3);
+    try (KafkaProducer<byte[], byte[]> p = producer(kafka.bootstrapServers(), "1")) {
+      long end = System.nanoTime() + o.latencyDuration().toNanos();
+      long start = System.nanoTime();
+      while (System.nanoTime() < end) {
+        long due = (long) ((System.nanoTime() - start) / 1e9 * rate);
+        while (sent < due) {
+          long now = System.currentTimeMillis();
+          // a prime period walks the probes over all runs: each run's alert resolves before its next probe
+          TelemetryRecord r = sent % 2003 == 2002 ? fleet.poisoned(now) : fleet.next(now);
+          p.send(new ProducerRecord<>(topic, r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
+          sent++;
+        }
+        Thread.sleep(1);
+      }
+    }
+    Thread.sleep(3000);
+    stop.set(true);
+    reader.join();
+    job.cancel().get();
+    List<Long> sorted;
+    synchronized (latencies) {
+      sorted = latencies.stream().sorted().toList();
+    }
+    out.printf("%n== produce-to-alert latency, %s alerts, at %.0f records/s (%d records, %d probes, checkpoint %.0f s)%n",
+        guarantee, sent * 1000.0 / (System.currentTimeMillis() - t0 - 3000), sent, sorted.size(), checkpointMs / 1000.0);
+    if (sorted.isEmpty()) {
+      out.println("  no alert seen");
+    } else {
+      out.printf("  p50 %d ms, p99 %d ms, max %d ms%n", pct(sorted, 0.50), pct(sorted, 0.99), sorted.get(sorted.size() - 1));
+    }
+  }
+
+  private static long pct(List<Long> sorted, double q) {
+    return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(q * sorted.size()) - 1));
+  }
+
+  private static void readLatencies(String bootstrap, String topic, String guarantee, AtomicBoolean stop, List<Long> out) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, guarantee.equals("exactly-once") ? "read_committed" : "read_uncommitted");
+    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
+    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+      c.assign(parts);
+      c.seekToEnd(parts);
+      while (!stop.get()) {
+        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(20))) {
+          long now = System.currentTimeMillis();
+          AlertEvent a = AlertJson.parse(r.value());
+          if (a.status() == dev.trainwatch.wire.Status.FIRING && a.detector().equals("non_finite") && a.timeMs() > 0) {
+            synchronized (out) {
+              out.add(now - a.timeMs());
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private static KafkaProducer<byte[], byte[]> producer(String bootstrap, String lingerMs) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
+    p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
+    p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  private static void produce(String bootstrap, String topic, int n, SyntheticFleet fleet) {
+    try (KafkaProducer<byte[], byte[]> p = producer(bootstrap, "5")) {
+      for (int i = 0; i < n; i++) {
+        TelemetryRecord r = fleet.next(1_700_000_000_000L + i);
+        p.send(new ProducerRecord<>(topic, r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
+      }
+      p.flush();
+    }
+  }
+
+  private static long consumeAll(String bootstrap, String topic) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+    long n = 0;
+    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = c.endOffsets(parts);
+      long total = end.values().stream().mapToLong(Long::longValue).sum();
+      while (n < total) {
+        n += c.poll(Duration.ofMillis(200)).count();
+      }
+    }
+    return n;
+  }
+
+  private static double seconds(long t0) {
+    return (System.nanoTime() - t0) / 1e9;
+  }
+}
