@@ -1,8 +1,9 @@
 package dev.trainwatch.jobs.detect;
 
-import dev.trainwatch.jobs.detect.collapse.SoftmaxAbsorptionDetector;
-import dev.trainwatch.jobs.detect.gap.StabilityGapDetector;
+import dev.trainwatch.jobs.detect.softmaxcollapse.SoftmaxAbsorptionDetector;
+import dev.trainwatch.jobs.detect.stabilitygap.OldTaskDropDetector;
 import dev.trainwatch.jobs.detect.instability.AttentionEntropyCollapseDetector;
+import dev.trainwatch.jobs.detect.instability.RunStalledDetector;
 import dev.trainwatch.jobs.detect.instability.AttentionLogitGrowthDetector;
 import dev.trainwatch.jobs.detect.instability.DivergenceDetector;
 import dev.trainwatch.jobs.detect.instability.EdgeOfStabilityDetector;
@@ -49,7 +50,7 @@ public final class DetectorRegistry {
     add(DivergenceDetector::new, DivergenceDetector.SETTINGS, DivergenceDetector.Config::from);
     add(RunStalledDetector::new, RunStalledDetector.SETTINGS, RunStalledDetector.Config::from);
     // stability_gap
-    add(StabilityGapDetector::new, StabilityGapDetector.SETTINGS, StabilityGapDetector.Config::from);
+    add(OldTaskDropDetector::new, OldTaskDropDetector.SETTINGS, OldTaskDropDetector.Config::from);
   }
 
   private DetectorRegistry() {}

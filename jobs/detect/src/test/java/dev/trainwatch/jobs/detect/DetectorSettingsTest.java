@@ -3,7 +3,7 @@ package dev.trainwatch.jobs.detect;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.trainwatch.jobs.detect.gap.StabilityGapDetector;
+import dev.trainwatch.jobs.detect.stabilitygap.OldTaskDropDetector;
 import dev.trainwatch.jobs.detect.instability.LossSpikeDetector;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -92,7 +92,7 @@ class DetectorSettingsTest {
       assertThat(e.settings().settings()).as(e.settings().prefix()).isNotEmpty();
       assertThat(e.config().apply(Settings.DEFAULTS)).isNotNull();
     }
-    assertThat(StabilityGapDetector.Config.DEFAULTS.warnDrop()).isEqualTo(StabilityGapDetector.WARN_DROP.dflt());
+    assertThat(OldTaskDropDetector.Config.DEFAULTS.warnDrop()).isEqualTo(OldTaskDropDetector.WARN_DROP.dflt());
   }
 
   /** One row of a settings table in docs/detectors.md. */

@@ -3,7 +3,7 @@ package dev.trainwatch.jobs.flink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.trainwatch.jobs.detect.gap.StabilityGapDetector;
+import dev.trainwatch.jobs.detect.stabilitygap.OldTaskDropDetector;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -52,7 +52,7 @@ class JobConfigTest {
   void detectorSettingsAreHandedToTheDetectors() {
     JobConfig c = JobConfig.of(Map.of("kafka.bootstrap.servers", "x:1",
         "detector.stability_gap.old_task_drop.warn_drop", "0.2"));
-    assertThat(c.detectorConfig().settings().get(StabilityGapDetector.WARN_DROP)).isEqualTo(0.2);
+    assertThat(c.detectorConfig().settings().get(OldTaskDropDetector.WARN_DROP)).isEqualTo(0.2);
   }
 
   @Test

@@ -163,7 +163,7 @@ class MonitorFunctionHarnessTest {
     harness.close();
     long idle = 1_800_000;
     harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new MonitorFunction(
-        DetectorConfig.DEFAULTS, idle, "t", () -> List.of(new dev.trainwatch.jobs.detect.RunStalledDetector()))),
+        DetectorConfig.DEFAULTS, idle, "t", () -> List.of(new dev.trainwatch.jobs.detect.instability.RunStalledDetector()))),
         RawTelemetry::run, Types.STRING);
     harness.open();
     long t = START;

@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.detect.collapse;
+package dev.trainwatch.jobs.detect.softmaxcollapse;
 
 import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;

@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.detect.gap;
+package dev.trainwatch.jobs.detect.stabilitygap;
 
 import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertSink;
@@ -36,12 +36,12 @@ import java.util.Map;
  * w = 10, 100), returned by {@link #snapshot()} for storage and added to every alert.
  *
  * <pre>{@code
- * StabilityGapDetector d = new StabilityGapDetector();
+ * OldTaskDropDetector d = new OldTaskDropDetector();
  * d.observe(record, ctx, alerts::add);
  * ContinualMetrics m = d.snapshot();
  * }</pre>
  */
-public final class StabilityGapDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
+public final class OldTaskDropDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "old_task_drop";
 

@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.detect.gap;
+package dev.trainwatch.jobs.detect.stabilitygap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -21,9 +21,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Synthetic continual-learning runs: task t0 for 100 steps, then t1. */
-class StabilityGapDetectorTest {
+class OldTaskDropDetectorTest {
 
-  private final StabilityGapDetector detector = new StabilityGapDetector();
+  private final OldTaskDropDetector detector = new OldTaskDropDetector();
   private final RunMonitor monitor = new RunMonitor("cl", DetectorConfig.DEFAULTS, List.of(detector));
   private final List<AlertEvent> alerts = new ArrayList<>();
 

@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.detect.collapse;
+package dev.trainwatch.jobs.detect.softmaxcollapse;
 
 /**
  * The two per-row quantities behind softmax collapse, computed from raw logits.

@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.detect.gap;
+package dev.trainwatch.jobs.detect.stabilitygap;
 
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.wire.Family;
@@ -56,7 +56,7 @@ final class TaskTrack {
 
   TaskTrack(String name) {
     this.name = name;
-    this.latch = new AlertLatch(Family.STABILITY_GAP, StabilityGapDetector.NAME, name);
+    this.latch = new AlertLatch(Family.STABILITY_GAP, OldTaskDropDetector.NAME, name);
   }
 
   /** True when {@code metric} is exactly {@code eval/acc/<name>}, without allocating. */

@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.detect.collapse;
+package dev.trainwatch.jobs.detect.softmaxcollapse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.detect.gap;
+package dev.trainwatch.jobs.detect.stabilitygap;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.detect.collapse;
+package dev.trainwatch.jobs.detect.softmaxcollapse;
 
 import java.util.Locale;
 

@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.detect.gap;
+package dev.trainwatch.jobs.detect.stabilitygap;
 
 import dev.trainwatch.wire.Severity;
 import java.io.DataInput;
@@ -8,7 +8,7 @@ import java.io.IOException;
 /**
  * One task switch as seen by one earlier task: its pre-switch accuracy, the deepest point
  * since, and whether it has recovered. The rule is plain arithmetic on (step, accuracy)
- * pairs, so it is tested without records; {@link StabilityGapDetector} turns its verdicts
+ * pairs, so it is tested without records; {@link OldTaskDropDetector} turns its verdicts
  * into alert events.
  *
  * <p>Lifecycle: {@link #open} at the switch; {@link #observe} on every evaluation of the
@@ -88,7 +88,7 @@ final class GapEpisode {
    * alert is up at, null when it is not: a warning may escalate, and any firing alert
    * resolves on recovery or settling, even one still far below the pre-switch level.
    */
-  Verdict observe(long step, double acc, StabilityGapDetector.Config c, Severity firing) {
+  Verdict observe(long step, double acc, OldTaskDropDetector.Config c, Severity firing) {
     trackMinimum(step, acc, c.newMinMargin());
     double drop = pre - acc + EPS;
     boolean armed = step - switchStep <= c.windowSteps();
@@ -139,7 +139,7 @@ final class GapEpisode {
     return -1;
   }
 
-  private Verdict recoveryVerdict(long step, double drop, StabilityGapDetector.Config c) {
+  private Verdict recoveryVerdict(long step, double drop, OldTaskDropDetector.Config c) {
     if (drop < c.recoverDrop()) {
       if (recoveredSince < 0) {
         recoveredSince = step;

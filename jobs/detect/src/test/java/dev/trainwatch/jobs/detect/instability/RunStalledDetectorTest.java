@@ -1,5 +1,8 @@
-package dev.trainwatch.jobs.detect;
+package dev.trainwatch.jobs.detect.instability;
 
+import dev.trainwatch.jobs.detect.DetectorConfig;
+import dev.trainwatch.jobs.detect.MetricSink;
+import dev.trainwatch.jobs.detect.RunMonitor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trainwatch.wire.AlertEvent;

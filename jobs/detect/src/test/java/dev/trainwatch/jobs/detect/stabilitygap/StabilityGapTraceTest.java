@@ -1,4 +1,4 @@
-package dev.trainwatch.jobs.detect.gap;
+package dev.trainwatch.jobs.detect.stabilitygap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -44,7 +44,7 @@ class StabilityGapTraceTest {
     return out;
   }
 
-  private static List<AlertEvent> replay(StabilityGapDetector d, List<TelemetryRecord> records) {
+  private static List<AlertEvent> replay(OldTaskDropDetector d, List<TelemetryRecord> records) {
     List<AlertEvent> alerts = new ArrayList<>();
     RunMonitor m = new RunMonitor(records.get(0).run(), DetectorConfig.DEFAULTS, List.<Detector>of(d));
     records.forEach(r -> m.observe(r, alerts::add));
@@ -55,7 +55,7 @@ class StabilityGapTraceTest {
   @ValueSource(strings = {"cl-digits-ci-replay-s0", "cl-digits-ci-replay-s1", "cl-digits-ci-replay-lr05-s2"})
   void alertsEveryLabelledGapBetweenTheSwitchAndTheMinimumAndResolvesThemAll(String run)
       throws IOException {
-    List<AlertEvent> alerts = replay(new StabilityGapDetector(), load(run));
+    List<AlertEvent> alerts = replay(new OldTaskDropDetector(), load(run));
     JsonNode labels = new ObjectMapper().readTree(TRACES.resolve("labels.json").toFile());
     int gaps = 0;
     for (JsonNode r : labels.get("runs")) {
@@ -88,7 +88,7 @@ class StabilityGapTraceTest {
   @ValueSource(strings = {"cl-digits-ci-replay-s0"})
   void noAlertForTheEarlierTaskWhoseDipStaysUnderTenPoints(String run) {
     // labels: at the switch to t3 (step 900) t1 only dips 0.07: listed in all_switch_pairs, not in gaps
-    List<AlertEvent> alerts = replay(new StabilityGapDetector(), load(run));
+    List<AlertEvent> alerts = replay(new OldTaskDropDetector(), load(run));
     assertThat(alerts).noneMatch(a -> "t1".equals(a.affectedTask())
         && Long.valueOf(900L).equals(a.evidence().get("switch_step")));
   }
@@ -97,9 +97,9 @@ class StabilityGapTraceTest {
   @ValueSource(longs = {305, 610, 1203})
   void restoredStateGivesTheSameAlertsAsAnUninterruptedRun(long cut) throws IOException {
     List<TelemetryRecord> records = load("cl-digits-ci-replay-s0");
-    List<AlertEvent> reference = replay(new StabilityGapDetector(), records);
+    List<AlertEvent> reference = replay(new OldTaskDropDetector(), records);
 
-    StabilityGapDetector first = new StabilityGapDetector();
+    OldTaskDropDetector first = new OldTaskDropDetector();
     List<AlertEvent> alerts = new ArrayList<>();
     RunMonitor before = new RunMonitor("cl-digits-ci-replay-s0", DetectorConfig.DEFAULTS, List.<Detector>of(first));
     records.stream().filter(r -> r.step() < cut).forEach(r -> before.observe(r, alerts::add));
@@ -107,7 +107,7 @@ class StabilityGapTraceTest {
     first.writeState(new DataOutputStream(bytes));
     assertThat(bytes.size()).isLessThan(2048);
 
-    StabilityGapDetector restored = new StabilityGapDetector();
+    OldTaskDropDetector restored = new OldTaskDropDetector();
     restored.readState(new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())));
     RunMonitor after = new RunMonitor("cl-digits-ci-replay-s0", DetectorConfig.DEFAULTS, List.<Detector>of(restored));
     records.stream().filter(r -> r.step() >= cut).forEach(r -> after.observe(r, alerts::add));
@@ -118,7 +118,7 @@ class StabilityGapTraceTest {
   }
 
   private static ContinualMetrics replaySnapshot(List<TelemetryRecord> records) {
-    StabilityGapDetector d = new StabilityGapDetector();
+    OldTaskDropDetector d = new OldTaskDropDetector();
     replay(d, records);
     return d.snapshot();
   }

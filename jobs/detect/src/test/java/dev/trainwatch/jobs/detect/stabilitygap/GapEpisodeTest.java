@@ -1,8 +1,8 @@
-package dev.trainwatch.jobs.detect.gap;
+package dev.trainwatch.jobs.detect.stabilitygap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.trainwatch.jobs.detect.gap.GapEpisode.Verdict;
+import dev.trainwatch.jobs.detect.stabilitygap.GapEpisode.Verdict;
 import dev.trainwatch.wire.Severity;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 class GapEpisodeTest {
 
-  private static final StabilityGapDetector.Config C = StabilityGapDetector.Config.DEFAULTS;
+  private static final OldTaskDropDetector.Config C = OldTaskDropDetector.Config.DEFAULTS;
 
   /** Feeds accuracies at steps 100, 101, ... after a switch at 100 from a 0.95 baseline. */
   private static List<Verdict> run(double... accs) {
