@@ -22,17 +22,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Re-sends every firing alert an Alertmanager receiver was told about, each
- * {@code resend_interval}, with endsAt {@value Receiver#ENDS_AT_INTERVALS} intervals ahead: the
- * Prometheus rule that keeps a long-firing alert active in Alertmanager (which otherwise
- * resolves it after resolve_timeout) and lets it expire on its own, 4 intervals after
- * trainwatch stops, if trainwatch goes away.
+ * Re-sends every firing alert an Alertmanager receiver was told about, each {@code
+ * resend_interval}, with endsAt {@value Receiver#ENDS_AT_INTERVALS} intervals ahead: the Prometheus
+ * rule that keeps a long-firing alert active in Alertmanager (which otherwise resolves it after
+ * resolve_timeout) and lets it expire on its own, 4 intervals after trainwatch stops, if trainwatch
+ * goes away.
  *
- * <p>What is repeated is derived, not stored: the alerts of the receiver's groups that still
- * fire, are unmuted, and were firing in its last notification (the notification log), or for a
+ * <p>What is repeated is derived, not stored: the alerts of the receiver's groups that still fire,
+ * are unmuted, and were firing in its last notification (the notification log), or for a
  * forward-mode receiver every firing alert. So it survives a restart with nothing new in the
- * journal. A re-send is one attempt without the notification log; a failure is counted and
- * logged, and the next interval tries again (endsAt leaves 3 more intervals of slack).
+ * journal. A re-send is one attempt without the notification log; a failure is counted and logged,
+ * and the next interval tries again (endsAt leaves 3 more intervals of slack).
  */
 final class AlertmanagerResender {
 
@@ -49,10 +49,17 @@ final class AlertmanagerResender {
   private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
   private final Set<String> failing = ConcurrentHashMap.newKeySet();
 
-  AlertmanagerResender(Map<String, Receiver> all, Map<String, Notifier> notifiers,
-      NotificationLog nflog, Executor executor, AlertsMetrics metrics, AlertLinks links,
+  AlertmanagerResender(
+      Map<String, Receiver> all,
+      Map<String, Notifier> notifiers,
+      NotificationLog nflog,
+      Executor executor,
+      AlertsMetrics metrics,
+      AlertLinks links,
       String externalUrl) {
-    all.values().stream().filter(r -> r.type().equals("alertmanager")).forEach(r -> receivers.put(r.name(), r));
+    all.values().stream()
+        .filter(r -> r.type().equals("alertmanager"))
+        .forEach(r -> receivers.put(r.name(), r));
     this.notifiers = notifiers;
     this.nflog = nflog;
     this.executor = executor;
@@ -64,18 +71,23 @@ final class AlertmanagerResender {
   /** Called on the dispatch thread each tick; sends on the executor. */
   void tick(Dispatcher dispatcher, Instant now) {
     for (Receiver r : receivers.values()) {
-      long due = nextMs.computeIfAbsent(r.name(), k -> now.toEpochMilli() + r.resendInterval().toMillis());
+      long due =
+          nextMs.computeIfAbsent(r.name(), k -> now.toEpochMilli() + r.resendInterval().toMillis());
       if (now.toEpochMilli() < due || inFlight.contains(r.name())) {
         continue;
       }
       nextMs.put(r.name(), now.toEpochMilli() + r.resendInterval().toMillis());
-      List<Alert> firing = dispatcher.stillFiring(r.name(),
-          gk -> nflog.get(gk, r.name()).map(NflogEntry::firing).orElse(Set.of()), now);
+      List<Alert> firing =
+          dispatcher.stillFiring(
+              r.name(),
+              gk -> nflog.get(gk, r.name()).map(NflogEntry::firing).orElse(Set.of()),
+              now);
       if (firing.isEmpty()) {
         continue;
       }
       inFlight.add(r.name());
-      Notification n = new Notification("resend", r.name(), Map.of(), firing, externalUrl, links, now);
+      Notification n =
+          new Notification("resend", r.name(), Map.of(), firing, externalUrl, links, now);
       executor.execute(() -> send(r, n));
     }
   }
@@ -91,8 +103,12 @@ final class AlertmanagerResender {
       } else {
         metrics.inc(Counter.RESEND_FAILED, r.name());
         if (failing.add(r.name())) { // once per outage, not once per interval
-          LOG.warn("re-send of {} firing alerts to {} failed: {}; retrying every {} s", n.alerts().size(),
-              r.name(), res.describe(), r.resendInterval().toSeconds());
+          LOG.warn(
+              "re-send of {} firing alerts to {} failed: {}; retrying every {} s",
+              n.alerts().size(),
+              r.name(),
+              res.describe(),
+              r.resendInterval().toSeconds());
         }
       }
     } catch (InterruptedException e) {

@@ -38,15 +38,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The alerts service: consumes the alerts topic and delivers notifications the way
- * Prometheus Alertmanager does (grouping, inhibition, silences, dedup, retry, resolved
- * notifications), with nothing lost across restarts.
+ * The alerts service: consumes the alerts topic and delivers notifications the way Prometheus
+ * Alertmanager does (grouping, inhibition, silences, dedup, retry, resolved notifications), with
+ * nothing lost across restarts.
  *
- * <p>Guarantees: at-least-once delivery to each receiver, and no re-send of a notification
- * whose delivery was recorded (the notification log is fsynced right after each successful
- * send). Kafka offsets are committed only after the notifications caused by those records were
- * delivered or dead-lettered. A send that is cut off between the receiver's 2xx and the log
- * write is the one case that is sent twice.
+ * <p>Guarantees: at-least-once delivery to each receiver, and no re-send of a notification whose
+ * delivery was recorded (the notification log is fsynced right after each successful send). Kafka
+ * offsets are committed only after the notifications caused by those records were delivered or
+ * dead-lettered. A send that is cut off between the receiver's 2xx and the log write is the one
+ * case that is sent twice.
  *
  * <pre>{@code
  * AlertsConfig cfg = ConfigLoader.load(Path.of("alerts.yaml"), System.getenv());
@@ -71,58 +71,94 @@ public final class AlertsService implements AutoCloseable {
     InstantSource clock = b.clock;
     this.metrics = new AlertsMetrics();
     // every series exists from the start, so rate() and alerts on it work before the first failure
-    c.receivers().keySet().forEach(r -> {
-      for (AlertsMetrics.Counter counter : AlertsMetrics.Counter.values()) {
-        metrics.add(counter, r, 0);
-      }
-    });
+    c.receivers()
+        .keySet()
+        .forEach(
+            r -> {
+              for (AlertsMetrics.Counter counter : AlertsMetrics.Counter.values()) {
+                metrics.add(counter, r, 0);
+              }
+            });
     this.journal = Journal.open(c.state().dir());
     Journal.Snapshot restored = journal.restored();
     Silences silences = new Silences(journal::appendSilence);
     restored.silences().values().forEach(silences::restore);
     for (int i = 0; i < c.silences().size(); i++) {
       var s = c.silences().get(i);
-      silences.restore(new Silence("config-" + i, s.matchers(), s.startsAt(), s.endsAt(),
-          s.createdBy(), s.comment()));
+      silences.restore(
+          new Silence(
+              "config-" + i, s.matchers(), s.startsAt(), s.endsAt(), s.createdBy(), s.comment()));
     }
-    Dispatcher dispatcher = new Dispatcher(RouteNode.of(c.route()), new Inhibitor(c.inhibitRules()),
-        silences, new Dispatcher.StateSink() {
-          public void put(Alert a) {
-            journal.appendAlert(a);
-          }
+    Dispatcher dispatcher =
+        new Dispatcher(
+            RouteNode.of(c.route()),
+            new Inhibitor(c.inhibitRules()),
+            silences,
+            new Dispatcher.StateSink() {
+              public void put(Alert a) {
+                journal.appendAlert(a);
+              }
 
-          public void gone(String fp, String source, long step) {
-            journal.appendGone(fp, source, step);
-          }
-        }, c.receivers().values().stream().filter(AlertsConfig.Receiver::forwardsEverything)
-            .map(AlertsConfig.Receiver::name).toList(), c.tagLabels());
+              public void gone(String fp, String source, long step) {
+                journal.appendGone(fp, source, step);
+              }
+            },
+            c.receivers().values().stream()
+                .filter(AlertsConfig.Receiver::forwardsEverything)
+                .map(AlertsConfig.Receiver::name)
+                .toList(),
+            c.tagLabels());
     dispatcher.restore(restored.alerts(), restored.tombstones(), clock.instant());
     NotificationLog nflog = new NotificationLog(journal, restored.nflog().values());
     KafkaClients.ensureDeadLetterTopic(c.kafka());
     this.producer = KafkaClients.producer(c.kafka());
     String dlTopic = c.kafka().deadLetterTopic();
-    NotificationPipeline.DeadLetters deadLetters = d -> producer.send(
-        new ProducerRecord<>(dlTopic, d.run(), d.toJson())).get(30, TimeUnit.SECONDS);
+    NotificationPipeline.DeadLetters deadLetters =
+        d ->
+            producer
+                .send(new ProducerRecord<>(dlTopic, d.run(), d.toJson()))
+                .get(30, TimeUnit.SECONDS);
     AlertLinks links = new AlertLinks(c.links());
     java.util.concurrent.atomic.AtomicReference<List<Dispatcher.AlertStatus>> view =
         new java.util.concurrent.atomic.AtomicReference<>(List.of());
     this.api = new ApiServer(c.http(), silences, view::get, links, metrics, clock, this::healthy);
     Map<String, Notifier> notifiers = new LinkedHashMap<>();
-    c.receivers().values().forEach(r -> notifiers.put(r.name(), Notifiers.create(r, b.httpClient, b.stdout)));
-    RetryStage retry = new RetryStage(c.retry(), new Backoff(c.retry(), b.random), clock, b.sleeper, metrics);
+    c.receivers()
+        .values()
+        .forEach(r -> notifiers.put(r.name(), Notifiers.create(r, b.httpClient, b.stdout)));
+    RetryStage retry =
+        new RetryStage(c.retry(), new Backoff(c.retry(), b.random), clock, b.sleeper, metrics);
     String externalUrl = "http://" + c.http().listen() + ":" + api.port();
-    NotificationPipeline pipeline = new NotificationPipeline(c.receivers(), notifiers, nflog, retry,
-        deadLetters, metrics, externalUrl, links);
+    NotificationPipeline pipeline =
+        new NotificationPipeline(
+            c.receivers(), notifiers, nflog, retry, deadLetters, metrics, externalUrl, links);
     ExecutorService pool = deliveryPool(b.deliveryThreads);
-    AlertmanagerResender resender = new AlertmanagerResender(c.receivers(), notifiers, nflog, pool,
-        metrics, links, externalUrl);
-    this.loop = new DispatchLoop(KafkaClients.consumer(c.kafka()), c.kafka().topic(), dispatcher,
-        pipeline, deadLetters, journal, pool, clock, metrics,
-        () -> snapshot(dispatcher, nflog, silences), resender, view::set);
+    AlertmanagerResender resender =
+        new AlertmanagerResender(
+            c.receivers(), notifiers, nflog, pool, metrics, links, externalUrl);
+    this.loop =
+        new DispatchLoop(
+            KafkaClients.consumer(c.kafka()),
+            c.kafka().topic(),
+            dispatcher,
+            pipeline,
+            deadLetters,
+            journal,
+            pool,
+            clock,
+            metrics,
+            () -> snapshot(dispatcher, nflog, silences),
+            resender,
+            view::set);
     this.loopThread = new Thread(loop, "alerts-dispatch");
     loopThread.start();
-    LOG.info("alerts service consuming {} from {}, API on {}:{}, state in {}", c.kafka().topic(),
-        c.kafka().bootstrapServers(), c.http().listen(), api.port(), c.state().dir());
+    LOG.info(
+        "alerts service consuming {} from {}, API on {}:{}, state in {}",
+        c.kafka().topic(),
+        c.kafka().bootstrapServers(),
+        c.http().listen(),
+        api.port(),
+        c.state().dir());
   }
 
   /** Current state for journal compaction; called on the dispatch thread. */
@@ -132,17 +168,21 @@ public final class AlertsService implements AutoCloseable {
     Map<String, dev.trainwatch.alerts.nflog.NflogEntry> log = new LinkedHashMap<>();
     nflog.all().forEach(e -> log.put(e.key(), e));
     Map<String, Silence> sil = new LinkedHashMap<>();
-    silences.all().stream().filter(s -> !s.id().startsWith("config-")).forEach(s -> sil.put(s.id(), s));
+    silences.all().stream()
+        .filter(s -> !s.id().startsWith("config-"))
+        .forEach(s -> sil.put(s.id(), s));
     return new Journal.Snapshot(d.alerts(), d.tombstones(), log, sil);
   }
 
   private static ExecutorService deliveryPool(int threads) {
     AtomicInteger n = new AtomicInteger();
-    return Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "alerts-deliver-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    return Executors.newFixedThreadPool(
+        threads,
+        r -> {
+          Thread t = new Thread(r, "alerts-deliver-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   /** Starts with the given config, consuming from {@code bootstrapServers} (overrides the file). */
@@ -183,10 +223,14 @@ public final class AlertsService implements AutoCloseable {
     private InstantSource clock = InstantSource.system();
     private PrintStream stdout = System.out;
     private RetryStage.Sleeper sleeper = d -> Thread.sleep(d.toMillis());
-    private java.util.function.DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
-    private HttpClient httpClient = HttpClient.newBuilder()
-        // HTTP/1.1: an h2c upgrade attempt on every plain-http request only costs time here
-        .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    private java.util.function.DoubleSupplier random =
+        () -> ThreadLocalRandom.current().nextDouble();
+    private HttpClient httpClient =
+        HttpClient.newBuilder()
+            // HTTP/1.1: an h2c upgrade attempt on every plain-http request only costs time here
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
     private int deliveryThreads = 4;
 
     private Builder(AlertsConfig config) {
@@ -247,13 +291,17 @@ public final class AlertsService implements AutoCloseable {
       return;
     }
     AlertsService s = builder(c).start();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        s.close();
-      } catch (Exception e) {
-        LOG.warn("shutdown: {}", e.toString());
-      }
-    }, "alerts-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    s.close();
+                  } catch (Exception e) {
+                    LOG.warn("shutdown: {}", e.toString());
+                  }
+                },
+                "alerts-shutdown"));
     s.loopThread.join();
   }
 }

@@ -30,14 +30,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The single dispatcher thread: poll alerts, apply them to the {@link Dispatcher}, hand due
- * flushes to the delivery pool, apply finished flushes, commit offsets. {@code now} is taken
- * once per iteration and passed down.
+ * The single dispatcher thread: poll alerts, apply them to the {@link Dispatcher}, hand due flushes
+ * to the delivery pool, apply finished flushes, commit offsets. {@code now} is taken once per
+ * iteration and passed down.
  *
- * <p>Guarantee: the offset committed for a partition is never past a record whose alert change
- * is still waiting for (or in) a notification, and the journal is fsynced before each commit.
- * So a crash at any point re-reads at most records whose effect is not yet settled, and the
- * notification log (written only after a send) stops anything delivered from going out again.
+ * <p>Guarantee: the offset committed for a partition is never past a record whose alert change is
+ * still waiting for (or in) a notification, and the journal is fsynced before each commit. So a
+ * crash at any point re-reads at most records whose effect is not yet settled, and the notification
+ * log (written only after a send) stops anything delivered from going out again.
  */
 final class DispatchLoop implements Runnable {
 
@@ -59,8 +59,13 @@ final class DispatchLoop implements Runnable {
   private final java.util.function.Supplier<Journal.Snapshot> snapshot;
   private final AlertmanagerResender resender;
   private final java.util.function.Consumer<List<Dispatcher.AlertStatus>> publish;
-  /** How stale GET /api/v2/alerts may be: recomputing every tick would cost alerts x silences each 50 ms. */
+
+  /**
+   * How stale GET /api/v2/alerts may be: recomputing every tick would cost alerts x silences each
+   * 50 ms.
+   */
   private static final long PUBLISH_EVERY_MS = 250;
+
   private long lastPublishMs;
   private final Set<Flush> inFlight = ConcurrentHashMap.newKeySet();
   private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
@@ -70,10 +75,18 @@ final class DispatchLoop implements Runnable {
   private volatile int groups;
   private long lastCommitMs;
 
-  DispatchLoop(Consumer<byte[], byte[]> consumer, String topic, Dispatcher dispatcher,
-      NotificationPipeline pipeline, NotificationPipeline.DeadLetters deadLetters, Journal journal,
-      ExecutorService delivery, InstantSource clock, AlertsMetrics metrics,
-      java.util.function.Supplier<Journal.Snapshot> snapshot, AlertmanagerResender resender,
+  DispatchLoop(
+      Consumer<byte[], byte[]> consumer,
+      String topic,
+      Dispatcher dispatcher,
+      NotificationPipeline pipeline,
+      NotificationPipeline.DeadLetters deadLetters,
+      Journal journal,
+      ExecutorService delivery,
+      InstantSource clock,
+      AlertsMetrics metrics,
+      java.util.function.Supplier<Journal.Snapshot> snapshot,
+      AlertmanagerResender resender,
       java.util.function.Consumer<List<Dispatcher.AlertStatus>> publish) {
     this.publish = publish;
     this.snapshot = snapshot;
@@ -87,22 +100,30 @@ final class DispatchLoop implements Runnable {
     this.delivery = delivery;
     this.clock = clock;
     this.metrics = metrics;
-    metrics.gauge("trainwatch_alerts_queue_depth", "Notifications queued or being delivered.", inFlight::size);
-    metrics.gauge("trainwatch_alerts_active", "Alerts held (firing, or resolved and not yet notified).", () -> alerts);
+    metrics.gauge(
+        "trainwatch_alerts_queue_depth",
+        "Notifications queued or being delivered.",
+        inFlight::size);
+    metrics.gauge(
+        "trainwatch_alerts_active",
+        "Alerts held (firing, or resolved and not yet notified).",
+        () -> alerts);
     metrics.gauge("trainwatch_alerts_groups", "Aggregation groups.", () -> groups);
   }
 
   @Override
   public void run() {
-    consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
-      @Override
-      public void onPartitionsRevoked(Collection<TopicPartition> parts) {
-        commit(true);
-      }
+    consumer.subscribe(
+        List.of(topic),
+        new ConsumerRebalanceListener() {
+          @Override
+          public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+            commit(true);
+          }
 
-      @Override
-      public void onPartitionsAssigned(Collection<TopicPartition> parts) {}
-    });
+          @Override
+          public void onPartitionsAssigned(Collection<TopicPartition> parts) {}
+        });
     try {
       while (running) {
         var records = consumer.poll(POLL);
@@ -145,9 +166,9 @@ final class DispatchLoop implements Runnable {
   }
 
   /**
-   * Interrupts deliveries (a retry waiting out its backoff gives up; nothing is recorded for
-   * it), applies what finished, commits once more, closes the consumer: all on this thread,
-   * because the consumer is not thread-safe.
+   * Interrupts deliveries (a retry waiting out its backoff gives up; nothing is recorded for it),
+   * applies what finished, commits once more, closes the consumer: all on this thread, because the
+   * consumer is not thread-safe.
    */
   private void shutDown() {
     delivery.shutdownNow();
@@ -161,7 +182,9 @@ final class DispatchLoop implements Runnable {
     try {
       finish();
     } catch (RuntimeException e) {
-      LOG.warn("final offset commit failed; the records will be re-read and deduplicated: {}", e.toString());
+      LOG.warn(
+          "final offset commit failed; the records will be re-read and deduplicated: {}",
+          e.toString());
     }
     consumer.close(Duration.ofSeconds(5));
   }
@@ -174,8 +197,13 @@ final class DispatchLoop implements Runnable {
     } catch (RuntimeException bad) {
       String payload = r.value() == null ? "" : new String(r.value(), StandardCharsets.UTF_8);
       try {
-        deadLetters.publish(new DeadLetter("unreadable alert: " + bad.getMessage(), null,
-            r.topic() + "-" + r.partition() + "@" + r.offset(), payload, now.toEpochMilli()));
+        deadLetters.publish(
+            new DeadLetter(
+                "unreadable alert: " + bad.getMessage(),
+                null,
+                r.topic() + "-" + r.partition() + "@" + r.offset(),
+                payload,
+                now.toEpochMilli()));
         metrics.inc("trainwatch_alerts_unreadable_total");
       } catch (Exception dlq) {
         throw new IllegalStateException("cannot dead-letter an unreadable alert", dlq);
@@ -219,19 +247,22 @@ final class DispatchLoop implements Runnable {
       next.put(tp, consumer.position(tp));
     }
     for (SourceOffset o : dispatcher.pendingOffsets()) {
-      next.computeIfPresent(new TopicPartition(o.topic(), o.partition()), (k, v) -> Math.min(v, o.offset()));
+      next.computeIfPresent(
+          new TopicPartition(o.topic(), o.partition()), (k, v) -> Math.min(v, o.offset()));
     }
     for (Flush f : inFlight) {
       for (SourceOffset o : f.offsets()) {
-        next.computeIfPresent(new TopicPartition(o.topic(), o.partition()), (k, v) -> Math.min(v, o.offset()));
+        next.computeIfPresent(
+            new TopicPartition(o.topic(), o.partition()), (k, v) -> Math.min(v, o.offset()));
       }
     }
     Map<TopicPartition, OffsetAndMetadata> changed = new HashMap<>();
-    next.forEach((tp, off) -> {
-      if (!off.equals(committed.get(tp))) {
-        changed.put(tp, new OffsetAndMetadata(off));
-      }
-    });
+    next.forEach(
+        (tp, off) -> {
+          if (!off.equals(committed.get(tp))) {
+            changed.put(tp, new OffsetAndMetadata(off));
+          }
+        });
     if (!changed.isEmpty()) {
       journal.sync(); // alert state first, then the offsets that no longer replay it
       consumer.commitSync(changed);

@@ -9,22 +9,22 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.errors.TopicExistsException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Kafka clients of the service. The consumer reads committed data only (the Flink job writes
- * alerts in transactions) and never auto-commits: offsets are committed by the dispatch loop
- * once the notifications they caused are settled. {@code kafka.properties} pass through and
- * win over these defaults.
+ * alerts in transactions) and never auto-commits: offsets are committed by the dispatch loop once
+ * the notifications they caused are settled. {@code kafka.properties} pass through and win over
+ * these defaults.
  */
 final class KafkaClients {
 
@@ -56,21 +56,29 @@ final class KafkaClients {
   static void ensureDeadLetterTopic(AlertsConfig.Kafka k) {
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, k.bootstrapServers());
-    k.properties().forEach((key, v) -> {
-      if (AdminClientConfig.configNames().contains(key)) {
-        p.put(key, v);
-      }
-    });
+    k.properties()
+        .forEach(
+            (key, v) -> {
+              if (AdminClientConfig.configNames().contains(key)) {
+                p.put(key, v);
+              }
+            });
     Admin admin = Admin.create(p);
     try {
       if (!admin.listTopics().names().get(15, TimeUnit.SECONDS).contains(k.deadLetterTopic())) {
-        admin.createTopics(List.of(new NewTopic(k.deadLetterTopic(), Optional.of(1), Optional.empty())))
-            .all().get(15, TimeUnit.SECONDS);
+        admin
+            .createTopics(
+                List.of(new NewTopic(k.deadLetterTopic(), Optional.of(1), Optional.empty())))
+            .all()
+            .get(15, TimeUnit.SECONDS);
         LOG.info("created dead-letter topic {}", k.deadLetterTopic());
       }
     } catch (Exception e) {
       if (!(e.getCause() instanceof TopicExistsException)) {
-        LOG.warn("could not check or create dead-letter topic {}: {}", k.deadLetterTopic(), e.toString());
+        LOG.warn(
+            "could not check or create dead-letter topic {}: {}",
+            k.deadLetterTopic(),
+            e.toString());
       }
     } finally {
       // close() without a timeout waits for the abandoned calls' own timeout (60 s) when the
@@ -86,11 +94,15 @@ final class KafkaClients {
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
     p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-    k.properties().forEach((key, v) -> {
-      if (!key.startsWith("group.") && !key.startsWith("isolation.") && !key.startsWith("auto.")) {
-        p.put(key, v);
-      }
-    });
+    k.properties()
+        .forEach(
+            (key, v) -> {
+              if (!key.startsWith("group.")
+                  && !key.startsWith("isolation.")
+                  && !key.startsWith("auto.")) {
+                p.put(key, v);
+              }
+            });
     return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
   }
 }

@@ -16,8 +16,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The real Prometheus Alertmanager (Debian {@code prometheus-alertmanager} 0.25) on loopback:
  * storage in a temp dir, no gossip ({@code --cluster.listen-address=}), one webhook receiver
- * notified per alert ({@code group_by: ['...']}) so each firing and each resolution of an
- * alert is one webhook call, and a short {@code resolve_timeout}.
+ * notified per alert ({@code group_by: ['...']}) so each firing and each resolution of an alert is
+ * one webhook call, and a short {@code resolve_timeout}.
  */
 final class AlertmanagerProcess implements AutoCloseable {
 
@@ -36,10 +36,13 @@ final class AlertmanagerProcess implements AutoCloseable {
     return Files.isExecutable(BINARY) && Files.isExecutable(AMTOOL);
   }
 
-  static AlertmanagerProcess start(Path dir, String webhookUrl, Duration resolveTimeout) throws Exception {
+  static AlertmanagerProcess start(Path dir, String webhookUrl, Duration resolveTimeout)
+      throws Exception {
     Files.createDirectories(dir);
     Path config = dir.resolve("alertmanager.yml");
-    Files.writeString(config, """
+    Files.writeString(
+        config,
+        """
         global:
           resolve_timeout: %ds
         route:
@@ -53,12 +56,20 @@ final class AlertmanagerProcess implements AutoCloseable {
             webhook_configs:
               - url: '%s'
                 send_resolved: true
-        """.formatted(resolveTimeout.toSeconds(), webhookUrl));
+        """
+            .formatted(resolveTimeout.toSeconds(), webhookUrl));
     int port = freePort();
-    Process p = new ProcessBuilder(BINARY.toString(), "--config.file=" + config,
-        "--storage.path=" + dir.resolve("data"), "--web.listen-address=127.0.0.1:" + port,
-        "--cluster.listen-address=", "--log.level=warn")
-        .redirectErrorStream(true).redirectOutput(dir.resolve("alertmanager.log").toFile()).start();
+    Process p =
+        new ProcessBuilder(
+                BINARY.toString(),
+                "--config.file=" + config,
+                "--storage.path=" + dir.resolve("data"),
+                "--web.listen-address=127.0.0.1:" + port,
+                "--cluster.listen-address=",
+                "--log.level=warn")
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("alertmanager.log").toFile())
+            .start();
     AlertmanagerProcess am = new AlertmanagerProcess(p, port);
     TestReceiver.await(Duration.ofSeconds(20), am::ready, "alertmanager ready on " + port);
     return am;
@@ -76,8 +87,11 @@ final class AlertmanagerProcess implements AutoCloseable {
 
   private boolean ready() {
     try {
-      return http.send(HttpRequest.newBuilder(URI.create(url() + "/-/ready")).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+      return http.send(
+                  HttpRequest.newBuilder(URI.create(url() + "/-/ready")).build(),
+                  HttpResponse.BodyHandlers.discarding())
+              .statusCode()
+          == 200;
     } catch (Exception e) {
       return false;
     }
@@ -85,8 +99,11 @@ final class AlertmanagerProcess implements AutoCloseable {
 
   /** Alertmanager's own view: {@code GET /api/v2/alerts} (unresolved alerts). */
   JsonNode alerts() throws Exception {
-    String body = http.send(HttpRequest.newBuilder(URI.create(url() + "/api/v2/alerts")).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
+    String body =
+        http.send(
+                HttpRequest.newBuilder(URI.create(url() + "/api/v2/alerts")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
     return new ObjectMapper().readTree(body);
   }
 

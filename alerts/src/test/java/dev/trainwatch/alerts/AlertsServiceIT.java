@@ -65,7 +65,8 @@ class AlertsServiceIT {
     String topic = "alerts-" + n;
     String dl = "alerts-dl-" + n;
     kafka.createTopics(Map.of(topic, 2, dl, 1));
-    String yaml = """
+    String yaml =
+        """
         kafka: {topic: %s, dead_letter_topic: %s, group_id: g-%d}
         http: {port: 0}
         state: {dir: '%s'}
@@ -74,7 +75,8 @@ class AlertsServiceIT {
         receivers:
           - name: r
         %s
-        """.formatted(topic, dl, n, dir.resolve("state"), receiverYaml.indent(4).stripTrailing());
+        """
+            .formatted(topic, dl, n, dir.resolve("state"), receiverYaml.indent(4).stripTrailing());
     return new Setup(topic, dl, "g-" + n, ConfigLoader.parse(yaml, Map.of()));
   }
 
@@ -103,8 +105,8 @@ class AlertsServiceIT {
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     try (Admin admin = Admin.create(p)) {
-      Map<?, OffsetAndMetadata> m = admin.listConsumerGroupOffsets(group)
-          .partitionsToOffsetAndMetadata().get();
+      Map<?, OffsetAndMetadata> m =
+          admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
       return m.values().stream().filter(o -> o != null).mapToLong(OffsetAndMetadata::offset).sum();
     }
   }
@@ -129,9 +131,11 @@ class AlertsServiceIT {
   void receiverFailingThreeTimesGetsOneGroupedDeliveryAndOffsetsCommitAfterIt() throws Exception {
     try (TestReceiver rx = new TestReceiver().failFirst(3, 503)) {
       Setup s = setup("type: webhook\nurl: " + rx.url() + "\nhmac_secret: k");
-      produce(s.topic(), List.of(
-          Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10),
-          Fixtures.warning("run-1", Family.INSTABILITY, "loss_spike", 11)));
+      produce(
+          s.topic(),
+          List.of(
+              Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10),
+              Fixtures.warning("run-1", Family.INSTABILITY, "loss_spike", 11)));
       try (AlertsService svc = AlertsService.start(s.config(), kafka.bootstrapServers())) {
         await(Duration.ofSeconds(30), () -> rx.delivered().size() == 1, "one delivery");
         await(Duration.ofSeconds(10), () -> committed(s.group()) == 2, "offsets committed");
@@ -155,14 +159,18 @@ class AlertsServiceIT {
     }
   }
 
-  private static void await(Duration max, ThrowingBool cond, String what) throws InterruptedException {
-    TestReceiver.await(max, () -> {
-      try {
-        return cond.get();
-      } catch (Exception e) {
-        return false;
-      }
-    }, what);
+  private static void await(Duration max, ThrowingBool cond, String what)
+      throws InterruptedException {
+    TestReceiver.await(
+        max,
+        () -> {
+          try {
+            return cond.get();
+          } catch (Exception e) {
+            return false;
+          }
+        },
+        what);
   }
 
   private interface ThrowingBool {
@@ -180,9 +188,13 @@ class AlertsServiceIT {
         assertThat(dls).hasSize(1);
         assertThat(dls.get(0).reason()).contains("HTTP 400");
         assertThat(dls.get(0).run()).isEqualTo("run-9");
-        assertThat(new ObjectMapper().readTree(dls.get(0).payload()).get("version").asText()).isEqualTo("4");
+        assertThat(new ObjectMapper().readTree(dls.get(0).payload()).get("version").asText())
+            .isEqualTo("4");
         assertThat(rx.requests()).hasSize(1); // permanent: not retried
-        await(Duration.ofSeconds(10), () -> committed(s.group()) == 1, "offset committed after dead-letter");
+        await(
+            Duration.ofSeconds(10),
+            () -> committed(s.group()) == 1,
+            "offset committed after dead-letter");
         assertThat(svc.metrics().get(Counter.DEAD_LETTERED, "r")).isEqualTo(1);
       }
     }
@@ -222,10 +234,14 @@ class AlertsServiceIT {
     Setup s = setup("type: file\npath: '" + out + "'");
     produce(s.topic(), List.of(Fixtures.critical("demo", Family.INSTABILITY, "loss_spike", 3)));
     try (AlertsService svc = AlertsService.start(s.config(), kafka.bootstrapServers())) {
-      await(Duration.ofSeconds(20), () -> Files.exists(out) && !Files.readAllLines(out).isEmpty(), "file line");
+      await(
+          Duration.ofSeconds(20),
+          () -> Files.exists(out) && !Files.readAllLines(out).isEmpty(),
+          "file line");
       JsonNode line = new ObjectMapper().readTree(Files.readAllLines(out).get(0));
       assertThat(line.get("groupLabels").get("run").asText()).isEqualTo("demo");
-      assertThat(line.get("alerts").get(0).get("labels").get("severity").asText()).isEqualTo("critical");
+      assertThat(line.get("alerts").get(0).get("labels").get("severity").asText())
+          .isEqualTo("critical");
     }
   }
 
@@ -234,10 +250,15 @@ class AlertsServiceIT {
     kafka.createTopics(Map.of("trainwatch.alerts", 2));
     Path file = dir.resolve("demo.jsonl");
     var printed = new java.io.ByteArrayOutputStream();
-    AlertsConfig demo = ConfigLoader.demo(kafka.bootstrapServers(), dir.resolve("demo-state"), file);
-    produce("trainwatch.alerts", List.of(Fixtures.critical("demo-run", Family.INSTABILITY, "loss_spike", 7)));
-    try (AlertsService svc = AlertsService.builder(demo)
-        .stdout(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8)).start()) {
+    AlertsConfig demo =
+        ConfigLoader.demo(kafka.bootstrapServers(), dir.resolve("demo-state"), file);
+    produce(
+        "trainwatch.alerts",
+        List.of(Fixtures.critical("demo-run", Family.INSTABILITY, "loss_spike", 7)));
+    try (AlertsService svc =
+        AlertsService.builder(demo)
+            .stdout(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8))
+            .start()) {
       await(Duration.ofSeconds(20), () -> Files.exists(file) && printed.size() > 0, "demo output");
       assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8))
           .contains("[FIRING:1] console {family=instability, run=demo-run}")
@@ -268,8 +289,9 @@ class AlertsServiceIT {
         int first = rx.delivered().size();
         await(Duration.ofSeconds(60), () -> rx.delivered().size() == runs, runs + " deliveries");
         long t2 = System.nanoTime();
-        System.out.printf("throughput: %d notifications (1 alert each): %.2f s from start, "
-            + "%.0f deliveries/s after the first one (each fsyncs the notification log)%n",
+        System.out.printf(
+            "throughput: %d notifications (1 alert each): %.2f s from start, "
+                + "%.0f deliveries/s after the first one (each fsyncs the notification log)%n",
             runs, (t2 - t0) / 1e9, (runs - first) / ((t2 - t1) / 1e9));
       }
     }

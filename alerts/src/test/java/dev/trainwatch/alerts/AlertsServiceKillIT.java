@@ -20,15 +20,14 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * "Never lost" under the crash that close() never sees: the service runs as its own JVM from
- * the shaded jar, is SIGKILLed while deliveries are in flight, and is started again on the same
- * journal. Every alert must reach the receiver; the journal and the offsets committed only
- * after delivery keep re-sends to the deliveries that were in flight at the kill.
+ * "Never lost" under the crash that close() never sees: the service runs as its own JVM from the
+ * shaded jar, is SIGKILLed while deliveries are in flight, and is started again on the same
+ * journal. Every alert must reach the receiver; the journal and the offsets committed only after
+ * delivery keep re-sends to the deliveries that were in flight at the kill.
  *
  * <p>What the restart looks like: the journal already holds every alert the killed process had
- * read, so their notifications go out at once, before the new consumer even owns a partition
- * (it waits for the dead member's session to expire, 10 s by default); the offsets follow once
- * it does.
+ * read, so their notifications go out at once, before the new consumer even owns a partition (it
+ * waits for the dead member's session to expire, 10 s by default); the offsets follow once it does.
  */
 @Timeout(180)
 class AlertsServiceKillIT {
@@ -43,7 +42,9 @@ class AlertsServiceKillIT {
         TestReceiver rx = new TestReceiver().delay(Duration.ofMillis(20))) {
       kafka.createTopics(Map.of("alerts", 2, "alerts-dl", 1));
       Path config = dir.resolve("alerts.yaml");
-      Files.writeString(config, """
+      Files.writeString(
+          config,
+          """
           kafka: {bootstrap_servers: '%s', topic: alerts, dead_letter_topic: alerts-dl, group_id: kill-test}
           http: {port: 0}
           state: {dir: '%s'}
@@ -53,7 +54,8 @@ class AlertsServiceKillIT {
             - name: r
               type: webhook
               url: %s
-          """.formatted(kafka.bootstrapServers(), dir.resolve("state"), rx.url()));
+          """
+              .formatted(kafka.bootstrapServers(), dir.resolve("state"), rx.url()));
       List<AlertEvent> alerts = new ArrayList<>();
       for (int i = 0; i < ALERTS; i++) {
         alerts.add(Fixtures.warning("run-" + i, Family.INSTABILITY, "grad_norm_spike", 10));
@@ -61,7 +63,10 @@ class AlertsServiceKillIT {
       AlertsServiceIT.produce(kafka.bootstrapServers(), "alerts", alerts);
 
       Process first = start(config);
-      TestReceiver.await(Duration.ofSeconds(60), () -> rx.delivered().size() >= ALERTS / 4, "deliveries under way");
+      TestReceiver.await(
+          Duration.ofSeconds(60),
+          () -> rx.delivered().size() >= ALERTS / 4,
+          "deliveries under way");
       first.destroyForcibly(); // SIGKILL: no shutdown hook, no close()
       assertThat(first.waitFor(10, TimeUnit.SECONDS)).isTrue();
       int beforeKill = rx.delivered().size();
@@ -69,8 +74,13 @@ class AlertsServiceKillIT {
 
       Process second = start(config);
       try {
-        TestReceiver.await(Duration.ofSeconds(90), () -> delivered(rx).size() == ALERTS, "every alert after restart");
-        TestReceiver.await(Duration.ofSeconds(30), () -> committed(kafka.bootstrapServers()) == ALERTS,
+        TestReceiver.await(
+            Duration.ofSeconds(90),
+            () -> delivered(rx).size() == ALERTS,
+            "every alert after restart");
+        TestReceiver.await(
+            Duration.ofSeconds(30),
+            () -> committed(kafka.bootstrapServers()) == ALERTS,
             "offsets committed (" + committed(kafka.bootstrapServers()) + ")");
       } finally {
         second.destroy();
@@ -78,7 +88,8 @@ class AlertsServiceKillIT {
       }
       Map<String, Integer> counts = delivered(rx);
       int resent = counts.values().stream().mapToInt(c -> c - 1).sum();
-      System.out.printf("kill -9 after %d of %d alerts delivered; all %d delivered after restart, %d twice%n",
+      System.out.printf(
+          "kill -9 after %d of %d alerts delivered; all %d delivered after restart, %d twice%n",
           beforeKill, ALERTS, counts.size(), resent);
       assertThat(counts).hasSize(ALERTS);
       // at least once, and no more than what was in flight at the kill (4 delivery threads)
@@ -89,8 +100,13 @@ class AlertsServiceKillIT {
   private Process start(Path config) throws Exception {
     Path jar = Path.of("target", "trainwatch-alerts.jar");
     assertThat(jar).as("the shaded service jar (mvn package)").exists();
-    return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-jar", jar.toString(), "--config", config.toString())
+    return new ProcessBuilder(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Xmx256m",
+            "-jar",
+            jar.toString(),
+            "--config",
+            config.toString())
         .redirectErrorStream(true)
         .redirectOutput(dir.resolve("service-" + System.nanoTime() + ".log").toFile())
         .start();

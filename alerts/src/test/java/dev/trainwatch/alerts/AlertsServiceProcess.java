@@ -32,19 +32,33 @@ final class AlertsServiceProcess implements AutoCloseable {
     Path config = dir.resolve("alerts.yaml");
     Files.writeString(config, yaml);
     Path log = dir.resolve("service-" + System.nanoTime() + ".log");
-    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-jar", jar.toString(), "--config", config.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m",
+                "-jar",
+                jar.toString(),
+                "--config",
+                config.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
     AlertsServiceProcess s = new AlertsServiceProcess(p, port, log);
     HttpClient http = HttpClient.newHttpClient();
-    TestReceiver.await(Duration.ofSeconds(60), () -> {
-      try {
-        return http.send(HttpRequest.newBuilder(URI.create(s.url() + "/healthz")).build(),
-            HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-      } catch (Exception e) {
-        return !p.isAlive() && fail(log);
-      }
-    }, "alerts service healthy on " + port);
+    TestReceiver.await(
+        Duration.ofSeconds(60),
+        () -> {
+          try {
+            return http.send(
+                        HttpRequest.newBuilder(URI.create(s.url() + "/healthz")).build(),
+                        HttpResponse.BodyHandlers.discarding())
+                    .statusCode()
+                == 200;
+          } catch (Exception e) {
+            return !p.isAlive() && fail(log);
+          }
+        },
+        "alerts service healthy on " + port);
     return s;
   }
 

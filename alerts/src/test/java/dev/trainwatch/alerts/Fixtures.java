@@ -18,15 +18,31 @@ public final class Fixtures {
   private Fixtures() {}
 
   public static AlertEvent warning(String run, Family family, String detector, long step) {
-    return AlertEvent.firing(run, family, detector, Severity.WARNING, step,
-        START.toEpochMilli() + step, detector + " warns on " + run, "look at it",
-        Map.of("value", 1.5), null);
+    return AlertEvent.firing(
+        run,
+        family,
+        detector,
+        Severity.WARNING,
+        step,
+        START.toEpochMilli() + step,
+        detector + " warns on " + run,
+        "look at it",
+        Map.of("value", 1.5),
+        null);
   }
 
   public static AlertEvent critical(String run, Family family, String detector, long step) {
-    return AlertEvent.firing(run, family, detector, Severity.CRITICAL, step,
-        START.toEpochMilli() + step, detector + " is critical on " + run, "stop the run",
-        Map.of("value", 9.5), null);
+    return AlertEvent.firing(
+        run,
+        family,
+        detector,
+        Severity.CRITICAL,
+        step,
+        START.toEpochMilli() + step,
+        detector + " is critical on " + run,
+        "stop the run",
+        Map.of("value", 9.5),
+        null);
   }
 
   public static AlertEvent resolved(AlertEvent firing, long step) {
@@ -35,7 +51,8 @@ public final class Fixtures {
 
   /** A config whose only receiver is {@code receiverYaml} (named "r"), with the given timings. */
   public static AlertsConfig config(String receiverYaml, String routeExtra) {
-    return ConfigLoader.parse("""
+    return ConfigLoader.parse(
+        """
         route:
           receiver: r
         %s
@@ -49,7 +66,9 @@ public final class Fixtures {
         receivers:
           - name: r
         %s
-        """.formatted(routeExtra.indent(2).stripTrailing(), receiverYaml.indent(4).stripTrailing()),
+        """
+            .formatted(
+                routeExtra.indent(2).stripTrailing(), receiverYaml.indent(4).stripTrailing()),
         Map.of());
   }
 }

@@ -45,29 +45,37 @@ public final class TestReceiver implements AutoCloseable {
 
   public TestReceiver() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
-    server.setExecutor(Executors.newFixedThreadPool(4, r -> {
-      Thread t = new Thread(r, "test-receiver");
-      t.setDaemon(true);
-      return t;
-    }));
-    server.createContext("/", ex -> {
-      byte[] body = ex.getRequestBody().readAllBytes();
-      if (!delay.isZero()) {
-        try {
-          Thread.sleep(delay.toMillis());
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      int status = failuresLeft.getAndDecrement() > 0 ? failStatus : okStatus;
-      requests.add(new Request(new String(body, StandardCharsets.UTF_8),
-          Map.copyOf(ex.getRequestHeaders()), status));
-      byte[] reply = (status < 300 ? "ok" : "nope " + status).getBytes(StandardCharsets.UTF_8);
-      ex.sendResponseHeaders(status, reply.length);
-      try (OutputStream out = ex.getResponseBody()) {
-        out.write(reply);
-      }
-    });
+    server.setExecutor(
+        Executors.newFixedThreadPool(
+            4,
+            r -> {
+              Thread t = new Thread(r, "test-receiver");
+              t.setDaemon(true);
+              return t;
+            }));
+    server.createContext(
+        "/",
+        ex -> {
+          byte[] body = ex.getRequestBody().readAllBytes();
+          if (!delay.isZero()) {
+            try {
+              Thread.sleep(delay.toMillis());
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          int status = failuresLeft.getAndDecrement() > 0 ? failStatus : okStatus;
+          requests.add(
+              new Request(
+                  new String(body, StandardCharsets.UTF_8),
+                  Map.copyOf(ex.getRequestHeaders()),
+                  status));
+          byte[] reply = (status < 300 ? "ok" : "nope " + status).getBytes(StandardCharsets.UTF_8);
+          ex.sendResponseHeaders(status, reply.length);
+          try (OutputStream out = ex.getResponseBody()) {
+            out.write(reply);
+          }
+        });
     server.start();
   }
 
@@ -100,7 +108,8 @@ public final class TestReceiver implements AutoCloseable {
   }
 
   /** Polls until the condition holds or the deadline passes; never hangs a test. */
-  public static void await(Duration max, BooleanSupplier cond, String what) throws InterruptedException {
+  public static void await(Duration max, BooleanSupplier cond, String what)
+      throws InterruptedException {
     long deadline = System.nanoTime() + max.toNanos();
     while (!cond.getAsBoolean()) {
       if (System.nanoTime() > deadline) {

@@ -15,10 +15,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A real InfluxDB 1.x server ({@code influxd}, Debian package {@code influxdb}) started as a
- * child process on loopback ephemeral ports, with its meta, data and WAL directories in a
- * temporary directory. {@link #close()} kills the process and deletes the directory. It is
- * the embedded default of trainwatch's storage and the server of the storage tests.
+ * A real InfluxDB 1.x server ({@code influxd}, Debian package {@code influxdb}) started as a child
+ * process on loopback ephemeral ports, with its meta, data and WAL directories in a temporary
+ * directory. {@link #close()} kills the process and deletes the directory. It is the embedded
+ * default of trainwatch's storage and the server of the storage tests.
  *
  * <pre>{@code
  * try (EmbeddedInflux influx = EmbeddedInflux.start()) {
@@ -26,9 +26,9 @@ import java.util.stream.Stream;
  * }
  * }</pre>
  *
- * <p>Why a child process and not a container or an in-JVM fake: influxd 1.6 starts in well
- * under a second, needs no engine, and the dashboards' InfluxQL must run against the real
- * query engine to prove anything.
+ * <p>Why a child process and not a container or an in-JVM fake: influxd 1.6 starts in well under a
+ * second, needs no engine, and the dashboards' InfluxQL must run against the real query engine to
+ * prove anything.
  */
 public final class EmbeddedInflux implements AutoCloseable {
 
@@ -50,7 +50,8 @@ public final class EmbeddedInflux implements AutoCloseable {
   /** The influxd binary on PATH or in /usr/bin, if installed. */
   public static Optional<Path> findBinary() {
     String path = System.getenv().getOrDefault("PATH", "");
-    for (String d : (path + java.io.File.pathSeparator + "/usr/bin").split(java.io.File.pathSeparator)) {
+    for (String d :
+        (path + java.io.File.pathSeparator + "/usr/bin").split(java.io.File.pathSeparator)) {
       if (d.isEmpty()) {
         continue;
       }
@@ -71,22 +72,31 @@ public final class EmbeddedInflux implements AutoCloseable {
     return start(Files.createTempDirectory("trainwatch-influx-"), true);
   }
 
-  /** As {@link #start()}, with its data in {@code dir}, kept on close (a later start on it finds the data). */
+  /**
+   * As {@link #start()}, with its data in {@code dir}, kept on close (a later start on it finds the
+   * data).
+   */
   public static EmbeddedInflux start(Path dir) throws IOException, InterruptedException {
     return start(Files.createDirectories(dir), false);
   }
 
-  private static EmbeddedInflux start(Path dir, boolean temporary) throws IOException, InterruptedException {
-    Path binary = findBinary().orElseThrow(() -> new IllegalStateException(
-        "influxd not found on PATH or in /usr/bin: install it with 'apt-get install -y influxdb'"));
+  private static EmbeddedInflux start(Path dir, boolean temporary)
+      throws IOException, InterruptedException {
+    Path binary =
+        findBinary()
+            .orElseThrow(
+                () ->
+                    new IllegalStateException(
+                        "influxd not found on PATH or in /usr/bin: install it with 'apt-get install -y influxdb'"));
     int httpPort = freePort();
     int rpcPort = freePort();
     Path conf = dir.resolve("influxdb.conf");
     Files.writeString(conf, config(dir, httpPort, rpcPort), StandardCharsets.UTF_8);
-    Process p = new ProcessBuilder(binary.toString(), "run", "-config", conf.toString())
-        .redirectErrorStream(true)
-        .redirectOutput(dir.resolve("influxd.log").toFile())
-        .start();
+    Process p =
+        new ProcessBuilder(binary.toString(), "run", "-config", conf.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("influxd.log").toFile())
+            .start();
     EmbeddedInflux influx = new EmbeddedInflux(p, dir, httpPort, temporary);
     try {
       influx.awaitReady();
@@ -98,7 +108,8 @@ public final class EmbeddedInflux implements AutoCloseable {
   }
 
   static String config(Path dir, int httpPort, int rpcPort) {
-    return String.join("\n",
+    return String.join(
+        "\n",
         "reporting-disabled = true",
         "bind-address = \"127.0.0.1:" + rpcPort + "\"",
         "[meta]",
@@ -137,13 +148,15 @@ public final class EmbeddedInflux implements AutoCloseable {
       }
       Thread.sleep(25);
     }
-    throw new IOException("influxd did not answer /ping within " + START_TIMEOUT_MS + " ms: " + log());
+    throw new IOException(
+        "influxd did not answer /ping within " + START_TIMEOUT_MS + " ms: " + log());
   }
 
   /** True when the server answers {@code /ping} with 204. */
   public boolean ping() {
     try {
-      HttpURLConnection c = (HttpURLConnection) URI.create(url() + "/ping").toURL().openConnection();
+      HttpURLConnection c =
+          (HttpURLConnection) URI.create(url() + "/ping").toURL().openConnection();
       c.setConnectTimeout(500);
       c.setReadTimeout(500);
       try {

@@ -15,9 +15,9 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
 /**
- * A real, single-node KRaft Kafka broker (combined broker + controller) running in this JVM
- * on a loopback ephemeral port, with its log in a temporary directory that is deleted on
- * close. It is the embedded default of trainwatch and the broker of the integration tests.
+ * A real, single-node KRaft Kafka broker (combined broker + controller) running in this JVM on a
+ * loopback ephemeral port, with its log in a temporary directory that is deleted on close. It is
+ * the embedded default of trainwatch and the broker of the integration tests.
  *
  * <pre>{@code
  * try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
@@ -30,6 +30,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   private final KafkaClusterTestKit cluster;
   private final Path dir;
+
   /** Replication factor of the topics {@link #createTopics(Map)} makes: 1, or 3 on a cluster. */
   private final short replication;
 
@@ -41,36 +42,39 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /**
    * A replicated cluster as production runs it: {@code brokers} brokers (3 or more) and one
-   * controller (KRaft), every topic, internal ones included, with replication factor 3 and
-   * {@code min.insync.replicas=2}, so one broker can go away without losing an acknowledged
-   * ({@code acks=all}) record or stopping writes.
+   * controller (KRaft), every topic, internal ones included, with replication factor 3 and {@code
+   * min.insync.replicas=2}, so one broker can go away without losing an acknowledged ({@code
+   * acks=all}) record or stopping writes.
    */
   public static EmbeddedKafka startCluster(int brokers) throws Exception {
     if (brokers < 3) {
-      throw new IllegalArgumentException("a replicated cluster needs at least 3 brokers, got " + brokers);
+      throw new IllegalArgumentException(
+          "a replicated cluster needs at least 3 brokers, got " + brokers);
     }
     Path dir = Files.createTempDirectory("trainwatch-kafka-cluster-");
-    TestKitNodes nodes = new TestKitNodes.Builder()
-        .setCombined(false)
-        .setNumBrokerNodes(brokers)
-        .setNumControllerNodes(1)
-        .setBaseDirectory(dir)
-        .build();
-    KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(nodes)
-        .setConfigProp("default.replication.factor", "3")
-        .setConfigProp("min.insync.replicas", "2")
-        .setConfigProp("offsets.topic.replication.factor", "3")
-        .setConfigProp("offsets.topic.num.partitions", "4")
-        .setConfigProp("transaction.state.log.replication.factor", "3")
-        .setConfigProp("transaction.state.log.min.isr", "2")
-        .setConfigProp("transaction.state.log.num.partitions", "4")
-        .setConfigProp("share.coordinator.state.topic.replication.factor", "3")
-        .setConfigProp("share.coordinator.state.topic.min.isr", "2")
-        .setConfigProp("group.initial.rebalance.delay.ms", "0")
-        .setConfigProp("auto.create.topics.enable", "false")
-        .setConfigProp("unclean.leader.election.enable", "false")
-        .setDeleteOnClose(true)
-        .build();
+    TestKitNodes nodes =
+        new TestKitNodes.Builder()
+            .setCombined(false)
+            .setNumBrokerNodes(brokers)
+            .setNumControllerNodes(1)
+            .setBaseDirectory(dir)
+            .build();
+    KafkaClusterTestKit cluster =
+        new KafkaClusterTestKit.Builder(nodes)
+            .setConfigProp("default.replication.factor", "3")
+            .setConfigProp("min.insync.replicas", "2")
+            .setConfigProp("offsets.topic.replication.factor", "3")
+            .setConfigProp("offsets.topic.num.partitions", "4")
+            .setConfigProp("transaction.state.log.replication.factor", "3")
+            .setConfigProp("transaction.state.log.min.isr", "2")
+            .setConfigProp("transaction.state.log.num.partitions", "4")
+            .setConfigProp("share.coordinator.state.topic.replication.factor", "3")
+            .setConfigProp("share.coordinator.state.topic.min.isr", "2")
+            .setConfigProp("group.initial.rebalance.delay.ms", "0")
+            .setConfigProp("auto.create.topics.enable", "false")
+            .setConfigProp("unclean.leader.election.enable", "false")
+            .setDeleteOnClose(true)
+            .build();
     cluster.format();
     cluster.startup();
     cluster.waitForReadyBrokers();
@@ -82,7 +86,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     return List.copyOf(new java.util.TreeSet<>(cluster.brokers().keySet()));
   }
 
-  /** Shuts one broker of a cluster down (the others take over its partitions); undo with {@link #startBroker(int)}. */
+  /**
+   * Shuts one broker of a cluster down (the others take over its partitions); undo with {@link
+   * #startBroker(int)}.
+   */
   public void stopBroker(int id) {
     var broker = cluster.brokers().get(id);
     broker.shutdown();
@@ -96,26 +103,28 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   public static EmbeddedKafka start() throws Exception {
     Path dir = Files.createTempDirectory("trainwatch-kafka-");
-    TestKitNodes nodes = new TestKitNodes.Builder()
-        .setCombined(true)
-        .setNumBrokerNodes(1)
-        .setNumControllerNodes(1)
-        .setBaseDirectory(dir)
-        .build();
-    KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(nodes)
-        // one node: every internal topic must be satisfied by a single replica
-        .setConfigProp("offsets.topic.replication.factor", "1")
-        .setConfigProp("offsets.topic.num.partitions", "4")
-        .setConfigProp("transaction.state.log.replication.factor", "1")
-        .setConfigProp("transaction.state.log.min.isr", "1")
-        .setConfigProp("transaction.state.log.num.partitions", "4")
-        .setConfigProp("share.coordinator.state.topic.replication.factor", "1")
-        .setConfigProp("share.coordinator.state.topic.min.isr", "1")
-        .setConfigProp("group.initial.rebalance.delay.ms", "0")
-        .setConfigProp("auto.create.topics.enable", "false")
-        .setConfigProp("log.flush.interval.messages", "100000")
-        .setDeleteOnClose(true)
-        .build();
+    TestKitNodes nodes =
+        new TestKitNodes.Builder()
+            .setCombined(true)
+            .setNumBrokerNodes(1)
+            .setNumControllerNodes(1)
+            .setBaseDirectory(dir)
+            .build();
+    KafkaClusterTestKit cluster =
+        new KafkaClusterTestKit.Builder(nodes)
+            // one node: every internal topic must be satisfied by a single replica
+            .setConfigProp("offsets.topic.replication.factor", "1")
+            .setConfigProp("offsets.topic.num.partitions", "4")
+            .setConfigProp("transaction.state.log.replication.factor", "1")
+            .setConfigProp("transaction.state.log.min.isr", "1")
+            .setConfigProp("transaction.state.log.num.partitions", "4")
+            .setConfigProp("share.coordinator.state.topic.replication.factor", "1")
+            .setConfigProp("share.coordinator.state.topic.min.isr", "1")
+            .setConfigProp("group.initial.rebalance.delay.ms", "0")
+            .setConfigProp("auto.create.topics.enable", "false")
+            .setConfigProp("log.flush.interval.messages", "100000")
+            .setDeleteOnClose(true)
+            .build();
     cluster.format();
     cluster.startup();
     cluster.waitForReadyBrokers();
@@ -127,9 +136,9 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   /**
-   * Stops the broker side of the node, keeping its log directory and port, so tests can
-   * show what clients do while Kafka is unreachable. The controller stays up. Undo with
-   * {@link #startBroker()}.
+   * Stops the broker side of the node, keeping its log directory and port, so tests can show what
+   * clients do while Kafka is unreachable. The controller stays up. Undo with {@link
+   * #startBroker()}.
    */
   public void stopBroker() {
     for (var broker : cluster.brokers().values()) {
@@ -152,20 +161,26 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   /** Creates topics on any cluster; existing topics are left as they are. */
-  public static void createTopics(String bootstrap, Map<String, Integer> topics,
-      Map<String, String> topicConfig) throws Exception {
+  public static void createTopics(
+      String bootstrap, Map<String, Integer> topics, Map<String, String> topicConfig)
+      throws Exception {
     createTopics(bootstrap, topics, topicConfig, (short) 1);
   }
 
   /** As above, with {@code replication} replicas per partition. */
-  public static void createTopics(String bootstrap, Map<String, Integer> topics,
-      Map<String, String> topicConfig, short replication) throws Exception {
+  public static void createTopics(
+      String bootstrap,
+      Map<String, Integer> topics,
+      Map<String, String> topicConfig,
+      short replication)
+      throws Exception {
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     try (Admin admin = Admin.create(p)) {
       List<NewTopic> list = new ArrayList<>();
-      topics.forEach((name, partitions) -> list.add(
-          new NewTopic(name, partitions, replication).configs(topicConfig)));
+      topics.forEach(
+          (name, partitions) ->
+              list.add(new NewTopic(name, partitions, replication).configs(topicConfig)));
       try {
         admin.createTopics(list).all().get(30, TimeUnit.SECONDS);
       } catch (java.util.concurrent.ExecutionException e) {

@@ -22,19 +22,20 @@ import org.apache.kafka.server.common.MetadataVersion;
 
 /**
  * A single-node KRaft broker (combined broker + controller) in this JVM whose log lives in a
- * directory that survives restarts: {@code trainwatch up}'s broker. The directory is formatted
- * once (cluster id in its {@code meta.properties}); later starts on it find every topic,
- * record, committed offset and transaction as they were. Both listeners bind to loopback on
- * ports picked at each start (clients get {@link #bootstrapServers()}; a single static voter
- * may change its address between runs).
+ * directory that survives restarts: {@code trainwatch up}'s broker. The directory is formatted once
+ * (cluster id in its {@code meta.properties}); later starts on it find every topic, record,
+ * committed offset and transaction as they were. Both listeners bind to loopback on ports picked at
+ * each start (clients get {@link #bootstrapServers()}; a single static voter may change its address
+ * between runs).
  *
- * <p>Why the real {@code KafkaRaftServer} and not the test kit of {@link EmbeddedKafka}: the
- * test kit formats fresh storage with a new cluster id on every start.
+ * <p>Why the real {@code KafkaRaftServer} and not the test kit of {@link EmbeddedKafka}: the test
+ * kit formats fresh storage with a new cluster id on every start.
  */
 public final class PersistentKafka implements AutoCloseable {
 
   private final KafkaRaftServer server;
   private final String bootstrap;
+
   /** Deleted on {@link #close()}: set only for {@link #startTemporary()}. */
   private Path temporaryDir;
 
@@ -45,9 +46,9 @@ public final class PersistentKafka implements AutoCloseable {
 
   /**
    * A throw-away broker on loopback for {@code demo}, {@code replay} and {@code bench}: its log
-   * lives in a fresh temporary directory that {@link #close()} deletes. Preferred over
-   * {@link EmbeddedKafka} outside tests because the test kit binds wildcard sockets (every
-   * interface), and these commands must listen on 127.0.0.1 only.
+   * lives in a fresh temporary directory that {@link #close()} deletes. Preferred over {@link
+   * EmbeddedKafka} outside tests because the test kit binds wildcard sockets (every interface), and
+   * these commands must listen on 127.0.0.1 only.
    */
   public static PersistentKafka startTemporary() throws Exception {
     Path dir = Files.createTempDirectory("trainwatch-kafka-");
@@ -67,7 +68,10 @@ public final class PersistentKafka implements AutoCloseable {
     EmbeddedKafka.createTopics(bootstrap, topics, Map.of());
   }
 
-  /** Starts the broker on {@code dir} (formatting it the first time) and waits until it serves clients. */
+  /**
+   * Starts the broker on {@code dir} (formatting it the first time) and waits until it serves
+   * clients.
+   */
   public static PersistentKafka start(Path dir) throws Exception {
     Files.createDirectories(dir);
     int brokerPort = freePort();
@@ -76,7 +80,9 @@ public final class PersistentKafka implements AutoCloseable {
     p.put("process.roles", "broker,controller");
     p.put("node.id", "1");
     p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-    p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    p.put(
+        "listeners",
+        "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
     p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
     p.put("controller.listener.names", "CONTROLLER");
     p.put("inter.broker.listener.name", "PLAINTEXT");
@@ -127,7 +133,9 @@ public final class PersistentKafka implements AutoCloseable {
     return bootstrap;
   }
 
-  /** Controlled shutdown: the log is flushed and the next start on the same directory resumes it. */
+  /**
+   * Controlled shutdown: the log is flushed and the next start on the same directory resumes it.
+   */
   @Override
   public void close() {
     server.shutdown();

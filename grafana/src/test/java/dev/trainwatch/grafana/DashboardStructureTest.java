@@ -19,7 +19,8 @@ class DashboardStructureTest {
 
   @Test
   void runAndFleetDashboardsExist() {
-    assertThat(Dashboards.files()).extracting(p -> p.getFileName().toString())
+    assertThat(Dashboards.files())
+        .extracting(p -> p.getFileName().toString())
         .contains("run.json", "fleet.json");
   }
 
@@ -46,9 +47,12 @@ class DashboardStructureTest {
           continue;
         }
         refs.add(p.path("datasource").path("uid").asText("<missing>"));
-        p.path("targets").forEach(t -> refs.add(t.path("datasource").path("uid").asText("<missing>")));
+        p.path("targets")
+            .forEach(t -> refs.add(t.path("datasource").path("uid").asText("<missing>")));
       }
-      d.path("templating").path("list").forEach(v -> refs.add(v.path("datasource").path("uid").asText("<missing>")));
+      d.path("templating")
+          .path("list")
+          .forEach(v -> refs.add(v.path("datasource").path("uid").asText("<missing>")));
       for (JsonNode a : d.path("annotations").path("list")) {
         if (a.path("builtIn").asInt(0) != 1) {
           refs.add(a.path("datasource").path("uid").asText("<missing>"));
@@ -63,7 +67,9 @@ class DashboardStructureTest {
     for (JsonNode d : dashboards()) {
       Set<Integer> ids = new HashSet<>();
       for (JsonNode p : Dashboards.panels(d)) {
-        assertThat(ids.add(p.path("id").asInt())).as("panel id %s in %s", p.path("id"), d.path("uid")).isTrue();
+        assertThat(ids.add(p.path("id").asInt()))
+            .as("panel id %s in %s", p.path("id"), d.path("uid"))
+            .isTrue();
         assertThat(p.path("targets").size()).as("targets of '%s'", p.path("title")).isPositive();
       }
     }
@@ -84,23 +90,27 @@ class DashboardStructureTest {
   @Test
   void fleetQueriesAllFilterTime() {
     JsonNode fleet = Dashboards.read(Dashboards.BASE.resolve(Path.of("dashboards", "fleet.json")));
-    assertThat(Dashboards.queries(fleet)).isNotEmpty()
+    assertThat(Dashboards.queries(fleet))
+        .isNotEmpty()
         .allSatisfy(q -> assertThat(q.influxql()).as(q.where()).contains("$timeFilter"));
   }
 
   @Test
   void dashboardsProviderRefusesUiUpdates() {
-    JsonNode providers = Dashboards.yaml("provisioning/dashboards/dashboards.yaml").path("providers");
+    JsonNode providers =
+        Dashboards.yaml("provisioning/dashboards/dashboards.yaml").path("providers");
     assertThat(providers.size()).isPositive();
-    providers.forEach(p -> {
-      assertThat(p.path("allowUiUpdates").isBoolean()).isTrue();
-      assertThat(p.path("allowUiUpdates").asBoolean()).isFalse();
-    });
+    providers.forEach(
+        p -> {
+          assertThat(p.path("allowUiUpdates").isBoolean()).isTrue();
+          assertThat(p.path("allowUiUpdates").asBoolean()).isFalse();
+        });
   }
 
   @Test
   void datasourceSecretsComeFromTheEnvironmentAndOnlyInSecureJsonData() {
-    JsonNode ds = Dashboards.yaml("provisioning/datasources/influxdb.yaml").path("datasources").get(0);
+    JsonNode ds =
+        Dashboards.yaml("provisioning/datasources/influxdb.yaml").path("datasources").get(0);
     assertThat(ds.path("type").asText()).isEqualTo("influxdb");
     assertThat(ds.path("secureJsonData").path("password").asText()).matches("\\$\\{[A-Z_]+}");
     assertThat(ds.has("password")).isFalse();

@@ -49,7 +49,11 @@ final class Dashboards {
 
   /** The uid every panel must reference: the one the datasource provisioning declares. */
   static String provisionedDatasourceUid() {
-    return yaml("provisioning/datasources/influxdb.yaml").path("datasources").get(0).path("uid").asText();
+    return yaml("provisioning/datasources/influxdb.yaml")
+        .path("datasources")
+        .get(0)
+        .path("uid")
+        .asText();
   }
 
   /** Every template-variable, panel-target and annotation query of a dashboard. */
@@ -57,18 +61,24 @@ final class Dashboards {
     String uid = dash.path("uid").asText();
     List<Query> out = new ArrayList<>();
     for (JsonNode v : dash.path("templating").path("list")) {
-      out.add(new Query(uid, "variable " + v.path("name").asText(), null, v.path("query").asText()));
+      out.add(
+          new Query(uid, "variable " + v.path("name").asText(), null, v.path("query").asText()));
     }
     for (JsonNode a : dash.path("annotations").path("list")) {
       if (a.path("builtIn").asInt(0) == 1) {
         continue;
       }
-      out.add(new Query(uid, "annotation " + a.path("name").asText(), null, a.path("query").asText()));
+      out.add(
+          new Query(uid, "annotation " + a.path("name").asText(), null, a.path("query").asText()));
     }
     for (JsonNode p : panels(dash)) {
       for (JsonNode t : p.path("targets")) {
-        out.add(new Query(uid, "panel '" + p.path("title").asText() + "' target " + t.path("refId").asText(),
-            p.path("title").asText(), t.path("query").asText()));
+        out.add(
+            new Query(
+                uid,
+                "panel '" + p.path("title").asText() + "' target " + t.path("refId").asText(),
+                p.path("title").asText(),
+                t.path("query").asText()));
       }
     }
     return out;

@@ -25,15 +25,14 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
- * The sidecar, wired from its configuration: inputs (HTTP, file tail, stdin) -> {@link Intake}
- * -> bounded queue -> {@link Forwarder} -> Kafka, or the disk spool while Kafka is away.
+ * The sidecar, wired from its configuration: inputs (HTTP, file tail, stdin) -> {@link Intake} ->
+ * bounded queue -> {@link Forwarder} -> Kafka, or the disk spool while Kafka is away.
  *
  * <pre>{@code
  * try (Ingest ingest = Ingest.start(IngestConfig.of(Map.of("http.port", "0",
@@ -74,36 +73,70 @@ public final class Ingest implements AutoCloseable {
 
   private void wire(IngestConfig c, InputStream stdin) throws IOException {
     int maxRecord = c.getInt(IngestConfig.RECORD_MAX_BYTES);
-    TelemetryParser parser = new TelemetryParser(TelemetryParser.Limits.DEFAULT.withMaxBytes(maxRecord));
-    BlockingQueue<Outgoing> queue = new OutgoingQueue(c.getInt(IngestConfig.QUEUE_CAPACITY),
-        c.getLong(IngestConfig.QUEUE_MAX_BYTES));
-    Intake intake = new Intake(parser, queue, c.getString(IngestConfig.TOPIC),
-        c.getString(IngestConfig.DEAD_LETTER_TOPIC), metrics, InstantSource.system());
+    TelemetryParser parser =
+        new TelemetryParser(TelemetryParser.Limits.DEFAULT.withMaxBytes(maxRecord));
+    BlockingQueue<Outgoing> queue =
+        new OutgoingQueue(
+            c.getInt(IngestConfig.QUEUE_CAPACITY), c.getLong(IngestConfig.QUEUE_MAX_BYTES));
+    Intake intake =
+        new Intake(
+            parser,
+            queue,
+            c.getString(IngestConfig.TOPIC),
+            c.getString(IngestConfig.DEAD_LETTER_TOPIC),
+            metrics,
+            InstantSource.system());
     Path spoolDir = Path.of(c.getString(IngestConfig.SPOOL_DIR));
-    spool = new Spool(spoolDir, c.getLong(IngestConfig.SPOOL_SEGMENT_BYTES),
-        c.getLong(IngestConfig.SPOOL_MAX_BYTES));
+    spool =
+        new Spool(
+            spoolDir,
+            c.getLong(IngestConfig.SPOOL_SEGMENT_BYTES),
+            c.getLong(IngestConfig.SPOOL_MAX_BYTES));
     Properties ps = ProducerSettings.from(c);
     producer = new KafkaProducer<>(ps);
-    probe = new KafkaProbe(ps, Math.min(2000, Integer.parseInt(
-        ps.getProperty(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000"))));
-    forwarder = new Forwarder(queue, producer, spool, metrics, probe,
-        c.getInt(IngestConfig.PROBE_INTERVAL_MS));
+    probe =
+        new KafkaProbe(
+            ps,
+            Math.min(
+                2000,
+                Integer.parseInt(
+                    ps.getProperty(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000"))));
+    forwarder =
+        new Forwarder(
+            queue, producer, spool, metrics, probe, c.getInt(IngestConfig.PROBE_INTERVAL_MS));
     forwarderThread = thread("ingest-forwarder", forwarder, false);
 
     int port = c.getInt(IngestConfig.HTTP_PORT);
     if (port >= 0) {
-      http = new HttpIntake(new HttpIntake.Settings(c.getString(IngestConfig.HTTP_BIND), port,
-          c.getString(IngestConfig.HTTP_TOKEN), c.getInt(IngestConfig.HTTP_MAX_BODY_BYTES),
-          c.getInt(IngestConfig.HTTP_ACK_DURABLE_MS), c.getInt(IngestConfig.HTTP_THREADS),
-          c.getInt(IngestConfig.HTTP_IDLE_TIMEOUT_MS), c.getInt(IngestConfig.HTTP_REQUEST_TIMEOUT_MS),
-          c.getInt(IngestConfig.HTTP_MAX_CONNECTIONS)), intake, metrics, forwarder::kafkaDown, forwarder::refusal);
+      http =
+          new HttpIntake(
+              new HttpIntake.Settings(
+                  c.getString(IngestConfig.HTTP_BIND),
+                  port,
+                  c.getString(IngestConfig.HTTP_TOKEN),
+                  c.getInt(IngestConfig.HTTP_MAX_BODY_BYTES),
+                  c.getInt(IngestConfig.HTTP_ACK_DURABLE_MS),
+                  c.getInt(IngestConfig.HTTP_THREADS),
+                  c.getInt(IngestConfig.HTTP_IDLE_TIMEOUT_MS),
+                  c.getInt(IngestConfig.HTTP_REQUEST_TIMEOUT_MS),
+                  c.getInt(IngestConfig.HTTP_MAX_CONNECTIONS)),
+              intake,
+              metrics,
+              forwarder::kafkaDown,
+              forwarder::refusal);
     }
     if (http != null && c.getBoolean(IngestConfig.ALERTS_FEED)) {
       // alerts back to the training processes: GET /v1/runs/{run}/alerts, fed from the alerts topic
-      RunAlerts runAlerts = new RunAlerts(Long.toHexString(new java.security.SecureRandom().nextLong()),
-          c.getInt(IngestConfig.ALERTS_MAX_RUNS));
-      alertsFollower = new AlertsFollower(c.kafkaConsumerSettings(), c.getString(IngestConfig.ALERTS_TOPIC),
-          c.getLong(IngestConfig.ALERTS_LOOKBACK_MS), runAlerts);
+      RunAlerts runAlerts =
+          new RunAlerts(
+              Long.toHexString(new java.security.SecureRandom().nextLong()),
+              c.getInt(IngestConfig.ALERTS_MAX_RUNS));
+      alertsFollower =
+          new AlertsFollower(
+              c.kafkaConsumerSettings(),
+              c.getString(IngestConfig.ALERTS_TOPIC),
+              c.getLong(IngestConfig.ALERTS_LOOKBACK_MS),
+              runAlerts);
       thread("ingest-alerts-feed", alertsFollower, true);
       alertsRoute = new AlertsRoute(runAlerts, c.getInt(IngestConfig.ALERTS_MAX_WAIT_MS));
       http.routeAsync("GET", "/v1/runs/{run}/alerts", true, alertsRoute::handle);
@@ -111,14 +144,26 @@ public final class Ingest implements AutoCloseable {
     String tail = c.getString(IngestConfig.TAIL_FILE);
     if (tail != null && !tail.isBlank()) {
       String cp = c.getString(IngestConfig.TAIL_CHECKPOINT);
-      tailer = new FileTailer(Path.of(tail), cp != null ? Path.of(cp) : spoolDir.resolve("tail.checkpoint"),
-          new LineSink(intake, "file " + tail), maxRecord, c.getInt(IngestConfig.TAIL_POLL_MS),
-          metrics.rejected::add);
+      tailer =
+          new FileTailer(
+              Path.of(tail),
+              cp != null ? Path.of(cp) : spoolDir.resolve("tail.checkpoint"),
+              new LineSink(intake, "file " + tail),
+              maxRecord,
+              c.getInt(IngestConfig.TAIL_POLL_MS),
+              metrics.rejected::add);
       thread("ingest-tail", tailer, true);
     }
     if (c.getBoolean(IngestConfig.STDIN)) {
-      thread("ingest-stdin", new StdinReader(stdin, new LineSink(intake, "stdin"), maxRecord,
-          metrics.rejected::add, stdinDone::countDown), true);
+      thread(
+          "ingest-stdin",
+          new StdinReader(
+              stdin,
+              new LineSink(intake, "stdin"),
+              maxRecord,
+              metrics.rejected::add,
+              stdinDone::countDown),
+          true);
     } else {
       stdinDone.countDown();
     }
@@ -132,7 +177,10 @@ public final class Ingest implements AutoCloseable {
     return t;
   }
 
-  /** The HTTP server, to add routes to ({@link HttpIntake#route}); null when the HTTP input is disabled. */
+  /**
+   * The HTTP server, to add routes to ({@link HttpIntake#route}); null when the HTTP input is
+   * disabled.
+   */
   public HttpIntake http() {
     return http;
   }

@@ -18,14 +18,20 @@ import picocli.CommandLine.Option;
  * java -jar trainwatch-ingest.jar --bootstrap-servers kafka:9092 --tail /runs/r1/telemetry.jsonl
  * </pre>
  */
-@Command(name = "trainwatch-ingest", mixinStandardHelpOptions = true,
+@Command(
+    name = "trainwatch-ingest",
+    mixinStandardHelpOptions = true,
     description = "Runs beside a training job: HTTP, file tail and stdin into Kafka, keyed by run.")
 public final class Sidecar implements Callable<Integer> {
 
-  @Option(names = "--config", description = "properties file (keys as in IngestConfig, kafka.* passed through)")
+  @Option(
+      names = "--config",
+      description = "properties file (keys as in IngestConfig, kafka.* passed through)")
   Path config;
 
-  @Option(names = "--http-port", description = "HTTP port (0 = any free port, -1 = off; default 8787)")
+  @Option(
+      names = "--http-port",
+      description = "HTTP port (0 = any free port, -1 = off; default 8787)")
   Integer httpPort;
 
   @Option(names = "--bind", description = "HTTP bind address (default 127.0.0.1)")
@@ -43,11 +49,15 @@ public final class Sidecar implements Callable<Integer> {
   @Option(names = "--spool-dir", description = "disk spool directory used while Kafka is away")
   Path spoolDir;
 
-  @Option(names = "--token", defaultValue = "${env:TRAINWATCH_INGEST_TOKEN}",
+  @Option(
+      names = "--token",
+      defaultValue = "${env:TRAINWATCH_INGEST_TOKEN}",
       description = "bearer token required by the HTTP input (default: $TRAINWATCH_INGEST_TOKEN)")
   String token;
 
-  @Option(names = {"-D", "--set"}, description = "any key=value, e.g. -D kafka.producer.acks=1")
+  @Option(
+      names = {"-D", "--set"},
+      description = "any key=value, e.g. -D kafka.producer.acks=1")
   Map<String, String> settings = new LinkedHashMap<>();
 
   public static void main(String[] args) {
@@ -75,10 +85,14 @@ public final class Sidecar implements Callable<Integer> {
     }
     CountDownLatch stop = new CountDownLatch(1);
     Ingest ingest = Ingest.start(c, System.in);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      ingest.close();
-      stop.countDown();
-    }, "ingest-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  ingest.close();
+                  stop.countDown();
+                },
+                "ingest-shutdown"));
     if (ingest.hasHttp()) {
       System.err.println("trainwatch-ingest listening on " + ingest.httpUrl());
     }

@@ -27,8 +27,11 @@ final class KafkaFixture {
   }
 
   /** Reads a topic from the start until {@code done} holds or the deadline passes. */
-  static List<ConsumerRecord<String, byte[]>> readUntil(String bootstrap, String topic,
-      Predicate<List<ConsumerRecord<String, byte[]>>> done, Duration timeout) {
+  static List<ConsumerRecord<String, byte[]>> readUntil(
+      String bootstrap,
+      String topic,
+      Predicate<List<ConsumerRecord<String, byte[]>>> done,
+      Duration timeout) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
@@ -36,8 +39,10 @@ final class KafkaFixture {
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
     try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p)) {
-      List<TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(10)).stream()
-          .map(i -> new TopicPartition(topic, i.partition())).toList();
+      List<TopicPartition> parts =
+          c.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+              .map(i -> new TopicPartition(topic, i.partition()))
+              .toList();
       c.assign(parts);
       c.seekToBeginning(parts);
       long deadline = System.nanoTime() + timeout.toNanos();

@@ -24,13 +24,14 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Runs the Python client's unittest suite (plain and, where installed, with torch) against
- * the real sidecar and Kafka: once with the sidecar in this JVM, once as the shaded jar.
+ * Runs the Python client's unittest suite (plain and, where installed, with torch) against the real
+ * sidecar and Kafka: once with the sidecar in this JVM, once as the shaded jar.
  */
 @Timeout(300)
 class PythonClientIT {
 
-  private static final Path PYTHON_DIR = Path.of(System.getProperty("trainwatch.ingest.python", "python"));
+  private static final Path PYTHON_DIR =
+      Path.of(System.getProperty("trainwatch.ingest.python", "python"));
   private static final int RECORDS = 300;
   private static EmbeddedKafka kafka;
   @TempDir Path spool;
@@ -52,8 +53,17 @@ class PythonClientIT {
 
   @Test
   void pythonSuitePassesAgainstTheInProcessSidecar() throws Exception {
-    try (Ingest ingest = Ingest.start(IngestConfig.of(Map.of("http.port", "0",
-        "spool.dir", spool.toString(), "kafka.bootstrap.servers", kafka.bootstrapServers())), null)) {
+    try (Ingest ingest =
+        Ingest.start(
+            IngestConfig.of(
+                Map.of(
+                    "http.port",
+                    "0",
+                    "spool.dir",
+                    spool.toString(),
+                    "kafka.bootstrap.servers",
+                    kafka.bootstrapServers())),
+            null)) {
       int i = 0;
       for (String python : interpreters()) {
         String run = "py-inproc-" + i++;
@@ -80,54 +90,79 @@ class PythonClientIT {
   }
 
   /** The shaded sidecar jar in a JVM of its own, on any free port; {@code extra}: more options. */
-  static Process startJar(String bootstrap, Path spool, List<String> extra) throws java.io.IOException {
+  static Process startJar(String bootstrap, Path spool, List<String> extra)
+      throws java.io.IOException {
     Path jar = Path.of(System.getProperty("trainwatch.ingest.jar", "target/trainwatch-ingest.jar"));
     assertThat(jar).exists();
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", jar.toString(), "--http-port", "0", "--bootstrap-servers", bootstrap,
-        "--spool-dir", spool.toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar",
+                jar.toString(),
+                "--http-port",
+                "0",
+                "--bootstrap-servers",
+                bootstrap,
+                "--spool-dir",
+                spool.toString()));
     cmd.addAll(extra);
     return new ProcessBuilder(cmd).redirectErrorStream(true).start();
   }
 
   /** The URL the sidecar process prints once it listens; its output is drained afterwards. */
   static String awaitUrl(Process p) throws Exception {
-    BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    CompletableFuture<String> url = CompletableFuture.supplyAsync(() -> {
-      Pattern pat = Pattern.compile("listening on (http://\\S+)");
-      try {
-        String line;
-        while ((line = r.readLine()) != null) {
-          Matcher m = pat.matcher(line);
-          if (m.find()) {
-            String found = m.group(1);
-            Thread drain = new Thread(() -> { // keep the pipe from filling up
+    BufferedReader r =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    CompletableFuture<String> url =
+        CompletableFuture.supplyAsync(
+            () -> {
+              Pattern pat = Pattern.compile("listening on (http://\\S+)");
               try {
-                while (r.readLine() != null) {
-                  // discard
+                String line;
+                while ((line = r.readLine()) != null) {
+                  Matcher m = pat.matcher(line);
+                  if (m.find()) {
+                    String found = m.group(1);
+                    Thread drain =
+                        new Thread(
+                            () -> { // keep the pipe from filling up
+                              try {
+                                while (r.readLine() != null) {
+                                  // discard
+                                }
+                              } catch (java.io.IOException ignored) {
+                                // process ended
+                              }
+                            });
+                    drain.setDaemon(true);
+                    drain.start();
+                    return found;
+                  }
                 }
-              } catch (java.io.IOException ignored) {
-                // process ended
+              } catch (java.io.IOException e) {
+                return null;
               }
+              return null;
             });
-            drain.setDaemon(true);
-            drain.start();
-            return found;
-          }
-        }
-      } catch (java.io.IOException e) {
-        return null;
-      }
-      return null;
-    });
     return url.get(60, TimeUnit.SECONDS);
   }
 
   private int runPython(String python, String url, String run, String pattern) throws Exception {
     Path log = Files.createTempFile(spool, "python-", ".log");
-    ProcessBuilder pb = new ProcessBuilder(python, "-m", "unittest", "discover", "-s",
-        PYTHON_DIR.resolve("tests").toString(), "-p", pattern, "-v")
-        .redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                python,
+                "-m",
+                "unittest",
+                "discover",
+                "-s",
+                PYTHON_DIR.resolve("tests").toString(),
+                "-p",
+                pattern,
+                "-v")
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     pb.environment().put("TRAINWATCH_SIDECAR_URL", url);
     pb.environment().put("TRAINWATCH_TEST_RUN", run);
     pb.environment().put("TRAINWATCH_TEST_RECORDS", String.valueOf(RECORDS));
@@ -141,13 +176,19 @@ class PythonClientIT {
     if (p.exitValue() != 0) {
       throw new AssertionError(python + " unittest failed:\n" + out);
     }
-    assertThat(out).contains("test_records_reach_the_sidecar").doesNotContain("TRAINWATCH_SIDECAR_URL not set");
+    assertThat(out)
+        .contains("test_records_reach_the_sidecar")
+        .doesNotContain("TRAINWATCH_SIDECAR_URL not set");
     return p.exitValue();
   }
 
   private static void assertRecordsInKafka(String run) {
-    var recs = KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.TELEMETRY,
-        l -> l.stream().filter(r -> run.equals(r.key())).count() >= RECORDS, Duration.ofSeconds(30));
+    var recs =
+        KafkaFixture.readUntil(
+            kafka.bootstrapServers(),
+            KafkaFixture.TELEMETRY,
+            l -> l.stream().filter(r -> run.equals(r.key())).count() >= RECORDS,
+            Duration.ofSeconds(30));
     assertThat(recs.stream().filter(r -> run.equals(r.key()))).hasSize(RECORDS);
   }
 }

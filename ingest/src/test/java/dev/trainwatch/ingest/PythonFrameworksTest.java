@@ -11,9 +11,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Python suite under the project's test venv ({@code bin/pyenv}: torch 2.x, Lightning,
- * transformers): real training of tiny models under each framework, every captured metric
- * against a direct computation, the policies against a stand-in sidecar. With
- * {@code TRAINWATCH_REQUIRE_FRAMEWORKS=1} a missing framework fails instead of skipping.
+ * transformers): real training of tiny models under each framework, every captured metric against a
+ * direct computation, the policies against a stand-in sidecar. With {@code
+ * TRAINWATCH_REQUIRE_FRAMEWORKS=1} a missing framework fails instead of skipping.
  */
 class PythonFrameworksTest {
 
@@ -25,8 +25,10 @@ class PythonFrameworksTest {
     String python = PythonEnv.venvPython();
     Path tests = Path.of(System.getProperty("trainwatch.ingest.python", "python")).resolve("tests");
     Path log = tmp.resolve("unittest.log");
-    ProcessBuilder pb = new ProcessBuilder(python, "-m", "unittest", "discover", "-s", tests.toString(), "-v")
-        .redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(python, "-m", "unittest", "discover", "-s", tests.toString(), "-v")
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     pb.environment().remove("TRAINWATCH_SIDECAR_URL");
     pb.environment().put("TRAINWATCH_REQUIRE_FRAMEWORKS", "1");
     // one thread per process: the machine's cores are shared, and tiny models gain nothing
@@ -39,8 +41,11 @@ class PythonFrameworksTest {
     String out = Files.readString(log);
     System.out.println(out);
     assertThat(p.exitValue()).as(out).isZero();
-    assertThat(out).contains("test_every_metric_equals_a_direct_computation (test_capture.")
-        .contains("(test_lightning.").contains("(test_huggingface.").contains("(test_continual.")
+    assertThat(out)
+        .contains("test_every_metric_equals_a_direct_computation (test_capture.")
+        .contains("(test_lightning.")
+        .contains("(test_huggingface.")
+        .contains("(test_continual.")
         .doesNotContain("skipped 'not installed");
   }
 }

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(300)
 class PythonPackageIT {
 
-  private static final Path PYTHON_DIR = Path.of(System.getProperty("trainwatch.ingest.python", "python"));
+  private static final Path PYTHON_DIR =
+      Path.of(System.getProperty("trainwatch.ingest.python", "python"));
   @TempDir Path tmp;
 
   @Test
@@ -28,17 +29,24 @@ class PythonPackageIT {
     run(tmp, python, "-m", "pip", "install", "-q", PYTHON_DIR.toAbsolutePath().toString());
 
     String show = run(tmp, python, "-m", "pip", "show", "trainwatch");
-    assertThat(show).contains("Name: trainwatch").contains("Version: 0.").containsPattern("(?m)^Requires: *$");
-    String script = String.join("\n",
-        "import json, trainwatch",
-        "from trainwatch import Monitor",
-        "assert trainwatch.__file__.startswith(" + pyString(venv.toString()) + "), trainwatch.__file__",
-        "with Monitor('pkg-run', path='t.jsonl', tags={'dtype': 'float32'}) as mon:",
-        "    mon.event(0, 'run_start')",
-        "    for step in range(1, 6): mon.log(step, loss=1.0 / step)",
-        "recs = [json.loads(l) for l in open('t.jsonl')]",
-        "assert [r['step'] for r in recs] == [0, 1, 2, 3, 4, 5], recs",
-        "print('installed', trainwatch.__version__, mon.stats())");
+    assertThat(show)
+        .contains("Name: trainwatch")
+        .contains("Version: 0.")
+        .containsPattern("(?m)^Requires: *$");
+    String script =
+        String.join(
+            "\n",
+            "import json, trainwatch",
+            "from trainwatch import Monitor",
+            "assert trainwatch.__file__.startswith("
+                + pyString(venv.toString())
+                + "), trainwatch.__file__",
+            "with Monitor('pkg-run', path='t.jsonl', tags={'dtype': 'float32'}) as mon:",
+            "    mon.event(0, 'run_start')",
+            "    for step in range(1, 6): mon.log(step, loss=1.0 / step)",
+            "recs = [json.loads(l) for l in open('t.jsonl')]",
+            "assert [r['step'] for r in recs] == [0, 1, 2, 3, 4, 5], recs",
+            "print('installed', trainwatch.__version__, mon.stats())");
     String out = run(tmp, python, "-c", script);
     assertThat(out).contains("installed 0.").contains("'sent': 6").contains("'dropped': 0");
   }
@@ -49,8 +57,12 @@ class PythonPackageIT {
 
   private static String run(Path dir, String... cmd) throws Exception {
     Path log = Files.createTempFile(dir, "cmd-", ".log");
-    Process p = new ProcessBuilder(List.of(cmd)).directory(dir.toFile())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p =
+        new ProcessBuilder(List.of(cmd))
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
     if (!p.waitFor(240, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new AssertionError(String.join(" ", cmd) + " timed out:\n" + Files.readString(log));

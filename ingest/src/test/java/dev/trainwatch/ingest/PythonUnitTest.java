@@ -10,9 +10,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The Python client's own unit tests (fake sidecar, torch helpers where torch is installed),
- * run by every interpreter {@link PythonClientIT#interpreters()} finds. The tests against the
- * real sidecar and Kafka are in {@link PythonClientIT}.
+ * The Python client's own unit tests (fake sidecar, torch helpers where torch is installed), run by
+ * every interpreter {@link PythonClientIT#interpreters()} finds. The tests against the real sidecar
+ * and Kafka are in {@link PythonClientIT}.
  */
 class PythonUnitTest {
 
@@ -24,8 +24,10 @@ class PythonUnitTest {
     Path tests = Path.of(System.getProperty("trainwatch.ingest.python", "python")).resolve("tests");
     for (String python : PythonClientIT.interpreters()) {
       Path log = tmp.resolve("unittest.log");
-      ProcessBuilder pb = new ProcessBuilder(python, "-m", "unittest", "discover", "-s", tests.toString())
-          .redirectErrorStream(true).redirectOutput(log.toFile());
+      ProcessBuilder pb =
+          new ProcessBuilder(python, "-m", "unittest", "discover", "-s", tests.toString())
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile());
       pb.environment().remove("TRAINWATCH_SIDECAR_URL");
       Process p = pb.start();
       if (!p.waitFor(100, TimeUnit.SECONDS)) {

@@ -15,7 +15,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
@@ -34,15 +33,16 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code GET /v1/runs/{run}/alerts} of the real sidecar, fed from a real alerts topic: a long
- * poll wakes on the run's next committed alert, an alert of an aborted transaction never shows,
- * and the Python client's {@code Monitor.on_alert} receives what the topic carries.
+ * {@code GET /v1/runs/{run}/alerts} of the real sidecar, fed from a real alerts topic: a long poll
+ * wakes on the run's next committed alert, an alert of an aborted transaction never shows, and the
+ * Python client's {@code Monitor.on_alert} receives what the topic carries.
  */
 @Timeout(180)
 class SidecarAlertsIT {
 
   private static final String ALERTS = "trainwatch.alerts";
-  private static final Path PYTHON_DIR = Path.of(System.getProperty("trainwatch.ingest.python", "python"));
+  private static final Path PYTHON_DIR =
+      Path.of(System.getProperty("trainwatch.ingest.python", "python"));
   private static EmbeddedKafka kafka;
   @TempDir Path tmp;
 
@@ -59,8 +59,16 @@ class SidecarAlertsIT {
   }
 
   private Ingest sidecar() throws Exception {
-    return Ingest.start(IngestConfig.of(Map.of("http.port", "0", "spool.dir", tmp.resolve("spool").toString(),
-        "kafka.bootstrap.servers", kafka.bootstrapServers())), null);
+    return Ingest.start(
+        IngestConfig.of(
+            Map.of(
+                "http.port",
+                "0",
+                "spool.dir",
+                tmp.resolve("spool").toString(),
+                "kafka.bootstrap.servers",
+                kafka.bootstrapServers())),
+        null);
   }
 
   private static KafkaProducer<String, byte[]> producer(String txId) {
@@ -86,8 +94,9 @@ class SidecarAlertsIT {
   }
 
   private static String get(HttpClient http, String url) throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return r.body();
   }
@@ -100,63 +109,129 @@ class SidecarAlertsIT {
 
   @Test
   void aLongPollWakesOnTheRunsNextCommittedAlertOnly() throws Exception {
-    try (Ingest ingest = sidecar(); KafkaProducer<String, byte[]> p = producer("it-alerts-1")) {
+    try (Ingest ingest = sidecar();
+        KafkaProducer<String, byte[]> p = producer("it-alerts-1")) {
       HttpClient http = HttpClient.newHttpClient();
       String base = ingest.httpUrl() + "/v1/runs/run-a/alerts";
       String first = get(http, base);
       assertThat(first).contains("\"active\":[]").contains("\"events\":[]");
       Thread.sleep(1500); // the feed has assigned its partitions
-      CompletableFuture<String> poll = CompletableFuture.supplyAsync(() -> {
-        try {
-          return get(http, base + "?wait_ms=15000&after=" + cursor(first));
-        } catch (Exception e) {
-          throw new RuntimeException(e);
-        }
-      });
+      CompletableFuture<String> poll =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return get(http, base + "?wait_ms=15000&after=" + cursor(first));
+                } catch (Exception e) {
+                  throw new RuntimeException(e);
+                }
+              });
       Thread.sleep(300);
-      send(p, AlertEvent.firing("run-a", Family.INSTABILITY, "aborted", Severity.CRITICAL, 5, 1, "s", "r",
-          Map.of(), null), false);
-      send(p, AlertEvent.firing("run-b", Family.INSTABILITY, "other_run", Severity.CRITICAL, 5, 1, "s", "r",
-          Map.of(), null), true);
+      send(
+          p,
+          AlertEvent.firing(
+              "run-a",
+              Family.INSTABILITY,
+              "aborted",
+              Severity.CRITICAL,
+              5,
+              1,
+              "s",
+              "r",
+              Map.of(),
+              null),
+          false);
+      send(
+          p,
+          AlertEvent.firing(
+              "run-b",
+              Family.INSTABILITY,
+              "other_run",
+              Severity.CRITICAL,
+              5,
+              1,
+              "s",
+              "r",
+              Map.of(),
+              null),
+          true);
       Thread.sleep(1000);
       assertThat(poll).as("neither an aborted alert nor another run's wakes the poll").isNotDone();
       long t0 = System.nanoTime();
-      send(p, AlertEvent.firing("run-a", Family.INSTABILITY, "non_finite", Severity.CRITICAL, 30, 1, "nan", "fix",
-          Map.of("metric", "loss"), null), true);
+      send(
+          p,
+          AlertEvent.firing(
+              "run-a",
+              Family.INSTABILITY,
+              "non_finite",
+              Severity.CRITICAL,
+              30,
+              1,
+              "nan",
+              "fix",
+              Map.of("metric", "loss"),
+              null),
+          true);
       String body = poll.get(10, TimeUnit.SECONDS);
       long ms = (System.nanoTime() - t0) / 1_000_000;
-      assertThat(body).contains("\"detector\":\"non_finite\"").doesNotContain("aborted").doesNotContain("other_run");
+      assertThat(body)
+          .contains("\"detector\":\"non_finite\"")
+          .doesNotContain("aborted")
+          .doesNotContain("other_run");
       assertThat(ms).as("woken by the alert, not by the 15 s wait").isLessThan(8_000);
       String again = get(http, base + "?wait_ms=0&after=" + cursor(body));
-      assertThat(again).contains("\"events\":[]").contains("\"detector\":\"non_finite\""); // still active
+      assertThat(again)
+          .contains("\"events\":[]")
+          .contains("\"detector\":\"non_finite\""); // still active
     }
   }
 
   @Test
   void thePythonClientReceivesItsRunsAlerts() throws Exception {
-    try (Ingest ingest = sidecar(); KafkaProducer<String, byte[]> p = producer("it-alerts-2")) {
+    try (Ingest ingest = sidecar();
+        KafkaProducer<String, byte[]> p = producer("it-alerts-2")) {
       Path script = tmp.resolve("alerts.py");
-      Files.writeString(script, String.join("\n",
-          "import sys, threading, time",
-          "sys.path.insert(0, sys.argv[2])",
-          "from trainwatch import Monitor",
-          "got = threading.Event(); seen = []",
-          "def cb(a):",
-          "    seen.append(a)",
-          "    if a.status == 'resolved': got.set()",
-          "with Monitor('py-run', url=sys.argv[1]) as mon:",
-          "    mon.on_alert(cb)",
-          "    print('polling', flush=True)",
-          "    assert got.wait(60), seen",
-          "    print('seen', [(a.detector, a.status, a.step) for a in seen], 'active', mon.alerts(), flush=True)",
-          ""));
-      Process py = new ProcessBuilder("python3", script.toString(), ingest.httpUrl(), PYTHON_DIR.toAbsolutePath().toString())
-          .redirectErrorStream(true).start();
-      var out = new java.io.BufferedReader(new java.io.InputStreamReader(py.getInputStream(), StandardCharsets.UTF_8));
+      Files.writeString(
+          script,
+          String.join(
+              "\n",
+              "import sys, threading, time",
+              "sys.path.insert(0, sys.argv[2])",
+              "from trainwatch import Monitor",
+              "got = threading.Event(); seen = []",
+              "def cb(a):",
+              "    seen.append(a)",
+              "    if a.status == 'resolved': got.set()",
+              "with Monitor('py-run', url=sys.argv[1]) as mon:",
+              "    mon.on_alert(cb)",
+              "    print('polling', flush=True)",
+              "    assert got.wait(60), seen",
+              "    print('seen', [(a.detector, a.status, a.step) for a in seen], 'active', mon.alerts(), flush=True)",
+              ""));
+      Process py =
+          new ProcessBuilder(
+                  "python3",
+                  script.toString(),
+                  ingest.httpUrl(),
+                  PYTHON_DIR.toAbsolutePath().toString())
+              .redirectErrorStream(true)
+              .start();
+      var out =
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(py.getInputStream(), StandardCharsets.UTF_8));
       assertThat(out.readLine()).isEqualTo("polling");
       Thread.sleep(1500);
-      AlertEvent nan = AlertEvent.firing("py-run", Family.INSTABILITY, "non_finite", Severity.CRITICAL, 30, 1,
-          "nan", "fix", Map.of(), null);
+      AlertEvent nan =
+          AlertEvent.firing(
+              "py-run",
+              Family.INSTABILITY,
+              "non_finite",
+              Severity.CRITICAL,
+              30,
+              1,
+              "nan",
+              "fix",
+              Map.of(),
+              null);
       send(p, nan, true);
       Thread.sleep(500);
       send(p, nan.resolve(80, 2, "finite", Map.of()), true);
@@ -164,7 +239,9 @@ class SidecarAlertsIT {
       String rest = new String(py.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       String line = out.readLine() + rest;
       assertThat(py.exitValue()).as(line).isZero();
-      assertThat(line).contains("seen [('non_finite', 'firing', 30), ('non_finite', 'resolved', 80)] active []");
+      assertThat(line)
+          .contains(
+              "seen [('non_finite', 'firing', 30), ('non_finite', 'resolved', 80)] active []");
     }
   }
 }

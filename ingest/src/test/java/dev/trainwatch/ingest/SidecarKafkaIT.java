@@ -36,7 +36,8 @@ class SidecarKafkaIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static EmbeddedKafka kafka;
-  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient client =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   @TempDir Path spool;
 
   @BeforeAll
@@ -51,18 +52,34 @@ class SidecarKafkaIT {
   }
 
   private Ingest start(Map<String, String> extra, InputStream stdin) throws Exception {
-    Map<String, String> c = new HashMap<>(Map.of("http.port", "0", "spool.dir", spool.toString(),
-        "kafka.bootstrap.servers", kafka.bootstrapServers(),
-        "kafka.producer.delivery.timeout.ms", "4000", "kafka.producer.request.timeout.ms", "1500",
-        "kafka.probe.interval.ms", "300"));
+    Map<String, String> c =
+        new HashMap<>(
+            Map.of(
+                "http.port",
+                "0",
+                "spool.dir",
+                spool.toString(),
+                "kafka.bootstrap.servers",
+                kafka.bootstrapServers(),
+                "kafka.producer.delivery.timeout.ms",
+                "4000",
+                "kafka.producer.request.timeout.ms",
+                "1500",
+                "kafka.probe.interval.ms",
+                "300"));
     c.putAll(extra);
     return Ingest.start(IngestConfig.of(c), stdin);
   }
 
   private int post(String url, String body) throws Exception {
-    return client.send(HttpRequest.newBuilder(URI.create(url + "/v1/records"))
-        .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-        HttpResponse.BodyHandlers.ofString()).statusCode();
+    return client
+        .send(
+            HttpRequest.newBuilder(URI.create(url + "/v1/records"))
+                .timeout(Duration.ofSeconds(20))
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .statusCode();
   }
 
   private static String run(ConsumerRecord<String, byte[]> r) {
@@ -80,15 +97,25 @@ class SidecarKafkaIT {
     for (String v : valid) {
       runs.add(JSON.readTree(v).get("run").asText());
     }
-    var tel = KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.TELEMETRY,
-        l -> l.stream().filter(r -> runs.contains(r.key())).count() >= valid.size(),
-        Duration.ofSeconds(30)).stream().filter(r -> runs.contains(r.key())).toList();
+    var tel =
+        KafkaFixture.readUntil(
+                kafka.bootstrapServers(),
+                KafkaFixture.TELEMETRY,
+                l -> l.stream().filter(r -> runs.contains(r.key())).count() >= valid.size(),
+                Duration.ofSeconds(30))
+            .stream()
+            .filter(r -> runs.contains(r.key()))
+            .toList();
     assertThat(tel).hasSize(valid.size());
     for (var r : tel) {
       assertThat(r.key()).isEqualTo(JSON.readTree(r.value()).get("run").asText());
     }
-    var dead = KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.DEAD_LETTER,
-        l -> !l.isEmpty(), Duration.ofSeconds(30));
+    var dead =
+        KafkaFixture.readUntil(
+            kafka.bootstrapServers(),
+            KafkaFixture.DEAD_LETTER,
+            l -> !l.isEmpty(),
+            Duration.ofSeconds(30));
     DeadLetter dl = DeadLetter.fromJson(dead.get(0).value());
     assertThat(dl.reason()).contains(Golden.invalidTelemetry().get(0).expectedReason());
   }
@@ -96,19 +123,26 @@ class SidecarKafkaIT {
   @Test
   void readsStandardInputToTheEnd() throws Exception {
     String lines = "{\"run\":\"stdin-run\",\"step\":1}\n{\"run\":\"stdin-run\",\"step\":2}";
-    try (Ingest ingest = start(Map.of("http.port", "-1", "stdin", "true"),
-        new ByteArrayInputStream(lines.getBytes(StandardCharsets.UTF_8)))) {
+    try (Ingest ingest =
+        start(
+            Map.of("http.port", "-1", "stdin", "true"),
+            new ByteArrayInputStream(lines.getBytes(StandardCharsets.UTF_8)))) {
       ingest.awaitStdin();
     }
-    var tel = KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.TELEMETRY,
-        l -> l.stream().filter(r -> "stdin-run".equals(r.key())).count() >= 2, Duration.ofSeconds(30));
+    var tel =
+        KafkaFixture.readUntil(
+            kafka.bootstrapServers(),
+            KafkaFixture.TELEMETRY,
+            l -> l.stream().filter(r -> "stdin-run".equals(r.key())).count() >= 2,
+            Duration.ofSeconds(30));
     assertThat(tel.stream().filter(r -> "stdin-run".equals(r.key()))).hasSize(2);
   }
 
   @Test
   void tailsAFileAcrossASidecarRestartWithoutLossOrDuplicates() throws Exception {
     Path file = spool.resolve("telemetry.jsonl");
-    Map<String, String> tail = Map.of("http.port", "-1", "tail.file", file.toString(), "tail.poll.ms", "20");
+    Map<String, String> tail =
+        Map.of("http.port", "-1", "tail.file", file.toString(), "tail.poll.ms", "20");
     appendSteps(file, 0, 500);
     try (Ingest ingest = start(tail, null)) {
       awaitSent(ingest, 500);
@@ -117,10 +151,17 @@ class SidecarKafkaIT {
     try (Ingest ingest = start(tail, null)) {
       awaitSent(ingest, 300);
     }
-    var tel = KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.TELEMETRY,
-        l -> l.stream().filter(r -> "tail-run".equals(r.key())).count() >= 800, Duration.ofSeconds(30));
-    assertThat(tel.stream().filter(r -> "tail-run".equals(r.key())).map(SidecarKafkaIT::step).toList())
-        .hasSize(800).isSorted().doesNotHaveDuplicates();
+    var tel =
+        KafkaFixture.readUntil(
+            kafka.bootstrapServers(),
+            KafkaFixture.TELEMETRY,
+            l -> l.stream().filter(r -> "tail-run".equals(r.key())).count() >= 800,
+            Duration.ofSeconds(30));
+    assertThat(
+            tel.stream().filter(r -> "tail-run".equals(r.key())).map(SidecarKafkaIT::step).toList())
+        .hasSize(800)
+        .isSorted()
+        .doesNotHaveDuplicates();
   }
 
   private static void appendSteps(Path file, int from, int to) throws Exception {
@@ -128,8 +169,8 @@ class SidecarKafkaIT {
     for (int i = from; i < to; i++) {
       b.append("{\"run\":\"tail-run\",\"step\":").append(i).append("}\n");
     }
-    java.nio.file.Files.writeString(file, b, java.nio.file.StandardOpenOption.CREATE,
-        java.nio.file.StandardOpenOption.APPEND);
+    java.nio.file.Files.writeString(
+        file, b, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
   }
 
   private static void awaitSent(Ingest ingest, long n) throws InterruptedException {
@@ -166,13 +207,22 @@ class SidecarKafkaIT {
         Thread.sleep(b >= 15 && b < 40 ? 250 : 20);
       }
       long total = step;
-      var tel = KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.TELEMETRY,
-          l -> distinctSteps(l).size() >= total, Duration.ofSeconds(90));
+      var tel =
+          KafkaFixture.readUntil(
+              kafka.bootstrapServers(),
+              KafkaFixture.TELEMETRY,
+              l -> distinctSteps(l).size() >= total,
+              Duration.ofSeconds(90));
       assertThat(distinctSteps(tel)).as("every step reached Kafka").hasSize((int) total);
       assertThat(ingest.metrics().spooled.sum()).as("records went through the spool").isPositive();
       for (var e : sentByRun.entrySet()) {
-        List<Long> firstSeen = new ArrayList<>(new java.util.LinkedHashSet<>(tel.stream()
-            .filter(r -> e.getKey().equals(run(r))).map(SidecarKafkaIT::step).toList()));
+        List<Long> firstSeen =
+            new ArrayList<>(
+                new java.util.LinkedHashSet<>(
+                    tel.stream()
+                        .filter(r -> e.getKey().equals(run(r)))
+                        .map(SidecarKafkaIT::step)
+                        .toList()));
         assertThat(firstSeen).as("per-run order of " + e.getKey()).isSorted();
       }
     }

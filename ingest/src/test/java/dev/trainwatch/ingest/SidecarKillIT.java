@@ -24,9 +24,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code http.ack.durable.ms}: every record the sidecar answered 202 for survives a SIGKILL of
- * the sidecar JVM mid-stream (4 clients posting batches of 20 steps). The kill comes at an
- * arbitrary point of a steady load, so records are queued and in flight when it lands.
+ * {@code http.ack.durable.ms}: every record the sidecar answered 202 for survives a SIGKILL of the
+ * sidecar JVM mid-stream (4 clients posting batches of 20 steps). The kill comes at an arbitrary
+ * point of a steady load, so records are queued and in flight when it lands.
  */
 @Timeout(180)
 class SidecarKillIT {
@@ -38,7 +38,8 @@ class SidecarKillIT {
 
   @Test
   void everyRecordAcknowledgedDurablySurvivesSigkill() throws Exception {
-    String durableMs = System.getProperty("sidecarkill.durable.ms", "4000"); // 0 shows the gap it closes
+    String durableMs =
+        System.getProperty("sidecarkill.durable.ms", "4000"); // 0 shows the gap it closes
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       KafkaFixture.createTopics(kafka);
       Process first = start(kafka, durableMs);
@@ -68,17 +69,22 @@ class SidecarKillIT {
       try {
         PythonClientIT.awaitUrl(second);
         Set<Long> inKafka = new TreeSet<>();
-        KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.TELEMETRY, records -> {
-          for (ConsumerRecord<String, byte[]> r : records) {
-            if (TelemetryParser.DEFAULT.parse(r.value()) instanceof ParseResult.Parsed p) {
-              inKafka.add(p.record().step());
-            }
-          }
-          return inKafka.containsAll(ackedAtKill);
-        }, Duration.ofSeconds(60));
+        KafkaFixture.readUntil(
+            kafka.bootstrapServers(),
+            KafkaFixture.TELEMETRY,
+            records -> {
+              for (ConsumerRecord<String, byte[]> r : records) {
+                if (TelemetryParser.DEFAULT.parse(r.value()) instanceof ParseResult.Parsed p) {
+                  inKafka.add(p.record().step());
+                }
+              }
+              return inKafka.containsAll(ackedAtKill);
+            },
+            Duration.ofSeconds(60));
         Set<Long> lost = new TreeSet<>(ackedAtKill);
         lost.removeAll(inKafka);
-        System.out.printf("SIGKILL after %d records acknowledged (%d sent in all); %d of them lost%n",
+        System.out.printf(
+            "SIGKILL after %d records acknowledged (%d sent in all); %d of them lost%n",
             ackedAtKill.size(), nextStep.get(), lost.size());
         assertThat(lost).as("acknowledged with 202, then lost").isEmpty();
       } finally {
@@ -91,24 +97,33 @@ class SidecarKillIT {
   }
 
   private Process start(EmbeddedKafka kafka, String durableMs) throws Exception {
-    return PythonClientIT.startJar(kafka.bootstrapServers(), spool, List.of("-D", "http.ack.durable.ms=" + durableMs));
+    return PythonClientIT.startJar(
+        kafka.bootstrapServers(), spool, List.of("-D", "http.ack.durable.ms=" + durableMs));
   }
 
   /** Posts batches of consecutive steps until a request fails; records the steps answered 202. */
   private static void post(String url, AtomicLong nextStep, Set<Long> acked) {
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(2)).build();
+    HttpClient http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2))
+            .build();
     while (true) {
       long first = nextStep.getAndAdd(BATCH);
       StringBuilder body = new StringBuilder();
       for (long s = first; s < first + BATCH; s++) {
-        body.append("{\"run\":\"kill-run\",\"step\":").append(s)
+        body.append("{\"run\":\"kill-run\",\"step\":")
+            .append(s)
             .append(",\"metrics\":{\"loss\":0.5,\"grad_norm\":1.25}}\n");
       }
       try {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
-            .timeout(Duration.ofSeconds(15))
-            .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r =
+            http.send(
+                HttpRequest.newBuilder(URI.create(url))
+                    .timeout(Duration.ofSeconds(15))
+                    .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 202) {
           return;
         }

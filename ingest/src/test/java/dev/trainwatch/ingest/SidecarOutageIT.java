@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -26,15 +25,16 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 14 rows 3 and 5: the sidecar during a Kafka outage, with a disk that fills up. Before:
- * a full 2 MB spool disk lost 7,298 of 27,001 acknowledged records and duplicated 11,403 with
- * {@code dropped_total} 0; spooling ran at ~500 records/s (78 of 100 requests got 503).
+ * Issue 14 rows 3 and 5: the sidecar during a Kafka outage, with a disk that fills up. Before: a
+ * full 2 MB spool disk lost 7,298 of 27,001 acknowledged records and duplicated 11,403 with {@code
+ * dropped_total} 0; spooling ran at ~500 records/s (78 of 100 requests got 503).
  */
 @Timeout(300)
 class SidecarOutageIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient client =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private EmbeddedKafka kafka;
   @TempDir Path dir;
 
@@ -50,30 +50,49 @@ class SidecarOutageIT {
   }
 
   private Ingest start(Path spool, Map<String, String> extra) throws Exception {
-    Map<String, String> c = new HashMap<>(Map.of("http.port", "0", "spool.dir", spool.toString(),
-        "kafka.bootstrap.servers", kafka.bootstrapServers(),
-        "kafka.producer.delivery.timeout.ms", "3000", "kafka.producer.request.timeout.ms", "1000",
-        "kafka.probe.interval.ms", "300"));
+    Map<String, String> c =
+        new HashMap<>(
+            Map.of(
+                "http.port",
+                "0",
+                "spool.dir",
+                spool.toString(),
+                "kafka.bootstrap.servers",
+                kafka.bootstrapServers(),
+                "kafka.producer.delivery.timeout.ms",
+                "3000",
+                "kafka.producer.request.timeout.ms",
+                "1000",
+                "kafka.probe.interval.ms",
+                "300"));
     c.putAll(extra);
     return Ingest.start(IngestConfig.of(c), null);
   }
 
   private HttpResponse<String> post(Ingest ingest, String body) throws Exception {
-    return client.send(HttpRequest.newBuilder(URI.create(ingest.httpUrl() + "/v1/records"))
-        .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+    return client.send(
+        HttpRequest.newBuilder(URI.create(ingest.httpUrl() + "/v1/records"))
+            .timeout(Duration.ofSeconds(30))
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<String> health(Ingest ingest) throws Exception {
-    return client.send(HttpRequest.newBuilder(URI.create(ingest.httpUrl() + "/healthz")).build(),
+    return client.send(
+        HttpRequest.newBuilder(URI.create(ingest.httpUrl() + "/healthz")).build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
   private static String batch(String run, long from, int n) {
     StringBuilder b = new StringBuilder();
     for (long s = from; s < from + n; s++) {
-      b.append("{\"run\":\"").append(run).append("\",\"step\":").append(s)
-          .append(",\"metrics\":{\"loss\":2.5,\"grad_norm\":1.25,\"lr\":0.001,\"pad\":1234567.125}}\n");
+      b.append("{\"run\":\"")
+          .append(run)
+          .append("\",\"step\":")
+          .append(s)
+          .append(
+              ",\"metrics\":{\"loss\":2.5,\"grad_norm\":1.25,\"lr\":0.001,\"pad\":1234567.125}}\n");
     }
     return b.toString();
   }
@@ -99,19 +118,27 @@ class SidecarOutageIT {
           refused++;
         }
       }
-      assertThat(refused).as("requests answered 503 while Kafka was down (before: 78 of 100)").isZero();
+      assertThat(refused)
+          .as("requests answered 503 while Kafka was down (before: 78 of 100)")
+          .isZero();
       assertThat(accepted).isEqualTo(100);
       kafka.startBroker();
-      var tel = KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.TELEMETRY,
-          l -> l.size() >= 20_200, Duration.ofSeconds(90));
-      assertThat(tel.stream().map(r -> r.key() + "/" + stepOf(r.value())).distinct().count()).isEqualTo(20_200);
+      var tel =
+          KafkaFixture.readUntil(
+              kafka.bootstrapServers(),
+              KafkaFixture.TELEMETRY,
+              l -> l.size() >= 20_200,
+              Duration.ofSeconds(90));
+      assertThat(tel.stream().map(r -> r.key() + "/" + stepOf(r.value())).distinct().count())
+          .isEqualTo(20_200);
     }
   }
 
   @Test
   void aFullSpoolDiskRefusesRecordsLosesNoneAndRecoversWhenSpaceReturns() throws Exception {
     Path mount = Files.createDirectories(dir.resolve("tmpfs"));
-    Assumptions.assumeTrue(sh("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mount.toString()),
+    Assumptions.assumeTrue(
+        sh("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mount.toString()),
         "needs root to mount a 2 MB tmpfs");
     try (Ingest ingest = start(mount, Map.of("spool.segment.bytes", String.valueOf(256 << 10)))) {
       kafka.stopBroker();
@@ -130,7 +157,9 @@ class SidecarOutageIT {
         }
       }
       assertThat(refusedAnswer).as("the sidecar refuses once the disk is full").isNotNull();
-      assertThat(refusedAnswer.body()).contains("cannot write to the spool").contains("No space left on device");
+      assertThat(refusedAnswer.body())
+          .contains("cannot write to the spool")
+          .contains("No space left on device");
       HttpResponse<String> h = health(ingest);
       assertThat(h.statusCode()).isEqualTo(503);
       assertThat(h.body()).contains("\"status\":\"refusing\"");
@@ -152,20 +181,30 @@ class SidecarOutageIT {
 
       kafka.startBroker();
       int expected = acknowledged.size();
-      var tel = KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.TELEMETRY,
-          l -> l.size() >= expected, Duration.ofSeconds(120));
+      var tel =
+          KafkaFixture.readUntil(
+              kafka.bootstrapServers(),
+              KafkaFixture.TELEMETRY,
+              l -> l.size() >= expected,
+              Duration.ofSeconds(120));
       Thread.sleep(2_000); // anything duplicated would arrive right behind
-      tel = KafkaFixture.readUntil(kafka.bootstrapServers(), KafkaFixture.TELEMETRY,
-          l -> false, Duration.ofSeconds(3));
+      tel =
+          KafkaFixture.readUntil(
+              kafka.bootstrapServers(), KafkaFixture.TELEMETRY, l -> false, Duration.ofSeconds(3));
       Map<Long, Long> delivered = new TreeMap<>();
       for (var r : tel) {
         delivered.merge(stepOf(r.value()), 1L, Long::sum);
       }
-      assertThat(delivered.keySet()).as("every acknowledged record, nothing else").containsAll(acknowledged.keySet());
+      assertThat(delivered.keySet())
+          .as("every acknowledged record, nothing else")
+          .containsAll(acknowledged.keySet());
       assertThat(delivered.values()).as("none twice").allMatch(n -> n == 1);
       assertThat(ingest.metrics().dropped.sum()).isZero();
-      System.out.printf(java.util.Locale.ROOT, "full disk: %,d acknowledged, %,d delivered, 0 lost, 0 duplicated%n",
-          expected, delivered.size());
+      System.out.printf(
+          java.util.Locale.ROOT,
+          "full disk: %,d acknowledged, %,d delivered, 0 lost, 0 duplicated%n",
+          expected,
+          delivered.size());
     } finally {
       sh("umount", "-l", mount.toString());
     }

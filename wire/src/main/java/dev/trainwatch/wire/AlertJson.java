@@ -12,9 +12,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * JSON form of {@link AlertEvent}: snake_case keys in a fixed order, non-finite evidence
- * numbers as the strings {@code "NaN"}, {@code "Infinity"}, {@code "-Infinity"} (as in the
- * telemetry format), absent optional fields omitted. {@code score.py} reads this format.
+ * JSON form of {@link AlertEvent}: snake_case keys in a fixed order, non-finite evidence numbers as
+ * the strings {@code "NaN"}, {@code "Infinity"}, {@code "-Infinity"} (as in the telemetry format),
+ * absent optional fields omitted. {@code score.py} reads this format.
  */
 public final class AlertJson {
 
@@ -93,7 +93,9 @@ public final class AlertJson {
     }
   }
 
-  /** Reads an alert written by {@link #toBytes}; throws IllegalArgumentException naming the field. */
+  /**
+   * Reads an alert written by {@link #toBytes}; throws IllegalArgumentException naming the field.
+   */
   public static AlertEvent parse(byte[] json) {
     JsonNode n;
     try {
@@ -109,9 +111,13 @@ public final class AlertJson {
     for (Iterator<Map.Entry<String, JsonNode>> it = ev.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       JsonNode v = e.getValue();
-      evidence.put(e.getKey(), v.isIntegralNumber() ? (Object) v.asLong()
-          : v.isNumber() ? (Object) v.asDouble() : v.isBoolean() ? (Object) v.asBoolean()
-          : v.isNull() ? null : v.asText());
+      evidence.put(
+          e.getKey(),
+          v.isIntegralNumber()
+              ? (Object) v.asLong()
+              : v.isNumber()
+                  ? (Object) v.asDouble()
+                  : v.isBoolean() ? (Object) v.asBoolean() : v.isNull() ? null : v.asText());
     }
     return new AlertEvent(
         n.path("version").asInt(AlertEvent.SCHEMA_VERSION),
@@ -135,7 +141,8 @@ public final class AlertJson {
     for (Iterator<Map.Entry<String, JsonNode>> it = t.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       if (!e.getValue().isTextual()) {
-        throw new IllegalArgumentException("alert field 'tags." + e.getKey() + "' must be a string");
+        throw new IllegalArgumentException(
+            "alert field 'tags." + e.getKey() + "' must be a string");
       }
       out.put(e.getKey(), e.getValue().asText());
     }
@@ -145,7 +152,8 @@ public final class AlertJson {
   private static String required(JsonNode n, String field) {
     JsonNode v = n.get(field);
     if (v == null || !v.isTextual()) {
-      throw new IllegalArgumentException("alert field '" + field + "' is required and must be a string");
+      throw new IllegalArgumentException(
+          "alert field '" + field + "' is required and must be a string");
     }
     return v.asText();
   }

@@ -1,10 +1,10 @@
 package dev.trainwatch.wire;
 
 /**
- * A record that could not be used, with the reason: what every ingest path and the Flink
- * job write to the dead-letter topic instead of failing. {@code payload} is the input as
- * received (truncated to a few KB), {@code origin} where it came from (e.g.
- * {@code trainwatch.telemetry-3@1042} or {@code http 127.0.0.1}).
+ * A record that could not be used, with the reason: what every ingest path and the Flink job write
+ * to the dead-letter topic instead of failing. {@code payload} is the input as received (truncated
+ * to a few KB), {@code origin} where it came from (e.g. {@code trainwatch.telemetry-3@1042} or
+ * {@code http 127.0.0.1}).
  */
 public record DeadLetter(String reason, String run, String origin, String payload, long timeMs) {
 
@@ -37,8 +37,12 @@ public record DeadLetter(String reason, String run, String origin, String payloa
   public static DeadLetter fromJson(byte[] json) {
     try {
       var n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
-      return new DeadLetter(n.path("reason").asText(), n.hasNonNull("run") ? n.get("run").asText() : null,
-          n.path("origin").asText(), n.path("payload").asText(), n.path("time_ms").asLong());
+      return new DeadLetter(
+          n.path("reason").asText(),
+          n.hasNonNull("run") ? n.get("run").asText() : null,
+          n.path("origin").asText(),
+          n.path("payload").asText(),
+          n.path("time_ms").asLong());
     } catch (java.io.IOException e) {
       throw new IllegalArgumentException("malformed dead-letter JSON: " + e.getMessage(), e);
     }

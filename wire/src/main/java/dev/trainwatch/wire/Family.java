@@ -22,6 +22,7 @@ public enum Family {
         return f;
       }
     }
-    throw new IllegalArgumentException("unknown family '" + s + "', expected one of softmax_collapse, instability, stability_gap");
+    throw new IllegalArgumentException(
+        "unknown family '" + s + "', expected one of softmax_collapse, instability, stability_gap");
   }
 }

@@ -4,27 +4,28 @@ import ch.randelshofer.fastdoubleparser.JsonDoubleParser;
 import java.util.Arrays;
 
 /**
- * The fast path of {@link TelemetryParser}: reads the shape nearly every record has straight
- * from its bytes, and gives up on anything else, leaving it to the full (Jackson) parse.
+ * The fast path of {@link TelemetryParser}: reads the shape nearly every record has straight from
+ * its bytes, and gives up on anything else, leaving it to the full (Jackson) parse.
  *
  * <p>Why: parsing was half of the detection job's per-record cost. A generic tokenizer pays for
- * symbol tables, text buffers and number states on every one of a record's ~20 metrics; this
- * reader knows the format, decodes names through a {@link StringCache} (no allocation once a
- * name has been seen) and numbers with an allocation-free, correctly rounded parser.
+ * symbol tables, text buffers and number states on every one of a record's ~20 metrics; this reader
+ * knows the format, decodes names through a {@link StringCache} (no allocation once a name has been
+ * seen) and numbers with an allocation-free, correctly rounded parser.
  *
- * <p>The subset it accepts: ASCII strings without escapes or control characters; the fields
- * {@code run}, {@code step}, {@code time_ms}, {@code task}, {@code event}, {@code metrics} and
- * {@code tags} (string values), each at most once, and {@code logits} only when null; numbers
- * within the JSON grammar; every name, tag and step within the parser's {@link
- * TelemetryParser.Limits}. Anything else, and any defect at all (a duplicate key included), returns null: the full parser owns every error message, so a rejected line
- * reads the same whichever path saw it first. The contract, checked by a differential test
- * against the full parser: whatever this reader accepts, the full parser accepts as an equal
- * record.
+ * <p>The subset it accepts: ASCII strings without escapes or control characters; the fields {@code
+ * run}, {@code step}, {@code time_ms}, {@code task}, {@code event}, {@code metrics} and {@code
+ * tags} (string values), each at most once, and {@code logits} only when null; numbers within the
+ * JSON grammar; every name, tag and step within the parser's {@link TelemetryParser.Limits}.
+ * Anything else, and any defect at all (a duplicate key included), returns null: the full parser
+ * owns every error message, so a rejected line reads the same whichever path saw it first. The
+ * contract, checked by a differential test against the full parser: whatever this reader accepts,
+ * the full parser accepts as an equal record.
  */
 final class FastRecordReader {
 
   /** Longer numbers go to the full parser, which enforces Jackson's number-length limit. */
   private static final int MAX_NUMBER_LENGTH = 100;
+
   /** Integers of up to 18 digits cannot overflow a long. */
   private static final int MAX_INTEGER_DIGITS = 18;
 
@@ -38,9 +39,13 @@ final class FastRecordReader {
   private static final byte[] LOGITS = bytes("logits");
   private static final byte[] INFINITY = bytes("Infinity");
   private static final String[] EVENT_NAMES = {
-      TelemetryRecord.RUN_START, TelemetryRecord.RUN_END, TelemetryRecord.TASK_START, TelemetryRecord.CHECKPOINT};
-  private static final byte[][] EVENT_BYTES = Arrays.stream(EVENT_NAMES).map(FastRecordReader::bytes)
-      .toArray(byte[][]::new);
+    TelemetryRecord.RUN_START,
+    TelemetryRecord.RUN_END,
+    TelemetryRecord.TASK_START,
+    TelemetryRecord.CHECKPOINT
+  };
+  private static final byte[][] EVENT_BYTES =
+      Arrays.stream(EVENT_NAMES).map(FastRecordReader::bytes).toArray(byte[][]::new);
 
   /** 10^0 .. 10^22: every one exactly representable as a double. */
   private static final double[] POWERS_OF_TEN = new double[23];
@@ -65,26 +70,30 @@ final class FastRecordReader {
   /**
    * What the reader remembers from one record to the next: decoded names and values and the
    * metric-name sequences ({@link Shape}s) of recent records. One per {@link TelemetryParser}, so
-   * parsers in different operator slots, or a test's parser and the job's, neither share nor
-   * evict each other's entries (a static cache did both, and bounced its lines between the cores
-   * of every slot). Shared by the threads of one parser without locks: entries and shapes are
-   * immutable and the rest are hints, so a race at worst misses and decodes again.
+   * parsers in different operator slots, or a test's parser and the job's, neither share nor evict
+   * each other's entries (a static cache did both, and bounced its lines between the cores of every
+   * slot). Shared by the threads of one parser without locks: entries and shapes are immutable and
+   * the rest are hints, so a race at worst misses and decodes again.
    */
   static final class Caches {
     /** Sized for per-layer records (1,000s of names): a collision costs a decode and an intern. */
     final StringCache names = new StringCache(8192, true);
+
     final StringCache values = new StringCache(8192, false);
+
     /** Recently seen shapes (a fleet mixes a few: scalars only, scalars + eval, per-layer). */
     final Shape[] shapes = new Shape[8];
+
     /** The slot of the shape that matched last: the first guess for the next record. */
     int lastShape;
+
     int nextShapeSlot;
   }
 
   /**
-   * A sequence of metric names seen before: the names array every record of this shape shares
-   * (so {@link NameIndex} finds its index by identity), and the names' entries, matched against
-   * the bytes by position. Immutable; already checked for duplicates.
+   * A sequence of metric names seen before: the names array every record of this shape shares (so
+   * {@link NameIndex} finds its index by identity), and the names' entries, matched against the
+   * bytes by position. Immutable; already checked for duplicates.
    */
   record Shape(String[] names, StringCache.Entry[] entries) {}
 
@@ -169,7 +178,10 @@ final class FastRecordReader {
       expect('}');
     }
     skipWhitespace();
-    if (pos != b.length || run == null || step < 0 || (TelemetryRecord.TASK_START.equals(event) && task == null)) {
+    if (pos != b.length
+        || run == null
+        || step < 0
+        || (TelemetryRecord.TASK_START.equals(event) && task == null)) {
       throw Miss.INSTANCE;
     }
     return new TelemetryRecord(run, step, timeMs, task, event, metrics, tags, null);
@@ -276,7 +288,8 @@ final class FastRecordReader {
     expect('}');
     if (shape != null && n == shape.names.length) {
       if (caches.lastShape != slot) {
-        caches.lastShape = slot; // written on change only: a per-record write would bounce the line between cores
+        caches.lastShape =
+            slot; // written on change only: a per-record write would bounce the line between cores
       }
       return new Metrics(shape.names, values.length == n ? values : Arrays.copyOf(values, n));
     }
@@ -381,7 +394,9 @@ final class FastRecordReader {
       skipWhitespace();
       int value = string(); // numbers and booleans, which the full parser keeps as text, miss here
       int valueLength = pos - 1 - value;
-      if (nameLength == 0 || nameLength > limits.maxNameLength() || valueLength > limits.maxTagValueLength()
+      if (nameLength == 0
+          || nameLength > limits.maxNameLength()
+          || valueLength > limits.maxTagValueLength()
           || n == limits.maxTags()) {
         throw Miss.INSTANCE;
       }
@@ -402,8 +417,8 @@ final class FastRecordReader {
   }
 
   /**
-   * A string of plain ASCII (no escape, no control character); returns the index of its first
-   * byte and leaves {@code pos} after the closing quote.
+   * A string of plain ASCII (no escape, no control character); returns the index of its first byte
+   * and leaves {@code pos} after the closing quote.
    */
   private int string() {
     expect('"');
@@ -415,7 +430,8 @@ final class FastRecordReader {
         pos = i + 1;
         return start;
       }
-      if (c < 0x20 || c == '\\' || c == 0x7f) { // bytes >= 0x80 are negative: non-ASCII goes to the full parser
+      if (c < 0x20 || c == '\\'
+          || c == 0x7f) { // bytes >= 0x80 are negative: non-ASCII goes to the full parser
         throw Miss.INSTANCE;
       }
     }
@@ -432,8 +448,13 @@ final class FastRecordReader {
       pos++;
     }
     int digits = pos - start;
-    if (digits == 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && b[start] == '0')
-        || c == '.' || c == 'e' || c == 'E' || v > limits.maxStep()) {
+    if (digits == 0
+        || digits > MAX_INTEGER_DIGITS
+        || (digits > 1 && b[start] == '0')
+        || c == '.'
+        || c == 'e'
+        || c == 'E'
+        || v > limits.maxStep()) {
       throw Miss.INSTANCE;
     }
     return v;
@@ -441,10 +462,10 @@ final class FastRecordReader {
 
   /**
    * A JSON number as a double, exactly as the full parser reads it. The grammar is checked here
-   * (the number parser itself takes {@code 1.}). Integers of up to 18 digits go through a long,
-   * as in Jackson (so {@code -0} is 0.0, as there). Decimals whose digits fit in 53 bits and
-   * whose exponent is within +-22 are one exact division or multiplication, hence correctly
-   * rounded (Clinger's fast path); the rest go to a correctly rounded parser, as in Jackson.
+   * (the number parser itself takes {@code 1.}). Integers of up to 18 digits go through a long, as
+   * in Jackson (so {@code -0} is 0.0, as there). Decimals whose digits fit in 53 bits and whose
+   * exponent is within +-22 are one exact division or multiplication, hence correctly rounded
+   * (Clinger's fast path); the rest go to a correctly rounded parser, as in Jackson.
    */
   private double number() {
     byte[] b = this.b;
@@ -484,7 +505,8 @@ final class FastRecordReader {
       }
       int exponentStart = p;
       while (p < b.length && b[p] >= '0' && b[p] <= '9') {
-        exponent = Math.min(exponent * 10 + (b[p++] - '0'), 100_000); // saturated: 0 or infinity by then
+        exponent =
+            Math.min(exponent * 10 + (b[p++] - '0'), 100_000); // saturated: 0 or infinity by then
       }
       if (p == exponentStart) {
         throw Miss.INSTANCE;
@@ -512,7 +534,11 @@ final class FastRecordReader {
   }
 
   private boolean eatNull() {
-    if (pos + 4 <= b.length && b[pos] == 'n' && b[pos + 1] == 'u' && b[pos + 2] == 'l' && b[pos + 3] == 'l') {
+    if (pos + 4 <= b.length
+        && b[pos] == 'n'
+        && b[pos + 1] == 'u'
+        && b[pos + 2] == 'l'
+        && b[pos + 3] == 'l') {
       pos += 4;
       return true;
     }

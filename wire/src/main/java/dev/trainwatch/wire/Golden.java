@@ -8,9 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The golden sample files of the wire schema, shipped on the classpath so every module's
- * tests load the same bytes: valid telemetry, invalid telemetry with the expected reason,
- * and an alert event.
+ * The golden sample files of the wire schema, shipped on the classpath so every module's tests load
+ * the same bytes: valid telemetry, invalid telemetry with the expected reason, and an alert event.
  */
 public final class Golden {
 

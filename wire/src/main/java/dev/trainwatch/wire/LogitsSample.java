@@ -3,11 +3,11 @@ package dev.trainwatch.wire;
 import java.util.Arrays;
 
 /**
- * A few sampled rows of a step's raw logits with their true labels, so the monitor can
- * recompute softmax saturation itself in the named dtype.
+ * A few sampled rows of a step's raw logits with their true labels, so the monitor can recompute
+ * softmax saturation itself in the named dtype.
  *
- * <p>Rows are held as doubles; the producer prints each value so that it reads back to the
- * same value of {@code dtype}, so narrowing a row to float is exact for float32 data.
+ * <p>Rows are held as doubles; the producer prints each value so that it reads back to the same
+ * value of {@code dtype}, so narrowing a row to float is exact for float32 data.
  */
 public record LogitsSample(String dtype, int[] labels, double[][] rows) {
 

@@ -7,11 +7,11 @@ import java.util.Map;
 /**
  * The scalar metrics of one step, as parallel arrays of names and values.
  *
- * <p>Why not a {@code Map<String, Double>}: a record carries ~20 metrics and passes every
- * detector, so boxing each value and hashing each name costs more than a linear scan of a
- * short array. Arrays of primitives and strings also let Flink serialise the record as a
- * POJO instead of falling back to Kryo. Values may be NaN or infinite (the wire strings
- * {@code "NaN"}, {@code "Infinity"}, {@code "-Infinity"}).
+ * <p>Why not a {@code Map<String, Double>}: a record carries ~20 metrics and passes every detector,
+ * so boxing each value and hashing each name costs more than a linear scan of a short array. Arrays
+ * of primitives and strings also let Flink serialise the record as a POJO instead of falling back
+ * to Kryo. Values may be NaN or infinite (the wire strings {@code "NaN"}, {@code "Infinity"},
+ * {@code "-Infinity"}).
  *
  * <pre>{@code
  * double loss = record.metrics().get("loss");     // NaN when absent
@@ -53,9 +53,9 @@ public record Metrics(String[] names, double[] values) {
   }
 
   /**
-   * Index of the metric, or -1 when this step did not publish it. Parsed names are interned,
-   * so a lookup by a literal usually ends in the first, identity-only pass. Wide (per-layer)
-   * records use a hash index built once per name array ({@link NameIndex}).
+   * Index of the metric, or -1 when this step did not publish it. Parsed names are interned, so a
+   * lookup by a literal usually ends in the first, identity-only pass. Wide (per-layer) records use
+   * a hash index built once per name array ({@link NameIndex}).
    */
   public int indexOf(String name) {
     if (names.length >= NameIndex.MIN_NAMES) {
@@ -97,7 +97,9 @@ public record Metrics(String[] names, double[] values) {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Metrics m && Arrays.equals(names, m.names) && Arrays.equals(values, m.values);
+    return o instanceof Metrics m
+        && Arrays.equals(names, m.names)
+        && Arrays.equals(values, m.values);
   }
 
   @Override

@@ -4,17 +4,17 @@ package dev.trainwatch.wire;
  * A hash index of one metric-name array, for {@link Metrics#indexOf} on wide records.
  *
  * <p>Why: detectors look metrics up by name (~20 lookups a record, several of names a run never
- * sends, such as {@code sharpness}). On a 20-metric record a linear scan is the fastest lookup,
- * but on a per-layer record of 1,000 metrics each absent name scans all 1,000 twice, ~40,000
- * comparisons a record: that, with the parser's duplicate check, made a metric of a wide record
- * ten times as costly as one of a narrow record. Producers send the same names in the same order
- * step after step, and the parser hands records of one shape the same names array ({@link
- * FastRecordReader}), so the index is built once per shape and found again by the array's
- * identity: a lookup is one hash probe.
+ * sends, such as {@code sharpness}). On a 20-metric record a linear scan is the fastest lookup, but
+ * on a per-layer record of 1,000 metrics each absent name scans all 1,000 twice, ~40,000
+ * comparisons a record: that, with the parser's duplicate check, made a metric of a wide record ten
+ * times as costly as one of a narrow record. Producers send the same names in the same order step
+ * after step, and the parser hands records of one shape the same names array ({@link
+ * FastRecordReader}), so the index is built once per shape and found again by the array's identity:
+ * a lookup is one hash probe.
  *
  * <p>The cache is direct-mapped and lossy (a colliding shape replaces the slot), so memory stays
- * fixed however many shapes pass; entries are immutable, so racing threads at worst build an
- * index twice.
+ * fixed however many shapes pass; entries are immutable, so racing threads at worst build an index
+ * twice.
  */
 final class NameIndex {
 
@@ -24,8 +24,10 @@ final class NameIndex {
   private static final NameIndex[] CACHE = new NameIndex[64];
 
   private final String[] names;
+
   /** Open addressing: index + 1 of the name in the slot, 0 = empty; size a power of two >= 2n. */
   private final int[] slots;
+
   private final int mask;
 
   private NameIndex(String[] names, int[] slots) {

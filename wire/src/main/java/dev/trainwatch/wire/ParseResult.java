@@ -7,9 +7,9 @@ public sealed interface ParseResult {
   record Parsed(TelemetryRecord record) implements ParseResult {}
 
   /**
-   * A line that failed validation. {@code reason} names the field and what was wrong
-   * (e.g. {@code "field 'step': expected an integer >= 0, got -3"}); {@code run} is the run
-   * the line claimed when it could be read, else null.
+   * A line that failed validation. {@code reason} names the field and what was wrong (e.g. {@code
+   * "field 'step': expected an integer >= 0, got -3"}); {@code run} is the run the line claimed
+   * when it could be read, else null.
    */
   record Rejected(String reason, String run) implements ParseResult {}
 }

@@ -13,7 +13,9 @@ public enum Severity {
     return switch (s) {
       case "warning" -> WARNING;
       case "critical" -> CRITICAL;
-      default -> throw new IllegalArgumentException("unknown severity '" + s + "', expected warning or critical");
+      default ->
+          throw new IllegalArgumentException(
+              "unknown severity '" + s + "', expected warning or critical");
     };
   }
 }

@@ -13,7 +13,9 @@ public enum Status {
     return switch (s) {
       case "firing" -> FIRING;
       case "resolved" -> RESOLVED;
-      default -> throw new IllegalArgumentException("unknown status '" + s + "', expected firing or resolved");
+      default ->
+          throw new IllegalArgumentException(
+              "unknown status '" + s + "', expected firing or resolved");
     };
   }
 }

@@ -16,8 +16,7 @@ public record Tags(String[] names, String[] values) {
   }
 
   public static Tags of(Map<String, String> map) {
-    return new Tags(
-        map.keySet().toArray(String[]::new), map.values().toArray(String[]::new));
+    return new Tags(map.keySet().toArray(String[]::new), map.values().toArray(String[]::new));
   }
 
   public int size() {

@@ -7,13 +7,15 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * Writes a {@link TelemetryRecord} in the FORMAT.md wire form (the demo, the Python-free
- * producers and tests use it); {@link TelemetryParser} reads it back to an equal record.
+ * Writes a {@link TelemetryRecord} in the FORMAT.md wire form (the demo, the Python-free producers
+ * and tests use it); {@link TelemetryParser} reads it back to an equal record.
  */
 public final class TelemetryJson {
 
-  private static final JsonFactory FACTORY = JsonFactory.builder()
-      .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
+  private static final JsonFactory FACTORY =
+      JsonFactory.builder()
+          .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
+          .build();
 
   private TelemetryJson() {}
 

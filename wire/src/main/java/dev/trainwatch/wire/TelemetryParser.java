@@ -14,11 +14,11 @@ import java.util.Set;
 /**
  * Parses and validates one telemetry record (one JSON object) per {@code shared/eval/FORMAT.md}.
  *
- * <p>Never throws on bad input: every defect becomes a {@link ParseResult.Rejected} whose
- * reason names the field, so every ingest path (Kafka, HTTP, file tail) reports the same,
- * specific error. Unknown top-level fields are ignored so newer producers keep working.
- * Records of the common shape are read by {@link FastRecordReader}; everything else, and every
- * defect, by Jackson's streaming parser, which owns all error messages. Thread-safe.
+ * <p>Never throws on bad input: every defect becomes a {@link ParseResult.Rejected} whose reason
+ * names the field, so every ingest path (Kafka, HTTP, file tail) reports the same, specific error.
+ * Unknown top-level fields are ignored so newer producers keep working. Records of the common shape
+ * are read by {@link FastRecordReader}; everything else, and every defect, by Jackson's streaming
+ * parser, which owns all error messages. Thread-safe.
  *
  * <pre>{@code
  * ParseResult result = TelemetryParser.DEFAULT.parse(bytes);
@@ -33,25 +33,33 @@ public final class TelemetryParser {
 
   /**
    * Limits that keep one hostile record from exhausting memory, or from becoming state the job
-   * cannot checkpoint (a string over 65,535 bytes cannot be written by {@code writeUTF}), or
-   * series InfluxDB cannot store. Lengths are in characters (UTF-16 units).
+   * cannot checkpoint (a string over 65,535 bytes cannot be written by {@code writeUTF}), or series
+   * InfluxDB cannot store. Lengths are in characters (UTF-16 units).
    *
    * @param maxBytes bytes of one record (4 MiB; the sidecar lowers it below Kafka's message size)
    * @param maxMetrics metrics of one record (4096)
    * @param maxLogitRows sampled logit rows (1024)
    * @param maxLogitColumns logits per row (65,536: a large vocabulary)
    * @param maxNameLength characters of {@code run}, {@code task}, a metric name and a tag name
-   *     (256): identifiers, also Kafka keys and InfluxDB tags; 256 characters are at most 768
-   *     bytes of modified UTF-8, far below {@code writeUTF}'s 65,535
+   *     (256): identifiers, also Kafka keys and InfluxDB tags; 256 characters are at most 768 bytes
+   *     of modified UTF-8, far below {@code writeUTF}'s 65,535
    * @param maxTags tags of one record (64)
    * @param maxTagValueLength characters of a tag value (1024: a config string or a path)
-   * @param maxStep largest {@code step} and {@code time_ms} (2^53 - 1 = 9,007,199,254,740,991):
-   *     the largest integer a double holds exactly, so Python, JSON tools and InfluxDB read it
-   *     intact; a step of 2^63 - 1 would have made every later step of the run look old
+   * @param maxStep largest {@code step} and {@code time_ms} (2^53 - 1 = 9,007,199,254,740,991): the
+   *     largest integer a double holds exactly, so Python, JSON tools and InfluxDB read it intact;
+   *     a step of 2^63 - 1 would have made every later step of the run look old
    */
-  public record Limits(int maxBytes, int maxMetrics, int maxLogitRows, int maxLogitColumns,
-      int maxNameLength, int maxTags, int maxTagValueLength, long maxStep) {
-    public static final Limits DEFAULT = new Limits(4 << 20, 4096, 1024, 1 << 16, 256, 64, 1024, (1L << 53) - 1);
+  public record Limits(
+      int maxBytes,
+      int maxMetrics,
+      int maxLogitRows,
+      int maxLogitColumns,
+      int maxNameLength,
+      int maxTags,
+      int maxTagValueLength,
+      long maxStep) {
+    public static final Limits DEFAULT =
+        new Limits(4 << 20, 4096, 1024, 1 << 16, 256, 64, 1024, (1L << 53) - 1);
 
     /** The given size limits with the default identifier, tag and step limits. */
     public Limits(int maxBytes, int maxMetrics, int maxLogitRows, int maxLogitColumns) {
@@ -60,40 +68,55 @@ public final class TelemetryParser {
 
     /** These limits with another record size (the sidecar's, below Kafka's message size). */
     public Limits withMaxBytes(int bytes) {
-      return new Limits(bytes, maxMetrics, maxLogitRows, maxLogitColumns, maxNameLength, maxTags,
-          maxTagValueLength, maxStep);
+      return new Limits(
+          bytes,
+          maxMetrics,
+          maxLogitRows,
+          maxLogitColumns,
+          maxNameLength,
+          maxTags,
+          maxTagValueLength,
+          maxStep);
     }
   }
 
   public static final TelemetryParser DEFAULT = new TelemetryParser(Limits.DEFAULT);
 
   static final Set<String> EVENTS =
-      Set.of(TelemetryRecord.RUN_START, TelemetryRecord.RUN_END, TelemetryRecord.TASK_START,
+      Set.of(
+          TelemetryRecord.RUN_START,
+          TelemetryRecord.RUN_END,
+          TelemetryRecord.TASK_START,
           TelemetryRecord.CHECKPOINT);
   static final Set<String> DTYPES = Set.of("float32", "bfloat16", "float16", "float64");
 
   private final Limits limits;
   private final JsonFactory factory;
-  /** The fast path's name and value caches: this parser's own (one per operator slot in the job). */
+
+  /**
+   * The fast path's name and value caches: this parser's own (one per operator slot in the job).
+   */
   private final FastRecordReader.Caches fastCaches = new FastRecordReader.Caches();
 
   public TelemetryParser(Limits limits) {
     this.limits = limits;
-    this.factory = JsonFactory.builder()
-        // ~20 floats a record: the JDK's Double.parseDouble dominated the parse cost
-        .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_DOUBLE_PARSER)
-        // a second "run" would key a record by one run and attribute it to another
-        .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-        .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(limits.maxBytes()).build())
-        .build();
+    this.factory =
+        JsonFactory.builder()
+            // ~20 floats a record: the JDK's Double.parseDouble dominated the parse cost
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+            // a second "run" would key a record by one run and attribute it to another
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(
+                StreamReadConstraints.builder().maxStringLength(limits.maxBytes()).build())
+            .build();
   }
 
   /**
-   * The {@code run} a record names, read without validating or building the record (it is
-   * usually the first field, so this stops after a few tokens); null when the bytes are not
-   * a JSON object with a string {@code run}. Used to route a record to its run before the
-   * full parse. Consistent with {@link #parse}: a record with a second {@code run} is rejected
-   * there, so the first one, returned here, is the only one any accepted record has.
+   * The {@code run} a record names, read without validating or building the record (it is usually
+   * the first field, so this stops after a few tokens); null when the bytes are not a JSON object
+   * with a string {@code run}. Used to route a record to its run before the full parse. Consistent
+   * with {@link #parse}: a record with a second {@code run} is rejected there, so the first one,
+   * returned here, is the only one any accepted record has.
    */
   public String peekRun(byte[] bytes) {
     if (bytes == null || bytes.length == 0 || bytes.length > limits.maxBytes()) {
@@ -142,8 +165,8 @@ public final class TelemetryParser {
   }
 
   /**
-   * The Jackson path alone: every shape and every error message (tests compare both paths).
-   * Strict UTF-8 is checked here only: the fast path accepts nothing but ASCII.
+   * The Jackson path alone: every shape and every error message (tests compare both paths). Strict
+   * UTF-8 is checked here only: the fast path accepts nothing but ASCII.
    */
   ParseResult parseFully(byte[] bytes) {
     String encoding = Utf8.check(bytes);
@@ -174,27 +197,29 @@ public final class TelemetryParser {
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String name = p.currentName();
       JsonToken t = p.nextToken();
-      String error = switch (name) {
-        case "run" -> readRun(t, p, f);
-        case "step" -> readStep(t, p, f);
-        case "time_ms" -> readTime(t, p, f);
-        case "task" -> {
-          if (t == JsonToken.VALUE_NULL) {
-            yield null;
-          }
-          f.task = t == JsonToken.VALUE_STRING ? p.getText() : null;
-          yield f.task == null || f.task.isEmpty() ? "field 'task': expected a non-empty string"
-              : identifier("task", f.task, limits.maxNameLength());
-        }
-        case "event" -> readEvent(t, p, f);
-        case "metrics" -> readMetrics(t, p, f);
-        case "tags" -> readTags(t, p, f);
-        case "logits" -> readLogits(t, p, f);
-        default -> {
-          p.skipChildren(); // unknown fields are carried by newer producers; ignore them
-          yield null;
-        }
-      };
+      String error =
+          switch (name) {
+            case "run" -> readRun(t, p, f);
+            case "step" -> readStep(t, p, f);
+            case "time_ms" -> readTime(t, p, f);
+            case "task" -> {
+              if (t == JsonToken.VALUE_NULL) {
+                yield null;
+              }
+              f.task = t == JsonToken.VALUE_STRING ? p.getText() : null;
+              yield f.task == null || f.task.isEmpty()
+                  ? "field 'task': expected a non-empty string"
+                  : identifier("task", f.task, limits.maxNameLength());
+            }
+            case "event" -> readEvent(t, p, f);
+            case "metrics" -> readMetrics(t, p, f);
+            case "tags" -> readTags(t, p, f);
+            case "logits" -> readLogits(t, p, f);
+            default -> {
+              p.skipChildren(); // unknown fields are carried by newer producers; ignore them
+              yield null;
+            }
+          };
       if (error != null) {
         return error;
       }
@@ -223,7 +248,8 @@ public final class TelemetryParser {
   }
 
   private String readStep(JsonToken t, JsonParser p, Fields f) throws IOException {
-    if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+    if (t != JsonToken.VALUE_NUMBER_INT
+        || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
         || p.getLongValue() < 0) {
       return "field 'step': expected an integer >= 0, got " + describe(t, p);
     }
@@ -238,7 +264,8 @@ public final class TelemetryParser {
     if (t == JsonToken.VALUE_NULL) {
       return null;
     }
-    if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+    if (t != JsonToken.VALUE_NUMBER_INT
+        || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
         || p.getLongValue() < 0) {
       return "field 'time_ms': expected Unix milliseconds (integer >= 0), got " + describe(t, p);
     }
@@ -251,16 +278,19 @@ public final class TelemetryParser {
 
   /**
    * Null when {@code value} is a valid identifier of at most {@code max} characters: no control
-   * character (a newline cannot be written into an InfluxDB tag, and splits every line format),
-   * no backslash (InfluxDB 1.x has no escape for it in tags: a name ending in one lost its points)
-   * and no unpaired surrogate (a {@code \uD800} escape would turn into '?' once encoded, so the
-   * Kafka key and the record would name different runs). Else the reason, naming the field.
+   * character (a newline cannot be written into an InfluxDB tag, and splits every line format), no
+   * backslash (InfluxDB 1.x has no escape for it in tags: a name ending in one lost its points) and
+   * no unpaired surrogate (a {@code \uD800} escape would turn into '?' once encoded, so the Kafka
+   * key and the record would name different runs). Else the reason, naming the field.
    */
   static String identifier(String field, String value, int max) {
     return identifier(field, value, max, true);
   }
 
-  /** As {@link #identifier(String, String, int)}; {@code identifierOnly} false for tag values (stored as strings). */
+  /**
+   * As {@link #identifier(String, String, int)}; {@code identifierOnly} false for tag values
+   * (stored as strings).
+   */
   static String identifier(String field, String value, int max, boolean identifierOnly) {
     if (value.length() > max) {
       return "field '" + field + "': " + value.length() + " characters exceed the limit of " + max;
@@ -268,17 +298,33 @@ public final class TelemetryParser {
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
       if (c < 0x20 || c == 0x7f) {
-        return String.format(java.util.Locale.ROOT, "field '%s': control character U+%04X at index %d", field, (int) c, i);
+        return String.format(
+            java.util.Locale.ROOT,
+            "field '%s': control character U+%04X at index %d",
+            field,
+            (int) c,
+            i);
       }
       if (c == '\\' && identifierOnly) {
-        return "field '" + field + "': backslash at index " + i + ": InfluxDB's line protocol cannot store every "
+        return "field '"
+            + field
+            + "': backslash at index "
+            + i
+            + ": InfluxDB's line protocol cannot store every "
             + "backslash in a name (one at the end, or before a space, comma or equals sign, is lost)";
       }
       if (Character.isSurrogate(c)) {
-        if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+        if (Character.isHighSurrogate(c)
+            && i + 1 < value.length()
+            && Character.isLowSurrogate(value.charAt(i + 1))) {
           i++;
         } else {
-          return String.format(java.util.Locale.ROOT, "field '%s': unpaired surrogate U+%04X at index %d", field, (int) c, i);
+          return String.format(
+              java.util.Locale.ROOT,
+              "field '%s': unpaired surrogate U+%04X at index %d",
+              field,
+              (int) c,
+              i);
         }
       }
     }
@@ -290,7 +336,9 @@ public final class TelemetryParser {
       return null;
     }
     if (t != JsonToken.VALUE_STRING || !EVENTS.contains(p.getText())) {
-      return "field 'event': expected one of " + new java.util.TreeSet<>(EVENTS) + ", got "
+      return "field 'event': expected one of "
+          + new java.util.TreeSet<>(EVENTS)
+          + ", got "
           + describe(t, p);
     }
     f.event = p.getText();
@@ -313,15 +361,19 @@ public final class TelemetryParser {
       if (v == JsonToken.VALUE_NUMBER_INT || v == JsonToken.VALUE_NUMBER_FLOAT) {
         d = p.getDoubleValue();
       } else if (v == JsonToken.VALUE_STRING) {
-        d = switch (p.getText()) {
-          case "NaN" -> Double.NaN;
-          case "Infinity" -> Double.POSITIVE_INFINITY;
-          case "-Infinity" -> Double.NEGATIVE_INFINITY;
-          default -> Double.MIN_VALUE; // sentinel: rejected below
-        };
+        d =
+            switch (p.getText()) {
+              case "NaN" -> Double.NaN;
+              case "Infinity" -> Double.POSITIVE_INFINITY;
+              case "-Infinity" -> Double.NEGATIVE_INFINITY;
+              default -> Double.MIN_VALUE; // sentinel: rejected below
+            };
         if (d == Double.MIN_VALUE) {
-          return "field 'metrics." + name + "': expected a number or \"NaN\", \"Infinity\", "
-              + "\"-Infinity\", got " + describe(v, p);
+          return "field 'metrics."
+              + name
+              + "': expected a number or \"NaN\", \"Infinity\", "
+              + "\"-Infinity\", got "
+              + describe(v, p);
         }
       } else {
         return "field 'metrics." + name + "': expected a number, got " + describe(v, p);
@@ -342,7 +394,8 @@ public final class TelemetryParser {
       values[names.size()] = d;
       names.add(name);
     }
-    f.metrics = new Metrics(names.toArray(String[]::new), java.util.Arrays.copyOf(values, names.size()));
+    f.metrics =
+        new Metrics(names.toArray(String[]::new), java.util.Arrays.copyOf(values, names.size()));
     return null;
   }
 
@@ -365,8 +418,10 @@ public final class TelemetryParser {
         return "field 'tags': more than " + limits.maxTags() + " tags";
       }
       String field = "tags." + abbreviate(name);
-      String invalid = name.isEmpty() ? "field 'tags': tag names must be non-empty"
-          : identifier(field, name, limits.maxNameLength());
+      String invalid =
+          name.isEmpty()
+              ? "field 'tags': tag names must be non-empty"
+              : identifier(field, name, limits.maxNameLength());
       if (invalid == null) {
         invalid = identifier(field, p.getText(), limits.maxTagValueLength(), false);
       }
@@ -396,8 +451,10 @@ public final class TelemetryParser {
       switch (name) {
         case "dtype" -> {
           if (v != JsonToken.VALUE_STRING || !DTYPES.contains(p.getText())) {
-            return "field 'logits.dtype': expected one of " + new java.util.TreeSet<>(DTYPES)
-                + ", got " + describe(v, p);
+            return "field 'logits.dtype': expected one of "
+                + new java.util.TreeSet<>(DTYPES)
+                + ", got "
+                + describe(v, p);
           }
           dtype = p.getText();
         }
@@ -407,8 +464,13 @@ public final class TelemetryParser {
           }
           List<Integer> l = new ArrayList<>();
           while ((v = p.nextToken()) != JsonToken.END_ARRAY) {
-            if (v != JsonToken.VALUE_NUMBER_INT || p.getLongValue() < 0 || p.getLongValue() > Integer.MAX_VALUE) {
-              return "field 'logits.labels[" + l.size() + "]': expected an integer >= 0, got " + describe(v, p);
+            if (v != JsonToken.VALUE_NUMBER_INT
+                || p.getLongValue() < 0
+                || p.getLongValue() > Integer.MAX_VALUE) {
+              return "field 'logits.labels["
+                  + l.size()
+                  + "]': expected an integer >= 0, got "
+                  + describe(v, p);
             }
             l.add(p.getIntValue());
           }
@@ -417,7 +479,8 @@ public final class TelemetryParser {
         case "rows" -> {
           String error = null;
           if (v != JsonToken.START_ARRAY) {
-            return "field 'logits.rows': expected an array of arrays of numbers, got " + describe(v, p);
+            return "field 'logits.rows': expected an array of arrays of numbers, got "
+                + describe(v, p);
           }
           List<double[]> r = new ArrayList<>();
           while ((v = p.nextToken()) != JsonToken.END_ARRAY) {
@@ -425,7 +488,10 @@ public final class TelemetryParser {
               return "field 'logits.rows': more than " + limits.maxLogitRows() + " rows";
             }
             if (v != JsonToken.START_ARRAY) {
-              return "field 'logits.rows[" + r.size() + "]': expected an array of numbers, got " + describe(v, p);
+              return "field 'logits.rows["
+                  + r.size()
+                  + "]': expected an array of numbers, got "
+                  + describe(v, p);
             }
             double[] row = new double[16];
             int n = 0;
@@ -440,10 +506,19 @@ public final class TelemetryParser {
               } else if (v == JsonToken.VALUE_STRING && "-Infinity".equals(p.getText())) {
                 d = Double.NEGATIVE_INFINITY;
               } else {
-                return "field 'logits.rows[" + r.size() + "][" + n + "]': expected a number, got " + describe(v, p);
+                return "field 'logits.rows["
+                    + r.size()
+                    + "]["
+                    + n
+                    + "]': expected a number, got "
+                    + describe(v, p);
               }
               if (n == limits.maxLogitColumns()) {
-                return "field 'logits.rows[" + r.size() + "]': more than " + limits.maxLogitColumns() + " columns";
+                return "field 'logits.rows["
+                    + r.size()
+                    + "]': more than "
+                    + limits.maxLogitColumns()
+                    + " columns";
               }
               if (n == row.length) {
                 row = java.util.Arrays.copyOf(row, row.length * 2);
@@ -468,8 +543,13 @@ public final class TelemetryParser {
     }
     for (int i = 0; i < labels.length; i++) {
       if (labels[i] >= rows[i].length) {
-        return "field 'logits.labels[" + i + "]': label " + labels[i] + " out of range for a row of "
-            + rows[i].length + " logits";
+        return "field 'logits.labels["
+            + i
+            + "]': label "
+            + labels[i]
+            + " out of range for a row of "
+            + rows[i].length
+            + " logits";
       }
     }
     f.logits = new LogitsSample(dtype, labels, rows);

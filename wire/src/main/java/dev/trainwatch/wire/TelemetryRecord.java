@@ -3,10 +3,10 @@ package dev.trainwatch.wire;
 /**
  * One step of one training run, exactly as {@code shared/eval/FORMAT.md} defines it.
  *
- * <p>{@code step} is the event time of the record; {@code timeMs} is -1 when the producer
- * sent no wall clock. {@code task}, {@code event} and {@code logits} are null when absent;
- * {@code metrics} and {@code tags} are never null. Build instances with
- * {@link TelemetryParser} (validated) or, in tests, with {@link #of}.
+ * <p>{@code step} is the event time of the record; {@code timeMs} is -1 when the producer sent no
+ * wall clock. {@code task}, {@code event} and {@code logits} are null when absent; {@code metrics}
+ * and {@code tags} are never null. Build instances with {@link TelemetryParser} (validated) or, in
+ * tests, with {@link #of}.
  */
 public record TelemetryRecord(
     String run,

@@ -1,13 +1,17 @@
 package dev.trainwatch.wire;
 
 /**
- * Kafka topic names shared by the sidecar, the Flink job and the alerts service. Telemetry
- * and alerts are keyed by run, so per-run order in Kafka matches the job's keyBy(run).
+ * Kafka topic names shared by the sidecar, the Flink job and the alerts service. Telemetry and
+ * alerts are keyed by run, so per-run order in Kafka matches the job's keyBy(run).
  */
 public record Topics(String telemetry, String alerts, String deadLetter, String metrics) {
 
   public static final Topics DEFAULT =
-      new Topics("trainwatch.telemetry", "trainwatch.alerts", "trainwatch.dead-letter", "trainwatch.metrics");
+      new Topics(
+          "trainwatch.telemetry",
+          "trainwatch.alerts",
+          "trainwatch.dead-letter",
+          "trainwatch.metrics");
 
   public Topics {
     for (String t : new String[] {telemetry, alerts, deadLetter, metrics}) {

@@ -15,8 +15,8 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Recorded training runs on disk: {@code .jsonl} and {@code .jsonl.gz} files, given as files
- * or directories (searched one level deep, in name order so replays are reproducible).
+ * Recorded training runs on disk: {@code .jsonl} and {@code .jsonl.gz} files, given as files or
+ * directories (searched one level deep, in name order so replays are reproducible).
  */
 public final class TraceFiles {
 
@@ -56,7 +56,8 @@ public final class TraceFiles {
   public static void forEachLine(Path file, Consumer<String> sink) {
     try (InputStream raw = Files.newInputStream(file);
         InputStream in = file.toString().endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16) : raw;
-        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16)) {
+        BufferedReader r =
+            new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16)) {
       String line;
       while ((line = r.readLine()) != null) {
         if (!line.isBlank()) {

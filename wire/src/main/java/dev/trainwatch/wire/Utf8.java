@@ -3,16 +3,19 @@ package dev.trainwatch.wire;
 import java.util.Locale;
 
 /**
- * Strict UTF-8 (RFC 3629) with a specific reason for every defect. Jackson, like most
- * decoders, takes overlong forms ({@code C0 AF} for '/'), encoded surrogates ({@code ED A0 80})
- * and skips a leading byte-order mark; each of these lets two different byte strings name the
- * same run, or one run turn into '?' once re-encoded, so records carrying them are rejected.
+ * Strict UTF-8 (RFC 3629) with a specific reason for every defect. Jackson, like most decoders,
+ * takes overlong forms ({@code C0 AF} for '/'), encoded surrogates ({@code ED A0 80}) and skips a
+ * leading byte-order mark; each of these lets two different byte strings name the same run, or one
+ * run turn into '?' once re-encoded, so records carrying them are rejected.
  */
 final class Utf8 {
 
   private Utf8() {}
 
-  /** Null when {@code b} is strict UTF-8 without a leading BOM; else the reason, with the byte offset. */
+  /**
+   * Null when {@code b} is strict UTF-8 without a leading BOM; else the reason, with the byte
+   * offset.
+   */
   static String check(byte[] b) {
     int n = b.length;
     if (n >= 3 && b[0] == (byte) 0xEF && b[1] == (byte) 0xBB && b[2] == (byte) 0xBF) {
@@ -52,7 +55,8 @@ final class Utf8 {
         }
         int cc = b[i + k] & 0xff;
         if ((cc & 0xC0) != 0x80) {
-          return at(i, "truncated %d-byte sequence (byte 0x%02X is not a continuation byte)", length, cc);
+          return at(
+              i, "truncated %d-byte sequence (byte 0x%02X is not a continuation byte)", length, cc);
         }
         cp = (cp << 6) | (cc & 0x3F);
       }

@@ -21,12 +21,15 @@ class AlertJsonTest {
 
   @Test
   void fingerprintIgnoresStepAndSeverityButNotAffectedTask() {
-    AlertEvent w = AlertEvent.firing("r", Family.STABILITY_GAP, "gap", Severity.WARNING, 10, -1,
-        "s", null, Map.of(), "t0");
-    AlertEvent c = AlertEvent.firing("r", Family.STABILITY_GAP, "gap", Severity.CRITICAL, 99, -1,
-        "s", null, Map.of(), "t0");
-    AlertEvent other = AlertEvent.firing("r", Family.STABILITY_GAP, "gap", Severity.WARNING, 10, -1,
-        "s", null, Map.of(), "t1");
+    AlertEvent w =
+        AlertEvent.firing(
+            "r", Family.STABILITY_GAP, "gap", Severity.WARNING, 10, -1, "s", null, Map.of(), "t0");
+    AlertEvent c =
+        AlertEvent.firing(
+            "r", Family.STABILITY_GAP, "gap", Severity.CRITICAL, 99, -1, "s", null, Map.of(), "t0");
+    AlertEvent other =
+        AlertEvent.firing(
+            "r", Family.STABILITY_GAP, "gap", Severity.WARNING, 10, -1, "s", null, Map.of(), "t1");
     assertThat(w.fingerprint()).isEqualTo(c.fingerprint()).hasSize(16);
     assertThat(other.fingerprint()).isNotEqualTo(w.fingerprint());
     assertThat(w.resolve(20, -1, "ok", Map.of()).fingerprint()).isEqualTo(w.fingerprint());
@@ -38,11 +41,24 @@ class AlertJsonTest {
     for (int i = 0; i < 20; i++) {
       many.put("k" + (char) ('a' + i), "v".repeat(200));
     }
-    AlertEvent plain = AlertEvent.firing("r", Family.INSTABILITY, "loss_spike", Severity.WARNING, 5, 7,
-        "s", "x", Map.of(), null);
+    AlertEvent plain =
+        AlertEvent.firing(
+            "r",
+            Family.INSTABILITY,
+            "loss_spike",
+            Severity.WARNING,
+            5,
+            7,
+            "s",
+            "x",
+            Map.of(),
+            null);
     AlertEvent tagged = plain.withTags(many);
 
-    assertThat(tagged.tags()).hasSize(AlertEvent.MAX_TAGS).containsKey("ka").doesNotContainKey("kt");
+    assertThat(tagged.tags())
+        .hasSize(AlertEvent.MAX_TAGS)
+        .containsKey("ka")
+        .doesNotContainKey("kt");
     assertThat(tagged.tags().get("ka")).hasSize(AlertEvent.MAX_TAG_VALUE);
     assertThat(tagged.fingerprint()).isEqualTo(plain.fingerprint());
     assertThat(AlertJson.parse(AlertJson.toBytes(tagged))).isEqualTo(tagged);
@@ -52,10 +68,23 @@ class AlertJsonTest {
 
   @Test
   void writesNonFiniteEvidenceAsStrings() {
-    AlertEvent a = AlertEvent.firing("r", Family.INSTABILITY, "non_finite", Severity.CRITICAL, 5, 7,
-        "NaN loss", "roll back", Map.of("loss", Double.NaN), null);
+    AlertEvent a =
+        AlertEvent.firing(
+            "r",
+            Family.INSTABILITY,
+            "non_finite",
+            Severity.CRITICAL,
+            5,
+            7,
+            "NaN loss",
+            "roll back",
+            Map.of("loss", Double.NaN),
+            null);
     String json = AlertJson.toJson(a);
-    assertThat(json).contains("\"loss\":\"NaN\"").contains("\"time_ms\":7").doesNotContain("affected_task");
+    assertThat(json)
+        .contains("\"loss\":\"NaN\"")
+        .contains("\"time_ms\":7")
+        .doesNotContain("affected_task");
   }
 
   @Test

@@ -10,7 +10,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** docs/telemetry.md lists exactly the catalogue of well-known metric names, with the same unit and meaning. */
+/**
+ * docs/telemetry.md lists exactly the catalogue of well-known metric names, with the same unit and
+ * meaning.
+ */
 class MetricNamesTest {
 
   static final Path DOC = Path.of("..", "docs", "telemetry.md");
@@ -20,7 +23,9 @@ class MetricNamesTest {
     String doc = Files.readString(DOC);
     int start = doc.indexOf("## Well-known metric names");
     int end = doc.indexOf("\n## ", start + 1);
-    Matcher m = Pattern.compile("(?m)^\\| `([^`]+)` \\| (.+?) \\| (.+) \\|$").matcher(doc.substring(start, end));
+    Matcher m =
+        Pattern.compile("(?m)^\\| `([^`]+)` \\| (.+?) \\| (.+) \\|$")
+            .matcher(doc.substring(start, end));
     List<MetricNames.Name> documented = new ArrayList<>();
     while (m.find()) {
       documented.add(new MetricNames.Name(m.group(1), m.group(2).trim(), m.group(3).trim()));

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 class TelemetryParserTest {
 
@@ -81,7 +81,9 @@ class TelemetryParserTest {
   @Test
   void rejectsOversizedRecordWithoutParsing() {
     TelemetryParser small = new TelemetryParser(new TelemetryParser.Limits(64, 10, 10, 10));
-    ParseResult result = small.parse("{\"run\":\"x\",\"step\":1,\"metrics\":{\"a_long_name\":1.0,\"another_long_name\":2.0}}");
+    ParseResult result =
+        small.parse(
+            "{\"run\":\"x\",\"step\":1,\"metrics\":{\"a_long_name\":1.0,\"another_long_name\":2.0}}");
     assertThat(((ParseResult.Rejected) result).reason()).contains("exceeds the limit of 64");
   }
 
@@ -89,14 +91,17 @@ class TelemetryParserTest {
   void writerRoundTripsEveryGoldenRecord() {
     for (String line : Golden.validTelemetry()) {
       TelemetryRecord r = parsed(line);
-      assertThat(parsed(new String(TelemetryJson.toBytes(r), java.nio.charset.StandardCharsets.UTF_8)))
+      assertThat(
+              parsed(new String(TelemetryJson.toBytes(r), java.nio.charset.StandardCharsets.UTF_8)))
           .isEqualTo(r);
     }
   }
 
   @Test
   void peekRunFindsTheRunWherePresentAndNothingOtherwise() {
-    byte[] b = "{\"metrics\":{\"loss\":1},\"tags\":{\"run\":\"no\"},\"run\":\"r7\",\"step\":-1}".getBytes();
+    byte[] b =
+        "{\"metrics\":{\"loss\":1},\"tags\":{\"run\":\"no\"},\"run\":\"r7\",\"step\":-1}"
+            .getBytes();
     assertThat(parser.peekRun(b)).isEqualTo("r7");
     for (String line : Golden.validTelemetry()) {
       assertThat(parser.peekRun(line.getBytes())).isEqualTo(parsed(line).run());

@@ -31,18 +31,18 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
-import java.util.function.Supplier;
 
 /**
- * The part of Alertmanager's API v2 that {@code amtool} and dashboards use, in its shapes:
- * {@code GET /alerts} (active alerts; {@code filter}, {@code active}, {@code silenced},
- * {@code inhibited}, {@code receiver}), {@code GET /silences} ({@code filter}),
- * {@code POST /silences} (create, or update by {@code id}), {@code GET|DELETE /silence/{id}}
- * (DELETE expires: silences are never deleted), {@code GET /status}. Validation follows
- * Alertmanager's: a silence needs matchers, createdBy, endsAt in the future and after startsAt,
- * and at least one matcher that does not match the empty string (no silence mutes everything).
+ * The part of Alertmanager's API v2 that {@code amtool} and dashboards use, in its shapes: {@code
+ * GET /alerts} (active alerts; {@code filter}, {@code active}, {@code silenced}, {@code inhibited},
+ * {@code receiver}), {@code GET /silences} ({@code filter}), {@code POST /silences} (create, or
+ * update by {@code id}), {@code GET|DELETE /silence/{id}} (DELETE expires: silences are never
+ * deleted), {@code GET /status}. Validation follows Alertmanager's: a silence needs matchers,
+ * createdBy, endsAt in the future and after startsAt, and at least one matcher that does not match
+ * the empty string (no silence mutes everything).
  *
  * <pre>{@code amtool --alertmanager.url=http://127.0.0.1:9095 silence add run=r1 -c "known"}</pre>
  */
@@ -56,7 +56,10 @@ final class AlertmanagerApi {
   private final InstantSource clock;
   private final Instant started;
 
-  AlertmanagerApi(Silences silences, Supplier<List<AlertStatus>> alerts, AlertLinks links,
+  AlertmanagerApi(
+      Silences silences,
+      Supplier<List<AlertStatus>> alerts,
+      AlertLinks links,
       InstantSource clock) {
     this.silences = silences;
     this.alerts = alerts;
@@ -80,11 +83,14 @@ final class AlertmanagerApi {
     if (path.startsWith("/silence/") && path.length() > "/silence/".length()) {
       String id = path.substring("/silence/".length());
       if (method.equals("GET")) {
-        return silences.get(id).map(s -> Reply.of(200, gettable(s, now)))
+        return silences
+            .get(id)
+            .map(s -> Reply.of(200, gettable(s, now)))
             .orElse(Reply.error(404, "silence " + id + " not found"));
       }
       if (method.equals("DELETE")) {
-        return silences.expire(id, now) ? new Reply(200, "application/json", "")
+        return silences.expire(id, now)
+            ? new Reply(200, "application/json", "")
             : Reply.error(404, "silence " + id + " not found");
       }
     }
@@ -105,16 +111,28 @@ final class AlertmanagerApi {
       Alert a = st.alert();
       boolean isSilenced = !st.silencedBy().isEmpty();
       boolean isInhibited = !st.inhibitedBy().isEmpty();
-      if (!Matcher.all(filter, a.labels()) || (!silenced && isSilenced) || (!inhibited && isInhibited)
+      if (!Matcher.all(filter, a.labels())
+          || (!silenced && isSilenced)
+          || (!inhibited && isInhibited)
           || (!active && !isSilenced && !isInhibited)
-          || (receiver != null && st.receivers().stream().noneMatch(r -> receiver.matcher(r).matches()))) {
+          || (receiver != null
+              && st.receivers().stream().noneMatch(r -> receiver.matcher(r).matches()))) {
         continue;
       }
-      out.add(new GettableAlert(a.labels(), links.annotations(a), Instant.ofEpochMilli(a.startsMs()).toString(),
-          ZERO_TIME, now.toString(), links.generatorUrl(a, now), a.fingerprint(),
-          st.receivers().stream().map(ReceiverName::new).toList(),
-          new AlertStatusBody(isSilenced || isInhibited ? "suppressed" : "active", st.silencedBy(),
-              st.inhibitedBy())));
+      out.add(
+          new GettableAlert(
+              a.labels(),
+              links.annotations(a),
+              Instant.ofEpochMilli(a.startsMs()).toString(),
+              ZERO_TIME,
+              now.toString(),
+              links.generatorUrl(a, now),
+              a.fingerprint(),
+              st.receivers().stream().map(ReceiverName::new).toList(),
+              new AlertStatusBody(
+                  isSilenced || isInhibited ? "suppressed" : "active",
+                  st.silencedBy(),
+                  st.inhibitedBy())));
     }
     return out;
   }
@@ -123,16 +141,27 @@ final class AlertmanagerApi {
   private List<GettableSilence> silences(Map<String, List<String>> params, Instant now) {
     List<Matcher> filter = matchers(params.getOrDefault("filter", List.of()));
     List<Silence> all = new ArrayList<>(silences.all());
-    // active first (soonest to end), then pending, then expired (most recent first), as Alertmanager
-    all.sort(Comparator.comparingInt((Silence s) -> switch (s.state(now)) {
-      case "active" -> 0;
-      case "pending" -> 1;
-      default -> 2;
-    }).thenComparing(s -> s.state(now).equals("expired") ? -s.endsAt().toEpochMilli() : s.endsAt().toEpochMilli()));
+    // active first (soonest to end), then pending, then expired (most recent first), as
+    // Alertmanager
+    all.sort(
+        Comparator.comparingInt(
+                (Silence s) ->
+                    switch (s.state(now)) {
+                      case "active" -> 0;
+                      case "pending" -> 1;
+                      default -> 2;
+                    })
+            .thenComparing(
+                s ->
+                    s.state(now).equals("expired")
+                        ? -s.endsAt().toEpochMilli()
+                        : s.endsAt().toEpochMilli()));
     List<GettableSilence> out = new ArrayList<>();
     for (Silence s : all) {
       Map<String, String> asLabels = new HashMap<>();
-      s.matchers().stream().filter(m -> m.isEqual() && !m.isRegex()).forEach(m -> asLabels.put(m.name(), m.value()));
+      s.matchers().stream()
+          .filter(m -> m.isEqual() && !m.isRegex())
+          .forEach(m -> asLabels.put(m.name(), m.value()));
       if (Matcher.all(filter, asLabels)) {
         out.add(gettable(s, now));
       }
@@ -150,10 +179,17 @@ final class AlertmanagerApi {
     if (draft.id() != null && !draft.id().isEmpty() && silences.get(draft.id()).isEmpty()) {
       return Reply.error(404, "silence " + draft.id() + " not found");
     }
-    Silence s = draft.id() == null || draft.id().isEmpty()
-        ? silences.create(new Silence(Silences.newId(), draft.matchers(), draft.startsAt(), draft.endsAt(),
-            draft.createdBy(), draft.comment()))
-        : silences.create(draft); // update in place: same id, new matchers and times
+    Silence s =
+        draft.id() == null || draft.id().isEmpty()
+            ? silences.create(
+                new Silence(
+                    Silences.newId(),
+                    draft.matchers(),
+                    draft.startsAt(),
+                    draft.endsAt(),
+                    draft.createdBy(),
+                    draft.comment()))
+            : silences.create(draft); // update in place: same id, new matchers and times
     return Reply.of(200, new SilenceCreated(s.id()));
   }
 
@@ -163,7 +199,8 @@ final class AlertmanagerApi {
     try {
       p = JSON.readValue(body, PostableSilence.class);
     } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
-      throw new IllegalArgumentException("body must be a JSON silence object: " + e.getOriginalMessage());
+      throw new IllegalArgumentException(
+          "body must be a JSON silence object: " + e.getOriginalMessage());
     }
     if (p == null) {
       throw new IllegalArgumentException("body must be a JSON object");
@@ -179,8 +216,9 @@ final class AlertmanagerApi {
       throw new IllegalArgumentException("matchers: at least one matcher is required");
     }
     if (ms.stream().allMatch(m -> m.matches(Map.of()))) {
-      throw new IllegalArgumentException("matchers: at least one matcher must not match the empty "
-          + "string (a silence may not mute every alert)");
+      throw new IllegalArgumentException(
+          "matchers: at least one matcher must not match the empty "
+              + "string (a silence may not mute every alert)");
     }
     if (p.createdBy() == null || p.createdBy().isBlank()) {
       throw new IllegalArgumentException("createdBy: is required");
@@ -199,7 +237,12 @@ final class AlertmanagerApi {
     if (!ends.isAfter(starts)) {
       throw new IllegalArgumentException("endsAt: must be after startsAt");
     }
-    return new Silence(p.id() == null ? "" : p.id(), ms, starts, ends, p.createdBy(),
+    return new Silence(
+        p.id() == null ? "" : p.id(),
+        ms,
+        starts,
+        ends,
+        p.createdBy(),
         p.comment() == null ? "" : p.comment());
   }
 
@@ -212,15 +255,25 @@ final class AlertmanagerApi {
   }
 
   static GettableSilence gettable(Silence s, Instant now) {
-    return new GettableSilence(s.id(), s.matchers().stream()
-        .map(m -> new MatcherBody(m.name(), m.value(), m.isRegex(), m.isEqual())).toList(),
-        s.startsAt().toString(), s.endsAt().toString(), s.startsAt().toString(), s.createdBy(),
-        s.comment(), new SilenceStatus(s.state(now)));
+    return new GettableSilence(
+        s.id(),
+        s.matchers().stream()
+            .map(m -> new MatcherBody(m.name(), m.value(), m.isRegex(), m.isEqual()))
+            .toList(),
+        s.startsAt().toString(),
+        s.endsAt().toString(),
+        s.startsAt().toString(),
+        s.createdBy(),
+        s.comment(),
+        new SilenceStatus(s.state(now)));
   }
 
   private Status status() {
-    return new Status(new ClusterStatus("disabled", List.of()),
-        new VersionInfo("trainwatch-alerts", "", "", "", "", ""), new ConfigBody(""), started.toString());
+    return new Status(
+        new ClusterStatus("disabled", List.of()),
+        new VersionInfo("trainwatch-alerts", "", "", "", "", ""),
+        new ConfigBody(""),
+        started.toString());
   }
 
   private static Map<String, List<String>> params(String query) {
@@ -245,7 +298,10 @@ final class AlertmanagerApi {
       if (s.startsWith("{") && s.endsWith("}")) {
         s = s.substring(1, s.length() - 1);
       }
-      for (String part : s.isEmpty() ? new String[0] : s.split(",(?=\\s*[a-zA-Z_][a-zA-Z0-9_]*\\s*(=~|!~|!=|=))")) {
+      for (String part :
+          s.isEmpty()
+              ? new String[0]
+              : s.split(",(?=\\s*[a-zA-Z_][a-zA-Z0-9_]*\\s*(=~|!~|!=|=))")) {
         out.add(Matcher.parse(part));
       }
     }

@@ -15,18 +15,33 @@ final class AlertmanagerShapes {
 
   /** {@code isEqual} absent means true, as in Alertmanager since 0.22. */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  record MatcherBody(String name, String value, @JsonProperty("isRegex") boolean isRegex,
+  record MatcherBody(
+      String name,
+      String value,
+      @JsonProperty("isRegex") boolean isRegex,
       @JsonProperty("isEqual") Boolean isEqual) {}
 
   /** POST /silences: {@code id} set means update. */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  record PostableSilence(String id, List<MatcherBody> matchers, String startsAt, String endsAt,
-      String createdBy, String comment) {}
+  record PostableSilence(
+      String id,
+      List<MatcherBody> matchers,
+      String startsAt,
+      String endsAt,
+      String createdBy,
+      String comment) {}
 
   record SilenceStatus(String state) {}
 
-  record GettableSilence(String id, List<MatcherBody> matchers, String startsAt, String endsAt,
-      String updatedAt, String createdBy, String comment, SilenceStatus status) {}
+  record GettableSilence(
+      String id,
+      List<MatcherBody> matchers,
+      String startsAt,
+      String endsAt,
+      String updatedAt,
+      String createdBy,
+      String comment,
+      SilenceStatus status) {}
 
   record SilenceCreated(String silenceID) {}
 
@@ -35,14 +50,26 @@ final class AlertmanagerShapes {
   /** {@code state}: active, suppressed or unprocessed. */
   record AlertStatusBody(String state, List<String> silencedBy, List<String> inhibitedBy) {}
 
-  record GettableAlert(Map<String, String> labels, Map<String, String> annotations, String startsAt,
-      String endsAt, String updatedAt, @JsonProperty("generatorURL") String generatorURL,
-      String fingerprint, List<ReceiverName> receivers, AlertStatusBody status) {}
+  record GettableAlert(
+      Map<String, String> labels,
+      Map<String, String> annotations,
+      String startsAt,
+      String endsAt,
+      String updatedAt,
+      @JsonProperty("generatorURL") String generatorURL,
+      String fingerprint,
+      List<ReceiverName> receivers,
+      AlertStatusBody status) {}
 
   record ClusterStatus(String status, List<Object> peers) {}
 
-  record VersionInfo(String version, String branch, String buildDate, String buildUser,
-      String goVersion, String revision) {}
+  record VersionInfo(
+      String version,
+      String branch,
+      String buildDate,
+      String buildUser,
+      String goVersion,
+      String revision) {}
 
   record ConfigBody(String original) {}
 

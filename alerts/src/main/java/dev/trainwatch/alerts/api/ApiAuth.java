@@ -6,18 +6,19 @@ import java.security.MessageDigest;
 import java.util.Base64;
 
 /**
- * Who may call the API: writes (creating, updating, expiring silences) always need the
- * configured basic-auth credentials or bearer token, and with none configured every write is
- * refused, so an open port can never mute an alert; reads need them only with
- * {@code protect_reads}. Comparisons are constant-time.
+ * Who may call the API: writes (creating, updating, expiring silences) always need the configured
+ * basic-auth credentials or bearer token, and with none configured every write is refused, so an
+ * open port can never mute an alert; reads need them only with {@code protect_reads}. Comparisons
+ * are constant-time.
  */
 final class ApiAuth {
 
   /** The decision, with the reason a client gets in its 401. */
   enum Verdict {
     ALLOWED(""),
-    NO_CREDENTIALS_CONFIGURED("writes are disabled: no credentials configured (set http.auth."
-        + "username/password or http.auth.bearer_token)"),
+    NO_CREDENTIALS_CONFIGURED(
+        "writes are disabled: no credentials configured (set http.auth."
+            + "username/password or http.auth.bearer_token)"),
     MISSING("credentials required: HTTP basic auth or Authorization: Bearer"),
     WRONG("invalid credentials");
 
@@ -55,20 +56,23 @@ final class ApiAuth {
     if (a.regionMatches(true, 0, "Basic ", 0, 6) && auth.username() != null) {
       String decoded;
       try {
-        decoded = new String(Base64.getDecoder().decode(a.substring(6).strip()), StandardCharsets.UTF_8);
+        decoded =
+            new String(Base64.getDecoder().decode(a.substring(6).strip()), StandardCharsets.UTF_8);
       } catch (IllegalArgumentException e) {
         return Verdict.WRONG;
       }
       int colon = decoded.indexOf(':');
-      boolean ok = colon > 0 && same(decoded.substring(0, colon), auth.username())
-          & same(decoded.substring(colon + 1), auth.password());
+      boolean ok =
+          colon > 0
+              && same(decoded.substring(0, colon), auth.username())
+                  & same(decoded.substring(colon + 1), auth.password());
       return ok ? Verdict.ALLOWED : Verdict.WRONG;
     }
     return Verdict.WRONG;
   }
 
   private static boolean same(String given, String expected) {
-    return MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8),
-        expected.getBytes(StandardCharsets.UTF_8));
+    return MessageDigest.isEqual(
+        given.getBytes(StandardCharsets.UTF_8), expected.getBytes(StandardCharsets.UTF_8));
   }
 }

@@ -29,17 +29,17 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * The HTTP API of the alerts service (Jetty, loopback by default): {@code GET /healthz},
- * {@code GET /metrics} (Prometheus text), and the Alertmanager API v2 subset that {@code amtool}
- * speaks ({@link AlertmanagerApi}): {@code GET /api/v2/alerts}, {@code GET|POST /api/v2/silences},
- * {@code GET|DELETE /api/v2/silence/{id}}, {@code GET /api/v2/status}. The v1 silences API is
- * retired: {@code /api/v1/*} answers 410 naming its v2 replacement.
+ * The HTTP API of the alerts service (Jetty, loopback by default): {@code GET /healthz}, {@code GET
+ * /metrics} (Prometheus text), and the Alertmanager API v2 subset that {@code amtool} speaks
+ * ({@link AlertmanagerApi}): {@code GET /api/v2/alerts}, {@code GET|POST /api/v2/silences}, {@code
+ * GET|DELETE /api/v2/silence/{id}}, {@code GET /api/v2/status}. The v1 silences API is retired:
+ * {@code /api/v1/*} answers 410 naming its v2 replacement.
  *
  * <p>Resisting slow and large clients: Jetty parses requests without holding a thread between
  * bytes, so slow connections cost a socket, not a handler; bodies are read asynchronously up to
- * {@code max_body_bytes} (413 beyond, announced or not, never buffered past the limit) and
- * within {@code request_timeout} (408); idle connections close after {@code idle_timeout}; the
- * handler pool is bounded ({@code threads}). Writes need credentials ({@link ApiAuth}).
+ * {@code max_body_bytes} (413 beyond, announced or not, never buffered past the limit) and within
+ * {@code request_timeout} (408); idle connections close after {@code idle_timeout}; the handler
+ * pool is bounded ({@code threads}). Writes need credentials ({@link ApiAuth}).
  */
 public final class ApiServer implements AutoCloseable {
 
@@ -52,8 +52,14 @@ public final class ApiServer implements AutoCloseable {
   private final AlertmanagerApi am;
   private final Http http;
 
-  public ApiServer(Http http, Silences silences, Supplier<List<AlertStatus>> alerts,
-      AlertLinks links, AlertsMetrics metrics, InstantSource clock, BooleanSupplier healthy)
+  public ApiServer(
+      Http http,
+      Silences silences,
+      Supplier<List<AlertStatus>> alerts,
+      AlertLinks links,
+      AlertsMetrics metrics,
+      InstantSource clock,
+      BooleanSupplier healthy)
       throws Exception {
     this.http = http;
     this.metrics = metrics;
@@ -74,13 +80,14 @@ public final class ApiServer implements AutoCloseable {
     connector.setPort(http.port());
     connector.setIdleTimeout(http.idleTimeout().toMillis());
     server.addConnector(connector);
-    server.setHandler(new Handler.Abstract() {
-      @Override
-      public boolean handle(Request request, Response response, Callback callback) {
-        dispatch(request, response, callback);
-        return true;
-      }
-    });
+    server.setHandler(
+        new Handler.Abstract() {
+          @Override
+          public boolean handle(Request request, Response response, Callback callback) {
+            dispatch(request, response, callback);
+            return true;
+          }
+        });
     server.start();
   }
 
@@ -114,8 +121,10 @@ public final class ApiServer implements AutoCloseable {
     String method = request.getMethod();
     boolean write = !method.equals("GET") && !method.equals("HEAD");
     boolean open = path.equals("/healthz") || path.equals("/-/healthy") || path.equals("/-/ready");
-    ApiAuth.Verdict v = open ? ApiAuth.Verdict.ALLOWED
-        : auth.check(request.getHeaders().get(HttpHeader.AUTHORIZATION), write);
+    ApiAuth.Verdict v =
+        open
+            ? ApiAuth.Verdict.ALLOWED
+            : auth.check(request.getHeaders().get(HttpHeader.AUTHORIZATION), write);
     if (v != ApiAuth.Verdict.ALLOWED) {
       response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Basic realm=\"trainwatch-alerts\"");
       reply(response, callback, Reply.error(401, v.message()));
@@ -127,42 +136,66 @@ public final class ApiServer implements AutoCloseable {
     }
     long declared = request.getLength();
     if (declared > http.maxBodyBytes()) {
-      reply(response, callback, Reply.error(413, "body of " + declared + " bytes exceeds http.max_body_bytes="
-          + http.maxBodyBytes()));
+      reply(
+          response,
+          callback,
+          Reply.error(
+              413,
+              "body of " + declared + " bytes exceeds http.max_body_bytes=" + http.maxBodyBytes()));
       return;
     }
     // asynchronous: a client trickling its body holds no thread, and is cut off at request_timeout
     Content.Source.asByteArrayAsync(request, http.maxBodyBytes())
         .orTimeout(http.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
-        .whenComplete((body, err) -> {
-          if (err == null) {
-            reply(response, callback, route(method, path, request.getHttpURI().getQuery(), body));
-            return;
-          }
-          Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-          if (cause instanceof TimeoutException) {
-            reply(response, callback, Reply.error(408, "request body not received within "
-                + "http.request_timeout=" + http.requestTimeout().toMillis() + " ms"));
-          } else if (String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("max size")) {
-            reply(response, callback, Reply.error(413, "body exceeds http.max_body_bytes=" + http.maxBodyBytes()));
-          } else {
-            callback.failed(cause);
-          }
-        });
+        .whenComplete(
+            (body, err) -> {
+              if (err == null) {
+                reply(
+                    response, callback, route(method, path, request.getHttpURI().getQuery(), body));
+                return;
+              }
+              Throwable cause =
+                  err instanceof CompletionException && err.getCause() != null
+                      ? err.getCause()
+                      : err;
+              if (cause instanceof TimeoutException) {
+                reply(
+                    response,
+                    callback,
+                    Reply.error(
+                        408,
+                        "request body not received within "
+                            + "http.request_timeout="
+                            + http.requestTimeout().toMillis()
+                            + " ms"));
+              } else if (String.valueOf(cause.getMessage())
+                  .toLowerCase(java.util.Locale.ROOT)
+                  .contains("max size")) {
+                reply(
+                    response,
+                    callback,
+                    Reply.error(413, "body exceeds http.max_body_bytes=" + http.maxBodyBytes()));
+              } else {
+                callback.failed(cause);
+              }
+            });
   }
 
   private Reply route(String method, String path, String query, byte[] body) {
     try {
       if (path.equals("/healthz") || path.equals("/-/healthy") || path.equals("/-/ready")) {
-        return healthy.getAsBoolean() ? new Reply(200, "text/plain", "ok\n")
+        return healthy.getAsBoolean()
+            ? new Reply(200, "text/plain", "ok\n")
             : new Reply(503, "text/plain", "consumer not running\n");
       }
       if (path.equals("/metrics")) {
         return new Reply(200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
       }
       if (path.startsWith("/api/v1/")) {
-        return Reply.error(410, "the v1 API is retired; use /api/v2/silences, /api/v2/silence/{id} "
-            + "and /api/v2/alerts (Alertmanager's API v2, which amtool speaks)");
+        return Reply.error(
+            410,
+            "the v1 API is retired; use /api/v2/silences, /api/v2/silence/{id} "
+                + "and /api/v2/alerts (Alertmanager's API v2, which amtool speaks)");
       }
       if (path.startsWith("/api/v2/")) {
         return am.handle(method, path.substring("/api/v2".length()), query, body);

@@ -1,6 +1,8 @@
 package dev.trainwatch.alerts.config;
 
-/** A configuration error; the message starts with the offending key, e.g. {@code route.group_wait}. */
+/**
+ * A configuration error; the message starts with the offending key, e.g. {@code route.group_wait}.
+ */
 public final class ConfigException extends RuntimeException {
 
   private final String key;

@@ -53,7 +53,8 @@ final class ConfigNode {
     for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
       String k = it.next();
       if (!allowed.contains(k)) {
-        throw new ConfigException(path.isEmpty() ? k : path + "." + k,
+        throw new ConfigException(
+            path.isEmpty() ? k : path + "." + k,
             "unknown key; expected one of " + new java.util.TreeSet<>(allowed));
       }
     }

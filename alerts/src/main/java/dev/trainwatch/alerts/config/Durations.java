@@ -4,7 +4,10 @@ import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Prometheus-style durations: {@code 250ms}, {@code 30s}, {@code 5m}, {@code 4h}, {@code 1d}, {@code 1h30m}. */
+/**
+ * Prometheus-style durations: {@code 250ms}, {@code 30s}, {@code 5m}, {@code 4h}, {@code 1d},
+ * {@code 1h30m}.
+ */
 public final class Durations {
 
   private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
@@ -23,17 +26,20 @@ public final class Durations {
         break;
       }
       long n = Long.parseLong(m.group(1));
-      d = d.plus(switch (m.group(2)) {
-        case "ms" -> Duration.ofMillis(n);
-        case "s" -> Duration.ofSeconds(n);
-        case "m" -> Duration.ofMinutes(n);
-        case "h" -> Duration.ofHours(n);
-        default -> Duration.ofDays(n);
-      });
+      d =
+          d.plus(
+              switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+              });
       end = m.end();
     }
     if (end != text.trim().length() || end == 0) {
-      throw new IllegalArgumentException("invalid duration '" + text + "', use e.g. 250ms, 30s, 5m, 4h");
+      throw new IllegalArgumentException(
+          "invalid duration '" + text + "', use e.g. 250ms, 30s, 5m, 4h");
     }
     return d;
   }

@@ -8,9 +8,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * An aggregation group: the alerts of one route with equal group_by labels. It flushes first
- * {@code group_wait} after it is created, then every {@code group_interval}; at most one flush is
- * in flight. Not thread-safe: owned by the dispatcher thread.
+ * An aggregation group: the alerts of one route with equal group_by labels. It flushes first {@code
+ * group_wait} after it is created, then every {@code group_interval}; at most one flush is in
+ * flight. Not thread-safe: owned by the dispatcher thread.
  */
 final class AggrGroup {
 

@@ -16,18 +16,18 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * Holds the current alerts and their aggregation groups, and decides when each group flushes.
- * Pure state and rules: no I/O beyond the {@link StateSink}, no threads, and every method takes
- * {@code now} from the caller (taken once per tick), so tests drive it with plain instants.
+ * Holds the current alerts and their aggregation groups, and decides when each group flushes. Pure
+ * state and rules: no I/O beyond the {@link StateSink}, no threads, and every method takes {@code
+ * now} from the caller (taken once per tick), so tests drive it with plain instants.
  *
  * <p>Identity is the label set ({@link Alert#fingerprint()}); {@code current} maps each detector
  * identity ({@link Alert#source()}) to its latest alert. When a detector's alert changes labels
- * (warning escalated to critical) the old identity is resolved in the same step, so receivers
- * and Alertmanager see the warning end exactly when the critical starts.
+ * (warning escalated to critical) the old identity is resolved in the same step, so receivers and
+ * Alertmanager see the warning end exactly when the critical starts.
  *
  * <p>Receivers in forward mode ({@code mode: alertmanager}) are outside the routing tree: every
- * state change is queued for them unfiltered (no grouping, inhibition or silences) and flushed
- * at the next tick, one batch per receiver in flight at a time.
+ * state change is queued for them unfiltered (no grouping, inhibition or silences) and flushed at
+ * the next tick, one batch per receiver in flight at a time.
  *
  * <pre>{@code
  * d.ingest(event, offset, now);
@@ -45,11 +45,15 @@ public final class Dispatcher {
   }
 
   /** What an event did: changed the state (offset now pending), or nothing (offset settled). */
-  public enum Ingested { CHANGED, DUPLICATE, STALE }
+  public enum Ingested {
+    CHANGED,
+    DUPLICATE,
+    STALE
+  }
 
   /** An alert as the API shows it: where it goes and what mutes it. */
-  public record AlertStatus(Alert alert, List<String> receivers, List<String> silencedBy,
-      List<String> inhibitedBy) {}
+  public record AlertStatus(
+      Alert alert, List<String> receivers, List<String> silencedBy, List<String> inhibitedBy) {}
 
   private final RouteNode routes;
   private final Inhibitor inhibitor;
@@ -67,11 +71,16 @@ public final class Dispatcher {
   }
 
   /**
-   * {@code forwardReceivers}: receivers that get every change unfiltered (forward mode);
-   * {@code tagLabels}: run tags promoted to labels when an alert carries them.
+   * {@code forwardReceivers}: receivers that get every change unfiltered (forward mode); {@code
+   * tagLabels}: run tags promoted to labels when an alert carries them.
    */
-  public Dispatcher(RouteNode routes, Inhibitor inhibitor, Silences silences, StateSink sink,
-      List<String> forwardReceivers, List<String> tagLabels) {
+  public Dispatcher(
+      RouteNode routes,
+      Inhibitor inhibitor,
+      Silences silences,
+      StateSink sink,
+      List<String> forwardReceivers,
+      List<String> tagLabels) {
     this.tagLabels = List.copyOf(tagLabels);
     this.routes = routes;
     this.inhibitor = inhibitor;
@@ -79,8 +88,18 @@ public final class Dispatcher {
     this.sink = sink;
     Route root = routes.route();
     for (String r : forwardReceivers) {
-      forwards.put(r, new ForwardQueue(new Route(r, List.of(), List.of(), root.groupWait(),
-          root.groupInterval(), root.repeatInterval(), false, List.of())));
+      forwards.put(
+          r,
+          new ForwardQueue(
+              new Route(
+                  r,
+                  List.of(),
+                  List.of(),
+                  root.groupWait(),
+                  root.groupInterval(),
+                  root.repeatInterval(),
+                  false,
+                  List.of())));
     }
   }
 
@@ -106,7 +125,8 @@ public final class Dispatcher {
     for (Alert a : restored.values()) {
       alerts.put(a.fingerprint(), a);
       Alert cur = alerts.get(current.get(a.source()));
-      // the latest step is the current one; at equal steps the firing one (the superseded is resolved)
+      // the latest step is the current one; at equal steps the firing one (the superseded is
+      // resolved)
       if (cur == null || a.step() > cur.step() || (a.step() == cur.step() && !a.resolved())) {
         current.put(a.source(), a.fingerprint());
       }
@@ -121,7 +141,8 @@ public final class Dispatcher {
     Alert prev = curId == null ? null : alerts.get(curId);
     Long tomb = tombstones.get(e.fingerprint());
     // Kafka redelivers after a restart: an event at or before the step already applied is old news
-    if ((prev != null && e.step() < prev.step()) || (prev == null && tomb != null && e.step() <= tomb)) {
+    if ((prev != null && e.step() < prev.step())
+        || (prev == null && tomb != null && e.step() <= tomb)) {
       return Ingested.STALE;
     }
     Alert a = Alert.from(e, prev, now, promoted(e));
@@ -179,9 +200,9 @@ public final class Dispatcher {
   }
 
   /**
-   * The flushes due at {@code now}; each group is then in flight until {@link #completed}. A
-   * flush carries the unmuted firing alerts and every resolved one: the pipeline sends a
-   * resolution only to a receiver that was told the alert fired.
+   * The flushes due at {@code now}; each group is then in flight until {@link #completed}. A flush
+   * carries the unmuted firing alerts and every resolved one: the pipeline sends a resolution only
+   * to a receiver that was told the alert fired.
    */
   public List<Flush> due(Instant now) {
     List<Flush> out = new ArrayList<>();
@@ -195,8 +216,16 @@ public final class Dispatcher {
           send.add(a);
         }
       }
-      out.add(new Flush(g.key, g.route.route(), g.labels, send, List.copyOf(g.alerts.values()),
-          List.copyOf(g.pending), now, false));
+      out.add(
+          new Flush(
+              g.key,
+              g.route.route(),
+              g.labels,
+              send,
+              List.copyOf(g.alerts.values()),
+              List.copyOf(g.pending),
+              now,
+              false));
       g.pending.clear();
       g.inFlight = true;
       g.nextFlushMs = now.toEpochMilli() + g.route.route().groupInterval().toMillis();
@@ -206,8 +235,16 @@ public final class Dispatcher {
       if (q.inFlight || (q.alerts.isEmpty() && q.pending.isEmpty())) {
         continue;
       }
-      out.add(new Flush(forwardKey(e.getKey()), q.route, Map.of(), List.copyOf(q.alerts.values()),
-          List.of(), List.copyOf(q.pending), now, true));
+      out.add(
+          new Flush(
+              forwardKey(e.getKey()),
+              q.route,
+              Map.of(),
+              List.copyOf(q.alerts.values()),
+              List.of(),
+              List.copyOf(q.pending),
+              now,
+              true));
       q.alerts.clear();
       q.pending.clear();
       q.inFlight = true;
@@ -224,9 +261,9 @@ public final class Dispatcher {
   }
 
   /**
-   * Ends a flush (delivered, dead-lettered or nothing to send). Resolved alerts that did not
-   * change since the flush are forgotten, as Alertmanager does, and empty groups are deleted,
-   * so state returns to zero once every alert has resolved and been notified.
+   * Ends a flush (delivered, dead-lettered or nothing to send). Resolved alerts that did not change
+   * since the flush are forgotten, as Alertmanager does, and empty groups are deleted, so state
+   * returns to zero once every alert has resolved and been notified.
    */
   public void completed(Flush f) {
     if (f.forward()) {
@@ -285,12 +322,13 @@ public final class Dispatcher {
   }
 
   /**
-   * The firing alerts a receiver was last told about and that are still firing and unmuted:
-   * what a re-send to Alertmanager repeats. {@code sentFiring} gives, per group key, the
-   * identities of the firing alerts in the last notification to this receiver. Forward-mode
-   * receivers get every firing alert.
+   * The firing alerts a receiver was last told about and that are still firing and unmuted: what a
+   * re-send to Alertmanager repeats. {@code sentFiring} gives, per group key, the identities of the
+   * firing alerts in the last notification to this receiver. Forward-mode receivers get every
+   * firing alert.
    */
-  public List<Alert> stillFiring(String receiver, Function<String, Set<String>> sentFiring, Instant now) {
+  public List<Alert> stillFiring(
+      String receiver, Function<String, Set<String>> sentFiring, Instant now) {
     Set<Alert> out = new LinkedHashSet<>();
     if (forwards.containsKey(receiver)) {
       alerts.values().stream().filter(a -> !a.resolved()).forEach(out::add);
@@ -320,8 +358,12 @@ public final class Dispatcher {
       List<String> receivers = new ArrayList<>();
       routes.match(a.labels()).forEach(r -> receivers.add(r.route().receiver()));
       receivers.addAll(forwards.keySet());
-      out.add(new AlertStatus(a, List.copyOf(new LinkedHashSet<>(receivers)),
-          silences.mutedBy(a.labels(), now), inhibitor.inhibitedBy(a, alerts.values())));
+      out.add(
+          new AlertStatus(
+              a,
+              List.copyOf(new LinkedHashSet<>(receivers)),
+              silences.mutedBy(a.labels(), now),
+              inhibitor.inhibitedBy(a, alerts.values())));
     }
     return out;
   }

@@ -8,12 +8,18 @@ import java.util.Map;
 
 /**
  * One tick of one aggregation group, handed to the notification pipeline: the alerts to notify
- * (silenced and inhibited ones already removed), the full snapshot (to tell, on completion,
- * which resolved alerts can be forgotten), and the Kafka offsets this flush settles.
- * {@code forward}: a batch of raw state changes for a forward-mode receiver (no dedup stage).
+ * (silenced and inhibited ones already removed), the full snapshot (to tell, on completion, which
+ * resolved alerts can be forgotten), and the Kafka offsets this flush settles. {@code forward}: a
+ * batch of raw state changes for a forward-mode receiver (no dedup stage).
  */
-public record Flush(String groupKey, Route route, Map<String, String> groupLabels,
-    List<Alert> alerts, List<Alert> snapshot, List<SourceOffset> offsets, Instant now,
+public record Flush(
+    String groupKey,
+    Route route,
+    Map<String, String> groupLabels,
+    List<Alert> alerts,
+    List<Alert> snapshot,
+    List<SourceOffset> offsets,
+    Instant now,
     boolean forward) {
 
   public Flush {

@@ -21,9 +21,14 @@ public record RouteNode(String id, Route route, List<RouteNode> children) {
     List<RouteNode> kids = new ArrayList<>();
     RouteNode self = new RouteNode(parentId, r, kids);
     for (Route c : r.routes()) {
-      String cid = parentId + "/{" + c.matchers().stream().map(Matcher::toString)
-          .collect(Collectors.joining(",")) + "}";
-      kids.add(build(c, cid + (kids.stream().anyMatch(k -> k.id().equals(cid)) ? "#" + kids.size() : "")));
+      String cid =
+          parentId
+              + "/{"
+              + c.matchers().stream().map(Matcher::toString).collect(Collectors.joining(","))
+              + "}";
+      kids.add(
+          build(
+              c, cid + (kids.stream().anyMatch(k -> k.id().equals(cid)) ? "#" + kids.size() : "")));
     }
     return self;
   }
@@ -49,8 +54,12 @@ public record RouteNode(String id, Route route, List<RouteNode> children) {
 
   /** {@code {}/{...}:{family="x",run="y"}}: route id plus the values of its group_by labels. */
   public String groupKey(Map<String, String> groupLabels) {
-    return id + ":{" + groupLabels.entrySet().stream()
-        .map(e -> e.getKey() + "=\"" + e.getValue() + "\"").collect(Collectors.joining(",")) + "}";
+    return id
+        + ":{"
+        + groupLabels.entrySet().stream()
+            .map(e -> e.getKey() + "=\"" + e.getValue() + "\"")
+            .collect(Collectors.joining(","))
+        + "}";
   }
 
   public Map<String, String> groupLabels(Map<String, String> labels) {

@@ -9,9 +9,8 @@ import java.util.Objects;
 
 /**
  * Alertmanager inhibition: a firing alert matching a rule's source mutes every other alert that
- * matches the rule's target and has the same values for the rule's {@code equal} labels. By
- * default a critical mutes the warnings of the same run and family. An alert never inhibits
- * itself.
+ * matches the rule's target and has the same values for the rule's {@code equal} labels. By default
+ * a critical mutes the warnings of the same run and family. An alert never inhibits itself.
  */
 public final class Inhibitor {
 
@@ -38,8 +37,10 @@ public final class Inhibitor {
         continue;
       }
       for (Alert source : all) {
-        if (!source.resolved() && !source.fingerprint().equals(target.fingerprint())
-            && Matcher.all(r.source(), source.labels()) && equal(r.equal(), source, target)) {
+        if (!source.resolved()
+            && !source.fingerprint().equals(target.fingerprint())
+            && Matcher.all(r.source(), source.labels())
+            && equal(r.equal(), source, target)) {
           out.add(source.fingerprint());
           if (first) {
             return out;

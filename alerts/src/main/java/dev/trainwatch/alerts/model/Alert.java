@@ -11,16 +11,16 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * An alert as the delivery side sees it: Alertmanager-style labels (identity and grouping)
- * and annotations (text), with the time it started and, once resolved, the time it ended.
+ * An alert as the delivery side sees it: Alertmanager-style labels (identity and grouping) and
+ * annotations (text), with the time it started and, once resolved, the time it ended.
  *
  * <p>Identity is the label set, as in Alertmanager: {@code fingerprint} is a hash of the labels
- * (always recomputed from them), so a warning and the critical it escalates to are two alerts,
- * and the warning is resolved when the critical starts (see {@link #supersededBy}). {@code source}
- * is the detector's lifetime identity ({@link AlertEvent#fingerprint()}, one per run, detector
- * and task), shared by both, and sent to receivers as the {@code trainwatch_id} annotation so
- * they can follow one problem across its severities. Times are epoch millis so the record
- * serialises without extra Jackson modules; {@code endsMs == 0} means firing.
+ * (always recomputed from them), so a warning and the critical it escalates to are two alerts, and
+ * the warning is resolved when the critical starts (see {@link #supersededBy}). {@code source} is
+ * the detector's lifetime identity ({@link AlertEvent#fingerprint()}, one per run, detector and
+ * task), shared by both, and sent to receivers as the {@code trainwatch_id} annotation so they can
+ * follow one problem across its severities. Times are epoch millis so the record serialises without
+ * extra Jackson modules; {@code endsMs == 0} means firing.
  */
 public record Alert(
     String fingerprint,
@@ -32,8 +32,12 @@ public record Alert(
     long step) {
 
   /** Labels every alert carries; grouping and matchers may use any of them. */
-  public static final String RUN = "run", FAMILY = "family", DETECTOR = "detector",
-      SEVERITY = "severity", AFFECTED_TASK = "affected_task", ALERTNAME = "alertname";
+  public static final String RUN = "run",
+      FAMILY = "family",
+      DETECTOR = "detector",
+      SEVERITY = "severity",
+      AFFECTED_TASK = "affected_task",
+      ALERTNAME = "alertname";
 
   /** Annotation naming the detector identity shared by every severity of one problem. */
   public static final String TRAINWATCH_ID = "trainwatch_id";
@@ -67,11 +71,12 @@ public record Alert(
 
   /**
    * As {@link #from(AlertEvent, Alert, Instant)}, with run tags already chosen for promotion to
-   * labels. A resolved event resolves whatever identity is current for its detector (the label
-   * set of {@code previous}); a firing event whose labels differ from a firing {@code previous}
-   * (an escalation) starts a new alert at its own time.
+   * labels. A resolved event resolves whatever identity is current for its detector (the label set
+   * of {@code previous}); a firing event whose labels differ from a firing {@code previous} (an
+   * escalation) starts a new alert at its own time.
    */
-  public static Alert from(AlertEvent e, Alert previous, Instant now, Map<String, String> tagLabels) {
+  public static Alert from(
+      AlertEvent e, Alert previous, Instant now, Map<String, String> tagLabels) {
     long at = e.timeMs() > 0 ? e.timeMs() : now.toEpochMilli();
     Map<String, String> labels = new LinkedHashMap<>(tagLabels);
     labels.put(ALERTNAME, e.detector());
@@ -96,7 +101,8 @@ public record Alert(
     if (resolving && previous != null) {
       labels = new LinkedHashMap<>(previous.labels()); // the identity being resolved
     }
-    boolean continues = previous != null && !previous.resolved() && previous.labels().equals(labels);
+    boolean continues =
+        previous != null && !previous.resolved() && previous.labels().equals(labels);
     if (previous != null && !previous.resolved() && !continues) {
       ann.put(ESCALATED_FROM, previous.label(SEVERITY));
     } else if (continues && previous.annotations().containsKey(ESCALATED_FROM)) {
@@ -112,12 +118,13 @@ public record Alert(
 
   /** Annotation on an alert that replaced a firing one of another severity: that severity. */
   public static final String ESCALATED_FROM = "escalated_from";
+
   /** Annotation on an alert resolved because its detector moved to another severity. */
   public static final String SUPERSEDED_BY = "superseded_by";
 
   /**
-   * This firing alert, resolved at {@code atMs} because {@code next} (same detector, other
-   * labels) replaced it: a receiver sees the old identity end when the new one starts.
+   * This firing alert, resolved at {@code atMs} because {@code next} (same detector, other labels)
+   * replaced it: a receiver sees the old identity end when the new one starts.
    */
   public Alert supersededBy(Alert next) {
     Map<String, String> ann = new TreeMap<>(annotations);
@@ -132,7 +139,8 @@ public record Alert(
   /** Evidence as a JSON object string (annotations are strings); NaN and infinities as text. */
   private static String evidenceJson(Map<String, Object> evidence) {
     Map<String, Object> safe = new LinkedHashMap<>();
-    evidence.forEach((k, v) -> safe.put(k, v instanceof Double d && !Double.isFinite(d) ? d.toString() : v));
+    evidence.forEach(
+        (k, v) -> safe.put(k, v instanceof Double d && !Double.isFinite(d) ? d.toString() : v));
     try {
       return JSON.writeValueAsString(safe);
     } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {

@@ -6,9 +6,9 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * One Alertmanager label matcher: {@code name="v"}, {@code name!="v"}, {@code name=~"re"},
- * {@code name!~"re"}. Regexes are anchored (fully matched), as in Alertmanager. A missing label
- * matches as the empty string.
+ * One Alertmanager label matcher: {@code name="v"}, {@code name!="v"}, {@code name=~"re"}, {@code
+ * name!~"re"}. Regexes are anchored (fully matched), as in Alertmanager. A missing label matches as
+ * the empty string.
  */
 public record Matcher(String name, String value, boolean isRegex, boolean isEqual) {
 
@@ -33,8 +33,10 @@ public record Matcher(String name, String value, boolean isRegex, boolean isEqua
   public static Matcher parse(String text) {
     java.util.regex.Matcher m = SYNTAX.matcher(text == null ? "" : text);
     if (!m.matches()) {
-      throw new IllegalArgumentException("invalid matcher '" + text
-          + "', expected label=\"value\", label!=\"value\", label=~\"regex\" or label!~\"regex\"");
+      throw new IllegalArgumentException(
+          "invalid matcher '"
+              + text
+              + "', expected label=\"value\", label!=\"value\", label=~\"regex\" or label!~\"regex\"");
     }
     String op = m.group(2);
     return new Matcher(m.group(1), m.group(3), op.endsWith("~"), op.startsWith("="));

@@ -23,21 +23,27 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The local append-only journal of the alerts service: alert state, the notification log and
- * API silences, one JSON object per line. On open it replays the file into a {@link Snapshot}
- * (a torn last line from a crash is skipped) and rewrites it compacted, atomically.
+ * The local append-only journal of the alerts service: alert state, the notification log and API
+ * silences, one JSON object per line. On open it replays the file into a {@link Snapshot} (a torn
+ * last line from a crash is skipped) and rewrites it compacted, atomically.
  *
  * <p>Guarantee: {@link #appendSent} and {@link #appendSilence} are fsynced before they return;
  * other appends are fsynced by {@link #sync()}, which the service calls before committing Kafka
- * offsets. Writes go through a {@link FileOutputStream}, not a {@code FileChannel}: interrupting
- * a delivery thread (shutdown) would close an interruptible channel for every other writer.
- * The fsync runs outside the lock so concurrent deliveries share one disk flush.
+ * offsets. Writes go through a {@link FileOutputStream}, not a {@code FileChannel}: interrupting a
+ * delivery thread (shutdown) would close an interruptible channel for every other writer. The fsync
+ * runs outside the lock so concurrent deliveries share one disk flush.
  */
 public final class Journal implements AutoCloseable {
 
-  /** Replayed state: live alerts, tombstones (resolved detector identity -> last step), log, silences. */
-  public record Snapshot(Map<String, Alert> alerts, Map<String, Long> tombstones,
-      Map<String, NflogEntry> nflog, Map<String, Silence> silences) {}
+  /**
+   * Replayed state: live alerts, tombstones (resolved detector identity -> last step), log,
+   * silences.
+   */
+  public record Snapshot(
+      Map<String, Alert> alerts,
+      Map<String, Long> tombstones,
+      Map<String, NflogEntry> nflog,
+      Map<String, Silence> silences) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Path file;
@@ -67,8 +73,12 @@ public final class Journal implements AutoCloseable {
   /** Writes the snapshot to a temporary file, fsyncs it, and renames it over {@code file}. */
   private static void writeSnapshot(Path file, Snapshot s) throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+    try (FileChannel c =
+        FileChannel.open(
+            tmp,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.WRITE)) {
       for (Alert a : s.alerts().values()) {
         write(c, alertLine(a));
       }
@@ -93,8 +103,8 @@ public final class Journal implements AutoCloseable {
 
   /**
    * Rewrites the journal from {@code current}, taken while appends are blocked. Writers update
-   * their in-memory state before appending, so an item is either in the snapshot or appended
-   * to the new file afterwards (possibly both: replay keeps the last line, so that is harmless).
+   * their in-memory state before appending, so an item is either in the snapshot or appended to the
+   * new file afterwards (possibly both: replay keeps the last line, so that is harmless).
    */
   public synchronized void compact(java.util.function.Supplier<Snapshot> current) {
     try {
@@ -119,7 +129,9 @@ public final class Journal implements AutoCloseable {
     append(alertLine(a), false);
   }
 
-  /** An alert forgotten; {@code source} null when it was superseded (no tombstone for its detector). */
+  /**
+   * An alert forgotten; {@code source} null when it was superseded (no tombstone for its detector).
+   */
   public void appendGone(String fingerprint, String source, long step) {
     append(goneLine(fingerprint, source, step), false);
   }
@@ -200,9 +212,14 @@ public final class Journal implements AutoCloseable {
   }
 
   private static ObjectNode silenceLine(Silence s) {
-    ObjectNode n = JSON.createObjectNode().put("k", "silence").put("id", s.id())
-        .put("startsAt", s.startsAt().toString()).put("endsAt", s.endsAt().toString())
-        .put("createdBy", s.createdBy()).put("comment", s.comment());
+    ObjectNode n =
+        JSON.createObjectNode()
+            .put("k", "silence")
+            .put("id", s.id())
+            .put("startsAt", s.startsAt().toString())
+            .put("endsAt", s.endsAt().toString())
+            .put("createdBy", s.createdBy())
+            .put("comment", s.comment());
     var ms = n.putArray("matchers");
     s.matchers().forEach(m -> ms.add(m.toString()));
     return n;
@@ -242,7 +259,7 @@ public final class Journal implements AutoCloseable {
             nflog.put(e.key(), e);
           }
           case "silence" -> silences.put(n.get("id").asText(), silence(n));
-          default -> { }
+          default -> {}
         }
       }
     }
@@ -252,8 +269,12 @@ public final class Journal implements AutoCloseable {
   private static Silence silence(JsonNode n) {
     List<Matcher> ms = new ArrayList<>();
     n.get("matchers").forEach(m -> ms.add(Matcher.parse(m.asText())));
-    return new Silence(n.get("id").asText(), ms, Instant.parse(n.get("startsAt").asText()),
-        Instant.parse(n.get("endsAt").asText()), n.path("createdBy").asText(),
+    return new Silence(
+        n.get("id").asText(),
+        ms,
+        Instant.parse(n.get("startsAt").asText()),
+        Instant.parse(n.get("endsAt").asText()),
+        n.path("createdBy").asText(),
         n.path("comment").asText());
   }
 }

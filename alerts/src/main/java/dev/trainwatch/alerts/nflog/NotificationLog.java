@@ -10,9 +10,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The notification log: per group key and receiver, what was sent last. The pipeline writes it
- * only after a send succeeded (or was dead-lettered), and the write is on disk (journal, fsync)
- * before it returns, so a restart never re-sends what was delivered.
+ * The notification log: per group key and receiver, what was sent last. The pipeline writes it only
+ * after a send succeeded (or was dead-lettered), and the write is on disk (journal, fsync) before
+ * it returns, so a restart never re-sends what was delivered.
  */
 public final class NotificationLog {
 
@@ -39,12 +39,18 @@ public final class NotificationLog {
   }
 
   /**
-   * Alertmanager's DedupStage rule: notify if there is something new firing, if everything
-   * resolved since the last notification, if something newly resolved (and the receiver wants
-   * resolved notifications), or if the last notification is older than the repeat interval.
+   * Alertmanager's DedupStage rule: notify if there is something new firing, if everything resolved
+   * since the last notification, if something newly resolved (and the receiver wants resolved
+   * notifications), or if the last notification is older than the repeat interval.
    */
-  public boolean needsUpdate(String groupKey, String receiver, Set<String> firing,
-      Set<String> resolved, boolean sendResolved, Duration repeatInterval, Instant now) {
+  public boolean needsUpdate(
+      String groupKey,
+      String receiver,
+      Set<String> firing,
+      Set<String> resolved,
+      boolean sendResolved,
+      Duration repeatInterval,
+      Instant now) {
     NflogEntry e = entries.get(NflogEntry.key(groupKey, receiver));
     if (e == null) {
       return !firing.isEmpty();
@@ -64,8 +70,12 @@ public final class NotificationLog {
   /** Drops entries whose group no longer exists and whose last send is older than {@code keep}. */
   public int gc(Set<String> liveGroupKeys, Instant now, Duration keep) {
     int before = entries.size();
-    entries.values().removeIf(e -> !liveGroupKeys.contains(e.groupKey())
-        && e.atMs() + keep.toMillis() < now.toEpochMilli());
+    entries
+        .values()
+        .removeIf(
+            e ->
+                !liveGroupKeys.contains(e.groupKey())
+                    && e.atMs() + keep.toMillis() < now.toEpochMilli());
     return before - entries.size();
   }
 }

@@ -5,9 +5,9 @@ import java.time.Duration;
 import java.util.function.DoubleSupplier;
 
 /**
- * Exponential backoff with jitter: attempt {@code n} (from 1) waits
- * {@code min(max, initial * multiplier^(n-1))}, scaled by a random factor in
- * {@code [1 - jitter, 1 + jitter]} so many groups failing together do not retry in lockstep.
+ * Exponential backoff with jitter: attempt {@code n} (from 1) waits {@code min(max, initial *
+ * multiplier^(n-1))}, scaled by a random factor in {@code [1 - jitter, 1 + jitter]} so many groups
+ * failing together do not retry in lockstep.
  */
 public record Backoff(Retry retry, DoubleSupplier random) {
 

@@ -1,9 +1,9 @@
 package dev.trainwatch.alerts.notify;
 
 /**
- * The outcome of one send attempt, classified once, where the response is seen: 2xx is
- * {@link Delivered}; 5xx, 429, timeouts and connection errors are {@link Retryable}; any other
- * status is {@link Permanent} and goes to the dead-letter topic with its reason.
+ * The outcome of one send attempt, classified once, where the response is seen: 2xx is {@link
+ * Delivered}; 5xx, 429, timeouts and connection errors are {@link Retryable}; any other status is
+ * {@link Permanent} and goes to the dead-letter topic with its reason.
  */
 public sealed interface DeliveryResult {
 

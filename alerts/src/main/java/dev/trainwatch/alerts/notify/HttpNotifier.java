@@ -10,10 +10,10 @@ import java.net.http.HttpTimeoutException;
 import java.util.function.Function;
 
 /**
- * POSTs a JSON body to a receiver URL with the receiver's per-request timeout, optional
- * {@code Authorization: Bearer} token, optional signature ({@link WebhookSignature}: timestamp
- * and HMAC-SHA256 over timestamp and body, keyed by the receiver's secret, fresh per attempt) and
- * extra headers, and classifies the outcome with {@link DeliveryResult#ofStatus}.
+ * POSTs a JSON body to a receiver URL with the receiver's per-request timeout, optional {@code
+ * Authorization: Bearer} token, optional signature ({@link WebhookSignature}: timestamp and
+ * HMAC-SHA256 over timestamp and body, keyed by the receiver's secret, fresh per attempt) and extra
+ * headers, and classifies the outcome with {@link DeliveryResult#ofStatus}.
  */
 public final class HttpNotifier implements Notifier {
 
@@ -28,7 +28,10 @@ public final class HttpNotifier implements Notifier {
     this(receiver, client, format, java.time.InstantSource.system());
   }
 
-  public HttpNotifier(Receiver receiver, HttpClient client, Function<Notification, byte[]> format,
+  public HttpNotifier(
+      Receiver receiver,
+      HttpClient client,
+      Function<Notification, byte[]> format,
       java.time.InstantSource clock) {
     this.receiver = receiver;
     this.client = client;
@@ -44,11 +47,12 @@ public final class HttpNotifier implements Notifier {
   @Override
   public DeliveryResult send(Notification n) throws InterruptedException {
     byte[] body = body(n);
-    HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(receiver.url()))
-        .timeout(receiver.timeout())
-        .header("Content-Type", "application/json")
-        .header("User-Agent", "trainwatch-alerts")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    HttpRequest.Builder req =
+        HttpRequest.newBuilder(URI.create(receiver.url()))
+            .timeout(receiver.timeout())
+            .header("Content-Type", "application/json")
+            .header("User-Agent", "trainwatch-alerts")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
     receiver.headers().forEach(req::header);
     if (receiver.bearerToken() != null) {
       req.header("Authorization", "Bearer " + receiver.bearerToken());
@@ -61,8 +65,8 @@ public final class HttpNotifier implements Notifier {
     try {
       HttpResponse<String> resp = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
       String snippet = resp.body() == null ? "" : resp.body().strip();
-      return DeliveryResult.ofStatus(resp.statusCode(),
-          snippet.length() > 200 ? snippet.substring(0, 200) : snippet);
+      return DeliveryResult.ofStatus(
+          resp.statusCode(), snippet.length() > 200 ? snippet.substring(0, 200) : snippet);
     } catch (HttpTimeoutException e) {
       return new DeliveryResult.Retryable("timeout after " + receiver.timeout().toMillis() + " ms");
     } catch (IOException e) {

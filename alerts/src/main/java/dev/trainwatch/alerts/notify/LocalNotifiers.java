@@ -25,7 +25,8 @@ public final class LocalNotifiers {
         if (path.getParent() != null) {
           Files.createDirectories(path.getParent());
         }
-        byte[] line = (new String(body(n), StandardCharsets.UTF_8) + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] line =
+            (new String(body(n), StandardCharsets.UTF_8) + "\n").getBytes(StandardCharsets.UTF_8);
         Files.write(path, line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         return new DeliveryResult.Delivered(200);
       } catch (IOException e) {
@@ -45,10 +46,20 @@ public final class LocalNotifiers {
     @Override
     public DeliveryResult send(Notification n) {
       StringBuilder sb = new StringBuilder("trainwatch alert ").append(n.summaryLine());
-      n.alerts().forEach(a -> sb.append("\n    ").append(a.resolved() ? "resolved " : "firing   ")
-          .append(a.labels().get("severity")).append(' ').append(a.labels().get("detector"))
-          .append(" run=").append(a.labels().get("run")).append(" step=")
-          .append(a.annotations().get("step")).append(": ").append(a.annotations().get("summary")));
+      n.alerts()
+          .forEach(
+              a ->
+                  sb.append("\n    ")
+                      .append(a.resolved() ? "resolved " : "firing   ")
+                      .append(a.labels().get("severity"))
+                      .append(' ')
+                      .append(a.labels().get("detector"))
+                      .append(" run=")
+                      .append(a.labels().get("run"))
+                      .append(" step=")
+                      .append(a.annotations().get("step"))
+                      .append(": ")
+                      .append(a.annotations().get("summary")));
       out.println(sb);
       out.flush();
       return new DeliveryResult.Delivered(200);

@@ -9,11 +9,17 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * One notification for one receiver: the group's alerts (firing and resolved) with the labels
- * they have in common. {@code status} is firing if any alert fires, as in Alertmanager.
+ * One notification for one receiver: the group's alerts (firing and resolved) with the labels they
+ * have in common. {@code status} is firing if any alert fires, as in Alertmanager.
  */
-public record Notification(String groupKey, String receiver, Map<String, String> groupLabels,
-    List<Alert> alerts, String externalUrl, AlertLinks links, Instant now) {
+public record Notification(
+    String groupKey,
+    String receiver,
+    Map<String, String> groupLabels,
+    List<Alert> alerts,
+    String externalUrl,
+    AlertLinks links,
+    Instant now) {
 
   public Notification {
     alerts = List.copyOf(alerts);
@@ -21,8 +27,12 @@ public record Notification(String groupKey, String receiver, Map<String, String>
   }
 
   /** Without payload links, at the current time. */
-  public Notification(String groupKey, String receiver, Map<String, String> groupLabels,
-      List<Alert> alerts, String externalUrl) {
+  public Notification(
+      String groupKey,
+      String receiver,
+      Map<String, String> groupLabels,
+      List<Alert> alerts,
+      String externalUrl) {
     this(groupKey, receiver, groupLabels, alerts, externalUrl, AlertLinks.NONE, Instant.now());
   }
 
@@ -51,7 +61,8 @@ public record Notification(String groupKey, String receiver, Map<String, String>
     if (alerts.isEmpty()) {
       return new TreeMap<>();
     }
-    Map<String, String> out = new HashMap<>(labels ? alerts.get(0).labels() : annotationsOf(alerts.get(0)));
+    Map<String, String> out =
+        new HashMap<>(labels ? alerts.get(0).labels() : annotationsOf(alerts.get(0)));
     for (Alert a : alerts) {
       Map<String, String> m = labels ? a.labels() : annotationsOf(a);
       out.entrySet().removeIf(e -> !e.getValue().equals(m.get(e.getKey())));
@@ -62,7 +73,15 @@ public record Notification(String groupKey, String receiver, Map<String, String>
   /** One line for humans: {@code [FIRING:2] {family="x",run="y"} summary...}. */
   public String summaryLine() {
     String first = alerts.isEmpty() ? "" : alerts.get(0).annotations().getOrDefault("summary", "");
-    return "[" + status().toUpperCase(java.util.Locale.ROOT) + ":" + (status().equals("firing")
-        ? firingCount() : alerts.size()) + "] " + receiver + " " + groupLabels + " " + first;
+    return "["
+        + status().toUpperCase(java.util.Locale.ROOT)
+        + ":"
+        + (status().equals("firing") ? firingCount() : alerts.size())
+        + "] "
+        + receiver
+        + " "
+        + groupLabels
+        + " "
+        + first;
   }
 }

@@ -13,7 +13,8 @@ public final class Notifiers {
     return switch (r.type()) {
       case "webhook" -> new HttpNotifier(r, client, n -> Payloads.webhookV4(n, r.maxAlerts()));
       case "slack" -> new HttpNotifier(r, client, n -> Payloads.slack(n, r.maxAlerts()));
-      case "alertmanager" -> new HttpNotifier(r, client, n -> Payloads.alertmanagerV2(n, r.resendInterval()));
+      case "alertmanager" ->
+          new HttpNotifier(r, client, n -> Payloads.alertmanagerV2(n, r.resendInterval()));
       case "file" -> new LocalNotifiers.FileNotifier(r.path(), r.maxAlerts());
       case "stdout" -> new LocalNotifiers.StdoutNotifier(stdout);
       default -> throw new IllegalArgumentException("unknown receiver type " + r.type());

@@ -17,6 +17,7 @@ import java.util.Map;
 public final class Payloads {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** Alertmanager's zero time, used for the endsAt of firing alerts. */
   private static final String ZERO_TIME = "0001-01-01T00:00:00Z";
 
@@ -63,14 +64,20 @@ public final class Payloads {
       ObjectNode o = att.addObject();
       boolean critical = "critical".equals(a.label(Alert.SEVERITY));
       o.put("color", a.resolved() ? "good" : critical ? "danger" : "warning");
-      o.put("title", (a.resolved() ? "RESOLVED " : "") + a.label(Alert.ALERTNAME) + " on "
-          + a.label(Alert.RUN));
+      o.put(
+          "title",
+          (a.resolved() ? "RESOLVED " : "")
+              + a.label(Alert.ALERTNAME)
+              + " on "
+              + a.label(Alert.RUN));
       String link = n.links().generatorUrl(a, n.now());
       if (!link.isEmpty()) {
         o.put("title_link", link);
       }
       String remedy = a.annotations().get("remedy");
-      o.put("text", a.annotations().getOrDefault("summary", "") + (remedy == null ? "" : "\n" + remedy));
+      o.put(
+          "text",
+          a.annotations().getOrDefault("summary", "") + (remedy == null ? "" : "\n" + remedy));
     }
     if (keep < n.alerts().size()) {
       att.addObject().put("text", "+" + (n.alerts().size() - keep) + " more alerts");
@@ -79,25 +86,28 @@ public final class Payloads {
   }
 
   /**
-   * Alertmanager API v2 postable alerts. A firing alert carries {@code endsAt} = now +
-   * {@value dev.trainwatch.alerts.config.AlertsConfig.Receiver#ENDS_AT_INTERVALS} x
-   * {@code resendInterval}, so it stays active while it is re-sent and expires on its own if
-   * trainwatch goes away (without endsAt, Alertmanager would resolve it after its
-   * resolve_timeout, 5 min by default, while it still fires). A resolved alert carries the time
-   * it resolved, never later than now: Alertmanager resolves it at once.
+   * Alertmanager API v2 postable alerts. A firing alert carries {@code endsAt} = now + {@value
+   * dev.trainwatch.alerts.config.AlertsConfig.Receiver#ENDS_AT_INTERVALS} x {@code resendInterval},
+   * so it stays active while it is re-sent and expires on its own if trainwatch goes away (without
+   * endsAt, Alertmanager would resolve it after its resolve_timeout, 5 min by default, while it
+   * still fires). A resolved alert carries the time it resolved, never later than now: Alertmanager
+   * resolves it at once.
    */
   public static byte[] alertmanagerV2(Notification n, java.time.Duration resendInterval) {
     ArrayNode arr = JSON.createArrayNode();
     long nowMs = n.now().toEpochMilli();
-    long aheadMs = dev.trainwatch.alerts.config.AlertsConfig.Receiver.ENDS_AT_INTERVALS
-        * resendInterval.toMillis();
+    long aheadMs =
+        dev.trainwatch.alerts.config.AlertsConfig.Receiver.ENDS_AT_INTERVALS
+            * resendInterval.toMillis();
     for (Alert a : n.alerts()) {
       ObjectNode o = arr.addObject();
       o.set("labels", map(a.labels()));
       o.set("annotations", map(n.annotationsOf(a)));
       o.put("startsAt", Instant.ofEpochMilli(a.startsMs()).toString());
-      long ends = a.resolved() ? Math.max(a.startsMs(), Math.min(a.endsMs(), nowMs))
-          : Math.max(a.startsMs(), nowMs) + aheadMs;
+      long ends =
+          a.resolved()
+              ? Math.max(a.startsMs(), Math.min(a.endsMs(), nowMs))
+              : Math.max(a.startsMs(), nowMs) + aheadMs;
       o.put("endsAt", Instant.ofEpochMilli(ends).toString());
       o.put("generatorURL", n.links().generatorUrl(a, n.now()));
     }

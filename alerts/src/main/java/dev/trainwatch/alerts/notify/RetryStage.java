@@ -10,10 +10,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends until {@link DeliveryResult.Delivered} or {@link DeliveryResult.Permanent}, retrying
- * {@link DeliveryResult.Retryable} outcomes with {@link Backoff} until {@code max_attempts} or
- * {@code max_elapsed} is reached; then the last retryable reason is returned as permanent.
- * Interrupting the thread (service shutdown) aborts the wait.
+ * Sends until {@link DeliveryResult.Delivered} or {@link DeliveryResult.Permanent}, retrying {@link
+ * DeliveryResult.Retryable} outcomes with {@link Backoff} until {@code max_attempts} or {@code
+ * max_elapsed} is reached; then the last retryable reason is returned as permanent. Interrupting
+ * the thread (service shutdown) aborts the wait.
  */
 public final class RetryStage {
 
@@ -29,8 +29,8 @@ public final class RetryStage {
   private final Sleeper sleeper;
   private final AlertsMetrics metrics;
 
-  public RetryStage(Retry retry, Backoff backoff, InstantSource clock, Sleeper sleeper,
-      AlertsMetrics metrics) {
+  public RetryStage(
+      Retry retry, Backoff backoff, InstantSource clock, Sleeper sleeper, AlertsMetrics metrics) {
     this.retry = retry;
     this.backoff = backoff;
     this.clock = clock;
@@ -49,7 +49,8 @@ public final class RetryStage {
       lastReason = retryable.reason();
       Duration wait = backoff.delay(attempt);
       if (attempt >= retry.maxAttempts() || clock.instant().plus(wait).isAfter(deadline)) {
-        return new DeliveryResult.Permanent("gave up after " + attempt + " attempts: " + lastReason);
+        return new DeliveryResult.Permanent(
+            "gave up after " + attempt + " attempts: " + lastReason);
       }
       if (attempt == 1) {
         // one line per failing notification, not one per attempt: the metric counts attempts

@@ -11,11 +11,11 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Webhook signatures a receiver can check for origin and freshness: the sender puts the Unix
- * time in {@value #TIMESTAMP_HEADER} and {@code v1=<hex HMAC-SHA256(secret, timestamp + "." +
- * body)>} in {@value #SIGNATURE_HEADER}. Signing the timestamp with the body means a captured
- * request cannot be replayed once it is older than the receiver's window (5 minutes by default,
- * as Stripe and Slack do), and every retry is signed afresh.
+ * Webhook signatures a receiver can check for origin and freshness: the sender puts the Unix time
+ * in {@value #TIMESTAMP_HEADER} and {@code v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>} in
+ * {@value #SIGNATURE_HEADER}. Signing the timestamp with the body means a captured request cannot
+ * be replayed once it is older than the receiver's window (5 minutes by default, as Stripe and
+ * Slack do), and every retry is signed afresh.
  *
  * <pre>{@code
  * Verdict v = WebhookSignature.verify(secret, req.header(TIMESTAMP_HEADER),
@@ -30,7 +30,13 @@ public final class WebhookSignature {
   private static final String VERSION = "v1=";
 
   /** What a check found. */
-  public enum Verdict { VALID, MISSING, MALFORMED, BAD_SIGNATURE, EXPIRED }
+  public enum Verdict {
+    VALID,
+    MISSING,
+    MALFORMED,
+    BAD_SIGNATURE,
+    EXPIRED
+  }
 
   private WebhookSignature() {}
 
@@ -39,9 +45,17 @@ public final class WebhookSignature {
     return VERSION + HexFormat.of().formatHex(mac(secret, unixSeconds, body));
   }
 
-  /** Checks signature first (constant-time), then that the timestamp is within {@code window} of now. */
-  public static Verdict verify(String secret, String timestamp, String signature, byte[] body,
-      Instant now, Duration window) {
+  /**
+   * Checks signature first (constant-time), then that the timestamp is within {@code window} of
+   * now.
+   */
+  public static Verdict verify(
+      String secret,
+      String timestamp,
+      String signature,
+      byte[] body,
+      Instant now,
+      Duration window) {
     if (timestamp == null || signature == null) {
       return Verdict.MISSING;
     }
@@ -59,7 +73,9 @@ public final class WebhookSignature {
     if (!MessageDigest.isEqual(given, mac(secret, ts, body))) {
       return Verdict.BAD_SIGNATURE;
     }
-    return Math.abs(now.getEpochSecond() - ts) > window.toSeconds() ? Verdict.EXPIRED : Verdict.VALID;
+    return Math.abs(now.getEpochSecond() - ts) > window.toSeconds()
+        ? Verdict.EXPIRED
+        : Verdict.VALID;
   }
 
   private static byte[] mac(String secret, long unixSeconds, byte[] body) {

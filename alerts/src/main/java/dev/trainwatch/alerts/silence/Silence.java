@@ -7,15 +7,25 @@ import java.util.Map;
 
 /**
  * A silence: while {@code startsAt <= now < endsAt}, alerts whose labels match every matcher are
- * not notified. As in Alertmanager, a silence is expired by moving its end to now, never
- * deleted, so the API can still show it.
+ * not notified. As in Alertmanager, a silence is expired by moving its end to now, never deleted,
+ * so the API can still show it.
  */
-public record Silence(String id, List<Matcher> matchers, Instant startsAt, Instant endsAt,
-    String createdBy, String comment) {
+public record Silence(
+    String id,
+    List<Matcher> matchers,
+    Instant startsAt,
+    Instant endsAt,
+    String createdBy,
+    String comment) {
 
   public Silence {
-    if (id == null || matchers == null || matchers.isEmpty() || startsAt == null || endsAt == null) {
-      throw new IllegalArgumentException("id, at least one matcher, startsAt and endsAt are required");
+    if (id == null
+        || matchers == null
+        || matchers.isEmpty()
+        || startsAt == null
+        || endsAt == null) {
+      throw new IllegalArgumentException(
+          "id, at least one matcher, startsAt and endsAt are required");
     }
     if (endsAt.isBefore(startsAt)) {
       throw new IllegalArgumentException("endsAt must not be before startsAt");
@@ -40,6 +50,7 @@ public record Silence(String id, List<Matcher> matchers, Instant startsAt, Insta
     if (now.isBefore(startsAt)) {
       return new Silence(id, matchers, now, now, createdBy, comment);
     }
-    return new Silence(id, matchers, startsAt, now.isBefore(endsAt) ? now : endsAt, createdBy, comment);
+    return new Silence(
+        id, matchers, startsAt, now.isBefore(endsAt) ? now : endsAt, createdBy, comment);
   }
 }

@@ -11,9 +11,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
- * The silence store, shared by the API threads and the dispatcher (hence concurrent). Every
- * change is handed to {@code onChange} (the journal) before it becomes visible, so silences made
- * through the API survive a restart.
+ * The silence store, shared by the API threads and the dispatcher (hence concurrent). Every change
+ * is handed to {@code onChange} (the journal) before it becomes visible, so silences made through
+ * the API survive a restart.
  */
 public final class Silences {
 

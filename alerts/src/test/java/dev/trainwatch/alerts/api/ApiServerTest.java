@@ -36,8 +36,8 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class ApiServerTest {
 
-  private static final String BASIC = "Basic " + Base64.getEncoder()
-      .encodeToString("oncall:pw".getBytes(StandardCharsets.UTF_8));
+  private static final String BASIC =
+      "Basic " + Base64.getEncoder().encodeToString("oncall:pw".getBytes(StandardCharsets.UTF_8));
   private final List<String> journaled = new ArrayList<>();
   private final Silences silences = new Silences(s -> journaled.add(s.id()));
   private final AlertsMetrics metrics = new AlertsMetrics();
@@ -46,9 +46,17 @@ class ApiServerTest {
   private ApiServer api;
 
   private ApiServer start(Auth auth, int threads) throws Exception {
-    Http h = new Http("127.0.0.1", 0, auth, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(2), threads);
-    return new ApiServer(h, silences, () -> alerts, AlertLinks.NONE, metrics,
-        InstantSource.fixed(Fixtures.START), () -> true);
+    Http h =
+        new Http(
+            "127.0.0.1", 0, auth, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(2), threads);
+    return new ApiServer(
+        h,
+        silences,
+        () -> alerts,
+        AlertLinks.NONE,
+        metrics,
+        InstantSource.fixed(Fixtures.START),
+        () -> true);
   }
 
   @BeforeEach
@@ -63,16 +71,22 @@ class ApiServerTest {
 
   private HttpResponse<String> call(String method, String path, String body, String authorization)
       throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + path))
-        .timeout(Duration.ofSeconds(10));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + path))
+            .timeout(Duration.ofSeconds(10));
     if (authorization != null) {
       b.header("Authorization", authorization);
     }
-    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    b.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
     return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  private static final String SILENCE = """
+  private static final String SILENCE =
+      """
       {"matchers":[{"name":"run","value":"run-1","isRegex":false,"isEqual":true},
                    {"name":"severity","value":"warn.*","isRegex":true}],
        "startsAt":"2026-11-25T12:00:00Z","endsAt":"2026-11-25T13:00:00Z","createdBy":"me","comment":"known issue"}""";
@@ -84,25 +98,33 @@ class ApiServerTest {
     String id = new ObjectMapper().readTree(created.body()).get("silenceID").asText();
     assertThat(journaled).containsExactly(id);
 
-    assertThat(silences.mutes(Map.of("run", "run-1", "severity", "warning"), Fixtures.START)).isTrue();
-    assertThat(silences.mutes(Map.of("run", "run-1", "severity", "critical"), Fixtures.START)).isFalse();
+    assertThat(silences.mutes(Map.of("run", "run-1", "severity", "warning"), Fixtures.START))
+        .isTrue();
+    assertThat(silences.mutes(Map.of("run", "run-1", "severity", "critical"), Fixtures.START))
+        .isFalse();
 
-    JsonNode one = new ObjectMapper().readTree(call("GET", "/api/v2/silence/" + id, null, null).body());
+    JsonNode one =
+        new ObjectMapper().readTree(call("GET", "/api/v2/silence/" + id, null, null).body());
     assertThat(one.get("status").get("state").asText()).isEqualTo("active");
     assertThat(one.get("matchers")).hasSize(2);
     assertThat(one.get("matchers").get(1).get("isRegex").asBoolean()).isTrue();
     assertThat(one.get("matchers").get(1).has("regex")).isFalse();
     assertThat(one.get("matchers").get(0).get("isEqual").asBoolean()).isTrue();
-    JsonNode filtered = new ObjectMapper().readTree(call("GET",
-        "/api/v2/silences?filter=run%3D%22run-1%22", null, null).body());
+    JsonNode filtered =
+        new ObjectMapper()
+            .readTree(call("GET", "/api/v2/silences?filter=run%3D%22run-1%22", null, null).body());
     assertThat(filtered).hasSize(1);
-    JsonNode other = new ObjectMapper().readTree(call("GET",
-        "/api/v2/silences?filter=run%3D%22run-2%22", null, null).body());
+    JsonNode other =
+        new ObjectMapper()
+            .readTree(call("GET", "/api/v2/silences?filter=run%3D%22run-2%22", null, null).body());
     assertThat(other).isEmpty();
 
-    assertThat(call("DELETE", "/api/v2/silence/" + id, null, "Bearer tok-1").statusCode()).isEqualTo(200);
-    assertThat(silences.mutes(Map.of("run", "run-1", "severity", "warning"), Fixtures.START)).isFalse();
-    assertThat(call("DELETE", "/api/v2/silence/nope", null, "Bearer tok-1").statusCode()).isEqualTo(404);
+    assertThat(call("DELETE", "/api/v2/silence/" + id, null, "Bearer tok-1").statusCode())
+        .isEqualTo(200);
+    assertThat(silences.mutes(Map.of("run", "run-1", "severity", "warning"), Fixtures.START))
+        .isFalse();
+    assertThat(call("DELETE", "/api/v2/silence/nope", null, "Bearer tok-1").statusCode())
+        .isEqualTo(404);
   }
 
   @Test
@@ -110,13 +132,25 @@ class ApiServerTest {
     HttpResponse<String> anon = call("POST", "/api/v2/silences", SILENCE, null);
     assertThat(anon.statusCode()).isEqualTo(401);
     assertThat(anon.headers().firstValue("WWW-Authenticate").orElse("")).startsWith("Basic");
-    assertThat(call("POST", "/api/v2/silences", SILENCE, "Bearer wrong").statusCode()).isEqualTo(401);
-    assertThat(call("POST", "/api/v2/silences", SILENCE, "Basic " + Base64.getEncoder()
-        .encodeToString("oncall:nope".getBytes(StandardCharsets.UTF_8))).statusCode()).isEqualTo(401);
+    assertThat(call("POST", "/api/v2/silences", SILENCE, "Bearer wrong").statusCode())
+        .isEqualTo(401);
+    assertThat(
+            call(
+                    "POST",
+                    "/api/v2/silences",
+                    SILENCE,
+                    "Basic "
+                        + Base64.getEncoder()
+                            .encodeToString("oncall:nope".getBytes(StandardCharsets.UTF_8)))
+                .statusCode())
+        .isEqualTo(401);
     assertThat(silences.all()).isEmpty();
     assertThat(journaled).isEmpty();
-    String id = new ObjectMapper().readTree(call("POST", "/api/v2/silences", SILENCE, BASIC).body())
-        .get("silenceID").asText();
+    String id =
+        new ObjectMapper()
+            .readTree(call("POST", "/api/v2/silences", SILENCE, BASIC).body())
+            .get("silenceID")
+            .asText();
     assertThat(call("DELETE", "/api/v2/silence/" + id, null, null).statusCode()).isEqualTo(401);
     assertThat(silences.get(id).orElseThrow().active(Fixtures.START)).isTrue();
     // reads are open unless protect_reads
@@ -139,13 +173,22 @@ class ApiServerTest {
 
   @Test
   void badSilencesAreRejectedWithTheField() throws Exception {
-    HttpResponse<String> r = call("POST", "/api/v2/silences",
-        "{\"matchers\":[{\"name\":\"run\",\"value\":\"x\"}],\"createdBy\":\"me\"}", BASIC);
+    HttpResponse<String> r =
+        call(
+            "POST",
+            "/api/v2/silences",
+            "{\"matchers\":[{\"name\":\"run\",\"value\":\"x\"}],\"createdBy\":\"me\"}",
+            BASIC);
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.body()).contains("endsAt");
-    HttpResponse<String> all = call("POST", "/api/v2/silences", """
+    HttpResponse<String> all =
+        call(
+            "POST",
+            "/api/v2/silences",
+            """
         {"matchers":[{"name":"run","value":".*","isRegex":true}],"createdBy":"me",
-         "endsAt":"2026-11-25T13:00:00Z"}""", BASIC);
+         "endsAt":"2026-11-25T13:00:00Z"}""",
+            BASIC);
     assertThat(all.statusCode()).isEqualTo(400);
     assertThat(all.body()).contains("empty string");
     assertThat(call("POST", "/api/v2/silences", "not json", BASIC).statusCode()).isEqualTo(400);
@@ -160,10 +203,16 @@ class ApiServerTest {
 
   @Test
   void alertsEndpointFiltersByMatcherAndMuteState() throws Exception {
-    Alert a = Alert.from(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), null, Fixtures.START);
-    Alert b = Alert.from(Fixtures.critical("run-2", Family.INSTABILITY, "loss_spike", 10), null, Fixtures.START);
-    alerts = List.of(new AlertStatus(a, List.of("team"), List.of("s1"), List.of()),
-        new AlertStatus(b, List.of("team", "pager"), List.of(), List.of()));
+    Alert a =
+        Alert.from(
+            Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), null, Fixtures.START);
+    Alert b =
+        Alert.from(
+            Fixtures.critical("run-2", Family.INSTABILITY, "loss_spike", 10), null, Fixtures.START);
+    alerts =
+        List.of(
+            new AlertStatus(a, List.of("team"), List.of("s1"), List.of()),
+            new AlertStatus(b, List.of("team", "pager"), List.of(), List.of()));
 
     JsonNode all = new ObjectMapper().readTree(call("GET", "/api/v2/alerts", null, null).body());
     assertThat(all).hasSize(2);
@@ -172,13 +221,20 @@ class ApiServerTest {
     assertThat(all.get(0).get("fingerprint").asText()).isEqualTo(a.fingerprint());
     assertThat(all.get(0).has("generatorURL")).isTrue();
     assertThat(all.get(0).get("receivers").get(0).get("name").asText()).isEqualTo("team");
-    JsonNode run2 = new ObjectMapper().readTree(call("GET", "/api/v2/alerts?filter=run%3D%22run-2%22",
-        null, null).body());
+    JsonNode run2 =
+        new ObjectMapper()
+            .readTree(call("GET", "/api/v2/alerts?filter=run%3D%22run-2%22", null, null).body());
     assertThat(run2).hasSize(1);
     assertThat(run2.get(0).get("labels").get("alertname").asText()).isEqualTo("loss_spike");
-    JsonNode unsilenced = new ObjectMapper().readTree(call("GET", "/api/v2/alerts?silenced=false", null, null).body());
-    assertThat(unsilenced).extracting(n -> n.get("labels").get("run").asText()).containsExactly("run-2");
-    JsonNode pager = new ObjectMapper().readTree(call("GET", "/api/v2/alerts?receiver=pag.*", null, null).body());
+    JsonNode unsilenced =
+        new ObjectMapper()
+            .readTree(call("GET", "/api/v2/alerts?silenced=false", null, null).body());
+    assertThat(unsilenced)
+        .extracting(n -> n.get("labels").get("run").asText())
+        .containsExactly("run-2");
+    JsonNode pager =
+        new ObjectMapper()
+            .readTree(call("GET", "/api/v2/alerts?receiver=pag.*", null, null).body());
     assertThat(pager).hasSize(1);
   }
 
@@ -189,8 +245,11 @@ class ApiServerTest {
     try (Socket s = new Socket("127.0.0.1", api.port())) {
       s.setSoTimeout(10_000);
       OutputStream out = s.getOutputStream();
-      out.write(("POST /api/v2/silences HTTP/1.1\r\nHost: x\r\nAuthorization: " + BASIC
-          + "\r\nContent-Type: application/json\r\nContent-Length: 400000000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("POST /api/v2/silences HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                  + BASIC
+                  + "\r\nContent-Type: application/json\r\nContent-Length: 400000000\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       out.write(new byte[64 * 1024]);
       out.flush();
       String status = new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
@@ -200,14 +259,18 @@ class ApiServerTest {
     try (Socket s = new Socket("127.0.0.1", api.port())) {
       s.setSoTimeout(10_000);
       OutputStream out = s.getOutputStream();
-      out.write(("POST /api/v2/silences HTTP/1.1\r\nHost: x\r\nAuthorization: " + BASIC
-          + "\r\nTransfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("POST /api/v2/silences HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                  + BASIC
+                  + "\r\nTransfer-Encoding: chunked\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       byte[] chunk = new byte[64 * 1024];
       InputStream in = s.getInputStream();
       String status = null;
       try {
         for (int i = 0; i < 6400 && status == null; i++) { // up to 400 MB
-          out.write((Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          out.write(
+              (Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
           out.write(chunk);
           out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
           if (in.available() > 0) {
@@ -235,13 +298,18 @@ class ApiServerTest {
     try {
       for (int i = 0; i < 20; i++) { // half-sent headers
         Socket s = new Socket("127.0.0.1", api.port());
-        s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream()
+            .write("GET /healthz HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII));
         slow.add(s);
       }
       Socket body = new Socket("127.0.0.1", api.port()); // a body that never completes
       body.setSoTimeout(10_000);
-      body.getOutputStream().write(("POST /api/v2/silences HTTP/1.1\r\nHost: x\r\nAuthorization: " + BASIC
-          + "\r\nContent-Length: 1000\r\n\r\n{").getBytes(StandardCharsets.US_ASCII));
+      body.getOutputStream()
+          .write(
+              ("POST /api/v2/silences HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                      + BASIC
+                      + "\r\nContent-Length: 1000\r\n\r\n{")
+                  .getBytes(StandardCharsets.US_ASCII));
       slow.add(body);
 
       for (int i = 0; i < 5; i++) {
@@ -265,11 +333,14 @@ class ApiServerTest {
 
     assertThat(call("GET", "/healthz", null, null).statusCode()).isEqualTo(200);
     HttpResponse<String> m = call("GET", "/metrics", null, null);
-    assertThat(m.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain; version=0.0.4");
-    assertThat(m.body()).contains("trainwatch_alerts_notifications_delivered_total{receiver=\"team\"} 1.0")
+    assertThat(m.headers().firstValue("Content-Type").orElse(""))
+        .startsWith("text/plain; version=0.0.4");
+    assertThat(m.body())
+        .contains("trainwatch_alerts_notifications_delivered_total{receiver=\"team\"} 1.0")
         .contains("# TYPE trainwatch_alerts_queue_depth gauge\ntrainwatch_alerts_queue_depth 3");
     // Prometheus' own linter accepts the page (Debian prometheus: promtool)
-    Process lint = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
+    Process lint =
+        new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
     try (OutputStream in = lint.getOutputStream()) {
       in.write(m.body().getBytes(StandardCharsets.UTF_8));
     }

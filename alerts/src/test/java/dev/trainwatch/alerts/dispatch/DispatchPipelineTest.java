@@ -54,44 +54,77 @@ class DispatchPipelineTest {
     AlertsConfig c = Fixtures.config("type: stdout", "");
     journal = Journal.open(dir);
     silences = new Silences(journal::appendSilence);
-    dispatcher = new Dispatcher(RouteNode.of(c.route()), new Inhibitor(c.inhibitRules()), silences,
-        new Dispatcher.StateSink() {
-          public void put(Alert a) {
-            journal.appendAlert(a);
+    dispatcher =
+        new Dispatcher(
+            RouteNode.of(c.route()),
+            new Inhibitor(c.inhibitRules()),
+            silences,
+            new Dispatcher.StateSink() {
+              public void put(Alert a) {
+                journal.appendAlert(a);
+              }
+
+              public void gone(String fp, String source, long step) {
+                journal.appendGone(fp, source, step);
+              }
+            },
+            List.of("forward"),
+            List.of("team", "project"));
+    Notifier recording =
+        new Notifier() {
+          public DeliveryResult send(Notification n) {
+            sent.add(n);
+            return answer;
           }
 
-          public void gone(String fp, String source, long step) {
-            journal.appendGone(fp, source, step);
+          public byte[] body(Notification n) {
+            return n.summaryLine().getBytes();
           }
-        }, List.of("forward"), List.of("team", "project"));
-    Notifier recording = new Notifier() {
-      public DeliveryResult send(Notification n) {
-        sent.add(n);
-        return answer;
-      }
+        };
+    Notifier forwarding =
+        new Notifier() {
+          public DeliveryResult send(Notification n) {
+            forwarded.add(n);
+            return new DeliveryResult.Delivered(200);
+          }
 
-      public byte[] body(Notification n) {
-        return n.summaryLine().getBytes();
-      }
-    };
-    Notifier forwarding = new Notifier() {
-      public DeliveryResult send(Notification n) {
-        forwarded.add(n);
-        return new DeliveryResult.Delivered(200);
-      }
-
-      public byte[] body(Notification n) {
-        return new byte[0];
-      }
-    };
+          public byte[] body(Notification n) {
+            return new byte[0];
+          }
+        };
     AlertsMetrics metrics = new AlertsMetrics();
-    RetryStage retry = new RetryStage(c.retry(), new Backoff(c.retry(), () -> 0.5),
-        InstantSource.fixed(START), d -> { }, metrics);
+    RetryStage retry =
+        new RetryStage(
+            c.retry(),
+            new Backoff(c.retry(), () -> 0.5),
+            InstantSource.fixed(START),
+            d -> {},
+            metrics);
     Map<String, AlertsConfig.Receiver> receivers = new java.util.LinkedHashMap<>(c.receivers());
-    receivers.put("forward", new AlertsConfig.Receiver("forward", "alertmanager", "http://x", null,
-        Duration.ofSeconds(1), null, null, true, 0, Map.of(), "alertmanager", Duration.ofMinutes(1)));
-    pipeline = new NotificationPipeline(receivers, Map.of("r", recording, "forward", forwarding),
-        new NotificationLog(journal, List.of()), retry, deadLetters::add, metrics, "http://x");
+    receivers.put(
+        "forward",
+        new AlertsConfig.Receiver(
+            "forward",
+            "alertmanager",
+            "http://x",
+            null,
+            Duration.ofSeconds(1),
+            null,
+            null,
+            true,
+            0,
+            Map.of(),
+            "alertmanager",
+            Duration.ofMinutes(1)));
+    pipeline =
+        new NotificationPipeline(
+            receivers,
+            Map.of("r", recording, "forward", forwarding),
+            new NotificationLog(journal, List.of()),
+            retry,
+            deadLetters::add,
+            metrics,
+            "http://x");
   }
 
   @AfterEach
@@ -126,7 +159,8 @@ class DispatchPipelineTest {
     assertThat(tick(START.plusSeconds(30))).containsExactly(Outcome.DELIVERED);
     assertThat(sent).hasSize(1);
     assertThat(sent.get(0).alerts()).hasSize(2);
-    assertThat(sent.get(0).groupLabels()).isEqualTo(Map.of("run", "run-1", "family", "instability"));
+    assertThat(sent.get(0).groupLabels())
+        .isEqualTo(Map.of("run", "run-1", "family", "instability"));
     assertThat(tick(START.plusSeconds(35))).containsExactly(Outcome.DELIVERED);
     assertThat(sent.get(1).groupLabels()).containsEntry("run", "run-2");
     assertThat(dispatcher.groupCount()).isEqualTo(2);
@@ -182,18 +216,32 @@ class DispatchPipelineTest {
     tick(START.plusSeconds(30));
 
     assertThat(sent).hasSize(2);
-    Notification instability = sent.stream()
-        .filter(n -> n.groupLabels().get("family").equals("instability")).findFirst().orElseThrow();
-    assertThat(instability.alerts()).extracting(a -> a.label("alertname")).containsExactly("loss_spike");
-    Notification softmax = sent.stream()
-        .filter(n -> n.groupLabels().get("family").equals("softmax_collapse")).findFirst().orElseThrow();
+    Notification instability =
+        sent.stream()
+            .filter(n -> n.groupLabels().get("family").equals("instability"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(instability.alerts())
+        .extracting(a -> a.label("alertname"))
+        .containsExactly("loss_spike");
+    Notification softmax =
+        sent.stream()
+            .filter(n -> n.groupLabels().get("family").equals("softmax_collapse"))
+            .findFirst()
+            .orElseThrow();
     assertThat(softmax.alerts()).hasSize(1);
   }
 
   @Test
   void silencedAlertsAreNotNotifiedUntilTheSilenceEnds() throws Exception {
-    silences.create(new Silence("s1", List.of(Matcher.parse("run=\"run-1\"")), START,
-        START.plusSeconds(100), "test", ""));
+    silences.create(
+        new Silence(
+            "s1",
+            List.of(Matcher.parse("run=\"run-1\"")),
+            START,
+            START.plusSeconds(100),
+            "test",
+            ""));
     ingest(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), START);
 
     assertThat(tick(START.plusSeconds(30))).containsExactly(Outcome.DEDUPLICATED);
@@ -212,8 +260,16 @@ class DispatchPipelineTest {
 
     assertThat(tick(START.plusSeconds(330))).containsExactly(Outcome.DELIVERED);
     Notification n = sent.get(1);
-    Alert warning = n.alerts().stream().filter(a -> a.label("severity").equals("warning")).findFirst().orElseThrow();
-    Alert critical = n.alerts().stream().filter(a -> a.label("severity").equals("critical")).findFirst().orElseThrow();
+    Alert warning =
+        n.alerts().stream()
+            .filter(a -> a.label("severity").equals("warning"))
+            .findFirst()
+            .orElseThrow();
+    Alert critical =
+        n.alerts().stream()
+            .filter(a -> a.label("severity").equals("critical"))
+            .findFirst()
+            .orElseThrow();
     assertThat(warning.resolved()).isTrue();
     assertThat(warning.endsMs()).isEqualTo(critical.startsMs());
     assertThat(warning.annotations()).containsEntry(Alert.SUPERSEDED_BY, "critical");
@@ -221,12 +277,15 @@ class DispatchPipelineTest {
     assertThat(critical.annotations()).containsEntry(Alert.ESCALATED_FROM, "warning");
     // one problem, two identities: the receiver can follow it by trainwatch_id
     assertThat(warning.fingerprint()).isNotEqualTo(critical.fingerprint());
-    assertThat(warning.annotations().get(Alert.TRAINWATCH_ID)).isEqualTo(critical.annotations().get(Alert.TRAINWATCH_ID));
+    assertThat(warning.annotations().get(Alert.TRAINWATCH_ID))
+        .isEqualTo(critical.annotations().get(Alert.TRAINWATCH_ID));
 
     ingest(Fixtures.resolved(c, 60), START.plusSeconds(400));
     assertThat(tick(START.plusSeconds(630))).containsExactly(Outcome.DELIVERED);
     assertThat(sent.get(2).status()).isEqualTo("resolved");
-    assertThat(sent.get(2).alerts()).extracting(a -> a.label("severity")).containsExactly("critical");
+    assertThat(sent.get(2).alerts())
+        .extracting(a -> a.label("severity"))
+        .containsExactly("critical");
     assertThat(dispatcher.alertCount()).isZero();
     assertThat(dispatcher.groupCount()).isZero();
     // Kafka redelivering all three after a restart changes nothing
@@ -246,21 +305,36 @@ class DispatchPipelineTest {
 
     assertThat(tick(START.plusSeconds(330))).containsExactly(Outcome.DEDUPLICATED);
     assertThat(sent).hasSize(1);
-    assertThat(sent.get(0).alerts()).extracting(a -> a.label("alertname")).containsExactly("loss_spike");
+    assertThat(sent.get(0).alerts())
+        .extracting(a -> a.label("alertname"))
+        .containsExactly("loss_spike");
   }
 
   @Test
-  void alertSilencedAllAlongProducesNoResolvedButOneSeenFiringIsResolvedEvenIfSilencedSince() throws Exception {
+  void alertSilencedAllAlongProducesNoResolvedButOneSeenFiringIsResolvedEvenIfSilencedSince()
+      throws Exception {
     AlertEvent quiet = Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10);
     AlertEvent seen = Fixtures.warning("run-2", Family.INSTABILITY, "grad_norm", 10);
-    silences.create(new Silence("s1", List.of(Matcher.parse("run=\"run-1\"")), START,
-        START.plusSeconds(3600), "test", ""));
+    silences.create(
+        new Silence(
+            "s1",
+            List.of(Matcher.parse("run=\"run-1\"")),
+            START,
+            START.plusSeconds(3600),
+            "test",
+            ""));
     ingest(quiet, START);
     ingest(seen, START);
     tick(START.plusSeconds(30));
     assertThat(sent).hasSize(1);
-    silences.create(new Silence("s2", List.of(Matcher.parse("run=\"run-2\"")), START,
-        START.plusSeconds(3600), "test", ""));
+    silences.create(
+        new Silence(
+            "s2",
+            List.of(Matcher.parse("run=\"run-2\"")),
+            START,
+            START.plusSeconds(3600),
+            "test",
+            ""));
     ingest(Fixtures.resolved(quiet, 50), START.plusSeconds(60));
     ingest(Fixtures.resolved(seen, 50), START.plusSeconds(60));
 
@@ -274,8 +348,14 @@ class DispatchPipelineTest {
 
   @Test
   void forwardModeGetsEveryChangeAtOnceUnfilteredAndInOrder() throws Exception {
-    silences.create(new Silence("s1", List.of(Matcher.parse("run=\"run-1\"")), START,
-        START.plusSeconds(3600), "test", ""));
+    silences.create(
+        new Silence(
+            "s1",
+            List.of(Matcher.parse("run=\"run-1\"")),
+            START,
+            START.plusSeconds(3600),
+            "test",
+            ""));
     AlertEvent w = Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10);
     AlertEvent c = Fixtures.critical("run-1", Family.INSTABILITY, "grad_norm", 20);
     ingest(w, START);
@@ -286,11 +366,14 @@ class DispatchPipelineTest {
     tick(START.plusSeconds(2));
 
     assertThat(forwarded).hasSize(3);
-    assertThat(forwarded.get(0).alerts()).extracting(a -> a.label("severity") + (a.resolved() ? " resolved" : " firing"))
+    assertThat(forwarded.get(0).alerts())
+        .extracting(a -> a.label("severity") + (a.resolved() ? " resolved" : " firing"))
         .containsExactly("warning firing");
-    assertThat(forwarded.get(1).alerts()).extracting(a -> a.label("severity") + (a.resolved() ? " resolved" : " firing"))
+    assertThat(forwarded.get(1).alerts())
+        .extracting(a -> a.label("severity") + (a.resolved() ? " resolved" : " firing"))
         .containsExactly("warning resolved", "critical firing");
-    assertThat(forwarded.get(2).alerts()).extracting(a -> a.label("severity") + (a.resolved() ? " resolved" : " firing"))
+    assertThat(forwarded.get(2).alerts())
+        .extracting(a -> a.label("severity") + (a.resolved() ? " resolved" : " firing"))
         .containsExactly("critical resolved");
     assertThat(sent).isEmpty(); // the routed receiver: silenced
   }
@@ -306,26 +389,40 @@ class DispatchPipelineTest {
     List<Alert> again = dispatcher.stillFiring("r", gk -> sentFiring(gk), START.plusSeconds(60));
 
     assertThat(again).extracting(x -> x.label("alertname")).containsExactly("grad_norm");
-    assertThat(dispatcher.stillFiring("forward", gk -> java.util.Set.of(), START.plusSeconds(60))).hasSize(2);
+    assertThat(dispatcher.stillFiring("forward", gk -> java.util.Set.of(), START.plusSeconds(60)))
+        .hasSize(2);
   }
 
   private java.util.Set<String> sentFiring(String groupKey) {
-    return sent.stream().filter(n -> n.groupKey().equals(groupKey)).reduce((x, y) -> y)
-        .map(n -> n.alerts().stream().filter(x -> !x.resolved()).map(Alert::fingerprint)
-            .collect(java.util.stream.Collectors.toSet())).orElse(java.util.Set.of());
+    return sent.stream()
+        .filter(n -> n.groupKey().equals(groupKey))
+        .reduce((x, y) -> y)
+        .map(
+            n ->
+                n.alerts().stream()
+                    .filter(x -> !x.resolved())
+                    .map(Alert::fingerprint)
+                    .collect(java.util.stream.Collectors.toSet()))
+        .orElse(java.util.Set.of());
   }
 
   @Test
   void allowListedRunTagsBecomeLabelsAndTheRestStayOut() throws Exception {
-    AlertEvent w = Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10)
-        .withTags(Map.of("team", "ml-infra", "model", "gpt2", "dtype", "bfloat16"));
+    AlertEvent w =
+        Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10)
+            .withTags(Map.of("team", "ml-infra", "model", "gpt2", "dtype", "bfloat16"));
     ingest(w, START);
     tick(START.plusSeconds(30));
 
     Alert a = sent.get(0).alerts().get(0);
-    assertThat(a.labels()).containsEntry("team", "ml-infra").doesNotContainKeys("model", "dtype", "project");
-    // the resolution (carrying the tags or not, e.g. after a job restore) resolves the same identity
-    ingest(Fixtures.resolved(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), 50), START.plusSeconds(40));
+    assertThat(a.labels())
+        .containsEntry("team", "ml-infra")
+        .doesNotContainKeys("model", "dtype", "project");
+    // the resolution (carrying the tags or not, e.g. after a job restore) resolves the same
+    // identity
+    ingest(
+        Fixtures.resolved(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), 50),
+        START.plusSeconds(40));
     tick(START.plusSeconds(330));
     assertThat(sent.get(1).alerts().get(0).fingerprint()).isEqualTo(a.fingerprint());
     assertThat(dispatcher.alertCount()).isZero();

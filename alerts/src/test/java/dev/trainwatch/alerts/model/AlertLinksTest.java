@@ -31,11 +31,16 @@ class AlertLinksTest {
 
   private static final Path RUN_DASHBOARD = Path.of("..", "grafana", "dashboards", "run.json");
   private static final Path DETECTOR_DOCS = Path.of("..", "docs", "detectors.md");
-  private final AlertLinks links = new AlertLinks(ConfigLoader.parse("""
+  private final AlertLinks links =
+      new AlertLinks(
+          ConfigLoader.parse(
+                  """
       route: {receiver: c}
       receivers: [{name: c, type: stdout}]
       links: {grafana_url: 'https://grafana.example/', docs_url: 'https://docs.example/detectors.md'}
-      """, Map.of()).links());
+      """,
+                  Map.of())
+              .links());
 
   private static Map<String, String> query(URI u) {
     Map<String, String> out = new HashMap<>();
@@ -52,11 +57,22 @@ class AlertLinksTest {
     Set<String> variables = new HashSet<>();
     dashboard.get("templating").get("list").forEach(v -> variables.add(v.get("name").asText()));
     String run = "team a/run #7&x=1";
-    AlertEvent e = AlertEvent.firing(run, Family.INSTABILITY, "loss_spike", Severity.WARNING, 500,
-        Fixtures.START.toEpochMilli(), "s", "r", Map.of(), null);
+    AlertEvent e =
+        AlertEvent.firing(
+            run,
+            Family.INSTABILITY,
+            "loss_spike",
+            Severity.WARNING,
+            500,
+            Fixtures.START.toEpochMilli(),
+            "s",
+            "r",
+            Map.of(),
+            null);
     Alert firing = Alert.from(e, null, Fixtures.START);
     Instant later = Fixtures.START.plusSeconds(3600);
-    Alert resolved = Alert.from(e.resolve(900, later.toEpochMilli(), "ok", Map.of()), firing, later);
+    Alert resolved =
+        Alert.from(e.resolve(900, later.toEpochMilli(), "ok", Map.of()), firing, later);
 
     URI f = URI.create(links.generatorUrl(firing, later));
     URI r = URI.create(links.generatorUrl(resolved, later));
@@ -80,33 +96,49 @@ class AlertLinksTest {
 
   @Test
   void runbookUrlPointsAtAHeadingOfTheDetectorDocsForEveryFamily() throws Exception {
-    List<String> headings = Files.readAllLines(DETECTOR_DOCS).stream().filter(l -> l.startsWith("## "))
-        .map(l -> l.substring(3).strip()).toList();
+    List<String> headings =
+        Files.readAllLines(DETECTOR_DOCS).stream()
+            .filter(l -> l.startsWith("## "))
+            .map(l -> l.substring(3).strip())
+            .toList();
     for (Family fam : Family.values()) {
-      Alert a = Alert.from(AlertEvent.firing("r", fam, "d", Severity.WARNING, 1, 1, "s", "x", Map.of(), null),
-          null, Fixtures.START);
+      Alert a =
+          Alert.from(
+              AlertEvent.firing("r", fam, "d", Severity.WARNING, 1, 1, "s", "x", Map.of(), null),
+              null,
+              Fixtures.START);
       String url = links.runbookUrl(a);
       assertThat(url).startsWith("https://docs.example/detectors.md#");
-      assertThat(headings).as("a '## " + fam.wire() + "' section in docs/detectors.md")
+      assertThat(headings)
+          .as("a '## " + fam.wire() + "' section in docs/detectors.md")
           .contains(url.substring(url.indexOf('#') + 1));
     }
   }
 
   @Test
   void webhookAndAlertmanagerPayloadsCarryDescriptionRunbookAndLink() throws Exception {
-    Alert a = Alert.from(Fixtures.critical("run-1", Family.SOFTMAX_COLLAPSE, "softmax_absorption", 10),
-        null, Fixtures.START);
-    Notification n = new Notification("g", "team", Map.of("run", "run-1"), List.of(a), "http://x", links,
-        Fixtures.START);
-    for (byte[] body : List.of(Payloads.webhookV4(n, 0), Payloads.alertmanagerV2(n, Duration.ofMinutes(1)))) {
+    Alert a =
+        Alert.from(
+            Fixtures.critical("run-1", Family.SOFTMAX_COLLAPSE, "softmax_absorption", 10),
+            null,
+            Fixtures.START);
+    Notification n =
+        new Notification(
+            "g", "team", Map.of("run", "run-1"), List.of(a), "http://x", links, Fixtures.START);
+    for (byte[] body :
+        List.of(Payloads.webhookV4(n, 0), Payloads.alertmanagerV2(n, Duration.ofMinutes(1)))) {
       JsonNode p = new ObjectMapper().readTree(body);
       JsonNode alert = p.isArray() ? p.get(0) : p.get("alerts").get(0);
       assertThat(alert.get("annotations").get("description").asText())
           .isEqualTo("softmax_absorption is critical on run-1 Remedy: stop the run");
       assertThat(alert.get("annotations").get("runbook_url").asText())
           .isEqualTo("https://docs.example/detectors.md#softmax_collapse");
-      assertThat(alert.get("generatorURL").asText()).startsWith("https://grafana.example/d/trainwatch-run?");
+      assertThat(alert.get("generatorURL").asText())
+          .startsWith("https://grafana.example/d/trainwatch-run?");
     }
-    assertThat(new AlertLinks(new Links("", "x", Duration.ofMinutes(1), "")).generatorUrl(a, Fixtures.START)).isEmpty();
+    assertThat(
+            new AlertLinks(new Links("", "x", Duration.ofMinutes(1), ""))
+                .generatorUrl(a, Fixtures.START))
+        .isEmpty();
   }
 }

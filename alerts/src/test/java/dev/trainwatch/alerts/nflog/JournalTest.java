@@ -24,11 +24,21 @@ class JournalTest {
 
   @Test
   void restartRestoresAlertsLogAndSilencesAndSkipsATornLastLine() throws Exception {
-    Alert a = Alert.from(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), null, Fixtures.START);
-    Alert gone = Alert.from(Fixtures.warning("run-1", Family.INSTABILITY, "loss_spike", 10), null, Fixtures.START);
+    Alert a =
+        Alert.from(
+            Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), null, Fixtures.START);
+    Alert gone =
+        Alert.from(
+            Fixtures.warning("run-1", Family.INSTABILITY, "loss_spike", 10), null, Fixtures.START);
     NflogEntry sent = new NflogEntry("g", "r", Set.of(a.labelsHash()), Set.of(), 42, false);
-    Silence s = new Silence("s1", List.of(Matcher.parse("run=~\"run-.*\"")), Fixtures.START,
-        Fixtures.START.plusSeconds(60), "me", "why");
+    Silence s =
+        new Silence(
+            "s1",
+            List.of(Matcher.parse("run=~\"run-.*\"")),
+            Fixtures.START,
+            Fixtures.START.plusSeconds(60),
+            "me",
+            "why");
     try (Journal j = Journal.open(dir)) {
       j.appendAlert(a);
       j.appendAlert(gone);
@@ -36,8 +46,11 @@ class JournalTest {
       new NotificationLog(j, List.of()).log(sent);
       j.appendSilence(s);
     }
-    Files.writeString(dir.resolve("journal.jsonl"), "{\"k\":\"alert\",\"v\":{\"finger",
-        StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+    Files.writeString(
+        dir.resolve("journal.jsonl"),
+        "{\"k\":\"alert\",\"v\":{\"finger",
+        StandardCharsets.UTF_8,
+        StandardOpenOption.APPEND);
 
     try (Journal j = Journal.open(dir)) {
       Journal.Snapshot r = j.restored();
@@ -53,14 +66,17 @@ class JournalTest {
 
   @Test
   void compactionKeepsOnlyTheCurrentStateAndAppendsContinueAfterIt() throws Exception {
-    Alert a = Alert.from(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), null, Fixtures.START);
+    Alert a =
+        Alert.from(
+            Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 10), null, Fixtures.START);
     NflogEntry sent = new NflogEntry("g", "r", Set.of(a.labelsHash()), Set.of(), 42, false);
     try (Journal j = Journal.open(dir)) {
       for (int i = 0; i < 10_001; i++) {
         j.appendAlert(a);
       }
       assertThat(j.needsCompaction(1)).isTrue();
-      j.compact(() -> new Journal.Snapshot(Map.of(a.fingerprint(), a), Map.of(), Map.of(), Map.of()));
+      j.compact(
+          () -> new Journal.Snapshot(Map.of(a.fingerprint(), a), Map.of(), Map.of(), Map.of()));
       assertThat(j.needsCompaction(1)).isFalse();
       new NotificationLog(j, List.of()).log(sent);
     }
@@ -80,10 +96,12 @@ class JournalTest {
       assertThat(log.needsUpdate("g", "r", Set.of("a"), Set.of(), true, repeat, t0)).isTrue();
       assertThat(log.needsUpdate("g", "r", Set.of(), Set.of("a"), true, repeat, t0)).isFalse();
       log.log(new NflogEntry("g", "r", Set.of("a"), Set.of(), t0.toEpochMilli(), false));
-      assertThat(log.needsUpdate("g", "r", Set.of("a"), Set.of(), true, repeat, t0.plusSeconds(60))).isFalse();
+      assertThat(log.needsUpdate("g", "r", Set.of("a"), Set.of(), true, repeat, t0.plusSeconds(60)))
+          .isFalse();
       assertThat(log.needsUpdate("g", "r", Set.of("a", "b"), Set.of(), true, repeat, t0)).isTrue();
       assertThat(log.needsUpdate("g", "r", Set.of(), Set.of("a"), true, repeat, t0)).isTrue();
-      assertThat(log.needsUpdate("g", "r", Set.of("a"), Set.of(), true, repeat, t0.plus(repeat))).isTrue();
+      assertThat(log.needsUpdate("g", "r", Set.of("a"), Set.of(), true, repeat, t0.plus(repeat)))
+          .isTrue();
     }
   }
 }

@@ -11,9 +11,9 @@ import dev.trainwatch.alerts.model.Alert;
 import dev.trainwatch.wire.Family;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -36,15 +36,36 @@ class HttpNotifierTest {
   }
 
   private Receiver webhook(String bearer, String hmac, Duration timeout) {
-    return new Receiver("team", "webhook", receiver.url(), null, timeout, bearer, hmac, true, 0,
-        Map.of("X-Team", "ml"), null, Duration.ofMinutes(1));
+    return new Receiver(
+        "team",
+        "webhook",
+        receiver.url(),
+        null,
+        timeout,
+        bearer,
+        hmac,
+        true,
+        0,
+        Map.of("X-Team", "ml"),
+        null,
+        Duration.ofMinutes(1));
   }
 
   static Notification notification() {
-    Alert a = Alert.from(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 100), null, Fixtures.START);
-    Alert b = Alert.from(Fixtures.critical("run-1", Family.INSTABILITY, "loss_spike", 120), null, Fixtures.START);
-    return new Notification("{}:{family=\"instability\",run=\"run-1\"}", "team",
-        Map.of("run", "run-1", "family", "instability"), List.of(a, b), "http://127.0.0.1:9095");
+    Alert a =
+        Alert.from(
+            Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 100), null, Fixtures.START);
+    Alert b =
+        Alert.from(
+            Fixtures.critical("run-1", Family.INSTABILITY, "loss_spike", 120),
+            null,
+            Fixtures.START);
+    return new Notification(
+        "{}:{family=\"instability\",run=\"run-1\"}",
+        "team",
+        Map.of("run", "run-1", "family", "instability"),
+        List.of(a, b),
+        "http://127.0.0.1:9095");
   }
 
   private HttpNotifier notifier(Receiver r) {
@@ -55,8 +76,9 @@ class HttpNotifierTest {
   void signatureCoversTimestampAndBodyAndExpiresAfterTheWindow() throws Exception {
     Instant sentAt = Instant.parse("2026-11-25T12:00:00Z");
     Receiver r = webhook(null, "s3cret", Duration.ofSeconds(5));
-    DeliveryResult res = new HttpNotifier(r, client, n -> Payloads.webhookV4(n, 0),
-        InstantSource.fixed(sentAt)).send(notification());
+    DeliveryResult res =
+        new HttpNotifier(r, client, n -> Payloads.webhookV4(n, 0), InstantSource.fixed(sentAt))
+            .send(notification());
 
     assertThat(res).isInstanceOf(DeliveryResult.Delivered.class);
     TestReceiver.Request req = receiver.requests().get(0);
@@ -71,8 +93,15 @@ class HttpNotifierTest {
     // a captured request replayed after the window, or with its timestamp moved forward, fails
     assertThat(WebhookSignature.verify("s3cret", ts, sig, body, sentAt.plusSeconds(301), window))
         .isEqualTo(WebhookSignature.Verdict.EXPIRED);
-    assertThat(WebhookSignature.verify("s3cret", Long.toString(sentAt.getEpochSecond() + 300), sig, body,
-        sentAt.plusSeconds(301), window)).isEqualTo(WebhookSignature.Verdict.BAD_SIGNATURE);
+    assertThat(
+            WebhookSignature.verify(
+                "s3cret",
+                Long.toString(sentAt.getEpochSecond() + 300),
+                sig,
+                body,
+                sentAt.plusSeconds(301),
+                window))
+        .isEqualTo(WebhookSignature.Verdict.BAD_SIGNATURE);
     byte[] tampered = req.body().replace("run-1", "run-2").getBytes(StandardCharsets.UTF_8);
     assertThat(WebhookSignature.verify("s3cret", ts, sig, tampered, sentAt, window))
         .isEqualTo(WebhookSignature.Verdict.BAD_SIGNATURE);
@@ -115,13 +144,26 @@ class HttpNotifierTest {
 
     assertThat(r).isInstanceOf(DeliveryResult.Retryable.class);
     assertThat(r.describe()).contains("timeout");
-    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(4000)) /* well before the 5 s answer */;
+    assertThat(Duration.ofNanos(System.nanoTime() - t0))
+        .isLessThan(Duration.ofMillis(4000)) /* well before the 5 s answer */;
   }
 
   @Test
   void connectionRefusedIsRetryable() throws Exception {
-    Receiver r = new Receiver("x", "webhook", "http://127.0.0.1:1/hook", null,
-        Duration.ofSeconds(1), null, null, true, 0, Map.of(), null, Duration.ofMinutes(1));
+    Receiver r =
+        new Receiver(
+            "x",
+            "webhook",
+            "http://127.0.0.1:1/hook",
+            null,
+            Duration.ofSeconds(1),
+            null,
+            null,
+            true,
+            0,
+            Map.of(),
+            null,
+            Duration.ofMinutes(1));
     assertThat(notifier(r).send(notification())).isInstanceOf(DeliveryResult.Retryable.class);
   }
 
@@ -159,20 +201,33 @@ class HttpNotifierTest {
   }
 
   @Test
-  void alertmanagerFiringAlertsEndFourResendIntervalsAheadAndResolvedOnesNoLaterThanNow() throws Exception {
+  void alertmanagerFiringAlertsEndFourResendIntervalsAheadAndResolvedOnesNoLaterThanNow()
+      throws Exception {
     Instant now = Fixtures.START.plusSeconds(600);
     Notification n = notification();
-    Alert resolved = Alert.from(Fixtures.resolved(Fixtures.warning("run-1", Family.INSTABILITY,
-        "grad_norm", 100), 150), n.alerts().get(0), Fixtures.START);
-    Notification at = new Notification(n.groupKey(), n.receiver(), n.groupLabels(),
-        List.of(n.alerts().get(1), resolved), n.externalUrl(), n.links(), now);
+    Alert resolved =
+        Alert.from(
+            Fixtures.resolved(Fixtures.warning("run-1", Family.INSTABILITY, "grad_norm", 100), 150),
+            n.alerts().get(0),
+            Fixtures.START);
+    Notification at =
+        new Notification(
+            n.groupKey(),
+            n.receiver(),
+            n.groupLabels(),
+            List.of(n.alerts().get(1), resolved),
+            n.externalUrl(),
+            n.links(),
+            now);
 
     JsonNode p = new ObjectMapper().readTree(Payloads.alertmanagerV2(at, Duration.ofMinutes(1)));
 
     assertThat(p.isArray()).isTrue();
     assertThat(p.get(0).get("labels").get("severity").asText()).isEqualTo("critical");
-    assertThat(Instant.parse(p.get(0).get("endsAt").asText())).isEqualTo(now.plus(Duration.ofMinutes(4)));
-    assertThat(Instant.parse(p.get(1).get("endsAt").asText())).isEqualTo(Fixtures.START.plusMillis(150));
+    assertThat(Instant.parse(p.get(0).get("endsAt").asText()))
+        .isEqualTo(now.plus(Duration.ofMinutes(4)));
+    assertThat(Instant.parse(p.get(1).get("endsAt").asText()))
+        .isEqualTo(Fixtures.START.plusMillis(150));
     assertThat(Instant.parse(p.get(1).get("endsAt").asText())).isBeforeOrEqualTo(now);
   }
 

@@ -21,19 +21,34 @@ class RetryStageTest {
 
   private final AlertsMetrics metrics = new AlertsMetrics();
   private final List<Duration> waits = new ArrayList<>();
-  private final Retry retry = new Retry(Duration.ofMillis(100), Duration.ofMillis(1000), 2.0, 0.0, 10,
-      Duration.ofMinutes(5));
+  private final Retry retry =
+      new Retry(
+          Duration.ofMillis(100), Duration.ofMillis(1000), 2.0, 0.0, 10, Duration.ofMinutes(5));
 
   private RetryStage stage(Retry r) {
-    return new RetryStage(r, new Backoff(r, () -> 0.5), InstantSource.system(), waits::add, metrics);
+    return new RetryStage(
+        r, new Backoff(r, () -> 0.5), InstantSource.system(), waits::add, metrics);
   }
 
   @Test
   void receiverFailingThreeTimesIsDeliveredOnceAfterThreeRetries() throws Exception {
     try (TestReceiver rx = new TestReceiver().failFirst(3, 503)) {
-      Receiver r = new Receiver("team", "webhook", rx.url(), null, Duration.ofSeconds(5), null,
-          null, true, 0, Map.of(), null, Duration.ofMinutes(1));
-      HttpNotifier n = new HttpNotifier(r, HttpClient.newHttpClient(), x -> Payloads.webhookV4(x, 0));
+      Receiver r =
+          new Receiver(
+              "team",
+              "webhook",
+              rx.url(),
+              null,
+              Duration.ofSeconds(5),
+              null,
+              null,
+              true,
+              0,
+              Map.of(),
+              null,
+              Duration.ofMinutes(1));
+      HttpNotifier n =
+          new HttpNotifier(r, HttpClient.newHttpClient(), x -> Payloads.webhookV4(x, 0));
 
       DeliveryResult result = stage(retry).run(n, HttpNotifierTest.notification());
 
@@ -41,18 +56,37 @@ class RetryStageTest {
       assertThat(rx.requests()).hasSize(4);
       assertThat(rx.delivered()).hasSize(1);
       assertThat(metrics.get(Counter.RETRIED, "team")).isEqualTo(3);
-      assertThat(waits).containsExactly(Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofMillis(400));
+      assertThat(waits)
+          .containsExactly(Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofMillis(400));
     }
   }
 
   @Test
   void slowReceiverTimesOutIsRetriedAndThenDelivered() throws Exception {
     try (TestReceiver rx = new TestReceiver().delay(Duration.ofSeconds(3))) {
-      Receiver r = new Receiver("team", "webhook", rx.url(), null, Duration.ofMillis(200), null,
-          null, true, 0, Map.of(), null, Duration.ofMinutes(1));
-      HttpNotifier n = new HttpNotifier(r, HttpClient.newHttpClient(), x -> Payloads.webhookV4(x, 0));
-      RetryStage stage = new RetryStage(retry, new Backoff(retry, () -> 0.5), InstantSource.system(),
-          d -> rx.delay(Duration.ZERO), metrics); // the receiver recovers while we back off
+      Receiver r =
+          new Receiver(
+              "team",
+              "webhook",
+              rx.url(),
+              null,
+              Duration.ofMillis(200),
+              null,
+              null,
+              true,
+              0,
+              Map.of(),
+              null,
+              Duration.ofMinutes(1));
+      HttpNotifier n =
+          new HttpNotifier(r, HttpClient.newHttpClient(), x -> Payloads.webhookV4(x, 0));
+      RetryStage stage =
+          new RetryStage(
+              retry,
+              new Backoff(retry, () -> 0.5),
+              InstantSource.system(),
+              d -> rx.delay(Duration.ZERO),
+              metrics); // the receiver recovers while we back off
 
       DeliveryResult result = stage.run(n, HttpNotifierTest.notification());
 
@@ -63,16 +97,18 @@ class RetryStageTest {
 
   @Test
   void givesUpAsPermanentAfterMaxAttemptsWithTheLastReason() throws Exception {
-    Retry three = new Retry(Duration.ofMillis(1), Duration.ofMillis(1), 2.0, 0.0, 3, Duration.ofMinutes(1));
-    Notifier alwaysDown = new Notifier() {
-      public DeliveryResult send(Notification n) {
-        return new DeliveryResult.Retryable("HTTP 502");
-      }
+    Retry three =
+        new Retry(Duration.ofMillis(1), Duration.ofMillis(1), 2.0, 0.0, 3, Duration.ofMinutes(1));
+    Notifier alwaysDown =
+        new Notifier() {
+          public DeliveryResult send(Notification n) {
+            return new DeliveryResult.Retryable("HTTP 502");
+          }
 
-      public byte[] body(Notification n) {
-        return new byte[0];
-      }
-    };
+          public byte[] body(Notification n) {
+            return new byte[0];
+          }
+        };
     DeliveryResult r = stage(three).run(alwaysDown, HttpNotifierTest.notification());
 
     assertThat(r).isInstanceOf(DeliveryResult.Permanent.class);
@@ -82,7 +118,9 @@ class RetryStageTest {
 
   @Test
   void backoffGrowsExponentiallyCapsAndJitters() {
-    Retry r = new Retry(Duration.ofMillis(100), Duration.ofMillis(500), 2.0, 0.2, 10, Duration.ofMinutes(1));
+    Retry r =
+        new Retry(
+            Duration.ofMillis(100), Duration.ofMillis(500), 2.0, 0.2, 10, Duration.ofMinutes(1));
     assertThat(new Backoff(r, () -> 0.5).delay(1)).isEqualTo(Duration.ofMillis(100));
     assertThat(new Backoff(r, () -> 0.5).delay(10)).isEqualTo(Duration.ofMillis(500));
     assertThat(new Backoff(r, () -> 0.0).delay(2)).isEqualTo(Duration.ofMillis(160));

@@ -21,12 +21,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads the alerts topic into {@link RunAlerts}: every partition, no consumer group (each
- * sidecar sees every run's alerts and commits nothing), {@code read_committed} so an alert the
- * job's aborted transaction wrote never reaches a trainer, starting {@code lookback} back in
- * time so the active alerts of runs already going are known. A topic that does not exist yet is
- * looked for again every {@value #TOPIC_RETRY_MS} ms (said once); an event that does not parse
- * is counted and skipped (said once).
+ * Reads the alerts topic into {@link RunAlerts}: every partition, no consumer group (each sidecar
+ * sees every run's alerts and commits nothing), {@code read_committed} so an alert the job's
+ * aborted transaction wrote never reaches a trainer, starting {@code lookback} back in time so the
+ * active alerts of runs already going are known. A topic that does not exist yet is looked for
+ * again every {@value #TOPIC_RETRY_MS} ms (said once); an event that does not parse is counted and
+ * skipped (said once).
  */
 public final class AlertsFollower implements Runnable, AutoCloseable {
 
@@ -41,7 +41,8 @@ public final class AlertsFollower implements Runnable, AutoCloseable {
   private volatile long events;
   private volatile long invalid;
 
-  public AlertsFollower(Map<String, String> kafka, String topic, long lookbackMs, RunAlerts alerts) {
+  public AlertsFollower(
+      Map<String, String> kafka, String topic, long lookbackMs, RunAlerts alerts) {
     Properties p = new Properties();
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -70,7 +71,10 @@ public final class AlertsFollower implements Runnable, AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (RuntimeException e) {
-      LOG.error("alerts feed stopped: {}; GET /v1/runs/{{run}}/alerts answers no new alert", e.toString(), e);
+      LOG.error(
+          "alerts feed stopped: {}; GET /v1/runs/{{run}}/alerts answers no new alert",
+          e.toString(),
+          e);
     } finally {
       consumer.close(Duration.ofSeconds(1));
     }
@@ -101,12 +105,19 @@ public final class AlertsFollower implements Runnable, AutoCloseable {
           OffsetAndTimestamp o = at.get(tp);
           consumer.seek(tp, o != null ? o.offset() : ends.get(tp));
         }
-        LOG.info("alerts feed: reading {} ({} partitions) from {} ms back", topic, tps.size(), lookbackMs);
+        LOG.info(
+            "alerts feed: reading {} ({} partitions) from {} ms back",
+            topic,
+            tps.size(),
+            lookbackMs);
         return;
       }
       if (!said) {
         said = true;
-        LOG.warn("alerts feed: topic {} not found yet; looking again every {} ms", topic, TOPIC_RETRY_MS);
+        LOG.warn(
+            "alerts feed: topic {} not found yet; looking again every {} ms",
+            topic,
+            TOPIC_RETRY_MS);
       }
       Thread.sleep(TOPIC_RETRY_MS);
     }
@@ -118,7 +129,8 @@ public final class AlertsFollower implements Runnable, AutoCloseable {
       a = AlertJson.parse(value);
     } catch (RuntimeException e) {
       if (invalid++ == 0) {
-        LOG.warn("alerts feed: skipping an alert event that does not parse ({}); further ones are only counted",
+        LOG.warn(
+            "alerts feed: skipping an alert event that does not parse ({}); further ones are only counted",
             e.getMessage());
       }
       return;

@@ -18,15 +18,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code GET /v1/runs/{run}/alerts?after=<cursor>&wait_ms=<ms>}: the run's firing alerts and its
- * alert events after the cursor, as soon as there is one, or after {@code wait_ms} (at most
- * {@code alerts.max.wait.ms}) with none.
+ * alert events after the cursor, as soon as there is one, or after {@code wait_ms} (at most {@code
+ * alerts.max.wait.ms}) with none.
  *
  * <pre>{@code
  * {"run":"r1","cursor":"5f2a9c1e-42","active":[<AlertEvent>...],"events":[<AlertEvent>...]}
  * }</pre>
  *
- * Without {@code after} it answers at once (the client's first poll learns the state). Events
- * and active alerts are the alerts topic's JSON unchanged (the wire schema of AlertEvent).
+ * Without {@code after} it answers at once (the client's first poll learns the state). Events and
+ * active alerts are the alerts topic's JSON unchanged (the wire schema of AlertEvent).
  */
 public final class AlertsRoute implements AutoCloseable {
 
@@ -34,11 +34,13 @@ public final class AlertsRoute implements AutoCloseable {
 
   private final RunAlerts alerts;
   private final int maxWaitMs;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "ingest-alerts-poll");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "ingest-alerts-poll");
+            t.setDaemon(true);
+            return t;
+          });
 
   public AlertsRoute(RunAlerts alerts, int maxWaitMs) {
     this.alerts = alerts;
@@ -53,14 +55,17 @@ public final class AlertsRoute implements AutoCloseable {
     try {
       wait = Math.max(0, Math.min(maxWaitMs, Integer.parseInt(q.getOrDefault("wait_ms", "0"))));
     } catch (NumberFormatException e) {
-      return CompletableFuture.completedFuture(Reply.error(400, "wait_ms: expected an integer (milliseconds), got '"
-          + q.get("wait_ms") + "'"));
+      return CompletableFuture.completedFuture(
+          Reply.error(
+              400, "wait_ms: expected an integer (milliseconds), got '" + q.get("wait_ms") + "'"));
     }
-    CompletableFuture<RunAlerts.Answer> f = wait == 0
-        ? CompletableFuture.completedFuture(alerts.since(run, cursor)) : alerts.await(run, cursor);
+    CompletableFuture<RunAlerts.Answer> f =
+        wait == 0
+            ? CompletableFuture.completedFuture(alerts.since(run, cursor))
+            : alerts.await(run, cursor);
     if (f == null) {
-      return CompletableFuture.completedFuture(Reply.error(503, "too many alert polls waiting; retry")
-          .withHeader("Retry-After", "1"));
+      return CompletableFuture.completedFuture(
+          Reply.error(503, "too many alert polls waiting; retry").withHeader("Retry-After", "1"));
     }
     if (!f.isDone()) {
       timer.schedule(() -> alerts.expire(run, f), wait, TimeUnit.MILLISECONDS);

@@ -14,28 +14,34 @@ import java.util.concurrent.CompletableFuture;
  * The alerts of each run as the alerts topic told them, for the training processes' long polls.
  *
  * <p>Every event gets a sequence number of this sidecar instance ({@link #epoch} names the
- * instance). A poll with cursor {@code <epoch>-<seq>} receives the run's events after
- * {@code seq}; a cursor of another instance, or one older than what is retained, receives every
- * retained event of the run again: delivery to the trainer is at least once, and the client
- * drops repeats by (fingerprint, status, severity, step). Memory is bounded: the last
- * {@value #EVENTS_PER_RUN} events and the firing alerts per run, for at most {@code maxRuns}
- * runs (the least recently alerted are forgotten first).
+ * instance). A poll with cursor {@code <epoch>-<seq>} receives the run's events after {@code seq};
+ * a cursor of another instance, or one older than what is retained, receives every retained event
+ * of the run again: delivery to the trainer is at least once, and the client drops repeats by
+ * (fingerprint, status, severity, step). Memory is bounded: the last {@value #EVENTS_PER_RUN}
+ * events and the firing alerts per run, for at most {@code maxRuns} runs (the least recently
+ * alerted are forgotten first).
  */
 public final class RunAlerts {
 
-  /** Events kept per run: a run's whole alert history is tens of events; a flapping one still fits. */
+  /**
+   * Events kept per run: a run's whole alert history is tens of events; a flapping one still fits.
+   */
   static final int EVENTS_PER_RUN = 256;
+
   /** Long polls waiting at once (beyond it: 503), ~1 KB each. */
   static final int MAX_WAITERS = 10_000;
 
   /** One retained event: its sequence number and its JSON exactly as on the topic. */
   public record Entry(long seq, String json) {}
 
-  /** What a poll answers: the cursor to send next, the firing alerts, the events after the cursor. */
+  /**
+   * What a poll answers: the cursor to send next, the firing alerts, the events after the cursor.
+   */
   public record Answer(String cursor, List<String> active, List<Entry> events) {}
 
   private static final class Run {
-    final Map<String, String> active = new LinkedHashMap<>(); // fingerprint -> JSON of the firing event
+    final Map<String, String> active =
+        new LinkedHashMap<>(); // fingerprint -> JSON of the firing event
     final ArrayDeque<Entry> events = new ArrayDeque<>();
     final List<Waiter> waiters = new ArrayList<>();
   }
@@ -88,9 +94,9 @@ public final class RunAlerts {
   }
 
   /**
-   * A poll: answered at once when there are events after the cursor (or no cursor is given),
-   * else when the next event of the run arrives, else by {@link #expire} with none. Null when too
-   * many polls already wait.
+   * A poll: answered at once when there are events after the cursor (or no cursor is given), else
+   * when the next event of the run arrives, else by {@link #expire} with none. Null when too many
+   * polls already wait.
    */
   public synchronized CompletableFuture<Answer> await(String run, String cursor) {
     long after = afterSeq(cursor);

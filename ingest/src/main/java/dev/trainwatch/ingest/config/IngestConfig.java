@@ -14,13 +14,13 @@ import java.util.TreeMap;
 /**
  * The sidecar's configuration: every key declared once below with type, default and doc.
  *
- * <p>Sources, later wins: defaults, a properties file, the environment
- * ({@code TRAINWATCH_INGEST_HTTP_PORT=9000} sets {@code http.port}), then explicit overrides
- * (command-line options). Kafka client settings pass through by prefix as in
- * strimzi-kafka-bridge: {@code kafka.producer.acks=1} becomes the producer's {@code acks=1},
- * and {@code kafka.security.protocol=SASL_SSL} (any {@code kafka.*} key that is not declared
- * here) reaches the producer too, so TLS and SASL need no code. The environment is passed in
- * as a map so tests inject their own.
+ * <p>Sources, later wins: defaults, a properties file, the environment ({@code
+ * TRAINWATCH_INGEST_HTTP_PORT=9000} sets {@code http.port}), then explicit overrides (command-line
+ * options). Kafka client settings pass through by prefix as in strimzi-kafka-bridge: {@code
+ * kafka.producer.acks=1} becomes the producer's {@code acks=1}, and {@code
+ * kafka.security.protocol=SASL_SSL} (any {@code kafka.*} key that is not declared here) reaches the
+ * producer too, so TLS and SASL need no code. The environment is passed in as a map so tests inject
+ * their own.
  *
  * <pre>{@code
  * IngestConfig c = IngestConfig.load(Path.of("ingest.properties"), System.getenv(), Map.of());
@@ -34,75 +34,205 @@ public final class IngestConfig {
   public static final String PRODUCER_PREFIX = "kafka.producer.";
   public static final String CONSUMER_PREFIX = "kafka.consumer.";
 
-  public static final Key HTTP_BIND = new Key("http.bind", Type.STRING, "127.0.0.1",
-      "address the HTTP input binds to; loopback by default so only the training job can post");
-  public static final Key HTTP_PORT = new Key("http.port", Type.INT, "8787",
-      "HTTP input port; 0 picks a free port, -1 disables the HTTP input");
-  public static final Key HTTP_TOKEN = new Key("http.token", Type.STRING, null,
-      "bearer token required on POST /v1/records and GET /metrics when set");
-  public static final Key HTTP_MAX_BODY_BYTES = new Key("http.max.body.bytes", Type.INT,
-      String.valueOf(16 << 20), "largest accepted request body; larger bodies get 413");
-  public static final Key HTTP_ACK_DURABLE_MS = new Key("http.ack.durable.ms", Type.INT, "0",
-      "when > 0, POST answers only once every accepted record is in Kafka or the disk spool, "
-          + "waiting at most this long (then 503 + Retry-After, accepted 0; keep it below the "
-          + "client's timeout, 5 s in the Python client); 0 answers once the records are queued "
-          + "in memory, and a SIGKILL of the sidecar loses what is still queued");
-  public static final Key HTTP_THREADS = new Key("http.threads", Type.INT, "8",
-      "threads that handle requests; beyond them 64 requests wait, then 503 (slow clients hold no thread)");
-  public static final Key HTTP_IDLE_TIMEOUT_MS = new Key("http.idle.timeout.ms", Type.INT, "30000",
-      "a connection that sends nothing for this long is closed");
-  public static final Key HTTP_REQUEST_TIMEOUT_MS = new Key("http.request.timeout.ms", Type.INT, "10000",
-      "a request body must arrive within this long, else 408");
-  public static final Key HTTP_MAX_CONNECTIONS = new Key("http.max.connections", Type.INT, "1024",
-      "open connections at most; further ones wait to be accepted");
-  public static final Key RECORD_MAX_BYTES = new Key("record.max.bytes", Type.INT,
-      "1000000", "largest accepted record (one JSON line); larger lines are rejected (413 over HTTP). "
-          + "Must leave " + "2048 bytes of the producer's max.request.size (1,048,576 by default) for the key "
-          + "and Kafka's record overhead, and stay below the topic's max.message.bytes");
-  public static final Key TAIL_FILE = new Key("tail.file", Type.STRING, null,
-      "JSON Lines file written by the trainer to follow (complete lines only)");
-  public static final Key TAIL_CHECKPOINT = new Key("tail.checkpoint", Type.STRING, null,
-      "where the tail's inode and byte offset are kept; default <spool.dir>/tail.checkpoint");
-  public static final Key TAIL_POLL_MS = new Key("tail.poll.ms", Type.INT, "200",
-      "how often the tailed file is checked for new bytes, rotation and truncation");
-  public static final Key STDIN = new Key("stdin", Type.BOOLEAN, "false",
-      "read JSON Lines from standard input");
-  public static final Key BOOTSTRAP_SERVERS = new Key("kafka.bootstrap.servers", Type.STRING,
-      "localhost:9092", "Kafka bootstrap servers");
-  public static final Key TOPIC = new Key("topic", Type.STRING, "trainwatch.telemetry",
-      "telemetry topic; records are keyed by run");
-  public static final Key DEAD_LETTER_TOPIC = new Key("dead.letter.topic", Type.STRING,
-      "trainwatch.dead-letter", "topic of rejected input (DeadLetter JSON)");
-  public static final Key QUEUE_CAPACITY = new Key("queue.capacity", Type.INT, "20000",
-      "records held in memory between the inputs and Kafka; HTTP answers 503 when full");
-  public static final Key QUEUE_MAX_BYTES = new Key("queue.max.bytes", Type.LONG, String.valueOf(64L << 20),
-      "bytes of records held in memory between the inputs and Kafka (64 MiB); HTTP answers 503 when full");
-  public static final Key SPOOL_DIR = new Key("spool.dir", Type.STRING, "trainwatch-spool",
-      "directory of the disk spool used while Kafka is unreachable");
-  public static final Key SPOOL_SEGMENT_BYTES = new Key("spool.segment.bytes", Type.LONG,
-      String.valueOf(64L << 20), "size at which the spool starts a new segment file");
-  public static final Key SPOOL_MAX_BYTES = new Key("spool.max.bytes", Type.LONG,
-      String.valueOf(4L << 30), "spool size limit; beyond it new records are dropped and counted");
-  public static final Key PROBE_INTERVAL_MS = new Key("kafka.probe.interval.ms", Type.INT, "1000",
-      "how often an unreachable Kafka is probed before the spool is drained");
+  public static final Key HTTP_BIND =
+      new Key(
+          "http.bind",
+          Type.STRING,
+          "127.0.0.1",
+          "address the HTTP input binds to; loopback by default so only the training job can post");
+  public static final Key HTTP_PORT =
+      new Key(
+          "http.port",
+          Type.INT,
+          "8787",
+          "HTTP input port; 0 picks a free port, -1 disables the HTTP input");
+  public static final Key HTTP_TOKEN =
+      new Key(
+          "http.token",
+          Type.STRING,
+          null,
+          "bearer token required on POST /v1/records and GET /metrics when set");
+  public static final Key HTTP_MAX_BODY_BYTES =
+      new Key(
+          "http.max.body.bytes",
+          Type.INT,
+          String.valueOf(16 << 20),
+          "largest accepted request body; larger bodies get 413");
+  public static final Key HTTP_ACK_DURABLE_MS =
+      new Key(
+          "http.ack.durable.ms",
+          Type.INT,
+          "0",
+          "when > 0, POST answers only once every accepted record is in Kafka or the disk spool, "
+              + "waiting at most this long (then 503 + Retry-After, accepted 0; keep it below the "
+              + "client's timeout, 5 s in the Python client); 0 answers once the records are queued "
+              + "in memory, and a SIGKILL of the sidecar loses what is still queued");
+  public static final Key HTTP_THREADS =
+      new Key(
+          "http.threads",
+          Type.INT,
+          "8",
+          "threads that handle requests; beyond them 64 requests wait, then 503 (slow clients hold no thread)");
+  public static final Key HTTP_IDLE_TIMEOUT_MS =
+      new Key(
+          "http.idle.timeout.ms",
+          Type.INT,
+          "30000",
+          "a connection that sends nothing for this long is closed");
+  public static final Key HTTP_REQUEST_TIMEOUT_MS =
+      new Key(
+          "http.request.timeout.ms",
+          Type.INT,
+          "10000",
+          "a request body must arrive within this long, else 408");
+  public static final Key HTTP_MAX_CONNECTIONS =
+      new Key(
+          "http.max.connections",
+          Type.INT,
+          "1024",
+          "open connections at most; further ones wait to be accepted");
+  public static final Key RECORD_MAX_BYTES =
+      new Key(
+          "record.max.bytes",
+          Type.INT,
+          "1000000",
+          "largest accepted record (one JSON line); larger lines are rejected (413 over HTTP). "
+              + "Must leave "
+              + "2048 bytes of the producer's max.request.size (1,048,576 by default) for the key "
+              + "and Kafka's record overhead, and stay below the topic's max.message.bytes");
+  public static final Key TAIL_FILE =
+      new Key(
+          "tail.file",
+          Type.STRING,
+          null,
+          "JSON Lines file written by the trainer to follow (complete lines only)");
+  public static final Key TAIL_CHECKPOINT =
+      new Key(
+          "tail.checkpoint",
+          Type.STRING,
+          null,
+          "where the tail's inode and byte offset are kept; default <spool.dir>/tail.checkpoint");
+  public static final Key TAIL_POLL_MS =
+      new Key(
+          "tail.poll.ms",
+          Type.INT,
+          "200",
+          "how often the tailed file is checked for new bytes, rotation and truncation");
+  public static final Key STDIN =
+      new Key("stdin", Type.BOOLEAN, "false", "read JSON Lines from standard input");
+  public static final Key BOOTSTRAP_SERVERS =
+      new Key("kafka.bootstrap.servers", Type.STRING, "localhost:9092", "Kafka bootstrap servers");
+  public static final Key TOPIC =
+      new Key(
+          "topic",
+          Type.STRING,
+          "trainwatch.telemetry",
+          "telemetry topic; records are keyed by run");
+  public static final Key DEAD_LETTER_TOPIC =
+      new Key(
+          "dead.letter.topic",
+          Type.STRING,
+          "trainwatch.dead-letter",
+          "topic of rejected input (DeadLetter JSON)");
+  public static final Key QUEUE_CAPACITY =
+      new Key(
+          "queue.capacity",
+          Type.INT,
+          "20000",
+          "records held in memory between the inputs and Kafka; HTTP answers 503 when full");
+  public static final Key QUEUE_MAX_BYTES =
+      new Key(
+          "queue.max.bytes",
+          Type.LONG,
+          String.valueOf(64L << 20),
+          "bytes of records held in memory between the inputs and Kafka (64 MiB); HTTP answers 503 when full");
+  public static final Key SPOOL_DIR =
+      new Key(
+          "spool.dir",
+          Type.STRING,
+          "trainwatch-spool",
+          "directory of the disk spool used while Kafka is unreachable");
+  public static final Key SPOOL_SEGMENT_BYTES =
+      new Key(
+          "spool.segment.bytes",
+          Type.LONG,
+          String.valueOf(64L << 20),
+          "size at which the spool starts a new segment file");
+  public static final Key SPOOL_MAX_BYTES =
+      new Key(
+          "spool.max.bytes",
+          Type.LONG,
+          String.valueOf(4L << 30),
+          "spool size limit; beyond it new records are dropped and counted");
+  public static final Key PROBE_INTERVAL_MS =
+      new Key(
+          "kafka.probe.interval.ms",
+          Type.INT,
+          "1000",
+          "how often an unreachable Kafka is probed before the spool is drained");
 
-  public static final Key ALERTS_FEED = new Key("alerts.feed", Type.BOOLEAN, "true",
-      "serve GET /v1/runs/{run}/alerts (long poll) from the alerts topic, so the training process "
-          + "sees its run's alerts; a consumer reads the topic read_committed");
-  public static final Key ALERTS_TOPIC = new Key("alerts.topic", Type.STRING, "trainwatch.alerts",
-      "the topic the detection job writes alerts to");
-  public static final Key ALERTS_LOOKBACK_MS = new Key("alerts.lookback.ms", Type.LONG, "86400000",
-      "at start-up, alerts this far back (24 h) are read, so the active alerts of runs already going are known");
-  public static final Key ALERTS_MAX_RUNS = new Key("alerts.max.runs", Type.INT, "10000",
-      "runs whose alerts are kept in memory (the least recently alerted beyond it are forgotten)");
-  public static final Key ALERTS_MAX_WAIT_MS = new Key("alerts.max.wait.ms", Type.INT, "25000",
-      "longest hold of a long poll (the client asks for 20 s); kept below http.idle.timeout.ms");
+  public static final Key ALERTS_FEED =
+      new Key(
+          "alerts.feed",
+          Type.BOOLEAN,
+          "true",
+          "serve GET /v1/runs/{run}/alerts (long poll) from the alerts topic, so the training process "
+              + "sees its run's alerts; a consumer reads the topic read_committed");
+  public static final Key ALERTS_TOPIC =
+      new Key(
+          "alerts.topic",
+          Type.STRING,
+          "trainwatch.alerts",
+          "the topic the detection job writes alerts to");
+  public static final Key ALERTS_LOOKBACK_MS =
+      new Key(
+          "alerts.lookback.ms",
+          Type.LONG,
+          "86400000",
+          "at start-up, alerts this far back (24 h) are read, so the active alerts of runs already going are known");
+  public static final Key ALERTS_MAX_RUNS =
+      new Key(
+          "alerts.max.runs",
+          Type.INT,
+          "10000",
+          "runs whose alerts are kept in memory (the least recently alerted beyond it are forgotten)");
+  public static final Key ALERTS_MAX_WAIT_MS =
+      new Key(
+          "alerts.max.wait.ms",
+          Type.INT,
+          "25000",
+          "longest hold of a long poll (the client asks for 20 s); kept below http.idle.timeout.ms");
 
-  public static final List<Key> KEYS = List.of(HTTP_BIND, HTTP_PORT, HTTP_TOKEN, HTTP_MAX_BODY_BYTES,
-      HTTP_ACK_DURABLE_MS, HTTP_THREADS, HTTP_IDLE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_MAX_CONNECTIONS,
-      RECORD_MAX_BYTES, TAIL_FILE, TAIL_CHECKPOINT, TAIL_POLL_MS, STDIN, BOOTSTRAP_SERVERS, TOPIC,
-      DEAD_LETTER_TOPIC, QUEUE_CAPACITY, QUEUE_MAX_BYTES, SPOOL_DIR, SPOOL_SEGMENT_BYTES, SPOOL_MAX_BYTES,
-      PROBE_INTERVAL_MS, ALERTS_FEED, ALERTS_TOPIC, ALERTS_LOOKBACK_MS, ALERTS_MAX_RUNS, ALERTS_MAX_WAIT_MS);
+  public static final List<Key> KEYS =
+      List.of(
+          HTTP_BIND,
+          HTTP_PORT,
+          HTTP_TOKEN,
+          HTTP_MAX_BODY_BYTES,
+          HTTP_ACK_DURABLE_MS,
+          HTTP_THREADS,
+          HTTP_IDLE_TIMEOUT_MS,
+          HTTP_REQUEST_TIMEOUT_MS,
+          HTTP_MAX_CONNECTIONS,
+          RECORD_MAX_BYTES,
+          TAIL_FILE,
+          TAIL_CHECKPOINT,
+          TAIL_POLL_MS,
+          STDIN,
+          BOOTSTRAP_SERVERS,
+          TOPIC,
+          DEAD_LETTER_TOPIC,
+          QUEUE_CAPACITY,
+          QUEUE_MAX_BYTES,
+          SPOOL_DIR,
+          SPOOL_SEGMENT_BYTES,
+          SPOOL_MAX_BYTES,
+          PROBE_INTERVAL_MS,
+          ALERTS_FEED,
+          ALERTS_TOPIC,
+          ALERTS_LOOKBACK_MS,
+          ALERTS_MAX_RUNS,
+          ALERTS_MAX_WAIT_MS);
 
   /**
    * Bytes of the producer's max.request.size a record may not use: the key (a run of up to 256
@@ -117,8 +247,11 @@ public final class IngestConfig {
     this.values = values;
     for (String name : values.keySet()) {
       if (!name.startsWith(KAFKA_PREFIX) && KEYS.stream().noneMatch(k -> k.name().equals(name))) {
-        throw new ConfigException(name + ": unknown key. Fix: use one of "
-            + KEYS.stream().map(Key::name).toList() + " or a kafka.* client setting");
+        throw new ConfigException(
+            name
+                + ": unknown key. Fix: use one of "
+                + KEYS.stream().map(Key::name).toList()
+                + " or a kafka.* client setting");
       }
     }
     for (Key k : KEYS) {
@@ -128,29 +261,47 @@ public final class IngestConfig {
       }
     }
     if (getInt(ALERTS_MAX_WAIT_MS) >= getInt(HTTP_IDLE_TIMEOUT_MS)) {
-      throw new ConfigException(ALERTS_MAX_WAIT_MS.name() + " = " + getInt(ALERTS_MAX_WAIT_MS) + " must be below "
-          + HTTP_IDLE_TIMEOUT_MS.name() + " = " + getInt(HTTP_IDLE_TIMEOUT_MS)
-          + ": a long poll held that long would be cut off as an idle connection");
+      throw new ConfigException(
+          ALERTS_MAX_WAIT_MS.name()
+              + " = "
+              + getInt(ALERTS_MAX_WAIT_MS)
+              + " must be below "
+              + HTTP_IDLE_TIMEOUT_MS.name()
+              + " = "
+              + getInt(HTTP_IDLE_TIMEOUT_MS)
+              + ": a long poll held that long would be cut off as an idle connection");
     }
     String maxRequest = kafkaClientSettings().getOrDefault("max.request.size", "1048576");
     long limit;
     try {
       limit = Long.parseLong(maxRequest.trim());
     } catch (NumberFormatException e) {
-      throw new ConfigException("kafka.producer.max.request.size: expected an integer, got '" + maxRequest + "'");
+      throw new ConfigException(
+          "kafka.producer.max.request.size: expected an integer, got '" + maxRequest + "'");
     }
     long record = getInt(RECORD_MAX_BYTES);
     if (record + KAFKA_RECORD_OVERHEAD > limit) {
-      throw new ConfigException(RECORD_MAX_BYTES.name() + " = " + record + " does not fit the producer's "
-          + "max.request.size = " + limit + " with " + KAFKA_RECORD_OVERHEAD + " bytes for the key and Kafka's "
-          + "record overhead: Kafka would refuse such records after the sidecar acknowledged them. Fix: lower "
-          + RECORD_MAX_BYTES.name() + " to at most " + (limit - KAFKA_RECORD_OVERHEAD)
-          + " or raise kafka.producer.max.request.size (and the topic's max.message.bytes)");
+      throw new ConfigException(
+          RECORD_MAX_BYTES.name()
+              + " = "
+              + record
+              + " does not fit the producer's "
+              + "max.request.size = "
+              + limit
+              + " with "
+              + KAFKA_RECORD_OVERHEAD
+              + " bytes for the key and Kafka's "
+              + "record overhead: Kafka would refuse such records after the sidecar acknowledged them. Fix: lower "
+              + RECORD_MAX_BYTES.name()
+              + " to at most "
+              + (limit - KAFKA_RECORD_OVERHEAD)
+              + " or raise kafka.producer.max.request.size (and the topic's max.message.bytes)");
     }
   }
 
   /** Defaults, then the file (may be null), then env, then overrides. */
-  public static IngestConfig load(Path file, Map<String, String> env, Map<String, String> overrides) {
+  public static IngestConfig load(
+      Path file, Map<String, String> env, Map<String, String> overrides) {
     Map<String, String> v = new LinkedHashMap<>();
     for (Key k : KEYS) {
       if (k.defaultValue() != null) {
@@ -161,11 +312,12 @@ public final class IngestConfig {
       v.putAll(readFile(file));
     }
     v.putAll(fromEnv(env));
-    overrides.forEach((k, val) -> {
-      if (val != null) {
-        v.put(k, val);
-      }
-    });
+    overrides.forEach(
+        (k, val) -> {
+          if (val != null) {
+            v.put(k, val);
+          }
+        });
     return new IngestConfig(v);
   }
 
@@ -178,8 +330,12 @@ public final class IngestConfig {
     try (Reader r = Files.newBufferedReader(file)) {
       p.load(r);
     } catch (IOException e) {
-      throw new ConfigException("--config " + file + ": cannot read (" + e.getMessage()
-          + "). Fix: pass a readable properties file");
+      throw new ConfigException(
+          "--config "
+              + file
+              + ": cannot read ("
+              + e.getMessage()
+              + "). Fix: pass a readable properties file");
     }
     Map<String, String> out = new LinkedHashMap<>();
     p.stringPropertyNames().forEach(n -> out.put(n, p.getProperty(n)));
@@ -189,11 +345,12 @@ public final class IngestConfig {
   /** TRAINWATCH_INGEST_KAFKA_PRODUCER_ACKS -> kafka.producer.acks (strimzi's convention). */
   static Map<String, String> fromEnv(Map<String, String> env) {
     Map<String, String> out = new LinkedHashMap<>();
-    env.forEach((name, value) -> {
-      if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length()) {
-        out.put(name.substring(ENV_PREFIX.length()).toLowerCase().replace('_', '.'), value);
-      }
-    });
+    env.forEach(
+        (name, value) -> {
+          if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length()) {
+            out.put(name.substring(ENV_PREFIX.length()).toLowerCase().replace('_', '.'), value);
+          }
+        });
     return out;
   }
 
@@ -216,29 +373,35 @@ public final class IngestConfig {
   private String require(Key k) {
     String v = values.get(k.name());
     if (v == null) {
-      throw new ConfigException(k.name() + " is not set. Fix: set it in the config file or "
-          + k.envName() + " (" + k.doc() + ")");
+      throw new ConfigException(
+          k.name()
+              + " is not set. Fix: set it in the config file or "
+              + k.envName()
+              + " ("
+              + k.doc()
+              + ")");
     }
     return v;
   }
 
   /**
-   * Kafka client settings given by prefix: {@code kafka.producer.X} and undeclared
-   * {@code kafka.X} become {@code X}; the producer prefix wins on conflicts.
+   * Kafka client settings given by prefix: {@code kafka.producer.X} and undeclared {@code kafka.X}
+   * become {@code X}; the producer prefix wins on conflicts.
    */
   public Map<String, String> kafkaClientSettings() {
     Map<String, String> common = new TreeMap<>();
     Map<String, String> producer = new TreeMap<>();
-    values.forEach((k, v) -> {
-      if (k.startsWith(PRODUCER_PREFIX)) {
-        producer.put(k.substring(PRODUCER_PREFIX.length()), v);
-      } else if (k.startsWith(CONSUMER_PREFIX)) {
-        return; // the alerts consumer's own settings
-      } else if (k.startsWith(KAFKA_PREFIX) && KEYS.stream().noneMatch(d -> d.name().equals(k)
-          && !d.equals(BOOTSTRAP_SERVERS))) {
-        common.put(k.substring(KAFKA_PREFIX.length()), v);
-      }
-    });
+    values.forEach(
+        (k, v) -> {
+          if (k.startsWith(PRODUCER_PREFIX)) {
+            producer.put(k.substring(PRODUCER_PREFIX.length()), v);
+          } else if (k.startsWith(CONSUMER_PREFIX)) {
+            return; // the alerts consumer's own settings
+          } else if (k.startsWith(KAFKA_PREFIX)
+              && KEYS.stream().noneMatch(d -> d.name().equals(k) && !d.equals(BOOTSTRAP_SERVERS))) {
+            common.put(k.substring(KAFKA_PREFIX.length()), v);
+          }
+        });
     common.putAll(producer);
     return common;
   }
@@ -250,14 +413,16 @@ public final class IngestConfig {
   public Map<String, String> kafkaConsumerSettings() {
     Map<String, String> common = new TreeMap<>();
     Map<String, String> consumer = new TreeMap<>();
-    values.forEach((k, v) -> {
-      if (k.startsWith(CONSUMER_PREFIX)) {
-        consumer.put(k.substring(CONSUMER_PREFIX.length()), v);
-      } else if (!k.startsWith(PRODUCER_PREFIX) && k.startsWith(KAFKA_PREFIX)
-          && KEYS.stream().noneMatch(d -> d.name().equals(k) && !d.equals(BOOTSTRAP_SERVERS))) {
-        common.put(k.substring(KAFKA_PREFIX.length()), v);
-      }
-    });
+    values.forEach(
+        (k, v) -> {
+          if (k.startsWith(CONSUMER_PREFIX)) {
+            consumer.put(k.substring(CONSUMER_PREFIX.length()), v);
+          } else if (!k.startsWith(PRODUCER_PREFIX)
+              && k.startsWith(KAFKA_PREFIX)
+              && KEYS.stream().noneMatch(d -> d.name().equals(k) && !d.equals(BOOTSTRAP_SERVERS))) {
+            common.put(k.substring(KAFKA_PREFIX.length()), v);
+          }
+        });
     common.putAll(consumer);
     return common;
   }

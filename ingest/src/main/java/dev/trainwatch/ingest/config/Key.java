@@ -1,8 +1,8 @@
 package dev.trainwatch.ingest.config;
 
 /**
- * One configuration key, declared once with its type, default and documentation
- * (after Kafka's {@code ConfigDef}). A null default means "unset unless given".
+ * One configuration key, declared once with its type, default and documentation (after Kafka's
+ * {@code ConfigDef}). A null default means "unset unless given".
  */
 public record Key(String name, Type type, String defaultValue, String doc) {
 
@@ -22,8 +22,19 @@ public record Key(String name, Type type, String defaultValue, String doc) {
           case BOOLEAN -> parseBoolean(raw.trim());
         };
       } catch (IllegalArgumentException e) {
-        throw new ConfigException(key.name() + ": expected " + name().toLowerCase() + ", got '" + raw
-            + "'. Fix: set " + key.name() + " to a valid " + name().toLowerCase() + " (" + key.doc() + ")");
+        throw new ConfigException(
+            key.name()
+                + ": expected "
+                + name().toLowerCase()
+                + ", got '"
+                + raw
+                + "'. Fix: set "
+                + key.name()
+                + " to a valid "
+                + name().toLowerCase()
+                + " ("
+                + key.doc()
+                + ")");
       }
     }
 
@@ -38,7 +49,10 @@ public record Key(String name, Type type, String defaultValue, String doc) {
     }
   }
 
-  /** The environment variable that overrides this key: {@code http.port} -> {@code TRAINWATCH_INGEST_HTTP_PORT}. */
+  /**
+   * The environment variable that overrides this key: {@code http.port} -> {@code
+   * TRAINWATCH_INGEST_HTTP_PORT}.
+   */
   public String envName() {
     return IngestConfig.ENV_PREFIX + name.toUpperCase().replace('.', '_');
   }

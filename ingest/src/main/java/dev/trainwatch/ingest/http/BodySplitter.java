@@ -9,8 +9,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Splits a request body into records: one JSON object, a JSON array of objects, or JSON
- * Lines. Each piece keeps its 1-based number ("line") so errors can name it.
+ * Splits a request body into records: one JSON object, a JSON array of objects, or JSON Lines. Each
+ * piece keeps its 1-based number ("line") so errors can name it.
  */
 final class BodySplitter {
 

@@ -39,58 +39,82 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * The sidecar's HTTP server (Jetty 12): {@code POST /v1/records} (one record, a JSON array or
- * JSON Lines), {@code GET /healthz}, {@code GET /metrics} (Prometheus text), and whatever else
- * is added with {@link #route}.
+ * The sidecar's HTTP server (Jetty 12): {@code POST /v1/records} (one record, a JSON array or JSON
+ * Lines), {@code GET /healthz}, {@code GET /metrics} (Prometheus text), and whatever else is added
+ * with {@link #route}.
  *
- * <p>Answers 202 {@code {"accepted":N,"rejected":[]}} when every record is valid; 400 with the
- * same body when some are not: valid records of the batch are still accepted, and each
- * rejected one is named by its 1-based line (element) number and the reason, which names the
- * field. 413 for a body over the limit or a record over {@code record.max.bytes} (nothing
- * Kafka would refuse is ever acknowledged), 401 without the bearer token (when one is set), 503
- * when the memory queue is full or the sidecar refuses records (spool disk full: the reason is
- * in the body; retry after a second). Binds to loopback unless told otherwise.
+ * <p>Answers 202 {@code {"accepted":N,"rejected":[]}} when every record is valid; 400 with the same
+ * body when some are not: valid records of the batch are still accepted, and each rejected one is
+ * named by its 1-based line (element) number and the reason, which names the field. 413 for a body
+ * over the limit or a record over {@code record.max.bytes} (nothing Kafka would refuse is ever
+ * acknowledged), 401 without the bearer token (when one is set), 503 when the memory queue is full
+ * or the sidecar refuses records (spool disk full: the reason is in the body; retry after a
+ * second). Binds to loopback unless told otherwise.
  *
  * <p>Slow and large clients: Jetty parses requests without holding a thread between bytes, so a
- * slow connection costs a socket, not a thread; connections are capped ({@code http.max.connections})
- * and closed after {@code http.idle.timeout.ms} without a byte; bodies are read asynchronously,
- * never past {@code http.max.body.bytes}, and must arrive within {@code http.request.timeout.ms}
- * (408). Handlers run on a bounded pool ({@code http.threads}, 503 when all are busy and 64 wait);
- * {@code /healthz} is answered on the network thread, so it answers whatever the handlers do.
+ * slow connection costs a socket, not a thread; connections are capped ({@code
+ * http.max.connections}) and closed after {@code http.idle.timeout.ms} without a byte; bodies are
+ * read asynchronously, never past {@code http.max.body.bytes}, and must arrive within {@code
+ * http.request.timeout.ms} (408). Handlers run on a bounded pool ({@code http.threads}, 503 when
+ * all are busy and 64 wait); {@code /healthz} is answered on the network thread, so it answers
+ * whatever the handlers do.
  */
 public final class HttpIntake implements AutoCloseable {
 
   private static final JsonFactory JSON = new JsonFactory();
   private static final long QUEUE_WAIT_MS = 200;
+
   /** Requests waiting for a handler thread before new ones get 503. */
   private static final int WAITING_REQUESTS = 64;
 
   /**
    * The server's settings ({@code http.*} keys of {@code IngestConfig}).
    *
-   * @param durableAckMs 0: answer once the records are queued in memory; > 0: answer once each
-   *     is in Kafka or the spool, waiting at most this long ({@code http.ack.durable.ms})
+   * @param durableAckMs 0: answer once the records are queued in memory; > 0: answer once each is
+   *     in Kafka or the spool, waiting at most this long ({@code http.ack.durable.ms})
    */
-  public record Settings(String bind, int port, String token, int maxBodyBytes, int durableAckMs,
-      int threads, int idleTimeoutMs, int requestTimeoutMs, int maxConnections) {
+  public record Settings(
+      String bind,
+      int port,
+      String token,
+      int maxBodyBytes,
+      int durableAckMs,
+      int threads,
+      int idleTimeoutMs,
+      int requestTimeoutMs,
+      int maxConnections) {
     public Settings {
       if (durableAckMs < 0) {
         throw new IllegalArgumentException("http.ack.durable.ms must be >= 0, got " + durableAckMs);
       }
-      if (threads < 1 || idleTimeoutMs < 1 || requestTimeoutMs < 1 || maxConnections < 1 || maxBodyBytes < 1) {
-        throw new IllegalArgumentException("http.threads, http.idle.timeout.ms, http.request.timeout.ms, "
-            + "http.max.connections and http.max.body.bytes must be >= 1");
+      if (threads < 1
+          || idleTimeoutMs < 1
+          || requestTimeoutMs < 1
+          || maxConnections < 1
+          || maxBodyBytes < 1) {
+        throw new IllegalArgumentException(
+            "http.threads, http.idle.timeout.ms, http.request.timeout.ms, "
+                + "http.max.connections and http.max.body.bytes must be >= 1");
       }
     }
 
     /** Loopback defaults for tests and embedding. */
-    public static Settings of(String bind, int port, String token, int maxBodyBytes, int durableAckMs) {
+    public static Settings of(
+        String bind, int port, String token, int maxBodyBytes, int durableAckMs) {
       return new Settings(bind, port, token, maxBodyBytes, durableAckMs, 8, 30_000, 10_000, 1024);
     }
   }
 
-  /** A request as a route sees it: the body is read in full (within the limits) before the route runs. */
-  public record Call(String method, String path, Map<String, String> params, String query, byte[] body,
+  /**
+   * A request as a route sees it: the body is read in full (within the limits) before the route
+   * runs.
+   */
+  public record Call(
+      String method,
+      String path,
+      Map<String, String> params,
+      String query,
+      byte[] body,
       String remote) {}
 
   /** An answer: status, content type, body and extra headers. */
@@ -125,8 +149,11 @@ public final class HttpIntake implements AutoCloseable {
     java.util.concurrent.CompletableFuture<Reply> handle(Call call);
   }
 
-  /** A path pattern: literal segments and {@code {name}} segments that match one non-empty segment. */
-  private record Pattern(String method, String[] segments, boolean needsToken, Route route, AsyncRoute async) {
+  /**
+   * A path pattern: literal segments and {@code {name}} segments that match one non-empty segment.
+   */
+  private record Pattern(
+      String method, String[] segments, boolean needsToken, Route route, AsyncRoute async) {
     Map<String, String> match(String method, String path) {
       if (!this.method.equals(method)) {
         return null;
@@ -145,7 +172,8 @@ public final class HttpIntake implements AutoCloseable {
           if (params.isEmpty()) {
             params = new LinkedHashMap<>();
           }
-          params.put(s.substring(1, s.length() - 1),
+          params.put(
+              s.substring(1, s.length() - 1),
               java.net.URLDecoder.decode(parts[i], StandardCharsets.UTF_8));
         } else if (!s.equals(parts[i])) {
           return null;
@@ -166,30 +194,56 @@ public final class HttpIntake implements AutoCloseable {
   private final Supplier<String> refusal;
   private final List<Pattern> routes = new CopyOnWriteArrayList<>();
 
-  public HttpIntake(String bind, int port, String token, int maxBodyBytes, int durableAckMs, Intake intake,
-      IngestMetrics metrics, BooleanSupplier kafkaDown) throws IOException {
-    this(Settings.of(bind, port, token, maxBodyBytes, durableAckMs), intake, metrics, kafkaDown, () -> null);
+  public HttpIntake(
+      String bind,
+      int port,
+      String token,
+      int maxBodyBytes,
+      int durableAckMs,
+      Intake intake,
+      IngestMetrics metrics,
+      BooleanSupplier kafkaDown)
+      throws IOException {
+    this(
+        Settings.of(bind, port, token, maxBodyBytes, durableAckMs),
+        intake,
+        metrics,
+        kafkaDown,
+        () -> null);
   }
 
   /**
    * @param refusal why the sidecar refuses new records right now (e.g. the spool's disk is full),
    *     or null when it accepts them; answered as 503 on POST and on {@code /healthz}
    */
-  public HttpIntake(Settings settings, Intake intake, IngestMetrics metrics, BooleanSupplier kafkaDown,
-      Supplier<String> refusal) throws IOException {
+  public HttpIntake(
+      Settings settings,
+      Intake intake,
+      IngestMetrics metrics,
+      BooleanSupplier kafkaDown,
+      Supplier<String> refusal)
+      throws IOException {
     this.settings = settings;
     this.intake = intake;
     this.metrics = metrics;
-    this.token = settings.token() == null || settings.token().isEmpty() ? null
-        : ("Bearer " + settings.token()).getBytes(StandardCharsets.UTF_8);
+    this.token =
+        settings.token() == null || settings.token().isEmpty()
+            ? null
+            : ("Bearer " + settings.token()).getBytes(StandardCharsets.UTF_8);
     this.kafkaDown = kafkaDown;
     this.refusal = refusal;
-    this.handlers = new ThreadPoolExecutor(settings.threads(), settings.threads(), 60, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(WAITING_REQUESTS), r -> {
-          Thread t = new Thread(r, "ingest-http");
-          t.setDaemon(true);
-          return t;
-        });
+    this.handlers =
+        new ThreadPoolExecutor(
+            settings.threads(),
+            settings.threads(),
+            60,
+            TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(WAITING_REQUESTS),
+            r -> {
+              Thread t = new Thread(r, "ingest-http");
+              t.setDaemon(true);
+              return t;
+            });
     // Jetty's own threads only parse and dispatch: one acceptor, one selector, a few spare
     QueuedThreadPool pool = new QueuedThreadPool(8, 2);
     pool.setReservedThreads(0);
@@ -205,22 +259,37 @@ public final class HttpIntake implements AutoCloseable {
     connector.setIdleTimeout(settings.idleTimeoutMs());
     server.addConnector(connector);
     server.addBean(new NetworkConnectionLimit(settings.maxConnections(), connector));
-    server.setHandler(new Handler.Abstract() {
-      @Override
-      public boolean handle(Request request, Response response, Callback callback) {
-        dispatch(request, response, callback);
-        return true;
-      }
-    });
+    server.setHandler(
+        new Handler.Abstract() {
+          @Override
+          public boolean handle(Request request, Response response, Callback callback) {
+            dispatch(request, response, callback);
+            return true;
+          }
+        });
     route("POST", "/v1/records", true, this::records);
-    route("GET", "/metrics", true, call -> new Reply(200, "text/plain; version=0.0.4",
-        metrics.prometheus().getBytes(StandardCharsets.UTF_8), Map.of()));
+    route(
+        "GET",
+        "/metrics",
+        true,
+        call ->
+            new Reply(
+                200,
+                "text/plain; version=0.0.4",
+                metrics.prometheus().getBytes(StandardCharsets.UTF_8),
+                Map.of()));
     try {
       server.start();
     } catch (Exception e) {
       handlers.shutdownNow();
-      throw new IOException("HTTP input cannot listen on " + settings.bind() + ":" + settings.port() + ": "
-          + e.getMessage(), e);
+      throw new IOException(
+          "HTTP input cannot listen on "
+              + settings.bind()
+              + ":"
+              + settings.port()
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
@@ -235,7 +304,8 @@ public final class HttpIntake implements AutoCloseable {
   }
 
   /** Adds an {@link AsyncRoute}: like {@link #route}, answered when its future completes. */
-  public HttpIntake routeAsync(String method, String pattern, boolean needsToken, AsyncRoute route) {
+  public HttpIntake routeAsync(
+      String method, String pattern, boolean needsToken, AsyncRoute route) {
     routes.add(0, new Pattern(method, pattern.split("/", -1), needsToken, null, route));
     return this;
   }
@@ -273,12 +343,19 @@ public final class HttpIntake implements AutoCloseable {
       pathKnown |= p.match(p.method(), path) != null;
     }
     if (matched == null) {
-      reply(response, callback, pathKnown ? Reply.error(405, "method " + method + " not allowed on " + path)
-          : Reply.error(404, "no such endpoint: " + path));
+      reply(
+          response,
+          callback,
+          pathKnown
+              ? Reply.error(405, "method " + method + " not allowed on " + path)
+              : Reply.error(404, "no such endpoint: " + path));
       return;
     }
     if (matched.needsToken() && !authorized(request.getHeaders().get(HttpHeader.AUTHORIZATION))) {
-      reply(response, callback, Reply.error(401, "missing or wrong bearer token: send 'Authorization: Bearer <token>'"));
+      reply(
+          response,
+          callback,
+          Reply.error(401, "missing or wrong bearer token: send 'Authorization: Bearer <token>'"));
       return;
     }
     long declared = request.getLength();
@@ -290,34 +367,53 @@ public final class HttpIntake implements AutoCloseable {
     Map<String, String> callParams = params;
     String remote = Request.getRemoteAddr(request);
     String query = request.getHttpURI().getQuery();
-    // asynchronous: a client trickling its body holds no thread, and is cut off at the request timeout
+    // asynchronous: a client trickling its body holds no thread, and is cut off at the request
+    // timeout
     Content.Source.asByteArrayAsync(request, settings.maxBodyBytes())
         .orTimeout(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
-        .whenComplete((body, err) -> {
-          if (err != null) {
-            Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-            if (cause instanceof TimeoutException) {
-              reply(response, callback, Reply.error(408, "request body not received within http.request.timeout.ms = "
-                  + settings.requestTimeoutMs()));
-            } else if (String.valueOf(cause.getMessage()).toLowerCase(Locale.ROOT).contains("max")) {
-              reply(response, callback, tooLarge());
-            } else {
-              callback.failed(cause);
-            }
-            return;
-          }
-          Call call = new Call(method, path, callParams, query, body, remote);
-          if (route.async() != null) {
-            runAsync(route, call, response, callback);
-            return;
-          }
-          try {
-            handlers.execute(() -> run(route, call, response, callback));
-          } catch (RejectedExecutionException e) {
-            reply(response, callback, Reply.error(503, "busy: every handler thread is in use (http.threads = "
-                + settings.threads() + "); retry").withHeader("Retry-After", "1"));
-          }
-        });
+        .whenComplete(
+            (body, err) -> {
+              if (err != null) {
+                Throwable cause =
+                    err instanceof CompletionException && err.getCause() != null
+                        ? err.getCause()
+                        : err;
+                if (cause instanceof TimeoutException) {
+                  reply(
+                      response,
+                      callback,
+                      Reply.error(
+                          408,
+                          "request body not received within http.request.timeout.ms = "
+                              + settings.requestTimeoutMs()));
+                } else if (String.valueOf(cause.getMessage())
+                    .toLowerCase(Locale.ROOT)
+                    .contains("max")) {
+                  reply(response, callback, tooLarge());
+                } else {
+                  callback.failed(cause);
+                }
+                return;
+              }
+              Call call = new Call(method, path, callParams, query, body, remote);
+              if (route.async() != null) {
+                runAsync(route, call, response, callback);
+                return;
+              }
+              try {
+                handlers.execute(() -> run(route, call, response, callback));
+              } catch (RejectedExecutionException e) {
+                reply(
+                    response,
+                    callback,
+                    Reply.error(
+                            503,
+                            "busy: every handler thread is in use (http.threads = "
+                                + settings.threads()
+                                + "); retry")
+                        .withHeader("Retry-After", "1"));
+              }
+            });
   }
 
   private void runAsync(Pattern route, Call call, Response response, Callback callback) {
@@ -328,7 +424,9 @@ public final class HttpIntake implements AutoCloseable {
       reply(response, callback, Reply.error(500, "internal error: " + e));
       return;
     }
-    f.whenComplete((r, e) -> reply(response, callback, e == null ? r : Reply.error(500, "internal error: " + e)));
+    f.whenComplete(
+        (r, e) ->
+            reply(response, callback, e == null ? r : Reply.error(500, "internal error: " + e)));
   }
 
   private void run(Pattern route, Call call, Response response, Callback callback) {
@@ -343,7 +441,9 @@ public final class HttpIntake implements AutoCloseable {
   }
 
   private Reply tooLarge() {
-    return Reply.error(413, "body exceeds http.max.body.bytes = " + settings.maxBodyBytes() + "; send smaller batches");
+    return Reply.error(
+        413,
+        "body exceeds http.max.body.bytes = " + settings.maxBodyBytes() + "; send smaller batches");
   }
 
   private Reply records(Call call) throws IOException, InterruptedException {
@@ -360,7 +460,8 @@ public final class HttpIntake implements AutoCloseable {
 
   private record LineError(int line, String error) {}
 
-  private Reply respond(BodySplitter.Split split, String origin) throws IOException, InterruptedException {
+  private Reply respond(BodySplitter.Split split, String origin)
+      throws IOException, InterruptedException {
     List<BodySplitter.Piece> pieces = split.pieces();
     // Durable acks: the ticket counts every line down once it is in Kafka or the spool (a
     // rejected line's dead letter too), or once it is known never to be queued.
@@ -378,8 +479,10 @@ public final class HttpIntake implements AutoCloseable {
         errors.add(new LineError(piece.line(), r.reason()));
         tooLarge |= r.tooLarge();
       } else {
-        errors.add(new LineError(piece.line(), "queue full: this and later records were not"
-            + " accepted; retry them"));
+        errors.add(
+            new LineError(
+                piece.line(),
+                "queue full: this and later records were not" + " accepted; retry them"));
         full = true;
         for (int j = i; j < pieces.size(); j++) {
           ticket.done(); // never queued
@@ -389,8 +492,19 @@ public final class HttpIntake implements AutoCloseable {
     if (settings.durableAckMs() > 0 && !ticket.await(settings.durableAckMs())) {
       // "accepted": 0 tells the client to send the whole request again: at least once. The
       // records may still arrive from the queue; duplicates are ignored by step downstream.
-      return Reply.json(503, result(0, List.of(new LineError(0, ticket.pending() + " records not yet in Kafka or"
-          + " the spool after " + settings.durableAckMs() + " ms (http.ack.durable.ms): send them again")), true))
+      return Reply.json(
+              503,
+              result(
+                  0,
+                  List.of(
+                      new LineError(
+                          0,
+                          ticket.pending()
+                              + " records not yet in Kafka or"
+                              + " the spool after "
+                              + settings.durableAckMs()
+                              + " ms (http.ack.durable.ms): send them again")),
+                  true))
           .withHeader("Retry-After", "1");
     }
     if (full) {
@@ -399,15 +513,25 @@ public final class HttpIntake implements AutoCloseable {
     if (split.error() != null) {
       errors.add(new LineError(pieces.size() + 1, split.error()));
     }
-    return Reply.json(errors.isEmpty() ? 202 : tooLarge ? 413 : 400, result(accepted, errors, false));
+    return Reply.json(
+        errors.isEmpty() ? 202 : tooLarge ? 413 : 400, result(accepted, errors, false));
   }
 
   private void health(Response response, Callback callback) {
     String refused = refusal.get();
     boolean down = kafkaDown.getAsBoolean();
-    String body = "{\"status\":\"" + (refused == null ? "ok" : "refusing") + "\",\"kafka\":\""
-        + (down ? "unreachable, spooling" : "ok") + "\"" + (refused == null ? "" : ",\"reason\":" + quote(refused)) + "}";
-    reply(response, callback, Reply.json(refused == null ? 200 : 503, body.getBytes(StandardCharsets.UTF_8)));
+    String body =
+        "{\"status\":\""
+            + (refused == null ? "ok" : "refusing")
+            + "\",\"kafka\":\""
+            + (down ? "unreachable, spooling" : "ok")
+            + "\""
+            + (refused == null ? "" : ",\"reason\":" + quote(refused))
+            + "}";
+    reply(
+        response,
+        callback,
+        Reply.json(refused == null ? 200 : 503, body.getBytes(StandardCharsets.UTF_8)));
   }
 
   private static String quote(String s) {
@@ -421,7 +545,9 @@ public final class HttpIntake implements AutoCloseable {
   }
 
   private boolean authorized(String header) {
-    return token == null || (header != null && MessageDigest.isEqual(token, header.getBytes(StandardCharsets.UTF_8)));
+    return token == null
+        || (header != null
+            && MessageDigest.isEqual(token, header.getBytes(StandardCharsets.UTF_8)));
   }
 
   private static void reply(Response response, Callback callback, Reply r) {
@@ -431,7 +557,8 @@ public final class HttpIntake implements AutoCloseable {
     response.write(true, ByteBuffer.wrap(r.body()), callback);
   }
 
-  private static byte[] result(int accepted, List<LineError> errors, boolean retry) throws IOException {
+  private static byte[] result(int accepted, List<LineError> errors, boolean retry)
+      throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream(128);
     try (JsonGenerator g = JSON.createGenerator(out)) {
       g.writeStartObject();

@@ -20,26 +20,26 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Moves records from the memory queue to Kafka on one thread, and to the disk spool when
- * Kafka is unreachable.
+ * Moves records from the memory queue to Kafka on one thread, and to the disk spool when Kafka is
+ * unreachable.
  *
- * <p>Guarantee: every record taken from the queue ends acknowledged by Kafka or in the spool
- * (until the spool is full, which is counted as dropped). Per run, order is kept: a failed
- * direct send is not spooled from its callback (callbacks of different batches can complete out
- * of order) but noted with its sequence number; this thread then flushes the producer, so every
- * send in flight has completed, and spools the failures in sequence order, ahead of anything
- * newer. While the spool holds anything, new records are appended behind it, and the spool is
- * drained in order (send a chunk, flush, release) before direct sending resumes. Drained chunks
- * are at least once: a chunk that fails part-way is sent again. Remaining gap: if a batch
- * fails and a later batch of the same partition still succeeds (the broker came back between
- * them), the later one is in Kafka before the earlier one leaves the spool.
+ * <p>Guarantee: every record taken from the queue ends acknowledged by Kafka or in the spool (until
+ * the spool is full, which is counted as dropped). Per run, order is kept: a failed direct send is
+ * not spooled from its callback (callbacks of different batches can complete out of order) but
+ * noted with its sequence number; this thread then flushes the producer, so every send in flight
+ * has completed, and spools the failures in sequence order, ahead of anything newer. While the
+ * spool holds anything, new records are appended behind it, and the spool is drained in order (send
+ * a chunk, flush, release) before direct sending resumes. Drained chunks are at least once: a chunk
+ * that fails part-way is sent again. Remaining gap: if a batch fails and a later batch of the same
+ * partition still succeeds (the broker came back between them), the later one is in Kafka before
+ * the earlier one leaves the spool.
  *
  * <p>A spool that cannot take records (its disk full, or at {@code spool.max.bytes}) is a state,
  * not a loss: the records it refused stay in memory, in order, this thread stops taking new ones
- * (so the queue fills and the inputs wait), {@link #refusal} names the cause (HTTP answers 503
- * and {@code /healthz} fails) and the append is retried every probe interval until it succeeds,
- * or Kafka takes the records directly once the spool is drained. Only a shutdown in that state
- * loses records: those still held are counted as dropped and logged.
+ * (so the queue fills and the inputs wait), {@link #refusal} names the cause (HTTP answers 503 and
+ * {@code /healthz} fails) and the append is retried every probe interval until it succeeds, or
+ * Kafka takes the records directly once the spool is drained. Only a shutdown in that state loses
+ * records: those still held are counted as dropped and logged.
  *
  * <p>Kafka is probed on its own thread: the probe blocks for up to its timeout (2 s), and probing
  * on this thread had it spool one batch per probe (about 500 records/s during an outage).
@@ -48,6 +48,7 @@ public final class Forwarder implements Runnable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
   private static final int CHUNK = 1000;
+
   /** A drained chunk holds at most this much: 1000 records of 1 MB would be a GB of heap. */
   private static final long CHUNK_BYTES = 16L << 20;
 
@@ -63,20 +64,29 @@ public final class Forwarder implements Runnable {
   private long nextProbeMs;
   private long sequence;
   private final ConcurrentSkipListMap<Long, Outgoing> failed = new ConcurrentSkipListMap<>();
+
   /** Records the spool refused, oldest first; nothing newer is taken until they are placed. */
   private final List<Outgoing> held = new ArrayList<>();
+
   private volatile String refusal;
   private long nextSpoolRetryMs;
-  private final java.util.concurrent.ExecutorService prober = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "ingest-kafka-probe");
-    t.setDaemon(true);
-    return t;
-  });
+  private final java.util.concurrent.ExecutorService prober =
+      java.util.concurrent.Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "ingest-kafka-probe");
+            t.setDaemon(true);
+            return t;
+          });
   private java.util.concurrent.Future<Boolean> probe;
 
   /** {@code kafkaReachable} is a cheap, bounded probe (e.g. Admin describeCluster). */
-  public Forwarder(BlockingQueue<Outgoing> queue, Producer<String, byte[]> producer, Spool spool,
-      IngestMetrics metrics, BooleanSupplier kafkaReachable, long probeIntervalMs) {
+  public Forwarder(
+      BlockingQueue<Outgoing> queue,
+      Producer<String, byte[]> producer,
+      Spool spool,
+      IngestMetrics metrics,
+      BooleanSupplier kafkaReachable,
+      long probeIntervalMs) {
     this.queue = queue;
     this.producer = producer;
     this.spool = spool;
@@ -96,7 +106,9 @@ public final class Forwarder implements Runnable {
     return down;
   }
 
-  /** Why new records are refused now (the spool cannot take them), or null when they are accepted. */
+  /**
+   * Why new records are refused now (the spool cannot take them), or null when they are accepted.
+   */
   public String refusal() {
     return refusal;
   }
@@ -148,14 +160,16 @@ public final class Forwarder implements Runnable {
   private void send(Outgoing o) {
     long seq = sequence++;
     try {
-      producer.send(new ProducerRecord<>(o.topic(), o.key(), o.value()), (md, ex) -> {
-        if (ex == null) {
-          metrics.sent.increment();
-          o.ticket().done();
-        } else {
-          onFailure(seq, o, ex);
-        }
-      });
+      producer.send(
+          new ProducerRecord<>(o.topic(), o.key(), o.value()),
+          (md, ex) -> {
+            if (ex == null) {
+              metrics.sent.increment();
+              o.ticket().done();
+            } else {
+              onFailure(seq, o, ex);
+            }
+          });
     } catch (KafkaException e) {
       onFailure(seq, o, e);
     }
@@ -176,7 +190,8 @@ public final class Forwarder implements Runnable {
   private void onFailure(long seq, Outgoing o, Exception ex) {
     metrics.sendFailed.increment();
     LOG.debug("send {} failed: {}", seq, ex.toString());
-    if (ex instanceof RetriableException || ex instanceof TimeoutException
+    if (ex instanceof RetriableException
+        || ex instanceof TimeoutException
         || ex.getCause() instanceof RetriableException) {
       if (!down) {
         LOG.warn("Kafka unreachable ({}); spooling to disk until it returns", ex.toString());
@@ -206,8 +221,12 @@ public final class Forwarder implements Runnable {
     if (a.error() != null) {
       held.addAll(records.subList(a.count(), records.size()));
       if (refusal == null) {
-        LOG.error("{}; refusing new records (HTTP 503, /healthz 503) and holding {} in memory until it takes them "
-            + "again or Kafka does; retried every {} ms", a.error(), held.size(), probeIntervalMs);
+        LOG.error(
+            "{}; refusing new records (HTTP 503, /healthz 503) and holding {} in memory until it takes them "
+                + "again or Kafka does; retried every {} ms",
+            a.error(),
+            held.size(),
+            probeIntervalMs);
       }
       refusal = a.error();
       nextSpoolRetryMs = System.currentTimeMillis() + probeIntervalMs;
@@ -215,8 +234,8 @@ public final class Forwarder implements Runnable {
   }
 
   /**
-   * Places the records the spool refused: straight into Kafka when it is reachable and the spool
-   * is empty (order kept), else into the spool once it takes them again.
+   * Places the records the spool refused: straight into Kafka when it is reachable and the spool is
+   * empty (order kept), else into the spool once it takes them again.
    */
   private void placeHeld() throws InterruptedException {
     maybeDrain();
@@ -243,7 +262,6 @@ public final class Forwarder implements Runnable {
       refusal = null;
     }
   }
-
 
   /** True when Kafka answered the last probe; starts one (off this thread) when it is time. */
   private boolean probed() {
@@ -297,11 +315,16 @@ public final class Forwarder implements Runnable {
       for (Spool.Entry e : chunk) {
         Outgoing o = e.record();
         try {
-          producer.send(new ProducerRecord<>(o.topic(), o.key(), o.value()), (md, ex) -> {
-            if (ex != null && failures.getAndIncrement() == 0) {
-              LOG.warn("draining the spool failed ({}); retrying in {} ms", ex.toString(), probeIntervalMs);
-            }
-          });
+          producer.send(
+              new ProducerRecord<>(o.topic(), o.key(), o.value()),
+              (md, ex) -> {
+                if (ex != null && failures.getAndIncrement() == 0) {
+                  LOG.warn(
+                      "draining the spool failed ({}); retrying in {} ms",
+                      ex.toString(),
+                      probeIntervalMs);
+                }
+              });
         } catch (KafkaException ex) {
           failures.incrementAndGet();
           break;
@@ -352,7 +375,9 @@ public final class Forwarder implements Runnable {
     if (!left.isEmpty()) {
       // the one loss the sidecar has: stopped while the spool refused records and Kafka was away
       metrics.dropped.add(left.size());
-      LOG.error("stopping with {} records neither in Kafka nor in the spool ({}): lost", left.size(),
+      LOG.error(
+          "stopping with {} records neither in Kafka nor in the spool ({}): lost",
+          left.size(),
           refusal == null ? "the forwarder did not finish in time" : refusal);
       left.forEach(o -> o.ticket().done());
     }

@@ -17,12 +17,14 @@ public final class KafkaProbe implements BooleanSupplier, AutoCloseable {
   public KafkaProbe(Properties producerSettings, int timeoutMs) {
     Properties p = new Properties();
     // the admin client only needs connection and security settings
-    producerSettings.forEach((k, v) -> {
-      String key = (String) k;
-      if (AdminClientConfig.configNames().contains(key) && !key.equals(ProducerConfig.CLIENT_ID_CONFIG)) {
-        p.put(key, v);
-      }
-    });
+    producerSettings.forEach(
+        (k, v) -> {
+          String key = (String) k;
+          if (AdminClientConfig.configNames().contains(key)
+              && !key.equals(ProducerConfig.CLIENT_ID_CONFIG)) {
+            p.put(key, v);
+          }
+        });
     p.put(AdminClientConfig.CLIENT_ID_CONFIG, "trainwatch-ingest-probe");
     p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs));
     p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs));
@@ -33,8 +35,11 @@ public final class KafkaProbe implements BooleanSupplier, AutoCloseable {
   @Override
   public boolean getAsBoolean() {
     try {
-      return !admin.describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes()
-          .get(timeoutMs + 500L, TimeUnit.MILLISECONDS).isEmpty();
+      return !admin
+          .describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs))
+          .nodes()
+          .get(timeoutMs + 500L, TimeUnit.MILLISECONDS)
+          .isEmpty();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;

@@ -8,9 +8,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * The producer's settings: the sidecar's defaults (idempotent, acks=all, lz4, batched, and
- * timeouts short enough that an unreachable broker is noticed and records reach the spool
- * within seconds), overridden by anything passed through with the {@code kafka.} prefix.
+ * The producer's settings: the sidecar's defaults (idempotent, acks=all, lz4, batched, and timeouts
+ * short enough that an unreachable broker is noticed and records reach the spool within seconds),
+ * overridden by anything passed through with the {@code kafka.} prefix.
  */
 public final class ProducerSettings {
 

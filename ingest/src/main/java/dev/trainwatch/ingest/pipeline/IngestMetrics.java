@@ -34,18 +34,33 @@ public final class IngestMetrics {
     counter(b, "spooled", "records written to the disk spool", spooled);
     counter(b, "drained", "spooled records delivered to Kafka", drained);
     counter(b, "dropped", "records lost: spool full or permanent Kafka error", dropped);
-    gauges.forEach((name, v) -> {
-      String n = "trainwatch_ingest_" + name;
-      b.append("# TYPE ").append(n).append(" gauge\n").append(n).append(' ')
-          .append(v.getAsLong()).append('\n');
-    });
+    gauges.forEach(
+        (name, v) -> {
+          String n = "trainwatch_ingest_" + name;
+          b.append("# TYPE ")
+              .append(n)
+              .append(" gauge\n")
+              .append(n)
+              .append(' ')
+              .append(v.getAsLong())
+              .append('\n');
+        });
     return b.toString();
   }
 
   private static void counter(StringBuilder b, String name, String help, LongAdder v) {
     String n = "trainwatch_ingest_" + name + "_total";
-    b.append("# HELP ").append(n).append(' ').append(help).append('\n')
-        .append("# TYPE ").append(n).append(" counter\n")
-        .append(n).append(' ').append(v.sum()).append('\n');
+    b.append("# HELP ")
+        .append(n)
+        .append(' ')
+        .append(help)
+        .append('\n')
+        .append("# TYPE ")
+        .append(n)
+        .append(" counter\n")
+        .append(n)
+        .append(' ')
+        .append(v.sum())
+        .append('\n');
   }
 }

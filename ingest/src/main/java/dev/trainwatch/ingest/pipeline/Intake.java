@@ -9,10 +9,9 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The one door every input (HTTP, file tail, stdin) goes through: validates a line per
- * FORMAT.md, queues a valid record keyed by its run (value = the bytes as received), and
- * queues a {@link DeadLetter} for an invalid one. The queue is bounded: a full queue is
- * reported, never grown.
+ * The one door every input (HTTP, file tail, stdin) goes through: validates a line per FORMAT.md,
+ * queues a valid record keyed by its run (value = the bytes as received), and queues a {@link
+ * DeadLetter} for an invalid one. The queue is bounded: a full queue is reported, never grown.
  */
 public final class Intake {
 
@@ -40,8 +39,13 @@ public final class Intake {
   private final IngestMetrics metrics;
   private final InstantSource clock;
 
-  public Intake(TelemetryParser parser, BlockingQueue<Outgoing> queue, String topic,
-      String deadLetterTopic, IngestMetrics metrics, InstantSource clock) {
+  public Intake(
+      TelemetryParser parser,
+      BlockingQueue<Outgoing> queue,
+      String topic,
+      String deadLetterTopic,
+      IngestMetrics metrics,
+      InstantSource clock) {
     this.parser = parser;
     this.queue = queue;
     this.topic = topic;
@@ -51,8 +55,8 @@ public final class Intake {
   }
 
   /**
-   * Validates and queues one line, waiting at most {@code waitMs} for queue space (0: do
-   * not wait; -1: wait as long as it takes, which is what the file tail wants).
+   * Validates and queues one line, waiting at most {@code waitMs} for queue space (0: do not wait;
+   * -1: wait as long as it takes, which is what the file tail wants).
    */
   public Outcome offer(byte[] line, String origin, Ticket ticket, long waitMs)
       throws InterruptedException {
@@ -68,8 +72,13 @@ public final class Intake {
     }
     ParseResult.Rejected rej = (ParseResult.Rejected) r;
     metrics.rejected.increment();
-    DeadLetter dl = new DeadLetter(rej.reason(), rej.run(), origin,
-        new String(line, StandardCharsets.UTF_8), clock.millis());
+    DeadLetter dl =
+        new DeadLetter(
+            rej.reason(),
+            rej.run(),
+            origin,
+            new String(line, StandardCharsets.UTF_8),
+            clock.millis());
     if (!put(new Outgoing(deadLetterTopic, rej.run(), dl.toJson(), ticket), waitMs)) {
       metrics.dropped.increment(); // a dead letter is best effort: the caller got the reason
       ticket.done();

@@ -10,15 +10,16 @@ import java.util.concurrent.TimeUnit;
  * The memory queue between the inputs and Kafka, bounded in records and in bytes.
  *
  * <p>Why bytes: 20,000 records of up to 1 MiB each are 20 GiB; bounded by count alone, a few
- * clients posting large records ran the sidecar out of memory (at 512 MB of heap) and lost what
- * it had acknowledged. A record is admitted when its bytes fit, or when the queue is empty (so
- * one record larger than the budget still passes, alone). Only the methods the inputs and the
- * forwarder use keep the byte count: {@code offer}, {@code put}, {@code poll}, {@code take},
- * {@code drainTo} and {@code clear}.
+ * clients posting large records ran the sidecar out of memory (at 512 MB of heap) and lost what it
+ * had acknowledged. A record is admitted when its bytes fit, or when the queue is empty (so one
+ * record larger than the budget still passes, alone). Only the methods the inputs and the forwarder
+ * use keep the byte count: {@code offer}, {@code put}, {@code poll}, {@code take}, {@code drainTo}
+ * and {@code clear}.
  */
 public final class OutgoingQueue extends LinkedBlockingQueue<Outgoing> {
 
   private static final long serialVersionUID = 1L;
+
   /** Per-record bookkeeping beyond the value: key, topic, object headers. */
   private static final int OVERHEAD = 96;
 
@@ -57,7 +58,8 @@ public final class OutgoingQueue extends LinkedBlockingQueue<Outgoing> {
         if (timeoutNanos != Long.MAX_VALUE && left <= 0) {
           return false;
         }
-        TimeUnit.NANOSECONDS.timedWait(lock, timeoutNanos == Long.MAX_VALUE ? TimeUnit.SECONDS.toNanos(1) : left);
+        TimeUnit.NANOSECONDS.timedWait(
+            lock, timeoutNanos == Long.MAX_VALUE ? TimeUnit.SECONDS.toNanos(1) : left);
       }
       bytes += n;
       return true;

@@ -4,8 +4,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Counts records of one input chunk until each is durable (in Kafka or in the spool), so
- * the file tail moves its checkpoint only past lines that cannot be lost.
+ * Counts records of one input chunk until each is durable (in Kafka or in the spool), so the file
+ * tail moves its checkpoint only past lines that cannot be lost.
  */
 public final class Ticket {
 

@@ -20,13 +20,13 @@ import java.util.zip.CRC32C;
  * An append-only, segmented disk queue of Kafka records, used while Kafka is unreachable and
  * drained in order when it returns.
  *
- * <p>Each entry is {@code [int length][int crc32c][payload]}, payload =
- * {@code [short topicLen][topic][int keyLen or -1][key][value]}. Segments are files
- * {@code NNNNNNNNNNNNNNNNNNNN.spool}; the read position lives in {@code head} (segment and
- * offset, replaced atomically). On open, a torn entry at the end of the last segment (a crash
- * mid-write) is cut off. Delivery from the spool is at least once: entries are read with
- * {@link #peek}, sent, and only then released with {@link #commit}; a crash between the two
- * sends them again. Appends are forced to disk. Thread-safe (one lock).
+ * <p>Each entry is {@code [int length][int crc32c][payload]}, payload = {@code [short
+ * topicLen][topic][int keyLen or -1][key][value]}. Segments are files {@code
+ * NNNNNNNNNNNNNNNNNNNN.spool}; the read position lives in {@code head} (segment and offset,
+ * replaced atomically). On open, a torn entry at the end of the last segment (a crash mid-write) is
+ * cut off. Delivery from the spool is at least once: entries are read with {@link #peek}, sent, and
+ * only then released with {@link #commit}; a crash between the two sends them again. Appends are
+ * forced to disk. Thread-safe (one lock).
  */
 public final class Spool implements AutoCloseable {
 
@@ -53,10 +53,12 @@ public final class Spool implements AutoCloseable {
     this.segmentBytes = segmentBytes;
     this.maxBytes = maxBytes;
     try (var s = Files.list(dir)) {
-      s.filter(p -> p.getFileName().toString().endsWith(SUFFIX)).forEach(p -> {
-        String n = p.getFileName().toString();
-        segments.put(Long.parseLong(n.substring(0, n.length() - SUFFIX.length())), 0L);
-      });
+      s.filter(p -> p.getFileName().toString().endsWith(SUFFIX))
+          .forEach(
+              p -> {
+                String n = p.getFileName().toString();
+                segments.put(Long.parseLong(n.substring(0, n.length() - SUFFIX.length())), 0L);
+              });
     }
     readHead();
     segments.headMap(headSegment).keySet().forEach(id -> deleteQuietly(segmentPath(id)));
@@ -70,8 +72,12 @@ public final class Spool implements AutoCloseable {
       headOffset = 0;
       segments.put(writeSegment, 0L);
     }
-    writer = FileChannel.open(segmentPath(writeSegment), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    writer =
+        FileChannel.open(
+            segmentPath(writeSegment),
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.APPEND);
   }
 
   /** Scans a segment, counts its entries past the head and truncates a torn tail. */
@@ -102,10 +108,10 @@ public final class Spool implements AutoCloseable {
   public record Appended(int count, String error) {}
 
   /**
-   * Appends records in order, each whole or not at all, and forces them to disk. Stops at the
-   * first record that does not fit: the spool at {@code spool.max.bytes}, or a write that fails
-   * (a full disk). A record whose write failed part-way is cut off again, so nothing torn stays
-   * in front of later appends and a retry once space returns continues cleanly.
+   * Appends records in order, each whole or not at all, and forces them to disk. Stops at the first
+   * record that does not fit: the spool at {@code spool.max.bytes}, or a write that fails (a full
+   * disk). A record whose write failed part-way is cut off again, so nothing torn stays in front of
+   * later appends and a retry once space returns continues cleanly.
    */
   public synchronized Appended append(List<Outgoing> records) {
     int done = 0;
@@ -113,7 +119,14 @@ public final class Spool implements AutoCloseable {
       for (Outgoing o : records) {
         if (bytes() >= maxBytes) {
           writer.force(false);
-          return new Appended(done, "spool full: " + bytes() + " bytes in " + dir + " reach spool.max.bytes = " + maxBytes);
+          return new Appended(
+              done,
+              "spool full: "
+                  + bytes()
+                  + " bytes in "
+                  + dir
+                  + " reach spool.max.bytes = "
+                  + maxBytes);
         }
         if (segments.get(writeSegment) >= segmentBytes) {
           roll();
@@ -222,8 +235,12 @@ public final class Spool implements AutoCloseable {
   private void roll() throws IOException {
     writer.force(false);
     // the new segment first: if it cannot be created (a full disk), the spool stays as it was
-    FileChannel next = FileChannel.open(segmentPath(writeSegment + 1), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    FileChannel next =
+        FileChannel.open(
+            segmentPath(writeSegment + 1),
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.APPEND);
     writer.close();
     writer = next;
     writeSegment++;
@@ -278,8 +295,10 @@ public final class Spool implements AutoCloseable {
     }
     byte[] value = new byte[p.remaining()];
     p.get(value);
-    return new Entry(new Outgoing(new String(topic, StandardCharsets.UTF_8), key, value, null),
-        seg, off + HEADER + len);
+    return new Entry(
+        new Outgoing(new String(topic, StandardCharsets.UTF_8), key, value, null),
+        seg,
+        off + HEADER + len);
   }
 
   private void readHead() throws IOException {
@@ -295,9 +314,9 @@ public final class Spool implements AutoCloseable {
   }
 
   /**
-   * Persists the read position. When it cannot (a full disk), the position stays in memory and
-   * the next commit tries again: failing here would resend, and so duplicate, what was just
-   * delivered; only a crash before a later successful write re-sends those records.
+   * Persists the read position. When it cannot (a full disk), the position stays in memory and the
+   * next commit tries again: failing here would resend, and so duplicate, what was just delivered;
+   * only a crash before a later successful write re-sends those records.
    */
   private void writeHead() {
     Path tmp = dir.resolve("head.tmp");
@@ -310,8 +329,10 @@ public final class Spool implements AutoCloseable {
       }
     } catch (IOException e) {
       if (!headWriteFailing) {
-        LOG.warn("spool {}: cannot persist the read position ({}); kept in memory until it can be written",
-            dir, e.toString());
+        LOG.warn(
+            "spool {}: cannot persist the read position ({}); kept in memory until it can be written",
+            dir,
+            e.toString());
       }
       headWriteFailing = true;
       deleteQuietly(tmp);

@@ -9,8 +9,8 @@ import java.nio.file.StandardCopyOption;
 
 /**
  * Where the tail stopped: the file's identity (inode) and the byte offset just after the last
- * complete line that is durable. Written to a temp file and renamed, so a crash leaves
- * either the old or the new checkpoint.
+ * complete line that is durable. Written to a temp file and renamed, so a crash leaves either the
+ * old or the new checkpoint.
  */
 public record Checkpoint(String fileId, long offset) {
 
@@ -45,7 +45,8 @@ public record Checkpoint(String fileId, long offset) {
     try {
       return String.valueOf(Files.getAttribute(p, "unix:ino"));
     } catch (UnsupportedOperationException | IllegalArgumentException e) {
-      Object key = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+      Object key =
+          Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
       return key == null ? "unknown" : key.toString().replace(' ', '_');
     }
   }

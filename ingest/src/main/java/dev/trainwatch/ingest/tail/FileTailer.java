@@ -12,15 +12,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Follows a JSON Lines file the trainer appends to, like Kafka's connect/file source: only
- * complete lines are emitted, and after each chunk is durable (Kafka or spool) the inode and
- * the byte offset after its last line are checkpointed.
+ * Follows a JSON Lines file the trainer appends to, like Kafka's connect/file source: only complete
+ * lines are emitted, and after each chunk is durable (Kafka or spool) the inode and the byte offset
+ * after its last line are checkpointed.
  *
- * <p>Rotation (the file is renamed and a new one created) is noticed when the path's inode
- * changes: the old file is read to its end first, then the new one from 0. If the sidecar was
- * down across a rotation, the renamed file is found among the siblings by its inode and
- * finished first. Truncation (the file shrinks below the offset) restarts at 0. Known limit:
- * a copy-truncate followed by writes past the old offset before the next poll is not seen.
+ * <p>Rotation (the file is renamed and a new one created) is noticed when the path's inode changes:
+ * the old file is read to its end first, then the new one from 0. If the sidecar was down across a
+ * rotation, the renamed file is found among the siblings by its inode and finished first.
+ * Truncation (the file shrinks below the offset) restarts at 0. Known limit: a copy-truncate
+ * followed by writes past the old offset before the next poll is not seen.
  */
 public final class FileTailer implements Runnable {
 
@@ -35,7 +35,12 @@ public final class FileTailer implements Runnable {
   private final ByteBuffer buf = ByteBuffer.allocate(256 * 1024);
   private volatile boolean running = true;
 
-  public FileTailer(Path file, Path checkpointFile, LineSink sink, int maxLine, long pollMs,
+  public FileTailer(
+      Path file,
+      Path checkpointFile,
+      LineSink sink,
+      int maxLine,
+      long pollMs,
       LongConsumer oversize) {
     this.file = file;
     this.checkpointFile = checkpointFile;
@@ -75,7 +80,8 @@ public final class FileTailer implements Runnable {
     Path dir = file.toAbsolutePath().getParent();
     try (var siblings = Files.list(dir)) {
       for (Path p : (Iterable<Path>) siblings::iterator) {
-        if (!p.equals(file.toAbsolutePath()) && Files.isRegularFile(p)
+        if (!p.equals(file.toAbsolutePath())
+            && Files.isRegularFile(p)
             && cp.fileId().equals(Checkpoint.fileId(p))) {
           LOG.info("finishing rotated file {} from offset {}", p, cp.offset());
           readToEnd(p, cp.fileId(), cp.offset());
@@ -120,7 +126,9 @@ public final class FileTailer implements Runnable {
     }
   }
 
-  /** Reads until no more bytes, emitting complete lines chunk by chunk; returns the read position. */
+  /**
+   * Reads until no more bytes, emitting complete lines chunk by chunk; returns the read position.
+   */
   private long readAvailable(FileChannel ch, String id, long pos, LineChunker chunker)
       throws IOException, InterruptedException {
     int n;
@@ -160,5 +168,4 @@ public final class FileTailer implements Runnable {
   public void stop() {
     running = false;
   }
-
 }

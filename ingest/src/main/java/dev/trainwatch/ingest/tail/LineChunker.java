@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * Cuts bytes into complete lines. Bytes after the last newline are kept until their newline
- * arrives; a line longer than the limit is cut off and reported once as an oversize line
- * (its bytes are skipped up to the next newline) so one runaway line cannot exhaust memory.
+ * arrives; a line longer than the limit is cut off and reported once as an oversize line (its bytes
+ * are skipped up to the next newline) so one runaway line cannot exhaust memory.
  */
 final class LineChunker {
 
@@ -20,7 +20,9 @@ final class LineChunker {
     this.maxLine = maxLine;
   }
 
-  /** Complete lines of {@code buf[0..n)} joined to the carry; {@code consumed} grows by their bytes. */
+  /**
+   * Complete lines of {@code buf[0..n)} joined to the carry; {@code consumed} grows by their bytes.
+   */
   List<byte[]> feed(byte[] buf, int n) {
     List<byte[]> out = new ArrayList<>();
     int from = 0;
@@ -52,7 +54,9 @@ final class LineChunker {
     return out;
   }
 
-  /** The bytes after the last newline (an incomplete line), e.g. to emit when a rotated file ends. */
+  /**
+   * The bytes after the last newline (an incomplete line), e.g. to emit when a rotated file ends.
+   */
   byte[] remainder() {
     return carry;
   }

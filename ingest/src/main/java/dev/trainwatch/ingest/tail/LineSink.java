@@ -5,8 +5,8 @@ import dev.trainwatch.ingest.pipeline.Ticket;
 import java.util.List;
 
 /**
- * Hands a chunk of complete lines to the {@link Intake} and waits until every one is durable
- * (in Kafka or the spool), so the caller may then move its checkpoint past them.
+ * Hands a chunk of complete lines to the {@link Intake} and waits until every one is durable (in
+ * Kafka or the spool), so the caller may then move its checkpoint past them.
  */
 public final class LineSink {
 

@@ -7,7 +7,9 @@ import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Reads JSON Lines from a stream (standard input) until its end; the last line needs no newline. */
+/**
+ * Reads JSON Lines from a stream (standard input) until its end; the last line needs no newline.
+ */
 public final class StdinReader implements Runnable {
 
   private static final Logger LOG = LoggerFactory.getLogger(StdinReader.class);
@@ -18,7 +20,8 @@ public final class StdinReader implements Runnable {
   private final LongConsumer oversize;
   private final Runnable onEnd;
 
-  public StdinReader(InputStream in, LineSink sink, int maxLine, LongConsumer oversize, Runnable onEnd) {
+  public StdinReader(
+      InputStream in, LineSink sink, int maxLine, LongConsumer oversize, Runnable onEnd) {
     this.in = in;
     this.sink = sink;
     this.chunker = new LineChunker(maxLine);

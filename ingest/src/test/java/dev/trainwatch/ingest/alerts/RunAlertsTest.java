@@ -13,8 +13,18 @@ import org.junit.jupiter.api.Test;
 
 class RunAlertsTest {
 
-  private static final AlertEvent NAN_R1 = AlertEvent.firing("r1", Family.INSTABILITY, "non_finite",
-      Severity.CRITICAL, 30, 1000, "non-finite loss", "roll back", Map.of(), null);
+  private static final AlertEvent NAN_R1 =
+      AlertEvent.firing(
+          "r1",
+          Family.INSTABILITY,
+          "non_finite",
+          Severity.CRITICAL,
+          30,
+          1000,
+          "non-finite loss",
+          "roll back",
+          Map.of(),
+          null);
 
   private static void add(RunAlerts ra, AlertEvent a) {
     ra.add(a, AlertJson.toJson(a));
@@ -38,7 +48,19 @@ class RunAlertsTest {
     add(ra, NAN_R1);
     CompletableFuture<RunAlerts.Answer> f = ra.await("r1", "e1-1");
     assertThat(f).isNotDone();
-    add(ra, AlertEvent.firing("r2", Family.INSTABILITY, "loss_spike", Severity.WARNING, 3, 1, "s", "r", Map.of(), null));
+    add(
+        ra,
+        AlertEvent.firing(
+            "r2",
+            Family.INSTABILITY,
+            "loss_spike",
+            Severity.WARNING,
+            3,
+            1,
+            "s",
+            "r",
+            Map.of(),
+            null));
     assertThat(f).isNotDone();
     add(ra, NAN_R1.resolve(80, 2000, "finite again", Map.of()));
     RunAlerts.Answer a = f.get(1, TimeUnit.SECONDS);
@@ -70,12 +92,36 @@ class RunAlertsTest {
   void memoryIsBoundedPerRunAndInRuns() {
     RunAlerts ra = new RunAlerts("e1", 3);
     for (int i = 0; i < RunAlerts.EVENTS_PER_RUN + 10; i++) {
-      add(ra, AlertEvent.firing("r1", Family.INSTABILITY, "d" + (i % 2), Severity.WARNING, i, i, "s", "r", Map.of(), null));
+      add(
+          ra,
+          AlertEvent.firing(
+              "r1",
+              Family.INSTABILITY,
+              "d" + (i % 2),
+              Severity.WARNING,
+              i,
+              i,
+              "s",
+              "r",
+              Map.of(),
+              null));
     }
     assertThat(ra.since("r1", null).events()).hasSize(RunAlerts.EVENTS_PER_RUN);
     assertThat(ra.since("r1", null).active()).hasSize(2);
     for (int i = 0; i < 5; i++) {
-      add(ra, AlertEvent.firing("other" + i, Family.INSTABILITY, "d", Severity.WARNING, 1, 1, "s", "r", Map.of(), null));
+      add(
+          ra,
+          AlertEvent.firing(
+              "other" + i,
+              Family.INSTABILITY,
+              "d",
+              Severity.WARNING,
+              1,
+              1,
+              "s",
+              "r",
+              Map.of(),
+              null));
     }
     assertThat(ra.runs()).isEqualTo(3);
     assertThat(ra.since("r1", null).events()).isEmpty(); // forgotten: least recently alerted

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Timeout;
 class HttpIntakeTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient client =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private ArrayBlockingQueue<Outgoing> queue;
   private IngestMetrics metrics;
   private HttpIntake http;
@@ -47,9 +48,16 @@ class HttpIntakeTest {
     }
     queue = new ArrayBlockingQueue<>(capacity);
     metrics = new IngestMetrics();
-    Intake intake = new Intake(TelemetryParser.DEFAULT, queue, "tel", "dlq", metrics,
-        InstantSource.fixed(java.time.Instant.ofEpochMilli(42)));
-    http = new HttpIntake("127.0.0.1", 0, token, maxBody, durableAckMs, intake, metrics, () -> false);
+    Intake intake =
+        new Intake(
+            TelemetryParser.DEFAULT,
+            queue,
+            "tel",
+            "dlq",
+            metrics,
+            InstantSource.fixed(java.time.Instant.ofEpochMilli(42)));
+    http =
+        new HttpIntake("127.0.0.1", 0, token, maxBody, durableAckMs, intake, metrics, () -> false);
   }
 
   @AfterEach
@@ -58,8 +66,10 @@ class HttpIntakeTest {
   }
 
   private HttpResponse<String> post(String body, String auth) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(http.url() + "/v1/records"))
-        .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(http.url() + "/v1/records"))
+            .timeout(Duration.ofSeconds(10))
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     if (auth != null) {
       b.header("Authorization", auth);
     }
@@ -80,19 +90,22 @@ class HttpIntakeTest {
     assertThat(stuck.headers().firstValue("Retry-After")).hasValue("1");
     JsonNode answer = JSON.readTree(stuck.body());
     assertThat(answer.get("accepted").asInt()).as("send them all again").isZero();
-    assertThat(answer.get("rejected").get(0).get("error").asText()).contains("2 records not yet in Kafka");
+    assertThat(answer.get("rejected").get(0).get("error").asText())
+        .contains("2 records not yet in Kafka");
 
     // a forwarder that marks each record durable as it takes it
     queue.clear();
-    Thread forwarder = new Thread(() -> {
-      try {
-        while (true) {
-          queue.take().ticket().done();
-        }
-      } catch (InterruptedException e) {
-        // test over
-      }
-    });
+    Thread forwarder =
+        new Thread(
+            () -> {
+              try {
+                while (true) {
+                  queue.take().ticket().done();
+                }
+              } catch (InterruptedException e) {
+                // test over
+              }
+            });
     forwarder.setDaemon(true);
     forwarder.start();
     HttpResponse<String> ok = post(body + "{\"run\":\"r\",\"step\":-3}\n", null);
@@ -157,7 +170,8 @@ class HttpIntakeTest {
   @Test
   void refusesBodiesOverTheLimit() throws Exception {
     start(null, 100, 100);
-    HttpResponse<String> r = post("{\"run\":\"a\",\"step\":1,\"tags\":{\"x\":\"" + "y".repeat(200) + "\"}}", null);
+    HttpResponse<String> r =
+        post("{\"run\":\"a\",\"step\":1,\"tags\":{\"x\":\"" + "y".repeat(200) + "\"}}", null);
     assertThat(r.statusCode()).isEqualTo(413);
     assertThat(r.body()).contains("http.max.body.bytes");
   }
@@ -165,7 +179,10 @@ class HttpIntakeTest {
   @Test
   void answers503WhenTheQueueIsFull() throws Exception {
     start(null, 1 << 20, 2);
-    HttpResponse<String> r = post("{\"run\":\"a\",\"step\":1}\n{\"run\":\"a\",\"step\":2}\n{\"run\":\"a\",\"step\":3}", null);
+    HttpResponse<String> r =
+        post(
+            "{\"run\":\"a\",\"step\":1}\n{\"run\":\"a\",\"step\":2}\n{\"run\":\"a\",\"step\":3}",
+            null);
     assertThat(r.statusCode()).isEqualTo(503);
     assertThat(r.headers().firstValue("Retry-After")).hasValue("1");
     assertThat(JSON.readTree(r.body()).get("accepted").asInt()).isEqualTo(2);
@@ -174,12 +191,17 @@ class HttpIntakeTest {
   @Test
   void servesHealthAndPrometheusMetrics() throws Exception {
     post("{\"run\":\"a\",\"step\":1}\nnope", null);
-    HttpResponse<String> h = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/healthz")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> h =
+        client.send(
+            HttpRequest.newBuilder(URI.create(http.url() + "/healthz")).build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(h.statusCode()).isEqualTo(200);
-    HttpResponse<String> m = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/metrics")).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertThat(m.body()).contains("trainwatch_ingest_accepted_total 1")
+    HttpResponse<String> m =
+        client.send(
+            HttpRequest.newBuilder(URI.create(http.url() + "/metrics")).build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(m.body())
+        .contains("trainwatch_ingest_accepted_total 1")
         .contains("trainwatch_ingest_rejected_total 1");
   }
 
@@ -194,27 +216,42 @@ class HttpIntakeTest {
     http.close();
     queue = new ArrayBlockingQueue<>(10_000);
     metrics = new IngestMetrics();
-    Intake intake = new Intake(TelemetryParser.DEFAULT, queue, "tel", "dlq", metrics, InstantSource.system());
-    http = new HttpIntake(new HttpIntake.Settings("127.0.0.1", 0, null, 1 << 20, 0, 2, 5_000, 800, 256),
-        intake, metrics, () -> false, () -> null);
+    Intake intake =
+        new Intake(TelemetryParser.DEFAULT, queue, "tel", "dlq", metrics, InstantSource.system());
+    http =
+        new HttpIntake(
+            new HttpIntake.Settings("127.0.0.1", 0, null, 1 << 20, 0, 2, 5_000, 800, 256),
+            intake,
+            metrics,
+            () -> false,
+            () -> null);
     List<java.net.Socket> slow = new java.util.ArrayList<>();
     try {
       for (int i = 0; i < 40; i++) { // 20 trickling headers, 20 announcing a body they never send
         java.net.Socket s = new java.net.Socket("127.0.0.1", http.port());
-        s.getOutputStream().write((i % 2 == 0 ? "POST /v1/records HTTP/1.1\r\nHost: x\r\nX-Slow: "
-            : "POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"run\"")
-            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        s.getOutputStream()
+            .write(
+                (i % 2 == 0
+                        ? "POST /v1/records HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                        : "POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"run\"")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         s.getOutputStream().flush();
         slow.add(s);
       }
-      HttpResponse<String> h = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/healthz"))
-          .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> h =
+          client.send(
+              HttpRequest.newBuilder(URI.create(http.url() + "/healthz"))
+                  .timeout(Duration.ofSeconds(2))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertThat(h.statusCode()).isEqualTo(200);
       assertThat(post("{\"run\":\"a\",\"step\":1}", null).statusCode()).isEqualTo(202);
       // a body that never completes is answered 408 at http.request.timeout.ms
       java.net.Socket stalled = slow.get(1);
       stalled.setSoTimeout(5_000);
-      String answer = new String(stalled.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII);
+      String answer =
+          new String(
+              stalled.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII);
       assertThat(answer).isEqualTo("HTTP/1.1 408");
     } finally {
       for (java.net.Socket s : slow) {
@@ -222,26 +259,43 @@ class HttpIntakeTest {
       }
     }
     // a chunked body without a length is cut off at the limit, never buffered past it
-    HttpResponse<String> big = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/v1/records"))
-        .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofInputStream(
-            () -> new java.io.ByteArrayInputStream(new byte[3 << 20]))).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> big =
+        client.send(
+            HttpRequest.newBuilder(URI.create(http.url() + "/v1/records"))
+                .timeout(Duration.ofSeconds(10))
+                .POST(
+                    HttpRequest.BodyPublishers.ofInputStream(
+                        () -> new java.io.ByteArrayInputStream(new byte[3 << 20])))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(big.statusCode()).isEqualTo(413);
     assertThat(big.body()).contains("http.max.body.bytes = 1048576");
   }
 
   @Test
   void routesAddedLaterAreServedWithPathParameters() throws Exception {
-    http.route("GET", "/v1/runs/{run}/alerts", false,
-        call -> HttpIntake.Reply.json(200, ("{\"run\":\"" + call.params().get("run") + "\"}").getBytes()));
-    HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/v1/runs/r%201/alerts")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    http.route(
+        "GET",
+        "/v1/runs/{run}/alerts",
+        false,
+        call ->
+            HttpIntake.Reply.json(
+                200, ("{\"run\":\"" + call.params().get("run") + "\"}").getBytes()));
+    HttpResponse<String> r =
+        client.send(
+            HttpRequest.newBuilder(URI.create(http.url() + "/v1/runs/r%201/alerts")).build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("{\"run\":\"r 1\"}");
-    HttpResponse<String> missing = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/v1/nothing")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> missing =
+        client.send(
+            HttpRequest.newBuilder(URI.create(http.url() + "/v1/nothing")).build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(missing.statusCode()).isEqualTo(404);
-    HttpResponse<String> wrong = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/v1/records")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> wrong =
+        client.send(
+            HttpRequest.newBuilder(URI.create(http.url() + "/v1/records")).build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(wrong.statusCode()).isEqualTo(405);
   }
 
@@ -249,29 +303,53 @@ class HttpIntakeTest {
   void aRefusingSidecarAnswers503WithTheReasonAndFailsItsHealthCheck() throws Exception {
     http.close();
     metrics = new IngestMetrics();
-    Intake intake = new Intake(TelemetryParser.DEFAULT, queue, "tel", "dlq", metrics, InstantSource.system());
-    java.util.concurrent.atomic.AtomicReference<String> refusal = new java.util.concurrent.atomic.AtomicReference<>("spool full");
-    http = new HttpIntake(HttpIntake.Settings.of("127.0.0.1", 0, null, 1 << 20, 0), intake, metrics, () -> true, refusal::get);
+    Intake intake =
+        new Intake(TelemetryParser.DEFAULT, queue, "tel", "dlq", metrics, InstantSource.system());
+    java.util.concurrent.atomic.AtomicReference<String> refusal =
+        new java.util.concurrent.atomic.AtomicReference<>("spool full");
+    http =
+        new HttpIntake(
+            HttpIntake.Settings.of("127.0.0.1", 0, null, 1 << 20, 0),
+            intake,
+            metrics,
+            () -> true,
+            refusal::get);
     HttpResponse<String> r = post("{\"run\":\"a\",\"step\":1}", null);
     assertThat(r.statusCode()).isEqualTo(503);
     assertThat(r.body()).contains("not accepting records: spool full");
-    HttpResponse<String> h = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/healthz")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> h =
+        client.send(
+            HttpRequest.newBuilder(URI.create(http.url() + "/healthz")).build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(h.statusCode()).isEqualTo(503);
     assertThat(h.body()).contains("\"reason\":\"spool full\"");
     refusal.set(null);
     assertThat(post("{\"run\":\"a\",\"step\":1}", null).statusCode()).isEqualTo(202);
   }
 
-  /** Issue 14 row 6: a record Kafka would refuse is refused at intake with 413, never acknowledged. */
+  /**
+   * Issue 14 row 6: a record Kafka would refuse is refused at intake with 413, never acknowledged.
+   */
   @Test
   void aRecordOverTheRecordLimitIsRefusedWith413() throws Exception {
     http.close();
     metrics = new IngestMetrics();
     queue.clear();
-    Intake intake = new Intake(new TelemetryParser(TelemetryParser.Limits.DEFAULT.withMaxBytes(1_000_000)), queue,
-        "tel", "dlq", metrics, InstantSource.system());
-    http = new HttpIntake(HttpIntake.Settings.of("127.0.0.1", 0, null, 4 << 20, 0), intake, metrics, () -> false, () -> null);
+    Intake intake =
+        new Intake(
+            new TelemetryParser(TelemetryParser.Limits.DEFAULT.withMaxBytes(1_000_000)),
+            queue,
+            "tel",
+            "dlq",
+            metrics,
+            InstantSource.system());
+    http =
+        new HttpIntake(
+            HttpIntake.Settings.of("127.0.0.1", 0, null, 4 << 20, 0),
+            intake,
+            metrics,
+            () -> false,
+            () -> null);
     String big = "{\"run\":\"a\",\"step\":1,\"tags\":{\"x\":\"" + "y".repeat(1_040_000) + "\"}}";
     HttpResponse<String> r = post(big, null);
     assertThat(r.statusCode()).isEqualTo(413);

@@ -42,13 +42,15 @@ class OutgoingQueueTest {
   void aBlockedPutProceedsOnceSpaceIsFreed() throws Exception {
     OutgoingQueue q = new OutgoingQueue(100, 1000);
     q.put(record(800));
-    Thread t = new Thread(() -> {
-      try {
-        q.put(record(800));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                q.put(record(800));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
     t.start();
     t.join(200);
     assertThat(t.isAlive()).as("waits for space").isTrue();

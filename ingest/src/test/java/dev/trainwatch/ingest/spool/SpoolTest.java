@@ -20,14 +20,20 @@ class SpoolTest {
   private static List<Outgoing> records(int from, int to) {
     List<Outgoing> out = new ArrayList<>();
     for (int i = from; i < to; i++) {
-      out.add(new Outgoing("t", i % 3 == 0 ? null : "run-" + (i % 3),
-          ("{\"run\":\"r\",\"step\":" + i + "}").getBytes(StandardCharsets.UTF_8), null));
+      out.add(
+          new Outgoing(
+              "t",
+              i % 3 == 0 ? null : "run-" + (i % 3),
+              ("{\"run\":\"r\",\"step\":" + i + "}").getBytes(StandardCharsets.UTF_8),
+              null));
     }
     return out;
   }
 
   private static List<String> values(List<Spool.Entry> entries) {
-    return entries.stream().map(e -> new String(e.record().value(), StandardCharsets.UTF_8)).toList();
+    return entries.stream()
+        .map(e -> new String(e.record().value(), StandardCharsets.UTF_8))
+        .toList();
   }
 
   @Test
@@ -46,7 +52,8 @@ class SpoolTest {
       s.commit(rest);
       assertThat(s.isEmpty()).isTrue();
       try (var files = Files.list(dir)) {
-        assertThat(files.filter(p -> p.toString().endsWith(".spool")).count()).isLessThanOrEqualTo(1);
+        assertThat(files.filter(p -> p.toString().endsWith(".spool")).count())
+            .isLessThanOrEqualTo(1);
       }
     }
   }
@@ -74,7 +81,8 @@ class SpoolTest {
     try (var files = Files.list(dir)) {
       seg = files.filter(p -> p.toString().endsWith(".spool")).findFirst().orElseThrow();
     }
-    try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+    try (FileChannel ch =
+        FileChannel.open(seg, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
       ch.write(java.nio.ByteBuffer.wrap(new byte[] {0, 0, 0, 50, 1, 2})); // half a header
     }
     try (Spool s = new Spool(dir, 1 << 20, 1 << 20)) {

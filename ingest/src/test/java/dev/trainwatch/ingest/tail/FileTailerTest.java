@@ -39,20 +39,22 @@ class FileTailerTest {
   void setUp() {
     file = dir.resolve("telemetry.jsonl");
     checkpoint = dir.resolve("tail.checkpoint");
-    consumer = new Thread(() -> { // stands in for the forwarder: every record is durable at once
-      try {
-        while (true) {
-          Outgoing o = queue.take();
-          String v = new String(o.value(), StandardCharsets.UTF_8);
-          if (o.topic().equals("tel")) {
-            steps.add(Long.parseLong(v.replaceAll(".*\"step\":(\\d+).*", "$1")));
-          }
-          o.ticket().done();
-        }
-      } catch (InterruptedException e) {
-        // test over
-      }
-    });
+    consumer =
+        new Thread(
+            () -> { // stands in for the forwarder: every record is durable at once
+              try {
+                while (true) {
+                  Outgoing o = queue.take();
+                  String v = new String(o.value(), StandardCharsets.UTF_8);
+                  if (o.topic().equals("tel")) {
+                    steps.add(Long.parseLong(v.replaceAll(".*\"step\":(\\d+).*", "$1")));
+                  }
+                  o.ticket().done();
+                }
+              } catch (InterruptedException e) {
+                // test over
+              }
+            });
     consumer.start();
   }
 
@@ -63,8 +65,11 @@ class FileTailerTest {
   }
 
   private void startTailer() {
-    Intake intake = new Intake(TelemetryParser.DEFAULT, queue, "tel", "dlq", metrics, InstantSource.system());
-    tailer = new FileTailer(file, checkpoint, new LineSink(intake, "file"), 1000, 10, metrics.rejected::add);
+    Intake intake =
+        new Intake(TelemetryParser.DEFAULT, queue, "tel", "dlq", metrics, InstantSource.system());
+    tailer =
+        new FileTailer(
+            file, checkpoint, new LineSink(intake, "file"), 1000, 10, metrics.rejected::add);
     tailThread = new Thread(tailer);
     tailThread.start();
   }
@@ -79,7 +84,8 @@ class FileTailerTest {
 
   private void append(Path p, int from, int to) throws Exception {
     StringBuilder b = new StringBuilder();
-    IntStream.range(from, to).forEach(i -> b.append("{\"run\":\"r\",\"step\":").append(i).append("}\n"));
+    IntStream.range(from, to)
+        .forEach(i -> b.append("{\"run\":\"r\",\"step\":").append(i).append("}\n"));
     write(p, b.toString());
   }
 

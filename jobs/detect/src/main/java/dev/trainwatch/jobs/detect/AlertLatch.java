@@ -9,10 +9,10 @@ import java.io.IOException;
 import java.util.Map;
 
 /**
- * The lifecycle of one alert identity (run, family, detector, affected task): not firing,
- * firing as warning, firing as critical. Emits an event only on a change (fire, escalate,
- * resolve), so a condition that holds for a thousand steps produces one alert, not a
- * thousand. A critical never downgrades to a warning while it fires: it resolves instead.
+ * The lifecycle of one alert identity (run, family, detector, affected task): not firing, firing as
+ * warning, firing as critical. Emits an event only on a change (fire, escalate, resolve), so a
+ * condition that holds for a thousand steps produces one alert, not a thousand. A critical never
+ * downgrades to a warning while it fires: it resolves instead.
  */
 public final class AlertLatch {
 
@@ -45,11 +45,18 @@ public final class AlertLatch {
   }
 
   /**
-   * Raises the alert at {@code severity}; emits when it was not firing or is escalated.
-   * Returns true if an event was emitted.
+   * Raises the alert at {@code severity}; emits when it was not firing or is escalated. Returns
+   * true if an event was emitted.
    */
-  public boolean raise(Severity severity, RunContext ctx, long step, long timeMs, String summary,
-      String remedy, Map<String, Object> evidence, AlertSink out) {
+  public boolean raise(
+      Severity severity,
+      RunContext ctx,
+      long step,
+      long timeMs,
+      String summary,
+      String remedy,
+      Map<String, Object> evidence,
+      AlertSink out) {
     if (firing == Severity.CRITICAL || firing == severity) {
       return false;
     }
@@ -57,19 +64,35 @@ public final class AlertLatch {
       firedAt = step;
     }
     firing = severity;
-    out.emit(AlertEvent.firing(ctx.run(), family, detector, severity, step, timeMs, summary,
-        remedy, evidence, affectedTask));
+    out.emit(
+        AlertEvent.firing(
+            ctx.run(),
+            family,
+            detector,
+            severity,
+            step,
+            timeMs,
+            summary,
+            remedy,
+            evidence,
+            affectedTask));
     return true;
   }
 
   /** Resolves the alert if it is firing; returns true if an event was emitted. */
-  public boolean resolve(RunContext ctx, long step, long timeMs, String summary,
-      Map<String, Object> evidence, AlertSink out) {
+  public boolean resolve(
+      RunContext ctx,
+      long step,
+      long timeMs,
+      String summary,
+      Map<String, Object> evidence,
+      AlertSink out) {
     if (firing == null) {
       return false;
     }
-    AlertEvent fired = AlertEvent.firing(ctx.run(), family, detector, firing, firedAt, -1,
-        summary, null, null, affectedTask);
+    AlertEvent fired =
+        AlertEvent.firing(
+            ctx.run(), family, detector, firing, firedAt, -1, summary, null, null, affectedTask);
     out.emit(fired.resolve(step, timeMs, summary, evidence));
     firing = null;
     firedAt = -1;

@@ -5,9 +5,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
- * The settings of all detectors, validated when constructed (an unknown key or a bad value
- * fails before any work starts) and resolved once per job into each detector's typed
- * {@code Config} record and cached, so the per-record cost is one map lookup.
+ * The settings of all detectors, validated when constructed (an unknown key or a bad value fails
+ * before any work starts) and resolved once per job into each detector's typed {@code Config}
+ * record and cached, so the per-record cost is one map lookup.
  *
  * <pre>{@code
  * SoftmaxCollapseDetector.Config c = ctx.config().get(Config.class, Config::from);
@@ -21,12 +21,18 @@ public final class DetectorConfig implements Serializable {
   private final Settings settings;
   private transient ConcurrentHashMap<Class<?>, Object> resolved;
 
-  /** Validates every key and value (see {@link DetectorRegistry#validate}); errors name the key as given. */
+  /**
+   * Validates every key and value (see {@link DetectorRegistry#validate}); errors name the key as
+   * given.
+   */
   public DetectorConfig(Settings settings) {
     this(settings, "");
   }
 
-  /** As above; {@code shownPrefix} is put before keys in errors (e.g. {@code detector.} in job properties). */
+  /**
+   * As above; {@code shownPrefix} is put before keys in errors (e.g. {@code detector.} in job
+   * properties).
+   */
   public DetectorConfig(Settings settings, String shownPrefix) {
     if (!settings.asMap().isEmpty()) {
       DetectorRegistry.validate(settings, shownPrefix);

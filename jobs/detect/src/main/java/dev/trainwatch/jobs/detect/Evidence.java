@@ -4,9 +4,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The numbers behind an alert, in insertion order. Non-finite numbers are left out (a NaN
- * baseline says "not known yet", which the absence says better and which JSON cannot carry),
- * so detectors can put what they have without guarding every value.
+ * The numbers behind an alert, in insertion order. Non-finite numbers are left out (a NaN baseline
+ * says "not known yet", which the absence says better and which JSON cannot carry), so detectors
+ * can put what they have without guarding every value.
  *
  * <pre>{@code
  * Map<String, Object> ev = Evidence.of("trigger", "lr_jump").num("lr", lr).num("lr_before", prev).map();

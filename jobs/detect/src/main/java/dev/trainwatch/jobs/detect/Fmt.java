@@ -3,9 +3,9 @@ package dev.trainwatch.jobs.detect;
 import java.util.Locale;
 
 /**
- * Numbers in alert text, always in {@link Locale#ROOT} (a German locale would print "2,5x").
- * A ratio is only shown against a baseline that is far enough from zero to make it mean
- * something: "13461875.79x its best 6.523e-08" says less than "up from 6.5e-08 to 0.88".
+ * Numbers in alert text, always in {@link Locale#ROOT} (a German locale would print "2,5x"). A
+ * ratio is only shown against a baseline that is far enough from zero to make it mean something:
+ * "13461875.79x its best 6.523e-08" says less than "up from 6.5e-08 to 0.88".
  */
 public final class Fmt {
 
@@ -20,17 +20,20 @@ public final class Fmt {
     if (a != 0 && (a < 1e-3 || a >= 1e6)) {
       return String.format(Locale.ROOT, "%.3e", v);
     }
-    return String.format(Locale.ROOT, "%.4g", v).replaceFirst("(\\.\\d*?)0+$", "$1").replaceFirst("\\.$", "");
+    return String.format(Locale.ROOT, "%.4g", v)
+        .replaceFirst("(\\.\\d*?)0+$", "$1")
+        .replaceFirst("\\.$", "");
   }
 
   /** "2.5x" style factor with two significant decimals. */
   public static String times(double factor) {
-    return String.format(Locale.ROOT, factor >= 100 ? "%.0fx" : factor >= 10 ? "%.1fx" : "%.2fx", factor);
+    return String.format(
+        Locale.ROOT, factor >= 100 ? "%.0fx" : factor >= 10 ? "%.1fx" : "%.2fx", factor);
   }
 
   /**
-   * How {@code value} compares with {@code baseline}: "3.2x the median 0.41" when the baseline
-   * is meaningful (|baseline| >= {@code floor}), else "0.88, up from 6.5e-08".
+   * How {@code value} compares with {@code baseline}: "3.2x the median 0.41" when the baseline is
+   * meaningful (|baseline| >= {@code floor}), else "0.88, up from 6.5e-08".
    */
   public static String against(double value, double baseline, double floor, String what) {
     if (Double.isFinite(baseline) && Math.abs(baseline) >= floor && baseline != 0) {

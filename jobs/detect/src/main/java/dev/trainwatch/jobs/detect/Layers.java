@@ -14,15 +14,17 @@ public final class Layers {
   private Layers() {}
 
   /**
-   * The layers of {@code metric} with the largest finite values, largest first, at most
-   * {@code k}, keeping only those at or above {@code share} of the largest (so one dominant
-   * layer is named alone). Empty when the run publishes no per-layer values.
+   * The layers of {@code metric} with the largest finite values, largest first, at most {@code k},
+   * keeping only those at or above {@code share} of the largest (so one dominant layer is named
+   * alone). Empty when the run publishes no per-layer values.
    */
   public static List<String> top(Metrics m, String metric, int k, double share) {
     String prefix = metric + "/";
     List<int[]> idx = new ArrayList<>();
     for (int i = 0; i < m.size(); i++) {
-      if (m.name(i).startsWith(prefix) && m.name(i).length() > prefix.length() && Double.isFinite(m.value(i))) {
+      if (m.name(i).startsWith(prefix)
+          && m.name(i).length() > prefix.length()
+          && Double.isFinite(m.value(i))) {
         idx.add(new int[] {i});
       }
     }

@@ -8,12 +8,12 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * What every detector of a run may read besides the record: the run's name, its dtype
- * (sticky: tags are usually sent on the first record only), the learning rate in force,
- * the last checkpoint step (named in remedies: roll back there), the current task, the run's
- * tags (sticky, as many as an alert carries: {@link AlertEvent#MAX_TAGS}, values cut to
- * {@link AlertEvent#MAX_TAG_VALUE}, so the state stays under 7 KB of them) and the detector
- * settings. Updated by {@link RunMonitor} before the detectors see a record.
+ * What every detector of a run may read besides the record: the run's name, its dtype (sticky: tags
+ * are usually sent on the first record only), the learning rate in force, the last checkpoint step
+ * (named in remedies: roll back there), the current task, the run's tags (sticky, as many as an
+ * alert carries: {@link AlertEvent#MAX_TAGS}, values cut to {@link AlertEvent#MAX_TAG_VALUE}, so
+ * the state stays under 7 KB of them) and the detector settings. Updated by {@link RunMonitor}
+ * before the detectors see a record.
  */
 public final class RunContext {
 
@@ -48,7 +48,10 @@ public final class RunContext {
     this.config = config;
   }
 
-  /** dtype of the softmax computation: {@code tags.dtype}, else the sampled logits' dtype, else null. */
+  /**
+   * dtype of the softmax computation: {@code tags.dtype}, else the sampled logits' dtype, else
+   * null.
+   */
   public String dtype() {
     return dtype;
   }
@@ -68,8 +71,8 @@ public final class RunContext {
   }
 
   /**
-   * Processing time (ms) at which the host handed this record (or this timer) to the monitor,
-   * -1 when there is none (off-line evaluation). Only time-driven detectors read it.
+   * Processing time (ms) at which the host handed this record (or this timer) to the monitor, -1
+   * when there is none (off-line evaluation). Only time-driven detectors read it.
    */
   public long nowMs() {
     return nowMs;
@@ -92,11 +95,18 @@ public final class RunContext {
   void update(TelemetryRecord r) {
     records++;
     if (r.tags().size() > 0) {
-      r.tags().asMap().forEach((k, v) -> {
-        if (tags.size() < AlertEvent.MAX_TAGS || tags.containsKey(k)) {
-          tags.put(k, v.length() > AlertEvent.MAX_TAG_VALUE ? v.substring(0, AlertEvent.MAX_TAG_VALUE) : v);
-        }
-      });
+      r.tags()
+          .asMap()
+          .forEach(
+              (k, v) -> {
+                if (tags.size() < AlertEvent.MAX_TAGS || tags.containsKey(k)) {
+                  tags.put(
+                      k,
+                      v.length() > AlertEvent.MAX_TAG_VALUE
+                          ? v.substring(0, AlertEvent.MAX_TAG_VALUE)
+                          : v);
+                }
+              });
     }
     String d = r.tags().get("dtype");
     if (d != null) {
@@ -129,7 +139,8 @@ public final class RunContext {
     out.writeLong(lastCheckpointStep);
     writeNullable(out, task);
     out.writeLong(records);
-    out.writeByte(tags.size()); // at most MAX_TAGS (16); names <= 256 and values <= 128 chars fit writeUTF
+    out.writeByte(
+        tags.size()); // at most MAX_TAGS (16); names <= 256 and values <= 128 chars fit writeUTF
     for (java.util.Map.Entry<String, String> t : tags.entrySet()) {
       out.writeUTF(t.getKey());
       out.writeUTF(t.getValue());

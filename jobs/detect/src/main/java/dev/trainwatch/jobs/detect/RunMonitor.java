@@ -17,14 +17,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * All detectors of one run, fed one record at a time in step order. This is the unit the
- * Flink job keeps per run in keyed state; it is plain Java so it is tested, benchmarked and
- * replayed offline without Flink.
+ * All detectors of one run, fed one record at a time in step order. This is the unit the Flink job
+ * keeps per run in keyed state; it is plain Java so it is tested, benchmarked and replayed offline
+ * without Flink.
  *
- * <p>A detector that throws is isolated: the exception is logged once per detector and the
- * other detectors go on, so one bug never takes the pipeline down. Records whose step is
- * not after the last one seen (duplicates after a producer retry, or reordering) are
- * ignored, which makes the detectors idempotent under at-least-once input.
+ * <p>A detector that throws is isolated: the exception is logged once per detector and the other
+ * detectors go on, so one bug never takes the pipeline down. Records whose step is not after the
+ * last one seen (duplicates after a producer retry, or reordering) are ignored, which makes the
+ * detectors idempotent under at-least-once input.
  *
  * <pre>{@code
  * RunMonitor m = new RunMonitor("run-1", DetectorConfig.DEFAULTS);
@@ -35,8 +35,10 @@ import org.slf4j.LoggerFactory;
 public final class RunMonitor {
 
   private static final Logger LOG = LoggerFactory.getLogger(RunMonitor.class);
+
   /** 2: the run's tags; version 1 states (no tags) are still read. */
   private static final int FORMAT_VERSION = 2;
+
   /** Detector metrics are collected on every this-many-th record of a run. */
   public static final int METRICS_EVERY = 10;
 
@@ -45,8 +47,11 @@ public final class RunMonitor {
   private long lastStep = -1;
   private boolean ended;
   private long detectorFailures;
+
   /** Alerts now firing, by fingerprint: resolved for the user when the run ends or goes idle. */
-  private final java.util.LinkedHashMap<String, AlertEvent> active = new java.util.LinkedHashMap<>();
+  private final java.util.LinkedHashMap<String, AlertEvent> active =
+      new java.util.LinkedHashMap<>();
+
   private AlertSink target;
   private final AlertSink tracking = this::track;
 
@@ -105,8 +110,8 @@ public final class RunMonitor {
   }
 
   /**
-   * Resolves every alert still firing (the run ended or went idle and its state is about to
-   * be dropped), so downstream never keeps an alert of a run that no longer reports.
+   * Resolves every alert still firing (the run ended or went idle and its state is about to be
+   * dropped), so downstream never keeps an alert of a run that no longer reports.
    */
   public void resolveAll(long step, long timeMs, String why, AlertSink out) {
     for (AlertEvent a : active.values()) {
@@ -122,8 +127,8 @@ public final class RunMonitor {
 
   /**
    * Feeds one record and, every {@value #METRICS_EVERY} records of the run (and on its last),
-   * collects the detectors' metrics into {@code metrics}: often enough for a dashboard,
-   * rarely enough to keep the storage write rate a fraction of the telemetry rate.
+   * collects the detectors' metrics into {@code metrics}: often enough for a dashboard, rarely
+   * enough to keep the storage write rate a fraction of the telemetry rate.
    */
   public boolean observe(TelemetryRecord r, AlertSink sink, MetricSink metrics) {
     return observe(r, sink, metrics, -1);
@@ -184,8 +189,8 @@ public final class RunMonitor {
   }
 
   /**
-   * The earliest processing time at which a time-driven detector wants to look again with no
-   * new step (e.g. when the run would count as stalled), or -1 when none does.
+   * The earliest processing time at which a time-driven detector wants to look again with no new
+   * step (e.g. when the run would count as stalled), or -1 when none does.
    */
   public long nextDeadline() {
     long due = -1;
@@ -237,15 +242,22 @@ public final class RunMonitor {
 
   private void failOnTime(Detector d, RuntimeException e) {
     if (detectorFailures++ == 0) {
-      LOG.error("detector {} failed on run {} at a processing-time check; skipped (logged once per run)",
-          d.name(), ctx.run(), e);
+      LOG.error(
+          "detector {} failed on run {} at a processing-time check; skipped (logged once per run)",
+          d.name(),
+          ctx.run(),
+          e);
     }
   }
 
   private void fail(Detector d, TelemetryRecord r, RuntimeException e) {
     if (detectorFailures++ == 0) {
-      LOG.error("detector {} failed on run {} step {}; it is skipped for this record (logged once per run)",
-          d.name(), r.run(), r.step(), e);
+      LOG.error(
+          "detector {} failed on run {} step {}; it is skipped for this record (logged once per run)",
+          d.name(),
+          r.run(),
+          r.step(),
+          e);
     }
   }
 
@@ -277,14 +289,18 @@ public final class RunMonitor {
     }
   }
 
-  /** Restores a monitor written by {@link #write}; state of detectors no longer registered is skipped. */
+  /**
+   * Restores a monitor written by {@link #write}; state of detectors no longer registered is
+   * skipped.
+   */
   public static RunMonitor read(DetectorConfig config, DataInput in) throws IOException {
     return read(config, in, DetectorRegistry::newDetectors);
   }
 
   /** Restores a monitor whose detectors come from {@code detectors} (tests use their own). */
-  public static RunMonitor read(DetectorConfig config, DataInput in,
-      java.util.function.Supplier<List<Detector>> detectors) throws IOException {
+  public static RunMonitor read(
+      DetectorConfig config, DataInput in, java.util.function.Supplier<List<Detector>> detectors)
+      throws IOException {
     int version = in.readByte();
     if (version != FORMAT_VERSION && version != 1) {
       throw new IOException("unknown run-state format version " + version);
@@ -303,8 +319,10 @@ public final class RunMonitor {
       long time = in.readLong();
       String summary = RunContext.readNullable(in);
       String remedy = RunContext.readNullable(in);
-      AlertEvent a = AlertEvent.firing(m.run(), family, detector, severity, step, time, summary, remedy,
-          null, task).withTags(m.ctx.tags());
+      AlertEvent a =
+          AlertEvent.firing(
+                  m.run(), family, detector, severity, step, time, summary, remedy, null, task)
+              .withTags(m.ctx.tags());
       m.active.put(a.fingerprint(), a);
     }
     int n = in.readShort();

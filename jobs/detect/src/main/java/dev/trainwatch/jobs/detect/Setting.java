@@ -4,13 +4,14 @@ import java.io.Serializable;
 import java.util.List;
 
 /**
- * One declared setting: its full key, type, default, validator and meaning, in one place
- * (modelled on Kafka's {@code ConfigDef}). {@link #parse} turns the text a user gave into the
- * typed value or fails with a message that names the key and what is allowed.
+ * One declared setting: its full key, type, default, validator and meaning, in one place (modelled
+ * on Kafka's {@code ConfigDef}). {@link #parse} turns the text a user gave into the typed value or
+ * fails with a message that names the key and what is allowed.
  *
  * @param <T> Double, Integer, Long, Boolean or String
  */
-public record Setting<T>(String key, Type type, T dflt, Validator validator, String doc) implements Serializable {
+public record Setting<T>(String key, Type type, T dflt, Validator validator, String doc)
+    implements Serializable {
 
   /** A setting without a default must be given. */
   public boolean required() {
@@ -18,7 +19,11 @@ public record Setting<T>(String key, Type type, T dflt, Validator validator, Str
   }
 
   public enum Type {
-    DOUBLE("a number"), INT("an integer"), LONG("an integer"), BOOLEAN("true or false"), STRING("a string");
+    DOUBLE("a number"),
+    INT("an integer"),
+    LONG("an integer"),
+    BOOLEAN("true or false"),
+    STRING("a string");
 
     private final String expected;
 
@@ -36,7 +41,8 @@ public record Setting<T>(String key, Type type, T dflt, Validator validator, Str
 
   public Setting {
     if (dflt != null && !validator.test(dflt)) {
-      throw new IllegalStateException("setting '" + key + "': default " + dflt + " is not " + validator.allowed());
+      throw new IllegalStateException(
+          "setting '" + key + "': default " + dflt + " is not " + validator.allowed());
     }
   }
 
@@ -46,17 +52,19 @@ public record Setting<T>(String key, Type type, T dflt, Validator validator, Str
     String v = raw.trim();
     Object value;
     try {
-      value = switch (type) {
-        case DOUBLE -> Double.parseDouble(v);
-        case INT -> Integer.parseInt(v);
-        case LONG -> Long.parseLong(v);
-        case BOOLEAN -> switch (v) {
-          case "true" -> Boolean.TRUE;
-          case "false" -> Boolean.FALSE;
-          default -> throw new NumberFormatException(v);
-        };
-        case STRING -> v;
-      };
+      value =
+          switch (type) {
+            case DOUBLE -> Double.parseDouble(v);
+            case INT -> Integer.parseInt(v);
+            case LONG -> Long.parseLong(v);
+            case BOOLEAN ->
+                switch (v) {
+                  case "true" -> Boolean.TRUE;
+                  case "false" -> Boolean.FALSE;
+                  default -> throw new NumberFormatException(v);
+                };
+            case STRING -> v;
+          };
     } catch (NumberFormatException e) {
       throw new ConfigException(error("expected " + type.expected + allowedSuffix(), raw));
     }
@@ -84,24 +92,27 @@ public record Setting<T>(String key, Type type, T dflt, Validator validator, Str
 
   static String text(Object v) {
     if (v instanceof Double d) {
-      return Double.isInfinite(d) ? d.toString() : java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
+      return Double.isInfinite(d)
+          ? d.toString()
+          : java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
     }
     return String.valueOf(v);
   }
 
   // ---- validators ----
 
-  public static final Validator ANY = new Validator() {
-    @Override
-    public boolean test(Object value) {
-      return true;
-    }
+  public static final Validator ANY =
+      new Validator() {
+        @Override
+        public boolean test(Object value) {
+          return true;
+        }
 
-    @Override
-    public String allowed() {
-      return "any value";
-    }
-  };
+        @Override
+        public String allowed() {
+          return "any value";
+        }
+      };
 
   /** {@code value >= min}. */
   public static Validator atLeast(double min) {

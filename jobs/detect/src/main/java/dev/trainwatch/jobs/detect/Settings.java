@@ -5,11 +5,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Raw detector settings ({@code key -> value}) as given in a config file or on the command
- * line, read through the declared {@link Setting}s that carry type, default and range. Each
- * detector declares its settings once ({@link SettingsDef}, registered in
- * {@link DetectorRegistry}); {@link DetectorConfig} validates every key and value at start-up
- * (see docs/detectors.md).
+ * Raw detector settings ({@code key -> value}) as given in a config file or on the command line,
+ * read through the declared {@link Setting}s that carry type, default and range. Each detector
+ * declares its settings once ({@link SettingsDef}, registered in {@link DetectorRegistry}); {@link
+ * DetectorConfig} validates every key and value at start-up (see docs/detectors.md).
  */
 public final class Settings implements Serializable {
 
@@ -28,7 +27,10 @@ public final class Settings implements Serializable {
     return v == null ? setting.dflt() : setting.parse(v);
   }
 
-  /** @deprecated undeclared settings are rejected at start-up; declare a {@link Setting} and use {@link #get}. */
+  /**
+   * @deprecated undeclared settings are rejected at start-up; declare a {@link Setting} and use
+   *     {@link #get}.
+   */
   @Deprecated
   public double getDouble(String key, double dflt) {
     String v = values.get(key);
@@ -38,11 +40,14 @@ public final class Settings implements Serializable {
     try {
       return Double.parseDouble(v.trim());
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("setting '" + key + "': expected a number, got '" + v + "'");
+      throw new IllegalArgumentException(
+          "setting '" + key + "': expected a number, got '" + v + "'");
     }
   }
 
-  /** @deprecated declare a {@link Setting} and use {@link #get}. */
+  /**
+   * @deprecated declare a {@link Setting} and use {@link #get}.
+   */
   @Deprecated
   public int getInt(String key, int dflt) {
     String v = values.get(key);
@@ -52,11 +57,14 @@ public final class Settings implements Serializable {
     try {
       return Integer.parseInt(v.trim());
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("setting '" + key + "': expected an integer, got '" + v + "'");
+      throw new IllegalArgumentException(
+          "setting '" + key + "': expected an integer, got '" + v + "'");
     }
   }
 
-  /** @deprecated declare a {@link Setting} and use {@link #get}. */
+  /**
+   * @deprecated declare a {@link Setting} and use {@link #get}.
+   */
   @Deprecated
   public boolean getBoolean(String key, boolean dflt) {
     String v = values.get(key);
@@ -66,7 +74,9 @@ public final class Settings implements Serializable {
     return switch (v.trim()) {
       case "true" -> true;
       case "false" -> false;
-      default -> throw new IllegalArgumentException("setting '" + key + "': expected true or false, got '" + v + "'");
+      default ->
+          throw new IllegalArgumentException(
+              "setting '" + key + "': expected true or false, got '" + v + "'");
     };
   }
 

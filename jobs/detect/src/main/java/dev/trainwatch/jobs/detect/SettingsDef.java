@@ -6,8 +6,8 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * The declared settings of one detector, all under one key prefix (e.g.
- * {@code instability.loss_spike.}). A detector declares each setting once, as a constant:
+ * The declared settings of one detector, all under one key prefix (e.g. {@code
+ * instability.loss_spike.}). A detector declares each setting once, as a constant:
  *
  * <pre>{@code
  * static final SettingsDef SETTINGS = new SettingsDef("instability.loss_spike.");
@@ -16,9 +16,8 @@ import java.util.List;
  * Config from(Settings s) { return new Config(s.get(Z), ...); }
  * }</pre>
  *
- * and registers {@code SETTINGS} in {@link DetectorRegistry}, which rejects unknown keys and
- * bad values at start-up; {@code docs/detectors.md} is checked against these declarations by
- * a test.
+ * and registers {@code SETTINGS} in {@link DetectorRegistry}, which rejects unknown keys and bad
+ * values at start-up; {@code docs/detectors.md} is checked against these declarations by a test.
  */
 public final class SettingsDef implements Serializable {
 
@@ -56,8 +55,13 @@ public final class SettingsDef implements Serializable {
   }
 
   public Setting<String> choice(String name, String dflt, List<String> allowed, String doc) {
-    return add(new Setting<>(prefix + name, Setting.Type.STRING, dflt,
-        Setting.oneOf(allowed.toArray(String[]::new)), doc));
+    return add(
+        new Setting<>(
+            prefix + name,
+            Setting.Type.STRING,
+            dflt,
+            Setting.oneOf(allowed.toArray(String[]::new)),
+            doc));
   }
 
   private <T> Setting<T> add(Setting<T> s) {

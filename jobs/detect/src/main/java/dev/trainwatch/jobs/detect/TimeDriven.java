@@ -1,10 +1,10 @@
 package dev.trainwatch.jobs.detect;
 
 /**
- * A detector that also judges the passage of processing time, not only records: it has a
- * deadline (when, with no new step, it would fire) and is asked to look again at that time.
- * {@link RunMonitor} passes the processing time of each arrival in {@link RunContext#nowMs()};
- * the host (the Flink adapter's per-run timer, or a test's clock) calls {@link #onTime}.
+ * A detector that also judges the passage of processing time, not only records: it has a deadline
+ * (when, with no new step, it would fire) and is asked to look again at that time. {@link
+ * RunMonitor} passes the processing time of each arrival in {@link RunContext#nowMs()}; the host
+ * (the Flink adapter's per-run timer, or a test's clock) calls {@link #onTime}.
  */
 public interface TimeDriven {
 

@@ -24,23 +24,25 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The alert JSON of every public trace and every demo recording, byte for byte, against a
- * golden file: refactoring the detectors must not change a single alert (a changed threshold,
- * evidence key, summary text or number format shows up here as the first differing line). A
- * deliberate change regenerates the files with {@code -Dtrainwatch.golden.update=true} and the
- * diff of the golden file is part of the review.
+ * The alert JSON of every public trace and every demo recording, byte for byte, against a golden
+ * file: refactoring the detectors must not change a single alert (a changed threshold, evidence
+ * key, summary text or number format shows up here as the first differing line). A deliberate
+ * change regenerates the files with {@code -Dtrainwatch.golden.update=true} and the diff of the
+ * golden file is part of the review.
  */
 class AlertsGoldenTest {
 
-  static final Path ROOT = Path.of(System.getProperty("trainwatch.root", "..")).toAbsolutePath().normalize();
+  static final Path ROOT =
+      Path.of(System.getProperty("trainwatch.root", "..")).toAbsolutePath().normalize();
   static final Path SHARED = Path.of(System.getProperty("trainwatch.shared", "../../shared"));
 
   @ParameterizedTest
   @ValueSource(strings = {"public-traces", "demo"})
   void alertJsonEqualsTheGoldenFile(String set) throws IOException {
-    Path traces = set.equals("demo")
-        ? ROOT.resolve("jobs/tools/src/main/resources/demo")
-        : SHARED.resolve("eval/traces");
+    Path traces =
+        set.equals("demo")
+            ? ROOT.resolve("jobs/tools/src/main/resources/demo")
+            : SHARED.resolve("eval/traces");
     assumeTrue(Files.isDirectory(traces), "traces not available: " + traces);
     byte[] actual = alertsOf(traces);
     Path golden = ROOT.resolve("jobs/detect/src/test/resources/golden/alerts-" + set + ".jsonl");
@@ -68,12 +70,15 @@ class AlertsGoldenTest {
       files = s.filter(p -> p.getFileName().toString().endsWith(".jsonl.gz")).sorted().toList();
     }
     for (Path f : files) {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(
-          new GZIPInputStream(Files.newInputStream(f)), StandardCharsets.UTF_8))) {
+      try (BufferedReader r =
+          new BufferedReader(
+              new InputStreamReader(
+                  new GZIPInputStream(Files.newInputStream(f)), StandardCharsets.UTF_8))) {
         String line;
         while ((line = r.readLine()) != null) {
           if (TelemetryParser.DEFAULT.parse(line) instanceof ParseResult.Parsed p) {
-            RunMonitor m = monitors.computeIfAbsent(p.record().run(), run -> new RunMonitor(run, config));
+            RunMonitor m =
+                monitors.computeIfAbsent(p.record().run(), run -> new RunMonitor(run, config));
             m.observe(p.record(), alerts::add);
             if (m.ended()) {
               monitors.remove(p.record().run());

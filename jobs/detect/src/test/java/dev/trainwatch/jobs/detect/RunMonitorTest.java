@@ -37,12 +37,15 @@ class RunMonitorTest {
     m.observe(x(5, 20), alerts::add);
     m.observe(x(6, 30), alerts::add);
     m.observe(x(7, 0.5), alerts::add);
-    assertThat(alerts).extracting(AlertEvent::status, AlertEvent::severity, AlertEvent::step)
+    assertThat(alerts)
+        .extracting(AlertEvent::status, AlertEvent::severity, AlertEvent::step)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple(Status.FIRING, Severity.WARNING, 0L),
             org.assertj.core.groups.Tuple.tuple(Status.FIRING, Severity.CRITICAL, 5L),
             org.assertj.core.groups.Tuple.tuple(Status.RESOLVED, Severity.CRITICAL, 7L));
-    assertThat(alerts).extracting(AlertEvent::fingerprint).containsOnly(alerts.get(0).fingerprint());
+    assertThat(alerts)
+        .extracting(AlertEvent::fingerprint)
+        .containsOnly(alerts.get(0).fingerprint());
     assertThat(m.activeAlerts()).isEmpty();
   }
 
@@ -58,13 +61,22 @@ class RunMonitorTest {
 
   @Test
   void aRunStartBehindTheLastStepIsAResumeWhoseRepeatedStepsAreSeen() {
-    // crashed after step 12, resumed from the checkpoint at 10: run_start at 11, then 11, 12, 13 again
+    // crashed after step 12, resumed from the checkpoint at 10: run_start at 11, then 11, 12, 13
+    // again
     RunMonitor m = monitor();
     for (int s = 0; s <= 12; s++) {
       m.observe(x(s, 0), alerts::add);
     }
-    TelemetryRecord resume = new TelemetryRecord("r1", 11, -1, null, TelemetryRecord.RUN_START,
-        Metrics.of(Map.of("x", 0.0)), null, null);
+    TelemetryRecord resume =
+        new TelemetryRecord(
+            "r1",
+            11,
+            -1,
+            null,
+            TelemetryRecord.RUN_START,
+            Metrics.of(Map.of("x", 0.0)),
+            null,
+            null);
     assertThat(m.observe(resume, alerts::add)).isTrue();
     assertThat(m.observe(x(12, 0), alerts::add)).isTrue();
     assertThat(m.observe(x(12, 0), alerts::add)).isFalse(); // a plain repeat is still a duplicate
@@ -77,7 +89,8 @@ class RunMonitorTest {
   void resolvesEveryFiringAlertWhenTheRunEnds() {
     RunMonitor m = monitor();
     m.observe(x(1, 5), alerts::add);
-    TelemetryRecord end = new TelemetryRecord("r1", 2, -1, null, TelemetryRecord.RUN_END, null, null, null);
+    TelemetryRecord end =
+        new TelemetryRecord("r1", 2, -1, null, TelemetryRecord.RUN_END, null, null, null);
     m.observe(end, alerts::add);
     assertThat(m.ended()).isTrue();
     assertThat(alerts).hasSize(2);
@@ -88,12 +101,20 @@ class RunMonitorTest {
 
   @Test
   void detectorFailureIsIsolatedFromTheOthers() {
-    Detector broken = new Detector() {
-      public String name() { return "broken"; }
-      public void observe(TelemetryRecord r, RunContext c, AlertSink o) { throw new IllegalStateException("bug"); }
-      public void writeState(java.io.DataOutput o) {}
-      public void readState(java.io.DataInput i) {}
-    };
+    Detector broken =
+        new Detector() {
+          public String name() {
+            return "broken";
+          }
+
+          public void observe(TelemetryRecord r, RunContext c, AlertSink o) {
+            throw new IllegalStateException("bug");
+          }
+
+          public void writeState(java.io.DataOutput o) {}
+
+          public void readState(java.io.DataInput i) {}
+        };
     ThresholdDetector ok = new ThresholdDetector();
     RunMonitor m = new RunMonitor("r1", DetectorConfig.DEFAULTS, List.of(broken, ok));
     m.observe(x(1, 5), alerts::add);
@@ -109,8 +130,11 @@ class RunMonitorTest {
     m.observe(x(1, 5), alerts::add);
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     m.write(new DataOutputStream(bytes));
-    RunMonitor restored = RunMonitor.read(DetectorConfig.DEFAULTS,
-        new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())), () -> List.of(new ThresholdDetector()));
+    RunMonitor restored =
+        RunMonitor.read(
+            DetectorConfig.DEFAULTS,
+            new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())),
+            () -> List.of(new ThresholdDetector()));
     assertThat(restored.run()).isEqualTo("r1");
     assertThat(restored.lastStep()).isEqualTo(1);
     assertThat(restored.activeAlerts()).hasSize(1);
@@ -124,9 +148,20 @@ class RunMonitorTest {
   @Test
   void contextKeepsDtypeLrAndLastCheckpoint() {
     RunMonitor m = monitor();
-    m.observe(new TelemetryRecord("r1", 0, -1, null, null, Metrics.of(Map.of("lr", 0.1)),
-        dev.trainwatch.wire.Tags.of(Map.of("dtype", "bfloat16")), null), alerts::add);
-    m.observe(new TelemetryRecord("r1", 5, -1, null, TelemetryRecord.CHECKPOINT, null, null, null), alerts::add);
+    m.observe(
+        new TelemetryRecord(
+            "r1",
+            0,
+            -1,
+            null,
+            null,
+            Metrics.of(Map.of("lr", 0.1)),
+            dev.trainwatch.wire.Tags.of(Map.of("dtype", "bfloat16")),
+            null),
+        alerts::add);
+    m.observe(
+        new TelemetryRecord("r1", 5, -1, null, TelemetryRecord.CHECKPOINT, null, null, null),
+        alerts::add);
     m.observe(x(6, 0), alerts::add);
     assertThat(m.context().dtype()).isEqualTo("bfloat16");
     assertThat(m.context().lr()).isEqualTo(0.1);
@@ -136,22 +171,39 @@ class RunMonitorTest {
   @Test
   void alertsCarryTheRunsStickyTagsAcrossARestoreAndAVersion1StateStillReads() throws Exception {
     RunMonitor m = monitor();
-    m.observe(new TelemetryRecord("r1", 0, -1, null, TelemetryRecord.RUN_START, Metrics.of(Map.of("x", 5.0)),
-        dev.trainwatch.wire.Tags.of(Map.of("team", "ml-infra", "project", "lm")), null), alerts::add);
+    m.observe(
+        new TelemetryRecord(
+            "r1",
+            0,
+            -1,
+            null,
+            TelemetryRecord.RUN_START,
+            Metrics.of(Map.of("x", 5.0)),
+            dev.trainwatch.wire.Tags.of(Map.of("team", "ml-infra", "project", "lm")),
+            null),
+        alerts::add);
     m.observe(x(1, 20), alerts::add); // escalates on a record without tags
-    assertThat(alerts).hasSize(2).allSatisfy(a -> assertThat(a.tags())
-        .isEqualTo(Map.of("team", "ml-infra", "project", "lm")));
+    assertThat(alerts)
+        .hasSize(2)
+        .allSatisfy(
+            a -> assertThat(a.tags()).isEqualTo(Map.of("team", "ml-infra", "project", "lm")));
 
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     m.write(new DataOutputStream(bytes));
-    RunMonitor restored = RunMonitor.read(DetectorConfig.DEFAULTS,
-        new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())), () -> List.of(new ThresholdDetector()));
+    RunMonitor restored =
+        RunMonitor.read(
+            DetectorConfig.DEFAULTS,
+            new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())),
+            () -> List.of(new ThresholdDetector()));
     List<AlertEvent> after = new ArrayList<>();
     restored.observe(x(2, 0), after::add);
-    assertThat(after).singleElement().satisfies(a -> {
-      assertThat(a.status()).isEqualTo(Status.RESOLVED);
-      assertThat(a.tags()).containsEntry("team", "ml-infra");
-    });
+    assertThat(after)
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.status()).isEqualTo(Status.RESOLVED);
+              assertThat(a.tags()).containsEntry("team", "ml-infra");
+            });
 
     // the same state as version 1 wrote it: no tags section after the context
     RunMonitor plain = monitor();
@@ -159,14 +211,23 @@ class RunMonitorTest {
     ByteArrayOutputStream v2 = new ByteArrayOutputStream();
     plain.write(new DataOutputStream(v2));
     byte[] b = v2.toByteArray();
-    int tagsAt = 1 + 2 + "r1".length() + 8 + 1 + (1 + 8 + 8 + 1 + 8); // version, run, lastStep, ended, context
+    int tagsAt =
+        1
+            + 2
+            + "r1".length()
+            + 8
+            + 1
+            + (1 + 8 + 8 + 1 + 8); // version, run, lastStep, ended, context
     assertThat(b[tagsAt]).isZero();
     byte[] v1 = new byte[b.length - 1];
     System.arraycopy(b, 0, v1, 0, tagsAt);
     System.arraycopy(b, tagsAt + 1, v1, tagsAt, b.length - tagsAt - 1);
     v1[0] = 1;
-    RunMonitor old = RunMonitor.read(DetectorConfig.DEFAULTS, new DataInputStream(new ByteArrayInputStream(v1)),
-        () -> List.of(new ThresholdDetector()));
+    RunMonitor old =
+        RunMonitor.read(
+            DetectorConfig.DEFAULTS,
+            new DataInputStream(new ByteArrayInputStream(v1)),
+            () -> List.of(new ThresholdDetector()));
     assertThat(old.lastStep()).isEqualTo(1);
     assertThat(old.activeAlerts()).hasSize(1);
     assertThat(old.context().tags()).isEmpty();

@@ -31,9 +31,11 @@ public final class ThresholdDetector implements Detector {
       return;
     }
     if (x > 10) {
-      latch.raise(Severity.CRITICAL, ctx, r.step(), r.timeMs(), "x > 10", "lower x", Map.of("x", x), out);
+      latch.raise(
+          Severity.CRITICAL, ctx, r.step(), r.timeMs(), "x > 10", "lower x", Map.of("x", x), out);
     } else if (x > 1) {
-      latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(), "x > 1", "lower x", Map.of("x", x), out);
+      latch.raise(
+          Severity.WARNING, ctx, r.step(), r.timeMs(), "x > 1", "lower x", Map.of("x", x), out);
     } else {
       latch.resolve(ctx, r.step(), r.timeMs(), "x back below 1", Map.of("x", x), out);
     }

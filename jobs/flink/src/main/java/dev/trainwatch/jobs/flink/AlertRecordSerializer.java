@@ -18,6 +18,7 @@ final class AlertRecordSerializer implements KafkaRecordSerializationSchema<Aler
 
   @Override
   public ProducerRecord<byte[], byte[]> serialize(AlertEvent a, KafkaSinkContext ctx, Long ts) {
-    return new ProducerRecord<>(topic, a.run().getBytes(StandardCharsets.UTF_8), AlertJson.toBytes(a));
+    return new ProducerRecord<>(
+        topic, a.run().getBytes(StandardCharsets.UTF_8), AlertJson.toBytes(a));
   }
 }

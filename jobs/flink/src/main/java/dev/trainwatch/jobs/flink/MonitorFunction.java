@@ -20,56 +20,63 @@ import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.TimerService;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Thin Flink adapter around {@link RunMonitor}, keyed by run: validates the raw record,
- * loads the run's monitor from keyed state, feeds it the record, emits its alerts, and
- * clears the state when the run ends ({@code run_end}) or goes idle.
+ * Thin Flink adapter around {@link RunMonitor}, keyed by run: validates the raw record, loads the
+ * run's monitor from keyed state, feeds it the record, emits its alerts, and clears the state when
+ * the run ends ({@code run_end}) or goes idle.
  *
- * <p>Validation happens here, after the shuffle, rather than in front of it: shipping the raw
- * bytes between tasks costs a copy, shipping a parsed record costs ~20 metric-name strings
- * serialised and re-created per record, which halved the job's throughput. Invalid records go
- * to {@link #DEAD_LETTERS} with the parser's reason; valid ones also go to {@link #RECORDS}
- * for storage, and the detectors' metrics to {@link #METRICS}.
+ * <p>Validation happens here, after the shuffle, rather than in front of it: shipping the raw bytes
+ * between tasks costs a copy, shipping a parsed record costs ~20 metric-name strings serialised and
+ * re-created per record, which halved the job's throughput. Invalid records go to {@link
+ * #DEAD_LETTERS} with the parser's reason; valid ones also go to {@link #RECORDS} for storage, and
+ * the detectors' metrics to {@link #METRICS}.
  *
- * <p>Every run's state has a way out, and every run is watched for stalls, with one
- * processing-time timer per run at the earlier of its stall deadline ({@code run_stalled}: no
- * new step for much longer than the run's own usual interval) and its idle cut-off. A record
- * moves the timer only when it would fire too late (never, in steady state); a timer that fires
- * with nothing due re-arms, so an active run costs one timer firing per stall threshold (2
- * minutes or more). At the cut-off the run is expired: a stalled run is reported as stopped,
- * alerts still firing are resolved ("run idle") and the state is dropped, so no alert is left
- * open forever.
+ * <p>Every run's state has a way out, and every run is watched for stalls, with one processing-time
+ * timer per run at the earlier of its stall deadline ({@code run_stalled}: no new step for much
+ * longer than the run's own usual interval) and its idle cut-off. A record moves the timer only
+ * when it would fire too late (never, in steady state); a timer that fires with nothing due
+ * re-arms, so an active run costs one timer firing per stall threshold (2 minutes or more). At the
+ * cut-off the run is expired: a stalled run is reported as stopped, alerts still firing are
+ * resolved ("run idle") and the state is dropped, so no alert is left open forever.
  *
- * <p>The hot path does one keyed-state lookup and one update per record (the timer's time lives
- * in {@link RunState} beside the detectors) and allocates nothing of its own: the sinks the
- * monitor reports into are one reusable object rather than two capturing lambdas per record.
+ * <p>The hot path does one keyed-state lookup and one update per record (the timer's time lives in
+ * {@link RunState} beside the detectors) and allocates nothing of its own: the sinks the monitor
+ * reports into are one reusable object rather than two capturing lambdas per record.
  */
 public final class MonitorFunction extends KeyedProcessFunction<String, RawTelemetry, AlertEvent>
     implements CheckpointedFunction, CheckpointListener {
 
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(MonitorFunction.class);
-  /** The default of {@code state.max-active-runs}: 100,000 runs x ~1.5 KB = ~150 MB of state per instance. */
+
+  /**
+   * The default of {@code state.max-active-runs}: 100,000 runs x ~1.5 KB = ~150 MB of state per
+   * instance.
+   */
   public static final int DEFAULT_MAX_ACTIVE_RUNS = 100_000;
+
   /** One log line per TaskManager JVM about aborted checkpoints, however often the job restarts. */
-  private static final java.util.concurrent.atomic.AtomicBoolean ABORT_LOGGED = new java.util.concurrent.atomic.AtomicBoolean();
+  private static final java.util.concurrent.atomic.AtomicBoolean ABORT_LOGGED =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   /** Side output: input that failed validation, with the reason. */
   public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
+
   /** Side output: every valid record (for storage). */
   public static final OutputTag<TelemetryRecord> RECORDS = new OutputTag<>("records") {};
+
   /** Side output: the detectors' internal numbers every few records of a run (for storage). */
   public static final OutputTag<DetectorMetric> METRICS = new OutputTag<>("detector-metrics") {};
 
@@ -82,8 +89,10 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   private final String topic;
   private final int maxActiveRuns;
   private transient ValueState<RunState> runState;
+
   /** Runs with state in this instance; checkpointed, so the cap holds across restores. */
   private transient long activeRuns;
+
   private transient ListState<Long> activeRunsState;
   private transient Counter runsRefused;
   private transient Counter checkpointsAborted;
@@ -91,6 +100,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   private transient Counter alertsEmitted;
   private transient Counter runsExpired;
   private transient Counter malformed;
+
   /** This slot's parser: its fast-path caches are then the slot's own, not shared by every slot. */
   private transient TelemetryParser parser;
 
@@ -98,15 +108,21 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     this(config, idleTimeoutMs, topic, DEFAULT_MAX_ACTIVE_RUNS);
   }
 
-  public MonitorFunction(DetectorConfig config, long idleTimeoutMs, String topic, int maxActiveRuns) {
+  public MonitorFunction(
+      DetectorConfig config, long idleTimeoutMs, String topic, int maxActiveRuns) {
     this(config, idleTimeoutMs, topic, DetectorRegistry::newDetectors, maxActiveRuns);
   }
 
-  public MonitorFunction(DetectorConfig config, long idleTimeoutMs, String topic, DetectorFactory detectors) {
+  public MonitorFunction(
+      DetectorConfig config, long idleTimeoutMs, String topic, DetectorFactory detectors) {
     this(config, idleTimeoutMs, topic, detectors, DEFAULT_MAX_ACTIVE_RUNS);
   }
 
-  public MonitorFunction(DetectorConfig config, long idleTimeoutMs, String topic, DetectorFactory detectors,
+  public MonitorFunction(
+      DetectorConfig config,
+      long idleTimeoutMs,
+      String topic,
+      DetectorFactory detectors,
       int maxActiveRuns) {
     if (idleTimeoutMs <= 0) {
       throw new IllegalArgumentException("idleTimeoutMs must be > 0, got " + idleTimeoutMs);
@@ -123,7 +139,9 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
 
   @Override
   public void open(OpenContext ctx) {
-    runState = getRuntimeContext().getState(new ValueStateDescriptor<>("run", RunStateSerializer.INSTANCE));
+    runState =
+        getRuntimeContext()
+            .getState(new ValueStateDescriptor<>("run", RunStateSerializer.INSTANCE));
     parser = new TelemetryParser(TelemetryParser.Limits.DEFAULT);
     alertsEmitted = getRuntimeContext().getMetricGroup().counter("alertsEmitted");
     runsExpired = getRuntimeContext().getMetricGroup().counter("runsExpired");
@@ -139,8 +157,10 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     // Union state, each entry (subtask index << 40 | count): with the parallelism unchanged an
     // instance takes back its own count; after a rescale it takes an even share of the total,
     // an estimate (keys do not split evenly) that becomes exact again as runs end or go idle.
-    activeRunsState = context.getOperatorStateStore().getUnionListState(
-        new ListStateDescriptor<>("active-runs", Long.class));
+    activeRunsState =
+        context
+            .getOperatorStateStore()
+            .getUnionListState(new ListStateDescriptor<>("active-runs", Long.class));
     int index = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
     int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
     long total = 0;
@@ -172,21 +192,31 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   public void notifyCheckpointAborted(long checkpointId) {
     checkpointsAborted.inc();
     if (ABORT_LOGGED.compareAndSet(false, true)) {
-      LOG.error("checkpoint {} was aborted with {} active runs in this instance; exactly-once alerts are held "
-          + "back until a checkpoint completes. The JobManager log names the cause; the usual ones: checkpoint "
-          + "storage unreachable or full (checkpoint.dir), or state beyond what it can hold (without "
-          + "checkpoint.dir Flink keeps checkpoints in the JobManager's heap, limited to 5 MiB). Counted in the "
-          + "metric checkpointsAborted; logged once per TaskManager.", checkpointId, activeRuns);
+      LOG.error(
+          "checkpoint {} was aborted with {} active runs in this instance; exactly-once alerts are held "
+              + "back until a checkpoint completes. The JobManager log names the cause; the usual ones: checkpoint "
+              + "storage unreachable or full (checkpoint.dir), or state beyond what it can hold (without "
+              + "checkpoint.dir Flink keeps checkpoints in the JobManager's heap, limited to 5 MiB). Counted in the "
+              + "metric checkpointsAborted; logged once per TaskManager.",
+          checkpointId,
+          activeRuns);
     }
   }
 
   @Override
-  public void processElement(RawTelemetry raw, Context ctx, Collector<AlertEvent> out) throws Exception {
+  public void processElement(RawTelemetry raw, Context ctx, Collector<AlertEvent> out)
+      throws Exception {
     ParseResult parsed = parser.parse(raw.value());
     if (parsed instanceof ParseResult.Rejected r) {
       malformed.inc();
-      ctx.output(DEAD_LETTERS, new DeadLetter(r.reason(), r.run(), raw.origin(topic),
-          new String(raw.value(), StandardCharsets.UTF_8), System.currentTimeMillis()));
+      ctx.output(
+          DEAD_LETTERS,
+          new DeadLetter(
+              r.reason(),
+              r.run(),
+              raw.origin(topic),
+              new String(raw.value(), StandardCharsets.UTF_8),
+              System.currentTimeMillis()));
       return;
     }
     TelemetryRecord record = ((ParseResult.Parsed) parsed).record();
@@ -195,9 +225,17 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     if (state == null) {
       if (activeRuns >= maxActiveRuns) {
         runsRefused.inc();
-        ctx.output(DEAD_LETTERS, new DeadLetter("run refused: " + maxActiveRuns + " active runs in this instance of "
-            + "the job (state.max-active-runs); a run is admitted once another ends or goes idle", record.run(),
-            raw.origin(topic), new String(raw.value(), StandardCharsets.UTF_8), System.currentTimeMillis()));
+        ctx.output(
+            DEAD_LETTERS,
+            new DeadLetter(
+                "run refused: "
+                    + maxActiveRuns
+                    + " active runs in this instance of "
+                    + "the job (state.max-active-runs); a run is admitted once another ends or goes idle",
+                record.run(),
+                raw.origin(topic),
+                new String(raw.value(), StandardCharsets.UTF_8),
+                System.currentTimeMillis()));
         return;
       }
       state = new RunState(new RunMonitor(record.run(), config, detectors.get()), 0);
@@ -263,7 +301,8 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   }
 
   @Override
-  public void onTimer(long timestamp, OnTimerContext ctx, Collector<AlertEvent> out) throws Exception {
+  public void onTimer(long timestamp, OnTimerContext ctx, Collector<AlertEvent> out)
+      throws Exception {
     RunState state = runState.value();
     if (state == null) {
       return;
@@ -274,7 +313,8 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     state.idleTimerAt = 0;
     RunMonitor monitor = state.monitor;
     if (timestamp - state.lastSeenMs >= idleTimeoutMs) {
-      monitor.expire(timestamp, "run idle for " + idleTimeoutMs / 1000 + " s; state dropped", out::collect);
+      monitor.expire(
+          timestamp, "run idle for " + idleTimeoutMs / 1000 + " s; state dropped", out::collect);
       activeRuns--;
       runsExpired.inc();
       runState.clear();
@@ -285,7 +325,9 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     runState.update(state);
   }
 
-  /** Where a run's monitor reports: alerts to the main output, detector metrics to {@link #METRICS}. */
+  /**
+   * Where a run's monitor reports: alerts to the main output, detector metrics to {@link #METRICS}.
+   */
   private final class Emitter implements AlertSink, MetricSink {
     private TelemetryRecord record;
     private Context ctx;
@@ -305,7 +347,9 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
 
     @Override
     public void metric(String detector, String name, double value) {
-      ctx.output(METRICS, new DetectorMetric(record.run(), record.step(), record.timeMs(), detector, name, value));
+      ctx.output(
+          METRICS,
+          new DetectorMetric(record.run(), record.step(), record.timeMs(), detector, name, value));
     }
   }
 }

@@ -7,12 +7,13 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * Passes Kafka values through unvalidated, with the run they name: the job routes by that
- * run and validates after the shuffle ({@link MonitorFunction}), where a bad record becomes a
- * dead letter instead of an exception that would fail the source. The run is read from the
- * payload, not the Kafka key, so a producer that keys differently cannot split a run's state.
+ * Passes Kafka values through unvalidated, with the run they name: the job routes by that run and
+ * validates after the shuffle ({@link MonitorFunction}), where a bad record becomes a dead letter
+ * instead of an exception that would fail the source. The run is read from the payload, not the
+ * Kafka key, so a producer that keys differently cannot split a run's state.
  */
-public final class RawTelemetryDeserializer implements KafkaRecordDeserializationSchema<RawTelemetry> {
+public final class RawTelemetryDeserializer
+    implements KafkaRecordDeserializationSchema<RawTelemetry> {
 
   private static final long serialVersionUID = 1L;
 
@@ -20,7 +21,8 @@ public final class RawTelemetryDeserializer implements KafkaRecordDeserializatio
   public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RawTelemetry> out) {
     byte[] value = record.value() == null ? new byte[0] : record.value();
     String run = TelemetryParser.DEFAULT.peekRun(value);
-    out.collect(new RawTelemetry(run == null ? "" : run, value, record.partition(), record.offset()));
+    out.collect(
+        new RawTelemetry(run == null ? "" : run, value, record.partition(), record.offset()));
   }
 
   @Override

@@ -10,10 +10,10 @@ import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 /**
- * Flink serializer for a run's state: the idle timer's time, then the detectors in
- * {@link RunMonitor#write}'s explicit, versioned binary format. This keeps Kryo out of the state
- * path and the state per run small and measurable. Restored monitors get the default config;
- * the function applies the job's config when it loads them.
+ * Flink serializer for a run's state: the idle timer's time, then the detectors in {@link
+ * RunMonitor#write}'s explicit, versioned binary format. This keeps Kryo out of the state path and
+ * the state per run small and measurable. Restored monitors get the default config; the function
+ * applies the job's config when it loads them.
  */
 public final class RunStateSerializer extends TypeSerializer<RunState> {
 
@@ -41,7 +41,9 @@ public final class RunStateSerializer extends TypeSerializer<RunState> {
     try {
       var buf = new org.apache.flink.core.memory.DataOutputSerializer(512);
       serialize(from, buf);
-      return deserialize(new org.apache.flink.core.memory.DataInputDeserializer(buf.getSharedBuffer(), 0, buf.length()));
+      return deserialize(
+          new org.apache.flink.core.memory.DataInputDeserializer(
+              buf.getSharedBuffer(), 0, buf.length()));
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

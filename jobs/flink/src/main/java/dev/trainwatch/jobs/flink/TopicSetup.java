@@ -17,10 +17,10 @@ import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
  * Makes sure the job's four topics exist before it starts: missing ones are created with the
- * configured partition counts ({@code topics.*.partitions}, replication
- * {@code topics.replication-factor}), or, with {@code topics.create=false}, start-up fails with
- * one error naming the first missing topic. Without this a fresh broker makes the Kafka source
- * fail with {@code UnknownTopicOrPartitionException} and the job restart in a loop.
+ * configured partition counts ({@code topics.*.partitions}, replication {@code
+ * topics.replication-factor}), or, with {@code topics.create=false}, start-up fails with one error
+ * naming the first missing topic. Without this a fresh broker makes the Kafka source fail with
+ * {@code UnknownTopicOrPartitionException} and the job restart in a loop.
  */
 public final class TopicSetup {
 
@@ -43,10 +43,20 @@ public final class TopicSetup {
       for (Map.Entry<String, Integer> t : config.topicPartitions().entrySet()) {
         if (!existing.contains(t.getKey())) {
           if (!config.getBoolean("topics.create")) {
-            throw new ConfigException("topic '" + t.getKey() + "' does not exist on " + config.bootstrapServers()
-                + " and topics.create=false: create it (" + t.getValue() + " partitions) or set topics.create=true");
+            throw new ConfigException(
+                "topic '"
+                    + t.getKey()
+                    + "' does not exist on "
+                    + config.bootstrapServers()
+                    + " and topics.create=false: create it ("
+                    + t.getValue()
+                    + " partitions) or set topics.create=true");
           }
-          missing.add(new NewTopic(t.getKey(), Optional.of(t.getValue()), rf < 0 ? Optional.empty() : Optional.of(rf)));
+          missing.add(
+              new NewTopic(
+                  t.getKey(),
+                  Optional.of(t.getValue()),
+                  rf < 0 ? Optional.empty() : Optional.of(rf)));
         }
       }
       List<String> created = new ArrayList<>();
@@ -55,17 +65,29 @@ public final class TopicSetup {
           admin.createTopics(List.of(t)).all().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
           created.add(t.name());
         } catch (ExecutionException e) {
-          if (!(e.getCause() instanceof TopicExistsException)) { // another instance was quicker: fine
-            throw new IllegalStateException("cannot create topic '" + t.name() + "' on " + config.bootstrapServers()
-                + ": " + e.getCause().getMessage(), e.getCause());
+          if (!(e.getCause()
+              instanceof TopicExistsException)) { // another instance was quicker: fine
+            throw new IllegalStateException(
+                "cannot create topic '"
+                    + t.name()
+                    + "' on "
+                    + config.bootstrapServers()
+                    + ": "
+                    + e.getCause().getMessage(),
+                e.getCause());
           }
         }
       }
       return created;
     } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException("cannot reach Kafka at " + config.bootstrapServers() + " within "
-          + TIMEOUT_MS / 1000 + " s (kafka.bootstrap.servers): "
-          + (e.getCause() == null ? e.toString() : e.getCause().getMessage()), e);
+      throw new IllegalStateException(
+          "cannot reach Kafka at "
+              + config.bootstrapServers()
+              + " within "
+              + TIMEOUT_MS / 1000
+              + " s (kafka.bootstrap.servers): "
+              + (e.getCause() == null ? e.toString() : e.getCause().getMessage()),
+          e);
     }
   }
 }

@@ -2,16 +2,16 @@ package dev.trainwatch.jobs.flink;
 
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.storage.DetectorMetric;
+import dev.trainwatch.jobs.storage.InfluxSinkConfig;
+import dev.trainwatch.jobs.storage.StorageTopology;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.TelemetryRecord;
-import dev.trainwatch.jobs.storage.InfluxSinkConfig;
-import dev.trainwatch.jobs.storage.StorageTopology;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
@@ -31,9 +31,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
- * The detection job: telemetry source (run peeked from each record) -> keyBy(run) -> validate
- * (bad input to dead letters) and per-run detectors -> alerts sink. The constructor takes the source and sinks so tests
- * wire bounded sources and collecting sinks; {@link #fromConfig} wires Kafka with
+ * The detection job: telemetry source (run peeked from each record) -> keyBy(run) -> validate (bad
+ * input to dead letters) and per-run detectors -> alerts sink. The constructor takes the source and
+ * sinks so tests wire bounded sources and collecting sinks; {@link #fromConfig} wires Kafka with
  * exactly-once alerts (Kafka transactions committed on checkpoints).
  *
  * <p>Submit to a Flink cluster with {@code flink run -c dev.trainwatch.jobs.flink.TrainwatchJob
@@ -41,7 +41,8 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  */
 public final class TrainwatchJob {
 
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TrainwatchJob.class);
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(TrainwatchJob.class);
 
   private final Source<RawTelemetry, ?, ?> source;
   private final Sink<AlertEvent> alertSink;
@@ -51,14 +52,22 @@ public final class TrainwatchJob {
   private final String telemetryTopic;
   private int maxActiveRuns = MonitorFunction.DEFAULT_MAX_ACTIVE_RUNS;
 
-  public TrainwatchJob(Source<RawTelemetry, ?, ?> source, Sink<AlertEvent> alertSink,
-      Sink<DeadLetter> deadLetterSink, DetectorConfig detectorConfig, long idleTimeoutMs) {
+  public TrainwatchJob(
+      Source<RawTelemetry, ?, ?> source,
+      Sink<AlertEvent> alertSink,
+      Sink<DeadLetter> deadLetterSink,
+      DetectorConfig detectorConfig,
+      long idleTimeoutMs) {
     this(source, alertSink, deadLetterSink, detectorConfig, idleTimeoutMs, "telemetry");
   }
 
   /** {@code telemetryTopic} names the input in dead letters' origin. */
-  public TrainwatchJob(Source<RawTelemetry, ?, ?> source, Sink<AlertEvent> alertSink,
-      Sink<DeadLetter> deadLetterSink, DetectorConfig detectorConfig, long idleTimeoutMs,
+  public TrainwatchJob(
+      Source<RawTelemetry, ?, ?> source,
+      Sink<AlertEvent> alertSink,
+      Sink<DeadLetter> deadLetterSink,
+      DetectorConfig detectorConfig,
+      long idleTimeoutMs,
       String telemetryTopic) {
     this.telemetryTopic = telemetryTopic;
     this.source = source;
@@ -71,7 +80,8 @@ public final class TrainwatchJob {
   /** Caps the active runs of each parallel instance ({@code state.max-active-runs}). */
   public TrainwatchJob maxActiveRuns(int runs) {
     if (runs < 1) {
-      throw new IllegalArgumentException("configuration key 'state.max-active-runs': must be >= 1, got " + runs);
+      throw new IllegalArgumentException(
+          "configuration key 'state.max-active-runs': must be >= 1, got " + runs);
     }
     this.maxActiveRuns = runs;
     return this;
@@ -85,84 +95,113 @@ public final class TrainwatchJob {
   /** More consumers of the job's streams, e.g. storage ({@code StorageTopology::attach}). */
   @FunctionalInterface
   public interface Extension {
-    void attach(DataStream<TelemetryRecord> records, DataStream<AlertEvent> alerts,
+    void attach(
+        DataStream<TelemetryRecord> records,
+        DataStream<AlertEvent> alerts,
         DataStream<DetectorMetric> detectorMetrics);
   }
 
   /**
-   * As {@link #build(StreamExecutionEnvironment)}, then hands the parsed records and the
-   * alerts and the detectors' metrics to {@code extra} so more consumers (e.g.
-   * {@code StorageTopology.attach}) can be added.
+   * As {@link #build(StreamExecutionEnvironment)}, then hands the parsed records and the alerts and
+   * the detectors' metrics to {@code extra} so more consumers (e.g. {@code StorageTopology.attach})
+   * can be added.
    */
   public DataStream<AlertEvent> build(StreamExecutionEnvironment env, Extension extra) {
-    SingleOutputStreamOperator<AlertEvent> alerts = env
-        .fromSource(source, WatermarkStrategy.noWatermarks(), "telemetry")
-        .uid("telemetry-source")
-        .keyBy(RawTelemetry::run)
-        .process(new MonitorFunction(detectorConfig, idleTimeoutMs, telemetryTopic, maxActiveRuns))
-        .uid("detectors")
-        .name("validate + detectors per run");
+    SingleOutputStreamOperator<AlertEvent> alerts =
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "telemetry")
+            .uid("telemetry-source")
+            .keyBy(RawTelemetry::run)
+            .process(
+                new MonitorFunction(detectorConfig, idleTimeoutMs, telemetryTopic, maxActiveRuns))
+            .uid("detectors")
+            .name("validate + detectors per run");
     alerts.sinkTo(alertSink).uid("alerts-sink").name("alerts");
-    alerts.getSideOutput(MonitorFunction.DEAD_LETTERS).sinkTo(deadLetterSink)
-        .uid("dead-letter-sink").name("dead letters");
-    extra.attach(alerts.getSideOutput(MonitorFunction.RECORDS), alerts,
+    alerts
+        .getSideOutput(MonitorFunction.DEAD_LETTERS)
+        .sinkTo(deadLetterSink)
+        .uid("dead-letter-sink")
+        .name("dead letters");
+    extra.attach(
+        alerts.getSideOutput(MonitorFunction.RECORDS),
+        alerts,
         alerts.getSideOutput(MonitorFunction.METRICS));
     return alerts;
   }
 
-  /** Wires Kafka per {@code config}; {@code bounded} stops at the offsets present at start (replay). */
+  /**
+   * Wires Kafka per {@code config}; {@code bounded} stops at the offsets present at start (replay).
+   */
   public static TrainwatchJob fromConfig(JobConfig config, boolean bounded) {
     String jobName = config.get("job.name");
-    var builder = KafkaSource.<RawTelemetry>builder()
-        .setBootstrapServers(config.bootstrapServers())
-        .setTopics(config.topics().telemetry())
-        .setGroupId(jobName)
-        .setProperties(config.clientProperties("consumer"))
-        .setDeserializer(new RawTelemetryDeserializer())
-        .setStartingOffsets(switch (config.get("source.starting-offsets")) {
-          case "earliest" -> OffsetsInitializer.earliest();
-          case "latest" -> OffsetsInitializer.latest();
-          case "committed" -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
-          default -> throw new IllegalArgumentException("configuration key 'source.starting-offsets': "
-              + "expected committed, earliest or latest, got '" + config.get("source.starting-offsets") + "'");
-        });
+    var builder =
+        KafkaSource.<RawTelemetry>builder()
+            .setBootstrapServers(config.bootstrapServers())
+            .setTopics(config.topics().telemetry())
+            .setGroupId(jobName)
+            .setProperties(config.clientProperties("consumer"))
+            .setDeserializer(new RawTelemetryDeserializer())
+            .setStartingOffsets(
+                switch (config.get("source.starting-offsets")) {
+                  case "earliest" -> OffsetsInitializer.earliest();
+                  case "latest" -> OffsetsInitializer.latest();
+                  case "committed" ->
+                      OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+                  default ->
+                      throw new IllegalArgumentException(
+                          "configuration key 'source.starting-offsets': "
+                              + "expected committed, earliest or latest, got '"
+                              + config.get("source.starting-offsets")
+                              + "'");
+                });
     if (bounded) {
       builder.setBounded(OffsetsInitializer.latest());
     }
     var producerProps = config.clientProperties("producer");
     // Must not exceed the broker's transaction.max.timeout.ms (15 min by default).
     producerProps.putIfAbsent("transaction.timeout.ms", "600000");
-    DeliveryGuarantee alertGuarantee = switch (config.get("alerts.delivery-guarantee")) {
-      case "exactly-once" -> DeliveryGuarantee.EXACTLY_ONCE;
-      case "at-least-once" -> DeliveryGuarantee.AT_LEAST_ONCE;
-      default -> throw new IllegalArgumentException("configuration key 'alerts.delivery-guarantee': expected "
-          + "exactly-once or at-least-once, got '" + config.get("alerts.delivery-guarantee") + "'");
-    };
-    KafkaSink<AlertEvent> alerts = KafkaSink.<AlertEvent>builder()
-        .setBootstrapServers(config.bootstrapServers())
-        .setKafkaProducerConfig(producerProps)
-        .setRecordSerializer(new AlertRecordSerializer(config.topics().alerts()))
-        .setDeliveryGuarantee(alertGuarantee)
-        .setTransactionalIdPrefix(jobName + "-alerts")
-        .build();
-    KafkaSink<DeadLetter> deadLetters = KafkaSink.<DeadLetter>builder()
-        .setBootstrapServers(config.bootstrapServers())
-        .setKafkaProducerConfig(producerProps)
-        .setRecordSerializer(new DeadLetterRecordSerializer(config.topics().deadLetter()))
-        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-        .setTransactionalIdPrefix(jobName + "-dead-letters")
-        .build();
-    return new TrainwatchJob(builder.build(), alerts, deadLetters, config.detectorConfig(),
-        config.getLong("state.idle-timeout.ms"), config.topics().telemetry())
+    DeliveryGuarantee alertGuarantee =
+        switch (config.get("alerts.delivery-guarantee")) {
+          case "exactly-once" -> DeliveryGuarantee.EXACTLY_ONCE;
+          case "at-least-once" -> DeliveryGuarantee.AT_LEAST_ONCE;
+          default ->
+              throw new IllegalArgumentException(
+                  "configuration key 'alerts.delivery-guarantee': expected "
+                      + "exactly-once or at-least-once, got '"
+                      + config.get("alerts.delivery-guarantee")
+                      + "'");
+        };
+    KafkaSink<AlertEvent> alerts =
+        KafkaSink.<AlertEvent>builder()
+            .setBootstrapServers(config.bootstrapServers())
+            .setKafkaProducerConfig(producerProps)
+            .setRecordSerializer(new AlertRecordSerializer(config.topics().alerts()))
+            .setDeliveryGuarantee(alertGuarantee)
+            .setTransactionalIdPrefix(jobName + "-alerts")
+            .build();
+    KafkaSink<DeadLetter> deadLetters =
+        KafkaSink.<DeadLetter>builder()
+            .setBootstrapServers(config.bootstrapServers())
+            .setKafkaProducerConfig(producerProps)
+            .setRecordSerializer(new DeadLetterRecordSerializer(config.topics().deadLetter()))
+            .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionalIdPrefix(jobName + "-dead-letters")
+            .build();
+    return new TrainwatchJob(
+            builder.build(),
+            alerts,
+            deadLetters,
+            config.detectorConfig(),
+            config.getLong("state.idle-timeout.ms"),
+            config.topics().telemetry())
         .maxActiveRuns(Math.toIntExact(config.getLong("state.max-active-runs")));
   }
 
   /**
    * Applies the checkpointing (interval and durable storage under {@code checkpoint.dir}) and
-   * parallelism of {@code config} to {@code env}. Every way of running the job goes through
-   * here ({@code run}, {@code up}, {@code flink run}), so none of them is left with Flink's
-   * default of checkpoints in the JobManager's heap: its 5 MiB limit is reached by ~13,000 runs,
-   * and then every checkpoint fails and the job restarts forever.
+   * parallelism of {@code config} to {@code env}. Every way of running the job goes through here
+   * ({@code run}, {@code up}, {@code flink run}), so none of them is left with Flink's default of
+   * checkpoints in the JobManager's heap: its 5 MiB limit is reached by ~13,000 runs, and then
+   * every checkpoint fails and the job restarts forever.
    */
   public static void configure(StreamExecutionEnvironment env, JobConfig config) {
     env.configure(checkpointStorage(config));
@@ -172,15 +211,17 @@ public final class TrainwatchJob {
     // may share instances instead of deep-copying each record per side output.
     env.getConfig().enableObjectReuse();
     env.enableCheckpointing(config.getLong("checkpoint.interval.ms"));
-    env.getCheckpointConfig().setMinPauseBetweenCheckpoints(
-        Math.min(config.getLong("checkpoint.interval.ms") / 2, Duration.ofSeconds(5).toMillis()));
+    env.getCheckpointConfig()
+        .setMinPauseBetweenCheckpoints(
+            Math.min(
+                config.getLong("checkpoint.interval.ms") / 2, Duration.ofSeconds(5).toMillis()));
   }
 
   /**
    * The checkpoint storage of {@code config} as Flink settings: file system storage under {@code
    * checkpoint.dir}, and the state backend ({@code state.backend}): with {@code rocksdb},
-   * checkpoints are incremental (only the files changed since the last one are uploaded), which
-   * is what makes it pay for 100,000s of runs.
+   * checkpoints are incremental (only the files changed since the last one are uploaded), which is
+   * what makes it pay for 100,000s of runs.
    */
   public static Configuration checkpointStorage(JobConfig config) {
     Configuration c = new Configuration();
@@ -195,8 +236,8 @@ public final class TrainwatchJob {
 
   /**
    * The local Flink runtime of {@code trainwatch run} (and {@code up}): a MiniCluster in this JVM
-   * whose REST, RPC and blob ports listen on loopback only (Flink binds them to every interface
-   * by default, which would let anyone on the network submit jobs to it).
+   * whose REST, RPC and blob ports listen on loopback only (Flink binds them to every interface by
+   * default, which would let anyone on the network submit jobs to it).
    */
   public static StreamExecutionEnvironment localEnvironment(JobConfig config) {
     Configuration c = loopback();
@@ -217,7 +258,10 @@ public final class TrainwatchJob {
     return c;
   }
 
-  /** Entry point for {@code flink run}: {@code --config <file>} and optional {@code key=value} overrides. */
+  /**
+   * Entry point for {@code flink run}: {@code --config <file>} and optional {@code key=value}
+   * overrides.
+   */
   public static void main(String[] args) throws Exception {
     Path file = null;
     Map<String, String> overrides = new java.util.HashMap<>();
@@ -225,9 +269,12 @@ public final class TrainwatchJob {
       if (args[i].equals("--config") && i + 1 < args.length) {
         file = Path.of(args[++i]);
       } else if (args[i].contains("=")) {
-        overrides.put(args[i].substring(0, args[i].indexOf('=')), args[i].substring(args[i].indexOf('=') + 1));
+        overrides.put(
+            args[i].substring(0, args[i].indexOf('=')),
+            args[i].substring(args[i].indexOf('=') + 1));
       } else {
-        throw new IllegalArgumentException("usage: TrainwatchJob --config <file> [key=value ...]; got '" + args[i] + "'");
+        throw new IllegalArgumentException(
+            "usage: TrainwatchJob --config <file> [key=value ...]; got '" + args[i] + "'");
       }
     }
     JobConfig config = JobConfig.load(file, System.getenv(), overrides);
@@ -242,16 +289,20 @@ public final class TrainwatchJob {
    * metrics and alerts stored in InfluxDB when {@code influx.url} (or {@code TRAINWATCH_INFLUX_URL}
    * in {@code envVars}) is set, through the same sink as {@code replay}. Returns the storage used.
    */
-  public static Optional<InfluxSinkConfig> assemble(StreamExecutionEnvironment env, JobConfig config,
-      Map<String, String> envVars) throws InterruptedException {
+  public static Optional<InfluxSinkConfig> assemble(
+      StreamExecutionEnvironment env, JobConfig config, Map<String, String> envVars)
+      throws InterruptedException {
     Optional<InfluxSinkConfig> storage = config.influx(envVars);
     List<String> created = TopicSetup.ensure(config);
     if (!created.isEmpty()) {
       LOG.info("created topics {}", created);
     }
     configure(env, config);
-    fromConfig(config, false).build(env, (records, alerts, metrics) ->
-        storage.ifPresent(s -> StorageTopology.attach(records, alerts, metrics, s)));
+    fromConfig(config, false)
+        .build(
+            env,
+            (records, alerts, metrics) ->
+                storage.ifPresent(s -> StorageTopology.attach(records, alerts, metrics, s)));
     return storage;
   }
 }

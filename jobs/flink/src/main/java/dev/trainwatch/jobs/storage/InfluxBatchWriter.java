@@ -21,13 +21,15 @@ public final class InfluxBatchWriter implements BatchWriter {
   private final String retentionPolicy;
 
   public InfluxBatchWriter(InfluxSinkConfig config) {
-    OkHttpClient.Builder http = new OkHttpClient.Builder()
-        .connectTimeout(5, TimeUnit.SECONDS)
-        .readTimeout(30, TimeUnit.SECONDS)
-        .writeTimeout(30, TimeUnit.SECONDS);
-    this.client = config.username() == null
-        ? InfluxDBFactory.connect(config.url(), http)
-        : InfluxDBFactory.connect(config.url(), config.username(), config.password(), http);
+    OkHttpClient.Builder http =
+        new OkHttpClient.Builder()
+            .connectTimeout(5, TimeUnit.SECONDS)
+            .readTimeout(30, TimeUnit.SECONDS)
+            .writeTimeout(30, TimeUnit.SECONDS);
+    this.client =
+        config.username() == null
+            ? InfluxDBFactory.connect(config.url(), http)
+            : InfluxDBFactory.connect(config.url(), config.username(), config.password(), http);
     this.database = config.database();
     this.retentionPolicy = config.retentionPolicy();
     if (config.createDatabase()) {
@@ -39,14 +41,17 @@ public final class InfluxBatchWriter implements BatchWriter {
   @Override
   public WriteOutcome write(List<String> lines) {
     try {
-      client.write(database, retentionPolicy, InfluxDB.ConsistencyLevel.ALL, TimeUnit.NANOSECONDS, lines);
+      client.write(
+          database, retentionPolicy, InfluxDB.ConsistencyLevel.ALL, TimeUnit.NANOSECONDS, lines);
       return new WriteOutcome.Delivered();
     } catch (RuntimeException e) {
       return classify(e);
     }
   }
 
-  /** 2xx delivered; I/O and 5xx retry; bad points are rejected; auth and missing database are fatal. */
+  /**
+   * 2xx delivered; I/O and 5xx retry; bad points are rejected; auth and missing database are fatal.
+   */
   static WriteOutcome classify(RuntimeException e) {
     String msg = String.valueOf(e.getMessage());
     if (e instanceof InfluxDBIOException) {

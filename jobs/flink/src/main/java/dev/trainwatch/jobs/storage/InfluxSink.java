@@ -11,11 +11,11 @@ import org.apache.flink.metrics.Gauge;
 /**
  * Flink Sink v2 writing {@link InfluxLine} points to InfluxDB 1.x with influxdb-java.
  *
- * <p>Delivery guarantee: at-least-once (every checkpoint flushes and waits for the writes),
- * and because every point's series and timestamp are a pure function of the record
- * ({@link PointTime}), the duplicates a restore replays overwrite the same points: the stored
- * data is effectively exactly-once. Retryable failures are retried until
- * {@code influx.retry-deadline.ms}, then the task fails and Flink restores.
+ * <p>Delivery guarantee: at-least-once (every checkpoint flushes and waits for the writes), and
+ * because every point's series and timestamp are a pure function of the record ({@link PointTime}),
+ * the duplicates a restore replays overwrite the same points: the stored data is effectively
+ * exactly-once. Retryable failures are retried until {@code influx.retry-deadline.ms}, then the
+ * task fails and Flink restores.
  *
  * <pre>{@code
  * points.sinkTo(new InfluxSink(InfluxSinkConfig.forUrl("http://127.0.0.1:8086")));
@@ -29,7 +29,8 @@ public final class InfluxSink implements Sink<InfluxLine> {
   private final SerializableFactory writerFactory;
 
   /** Creates the {@link BatchWriter} on the task manager; tests substitute failing writers. */
-  public interface SerializableFactory extends Function<InfluxSinkConfig, BatchWriter>, java.io.Serializable {}
+  public interface SerializableFactory
+      extends Function<InfluxSinkConfig, BatchWriter>, java.io.Serializable {}
 
   public InfluxSink(InfluxSinkConfig config) {
     this(config, InfluxBatchWriter::new);
@@ -42,7 +43,8 @@ public final class InfluxSink implements Sink<InfluxLine> {
 
   @Override
   public SinkWriter<InfluxLine> createWriter(WriterInitContext context) throws IOException {
-    InfluxSinkWriter w = open(config, writerFactory.apply(config), context.getProcessingTimeService());
+    InfluxSinkWriter w =
+        open(config, writerFactory.apply(config), context.getProcessingTimeService());
     context.metricGroup().gauge("influxPointsWritten", (Gauge<Long>) w::pointsWritten);
     context.metricGroup().gauge("influxRetries", (Gauge<Long>) w::retries);
     context.metricGroup().gauge("influxRejectedPoints", (Gauge<Long>) w::rejectedPoints);
@@ -50,10 +52,18 @@ public final class InfluxSink implements Sink<InfluxLine> {
   }
 
   /** A writer outside Flink (benchmarks, the embedded demo's direct path, tests). */
-  public static InfluxSinkWriter open(InfluxSinkConfig config, BatchWriter writer,
+  public static InfluxSinkWriter open(
+      InfluxSinkConfig config,
+      BatchWriter writer,
       org.apache.flink.api.common.operators.ProcessingTimeService timers) {
-    RetryingSender sender = new RetryingSender(writer, config.retryDeadlineMs(), Clock.systemUTC(), Thread::sleep);
-    return new InfluxSinkWriter(writer, sender, config.batchSize(), config.maxInFlightBatches(),
-        config.flushIntervalMs(), timers);
+    RetryingSender sender =
+        new RetryingSender(writer, config.retryDeadlineMs(), Clock.systemUTC(), Thread::sleep);
+    return new InfluxSinkWriter(
+        writer,
+        sender,
+        config.batchSize(),
+        config.maxInFlightBatches(),
+        config.flushIntervalMs(),
+        timers);
   }
 }

@@ -11,14 +11,14 @@ import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 
 /**
- * Batches points and hands full batches to one sender thread through a bounded queue: while
- * {@code maxInFlightBatches} batches wait, {@link #write} blocks, which back-pressures the
- * job instead of growing memory. {@link #flush} (called by Flink on every checkpoint and at
- * end of input) sends the partial batch and waits until everything queued is stored, so a
- * completed checkpoint implies the points before it are in InfluxDB (at-least-once); points
- * are idempotent ({@link PointTime}), so the replay after a restore overwrites them, which
- * makes the stored result effectively exactly-once. A partial batch also goes out after
- * {@code flushIntervalMs} of processing time, so dashboards stay live between checkpoints.
+ * Batches points and hands full batches to one sender thread through a bounded queue: while {@code
+ * maxInFlightBatches} batches wait, {@link #write} blocks, which back-pressures the job instead of
+ * growing memory. {@link #flush} (called by Flink on every checkpoint and at end of input) sends
+ * the partial batch and waits until everything queued is stored, so a completed checkpoint implies
+ * the points before it are in InfluxDB (at-least-once); points are idempotent ({@link PointTime}),
+ * so the replay after a restore overwrites them, which makes the stored result effectively
+ * exactly-once. A partial batch also goes out after {@code flushIntervalMs} of processing time, so
+ * dashboards stay live between checkpoints.
  */
 public final class InfluxSinkWriter implements SinkWriter<InfluxLine> {
 
@@ -38,8 +38,13 @@ public final class InfluxSinkWriter implements SinkWriter<InfluxLine> {
   private List<String> batch;
 
   /** {@code timers} may be null (no interval flush; tests drive {@link #flush} themselves). */
-  public InfluxSinkWriter(BatchWriter batchWriter, RetryingSender sender, int batchSize,
-      int maxInFlightBatches, long flushIntervalMs, ProcessingTimeService timers) {
+  public InfluxSinkWriter(
+      BatchWriter batchWriter,
+      RetryingSender sender,
+      int batchSize,
+      int maxInFlightBatches,
+      long flushIntervalMs,
+      ProcessingTimeService timers) {
     this.batchWriter = batchWriter;
     this.sender = sender;
     this.batchSize = batchSize;
@@ -70,7 +75,8 @@ public final class InfluxSinkWriter implements SinkWriter<InfluxLine> {
     synchronized (lock) {
       while (pending > 0 && failure.get() == null) {
         if (!thread.isAlive()) {
-          throw new IOException("InfluxDB sender thread stopped with " + pending + " batches unsent");
+          throw new IOException(
+              "InfluxDB sender thread stopped with " + pending + " batches unsent");
         }
         lock.wait(100);
       }
@@ -94,12 +100,14 @@ public final class InfluxSinkWriter implements SinkWriter<InfluxLine> {
     if (timers == null) {
       return;
     }
-    timers.registerTimer(timers.getCurrentProcessingTime() + flushIntervalMs, t -> {
-      if (!batch.isEmpty() && failure.get() == null) {
-        enqueue();
-      }
-      scheduleIntervalFlush();
-    });
+    timers.registerTimer(
+        timers.getCurrentProcessingTime() + flushIntervalMs,
+        t -> {
+          if (!batch.isEmpty() && failure.get() == null) {
+            enqueue();
+          }
+          scheduleIntervalFlush();
+        });
   }
 
   private void sendLoop() {
@@ -129,7 +137,8 @@ public final class InfluxSinkWriter implements SinkWriter<InfluxLine> {
   private void checkFailure() throws IOException {
     Throwable t = failure.get();
     if (t != null) {
-      throw t instanceof IOException io ? new IOException(io.getMessage(), io)
+      throw t instanceof IOException io
+          ? new IOException(io.getMessage(), io)
           : new IOException("InfluxDB sender failed: " + t, t);
     }
   }

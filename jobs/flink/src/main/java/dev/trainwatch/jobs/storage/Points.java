@@ -10,12 +10,12 @@ import java.util.concurrent.TimeUnit;
 import org.influxdb.dto.Point;
 
 /**
- * Maps trainwatch records to InfluxDB points; the schema is documented in
- * {@code grafana/SCHEMA.md} and its names are the constants here.
+ * Maps trainwatch records to InfluxDB points; the schema is documented in {@code grafana/SCHEMA.md}
+ * and its names are the constants here.
  *
- * <p>Tags are only ever values with a small, bounded set per run (run, task, alert labels),
- * never metric values, so series cardinality grows with runs, not with steps. Timestamps
- * follow {@link PointTime}, so mapping is deterministic and replays are idempotent.
+ * <p>Tags are only ever values with a small, bounded set per run (run, task, alert labels), never
+ * metric values, so series cardinality grows with runs, not with steps. Timestamps follow {@link
+ * PointTime}, so mapping is deterministic and replays are idempotent.
  */
 public final class Points {
 
@@ -26,8 +26,10 @@ public final class Points {
 
   public static final String TAG_RUN = "run";
   public static final String TAG_TASK = "task";
+
   /** Field of telemetry points: how many metrics of the step were NaN or infinite (skipped). */
   public static final String FIELD_NONFINITE = "nonfinite";
+
   /** Suffix of the boolean field written for each skipped non-finite metric. */
   public static final String NONFINITE_SUFFIX = "/nonfinite";
 
@@ -39,9 +41,11 @@ public final class Points {
   /** The telemetry point of a record, plus a run_info point when the record carries run tags. */
   public static List<InfluxLine> telemetry(TelemetryRecord r) {
     long ts = PointTime.nanos(r.timeMs(), r.step());
-    Point.Builder p = Point.measurement(TELEMETRY).time(ts, TimeUnit.NANOSECONDS)
-        .tag(TAG_RUN, r.run())
-        .addField("step", r.step());
+    Point.Builder p =
+        Point.measurement(TELEMETRY)
+            .time(ts, TimeUnit.NANOSECONDS)
+            .tag(TAG_RUN, r.run())
+            .addField("step", r.step());
     if (r.task() != null && !r.task().isEmpty()) {
       p.tag(TAG_TASK, r.task());
     }
@@ -71,9 +75,11 @@ public final class Points {
   }
 
   private static InfluxLine runInfo(TelemetryRecord r, long ts) {
-    Point.Builder p = Point.measurement(RUN_INFO).time(ts, TimeUnit.NANOSECONDS)
-        .tag(TAG_RUN, r.run())
-        .addField("step", r.step());
+    Point.Builder p =
+        Point.measurement(RUN_INFO)
+            .time(ts, TimeUnit.NANOSECONDS)
+            .tag(TAG_RUN, r.run())
+            .addField("step", r.step());
     Tags t = r.tags();
     for (int i = 0; i < t.size(); i++) {
       if (!t.names()[i].equals("step") && t.values()[i] != null) {
@@ -84,40 +90,44 @@ public final class Points {
   }
 
   /**
-   * The point of an alert state change. {@code firing} is 1 while firing and 0 on resolve,
-   * so {@code last("firing")} grouped by fingerprint tells whether an alert is active.
+   * The point of an alert state change. {@code firing} is 1 while firing and 0 on resolve, so
+   * {@code last("firing")} grouped by fingerprint tells whether an alert is active.
    */
   public static InfluxLine alert(AlertEvent a) {
-    Point.Builder p = Point.measurement(ALERTS)
-        .time(PointTime.nanos(a.timeMs(), a.step()), TimeUnit.NANOSECONDS)
-        .tag(TAG_RUN, a.run())
-        .tag("family", a.family().wire())
-        .tag("detector", a.detector())
-        .tag("severity", a.severity().wire())
-        .tag("status", a.status().wire())
-        .tag("fingerprint", a.fingerprint())
-        .addField("step", a.step())
-        .addField("firing", a.status() == dev.trainwatch.wire.Status.FIRING ? 1L : 0L)
-        .addField("summary", a.summary() == null ? "" : a.summary());
+    Point.Builder p =
+        Point.measurement(ALERTS)
+            .time(PointTime.nanos(a.timeMs(), a.step()), TimeUnit.NANOSECONDS)
+            .tag(TAG_RUN, a.run())
+            .tag("family", a.family().wire())
+            .tag("detector", a.detector())
+            .tag("severity", a.severity().wire())
+            .tag("status", a.status().wire())
+            .tag("fingerprint", a.fingerprint())
+            .addField("step", a.step())
+            .addField("firing", a.status() == dev.trainwatch.wire.Status.FIRING ? 1L : 0L)
+            .addField("summary", a.summary() == null ? "" : a.summary());
     if (a.affectedTask() != null && !a.affectedTask().isEmpty()) {
       p.tag("affected_task", a.affectedTask());
     }
     // Evidence keys are fixed by each detector's code, so they are a bounded set of fields.
-    a.evidence().forEach((k, v) -> {
-      if (v instanceof Number n && Double.isFinite(n.doubleValue())) {
-        p.addField(EVIDENCE_PREFIX + k, n.doubleValue());
-      }
-    });
+    a.evidence()
+        .forEach(
+            (k, v) -> {
+              if (v instanceof Number n && Double.isFinite(n.doubleValue())) {
+                p.addField(EVIDENCE_PREFIX + k, n.doubleValue());
+              }
+            });
     return new InfluxLine(p.build().lineProtocol());
   }
 
   /** The point of one detector metric; metrics of one detector and step merge into one point. */
   public static InfluxLine detector(DetectorMetric d) {
-    Point.Builder p = Point.measurement(DETECTOR)
-        .time(PointTime.nanos(d.timeMs(), d.step()), TimeUnit.NANOSECONDS)
-        .tag(TAG_RUN, d.run())
-        .tag("detector", d.detector())
-        .addField("step", d.step());
+    Point.Builder p =
+        Point.measurement(DETECTOR)
+            .time(PointTime.nanos(d.timeMs(), d.step()), TimeUnit.NANOSECONDS)
+            .tag(TAG_RUN, d.run())
+            .tag("detector", d.detector())
+            .addField("step", d.step());
     if (Double.isFinite(d.value())) {
       p.addField(d.name(), d.value());
     } else {

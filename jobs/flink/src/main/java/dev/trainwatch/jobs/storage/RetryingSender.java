@@ -7,11 +7,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends one batch with bounded retries: retryable outcomes are retried with exponential
- * backoff (100 ms doubling to 5 s) until the deadline, then {@link IOException}; a fatal
- * outcome throws at once; rejected points are dropped, counted and logged (a repeated reason
- * once). Why drop rejected batches: a field type conflict is a property of the data, and
- * failing the task would replay the same batch into the same error forever.
+ * Sends one batch with bounded retries: retryable outcomes are retried with exponential backoff
+ * (100 ms doubling to 5 s) until the deadline, then {@link IOException}; a fatal outcome throws at
+ * once; rejected points are dropped, counted and logged (a repeated reason once). Why drop rejected
+ * batches: a field type conflict is a property of the data, and failing the task would replay the
+ * same batch into the same error forever.
  */
 final class RetryingSender {
 
@@ -49,18 +49,24 @@ final class RetryingSender {
       }
       if (o instanceof WriteOutcome.Rejected r) {
         rejectedPoints += batch.size();
-        logOnce("InfluxDB rejected a batch of " + batch.size() + " points (dropped): " + r.reason());
+        logOnce(
+            "InfluxDB rejected a batch of " + batch.size() + " points (dropped): " + r.reason());
         return o;
       }
       if (o instanceof WriteOutcome.Fatal f) {
-        throw new IOException("InfluxDB write failed, check influx.url, influx.database and the "
-            + "TRAINWATCH_INFLUX_USERNAME/PASSWORD credentials: " + f.reason());
+        throw new IOException(
+            "InfluxDB write failed, check influx.url, influx.database and the "
+                + "TRAINWATCH_INFLUX_USERNAME/PASSWORD credentials: "
+                + f.reason());
       }
       String reason = ((WriteOutcome.Retryable) o).reason();
       long now = clock.millis();
       if (now + backoff > giveUpAt) {
-        throw new IOException("InfluxDB write still failing after " + deadlineMs
-            + " ms (influx.retry-deadline.ms): " + reason);
+        throw new IOException(
+            "InfluxDB write still failing after "
+                + deadlineMs
+                + " ms (influx.retry-deadline.ms): "
+                + reason);
       }
       retries++;
       logOnce("InfluxDB write failed, retrying with backoff: " + reason);

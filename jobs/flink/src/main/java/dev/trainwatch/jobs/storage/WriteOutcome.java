@@ -10,8 +10,8 @@ public sealed interface WriteOutcome {
   record Retryable(String reason) implements WriteOutcome {}
 
   /**
-   * The server rejected the points themselves (unparsable, field type conflict, beyond
-   * retention): retrying cannot help, the batch is dropped and counted, the job goes on.
+   * The server rejected the points themselves (unparsable, field type conflict, beyond retention):
+   * retrying cannot help, the batch is dropped and counted, the job goes on.
    */
   record Rejected(String reason) implements WriteOutcome {}
 

@@ -31,10 +31,12 @@ class MonitorFunctionHarnessTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    MonitorFunction fn = new MonitorFunction(DetectorConfig.DEFAULTS, IDLE_MS, "t",
-        () -> List.of(new ThresholdDetector()));
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
-        RawTelemetry::run, Types.STRING);
+    MonitorFunction fn =
+        new MonitorFunction(
+            DetectorConfig.DEFAULTS, IDLE_MS, "t", () -> List.of(new ThresholdDetector()));
+    harness =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(fn), RawTelemetry::run, Types.STRING);
     harness.open();
     harness.setProcessingTime(START);
   }
@@ -45,7 +47,8 @@ class MonitorFunctionHarnessTest {
   }
 
   private void send(TelemetryRecord r) throws Exception {
-    harness.processElement(new StreamRecord<>(new RawTelemetry(r.run(), TelemetryJson.toBytes(r), 0, r.step())));
+    harness.processElement(
+        new StreamRecord<>(new RawTelemetry(r.run(), TelemetryJson.toBytes(r), 0, r.step())));
   }
 
   private void send(String run, long step, double x) throws Exception {
@@ -58,11 +61,16 @@ class MonitorFunctionHarnessTest {
 
   @Test
   void malformedRecordIsDeadLetteredWithTheReasonAndCreatesNoState() throws Exception {
-    harness.processElement(new StreamRecord<>(new RawTelemetry("x", "{\"run\":\"x\",\"step\":-1}".getBytes(), 3, 42)));
-    assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS)).singleElement().satisfies(d -> {
-      assertThat(d.getValue().reason()).isEqualTo("field 'step': expected an integer >= 0, got -1");
-      assertThat(d.getValue().origin()).isEqualTo("t-3@42");
-    });
+    harness.processElement(
+        new StreamRecord<>(new RawTelemetry("x", "{\"run\":\"x\",\"step\":-1}".getBytes(), 3, 42)));
+    assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS))
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.getValue().reason())
+                  .isEqualTo("field 'step': expected an integer >= 0, got -1");
+              assertThat(d.getValue().origin()).isEqualTo("t-3@42");
+            });
     assertThat(harness.numKeyedStateEntries()).isZero();
     assertThat(harness.extractOutputValues()).isEmpty();
   }
@@ -71,7 +79,8 @@ class MonitorFunctionHarnessTest {
   void stateIsDroppedWhenTheRunEnds() throws Exception {
     send("a", 1, 0);
     send("b", 1, 0);
-    assertThat(harness.numKeyedStateEntries()).isEqualTo(2); // one entry per run: detectors and idle timer together
+    assertThat(harness.numKeyedStateEntries())
+        .isEqualTo(2); // one entry per run: detectors and idle timer together
     assertThat(harness.numProcessingTimeTimers()).isEqualTo(2);
     end("a", 2);
     end("b", 2);
@@ -82,8 +91,10 @@ class MonitorFunctionHarnessTest {
   @Test
   void idleRunIsDroppedAndItsAlertsResolved() throws Exception {
     send("a", 1, 5);
-    assertThat(harness.extractOutputValues()).singleElement()
-        .extracting(AlertEvent::status).isEqualTo(Status.FIRING);
+    assertThat(harness.extractOutputValues())
+        .singleElement()
+        .extracting(AlertEvent::status)
+        .isEqualTo(Status.FIRING);
     harness.setProcessingTime(HALF_IDLE_LATER);
     assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
     harness.setProcessingTime(TWO_IDLE_PERIODS_LATER);
@@ -110,10 +121,12 @@ class MonitorFunctionHarnessTest {
     send("a", 1, 5);
     var snapshot = harness.snapshot(1, 1);
     harness.close();
-    MonitorFunction fn = new MonitorFunction(DetectorConfig.DEFAULTS, IDLE_MS, "t",
-        () -> List.of(new ThresholdDetector()));
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
-        RawTelemetry::run, Types.STRING);
+    MonitorFunction fn =
+        new MonitorFunction(
+            DetectorConfig.DEFAULTS, IDLE_MS, "t", () -> List.of(new ThresholdDetector()));
+    harness =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(fn), RawTelemetry::run, Types.STRING);
     harness.initializeState(snapshot);
     harness.open();
     assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
@@ -121,33 +134,51 @@ class MonitorFunctionHarnessTest {
     // The restored monitor knows its alert is firing: a drop below 1 resolves it.
     // (Restored detectors come from the registry; the run-level tracking resolves at run end.)
     end("a", 3);
-    assertThat(harness.extractOutputValues()).extracting(AlertEvent::status).contains(Status.RESOLVED);
+    assertThat(harness.extractOutputValues())
+        .extracting(AlertEvent::status)
+        .contains(Status.RESOLVED);
     assertThat(harness.numKeyedStateEntries()).isZero();
   }
 
   @Test
   void runsBeyondTheCapAreRefusedCountedAndAdmittedOnceAnotherEnds() throws Exception {
     harness.close();
-    MonitorFunction fn = new MonitorFunction(DetectorConfig.DEFAULTS, IDLE_MS, "t",
-        () -> List.of(new ThresholdDetector()), 2);
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
-        RawTelemetry::run, Types.STRING);
+    MonitorFunction fn =
+        new MonitorFunction(
+            DetectorConfig.DEFAULTS, IDLE_MS, "t", () -> List.of(new ThresholdDetector()), 2);
+    harness =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(fn), RawTelemetry::run, Types.STRING);
     harness.open();
     send("a", 1, 0);
     send("b", 1, 0);
     send("c", 1, 0);
     send("c", 2, 0);
     assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
-    assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS)).hasSize(2).allSatisfy(d -> {
-      assertThat(d.getValue().run()).isEqualTo("c");
-      assertThat(d.getValue().reason()).isEqualTo("run refused: 2 active runs in this instance of the job "
-          + "(state.max-active-runs); a run is admitted once another ends or goes idle");
-    });
+    assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS))
+        .hasSize(2)
+        .allSatisfy(
+            d -> {
+              assertThat(d.getValue().run()).isEqualTo("c");
+              assertThat(d.getValue().reason())
+                  .isEqualTo(
+                      "run refused: 2 active runs in this instance of the job "
+                          + "(state.max-active-runs); a run is admitted once another ends or goes idle");
+            });
     // the count survives a checkpoint and restore: still full
     var snapshot = harness.snapshot(1, 1);
     harness.close();
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new MonitorFunction(
-        DetectorConfig.DEFAULTS, IDLE_MS, "t", () -> List.of(new ThresholdDetector()), 2)), RawTelemetry::run, Types.STRING);
+    harness =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(
+                new MonitorFunction(
+                    DetectorConfig.DEFAULTS,
+                    IDLE_MS,
+                    "t",
+                    () -> List.of(new ThresholdDetector()),
+                    2)),
+            RawTelemetry::run,
+            Types.STRING);
     harness.initializeState(snapshot);
     harness.open();
     send("c", 3, 0);
@@ -159,35 +190,49 @@ class MonitorFunctionHarnessTest {
   }
 
   @Test
-  void aStalledRunAlertsAfterTwoMinutesResolvesOnResumeAndIsReportedStoppedAtTheIdleCutOff() throws Exception {
+  void aStalledRunAlertsAfterTwoMinutesResolvesOnResumeAndIsReportedStoppedAtTheIdleCutOff()
+      throws Exception {
     harness.close();
     long idle = 1_800_000;
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new MonitorFunction(
-        DetectorConfig.DEFAULTS, idle, "t", () -> List.of(new dev.trainwatch.jobs.detect.instability.RunStalledDetector()))),
-        RawTelemetry::run, Types.STRING);
+    harness =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(
+                new MonitorFunction(
+                    DetectorConfig.DEFAULTS,
+                    idle,
+                    "t",
+                    () ->
+                        List.of(new dev.trainwatch.jobs.detect.instability.RunStalledDetector()))),
+            RawTelemetry::run,
+            Types.STRING);
     harness.open();
     long t = START;
     for (int s = 0; s < 50; s++) { // a step a second
       harness.setProcessingTime(t += 1_000);
       send("a", s, 0);
     }
-    assertThat(harness.numProcessingTimeTimers()).isEqualTo(1); // one timer per run, not one per record
+    assertThat(harness.numProcessingTimeTimers())
+        .isEqualTo(1); // one timer per run, not one per record
     long last = t;
     harness.setProcessingTime(last + 119_000);
     assertThat(harness.extractOutputValues()).isEmpty();
     harness.setProcessingTime(last + 120_000);
-    assertThat(harness.extractOutputValues()).singleElement().satisfies(a -> {
-      assertThat(a.detector()).isEqualTo("run_stalled");
-      assertThat(a.status()).isEqualTo(Status.FIRING);
-      assertThat(a.step()).isEqualTo(49);
-    });
+    assertThat(harness.extractOutputValues())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.detector()).isEqualTo("run_stalled");
+              assertThat(a.status()).isEqualTo(Status.FIRING);
+              assertThat(a.step()).isEqualTo(49);
+            });
     harness.setProcessingTime(last + 300_000);
     send("a", 50, 0); // the run comes back
     List<AlertEvent> out = harness.extractOutputValues();
     assertThat(out).hasSize(2);
     assertThat(out.get(1).status()).isEqualTo(Status.RESOLVED);
     assertThat(out.get(1).summary()).startsWith("steps resumed after 5.0 min");
-    // then it vanishes without run_end: stalled, then stopped at the idle cut-off, state and timer gone
+    // then it vanishes without run_end: stalled, then stopped at the idle cut-off, state and timer
+    // gone
     long back = last + 300_000;
     harness.setProcessingTime(back + idle - 1);
     assertThat(harness.extractOutputValues()).hasSize(3);
@@ -210,7 +255,8 @@ class MonitorFunctionHarnessTest {
       assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
     }
     assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
-    harness.setProcessingTime(START + 199_000 + IDLE_MS); // exactly the idle timeout after the last step
+    harness.setProcessingTime(
+        START + 199_000 + IDLE_MS); // exactly the idle timeout after the last step
     assertThat(harness.numKeyedStateEntries()).isZero();
     assertThat(harness.numProcessingTimeTimers()).isZero();
   }

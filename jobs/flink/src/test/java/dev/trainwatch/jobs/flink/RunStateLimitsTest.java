@@ -19,10 +19,10 @@ import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 14 row 1: no record the validator accepts can make a run's state unwritable. Every
- * field at its limit, in 3-byte UTF-8 characters (the worst case for {@code writeUTF}'s
- * 65,535-byte limit), with alerts firing that name the longest task: the state serializes,
- * restores to the same bytes, and stays bounded.
+ * Issue 14 row 1: no record the validator accepts can make a run's state unwritable. Every field at
+ * its limit, in 3-byte UTF-8 characters (the worst case for {@code writeUTF}'s 65,535-byte limit),
+ * with alerts firing that name the longest task: the state serializes, restores to the same bytes,
+ * and stays bounded.
  */
 class RunStateLimitsTest {
 
@@ -61,7 +61,9 @@ class RunStateLimitsTest {
     Map<String, Object> tags = new LinkedHashMap<>();
     tags.put("dtype", String.valueOf(WIDE).repeat(L.maxTagValueLength()));
     for (int i = 1; i < L.maxTags(); i++) {
-      tags.put(name("tag" + i + "-", L.maxNameLength()), String.valueOf(WIDE).repeat(L.maxTagValueLength()));
+      tags.put(
+          name("tag" + i + "-", L.maxNameLength()),
+          String.valueOf(WIDE).repeat(L.maxTagValueLength()));
     }
     first.put("tags", tags);
     Map<String, Object> metrics = new LinkedHashMap<>();
@@ -74,7 +76,8 @@ class RunStateLimitsTest {
     first.put("metrics", metrics);
     records.add(parse(first));
 
-    // 30 evaluations of every task while training task 0, then a switch to task 1 and a collapse of task 0
+    // 30 evaluations of every task while training task 0, then a switch to task 1 and a collapse of
+    // task 0
     for (int s = 1; s <= 60; s++) {
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("run", run);
@@ -101,7 +104,8 @@ class RunStateLimitsTest {
       monitor.observe(r, alerts::add);
     }
     assertThat(monitor.lastStep()).isEqualTo(L.maxStep());
-    assertThat(monitor.activeAlerts()).as("alerts firing, one naming the longest task")
+    assertThat(monitor.activeAlerts())
+        .as("alerts firing, one naming the longest task")
         .anySatisfy(a -> assertThat(a.affectedTask()).isEqualTo(task(0)));
     assertThat(alerts).allSatisfy(a -> assertThat(a.status()).isEqualTo(Status.FIRING));
 
@@ -117,7 +121,10 @@ class RunStateLimitsTest {
     assertThat(restored.monitor.activeAlerts()).hasSameSizeAs(monitor.activeAlerts());
     assertThat(RunStateSerializer.INSTANCE.copy(state).monitor.lastStep()).isEqualTo(L.maxStep());
     // bounded: 32 tracked tasks of 247 wide characters, the dtype tag, the run, the alerts
-    System.out.printf(java.util.Locale.ROOT, "run state with every field at its limit: %,d bytes%n", bytes.length);
+    System.out.printf(
+        java.util.Locale.ROOT,
+        "run state with every field at its limit: %,d bytes%n",
+        bytes.length);
     assertThat(bytes.length).isBetween(20_000, 256 * 1024);
   }
 }

@@ -15,10 +15,17 @@ class InfluxSinkConfigTest {
 
   @Test
   void environmentOverridesSettingsAndCredentialsComeOnlyFromIt() {
-    InfluxSinkConfig c = InfluxSinkConfig.load(
-        Map.of("influx.url", "http://a:8086", "influx.batch-size", "100"),
-        Map.of("TRAINWATCH_INFLUX_URL", "http://b:8086", "TRAINWATCH_INFLUX_USERNAME", "tw",
-            "TRAINWATCH_INFLUX_PASSWORD", "s3cret")).orElseThrow();
+    InfluxSinkConfig c =
+        InfluxSinkConfig.load(
+                Map.of("influx.url", "http://a:8086", "influx.batch-size", "100"),
+                Map.of(
+                    "TRAINWATCH_INFLUX_URL",
+                    "http://b:8086",
+                    "TRAINWATCH_INFLUX_USERNAME",
+                    "tw",
+                    "TRAINWATCH_INFLUX_PASSWORD",
+                    "s3cret"))
+            .orElseThrow();
     assertThat(c.url()).isEqualTo("http://b:8086");
     assertThat(c.batchSize()).isEqualTo(100);
     assertThat(c.username()).isEqualTo("tw");
@@ -29,15 +36,19 @@ class InfluxSinkConfigTest {
   @Test
   void unknownInfluxKeyFailsNamingTheKnownKeys() {
     assertThatThrownBy(() -> InfluxSinkConfig.load(Map.of("influx.batchsize", "1"), Map.of()))
-        .hasMessageContaining("influx.batchsize").hasMessageContaining("influx.batch-size");
+        .hasMessageContaining("influx.batchsize")
+        .hasMessageContaining("influx.batch-size");
   }
 
   @Test
   void invalidValuesFailNamingTheKey() {
-    assertThatThrownBy(() -> InfluxSinkConfig.load(Map.of("influx.url", "localhost:8086"), Map.of()))
+    assertThatThrownBy(
+            () -> InfluxSinkConfig.load(Map.of("influx.url", "localhost:8086"), Map.of()))
         .hasMessageContaining("influx.url");
-    assertThatThrownBy(() -> InfluxSinkConfig.load(
-        Map.of("influx.url", "http://a", "influx.batch-size", "0"), Map.of()))
+    assertThatThrownBy(
+            () ->
+                InfluxSinkConfig.load(
+                    Map.of("influx.url", "http://a", "influx.batch-size", "0"), Map.of()))
         .hasMessageContaining("influx.batch-size");
   }
 }

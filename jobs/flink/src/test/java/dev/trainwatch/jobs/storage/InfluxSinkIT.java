@@ -45,8 +45,16 @@ class InfluxSinkIT {
   private static void writeRun(InfluxSinkConfig config, int steps) throws Exception {
     try (InfluxSinkWriter w = InfluxSink.open(config, new InfluxBatchWriter(config), null)) {
       for (int s = 0; s < steps; s++) {
-        TelemetryRecord r = new TelemetryRecord("idem", s, 1_795_515_485_000L + s / 3, null, null,
-            Metrics.of(Map.of("loss", 1.0 / (s + 1))), null, null);
+        TelemetryRecord r =
+            new TelemetryRecord(
+                "idem",
+                s,
+                1_795_515_485_000L + s / 3,
+                null,
+                null,
+                Metrics.of(Map.of("loss", 1.0 / (s + 1))),
+                null,
+                null);
         for (InfluxLine l : Points.telemetry(r)) {
           w.write(l, null);
         }
@@ -57,15 +65,19 @@ class InfluxSinkIT {
 
   static String query(String url, String db, String q) throws Exception {
     String u = url + "/query?db=" + db + "&q=" + URLEncoder.encode(q, StandardCharsets.UTF_8);
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(u)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create(u)).build(),
+                HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(200);
     return r.body();
   }
 
   @Test
   void replayingTheSameRecordsOverwritesInsteadOfDuplicating() throws Exception {
-    InfluxSinkConfig config = InfluxSinkConfig.forUrl(influx.url()).withDatabase("idem").withBatchSize(100);
+    InfluxSinkConfig config =
+        InfluxSinkConfig.forUrl(influx.url()).withDatabase("idem").withBatchSize(100);
     writeRun(config, 1000);
     String first = query(influx.url(), "idem", "SELECT count(\"loss\") FROM telemetry");
     writeRun(config, 1000);
@@ -76,8 +88,17 @@ class InfluxSinkIT {
 
   @Test
   void unknownDatabaseWithoutCreateFailsNamingTheSetting() throws Exception {
-    InfluxSinkConfig c = InfluxSinkConfig.load(Map.of("influx.url", influx.url(), "influx.database", "nope",
-        "influx.create-database", "false"), Map.of()).orElseThrow();
+    InfluxSinkConfig c =
+        InfluxSinkConfig.load(
+                Map.of(
+                    "influx.url",
+                    influx.url(),
+                    "influx.database",
+                    "nope",
+                    "influx.create-database",
+                    "false"),
+                Map.of())
+            .orElseThrow();
     try (InfluxSinkWriter w = InfluxSink.open(c, new InfluxBatchWriter(c), null)) {
       w.write(new InfluxLine("telemetry,run=x loss=1 1"), null);
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> w.flush(true))
@@ -86,18 +107,34 @@ class InfluxSinkIT {
   }
 
   /**
-   * Issue 14 row 10: every name a valid record may carry survives InfluxDB's line protocol
-   * (run and task as tags, metric names as field keys, tags as run_info fields): spaces, commas,
-   * equals signs, quotes and non-ASCII. Each record is accepted by the validator first, as on the
-   * real path; a newline or a backslash, which InfluxDB 1.x cannot carry in every position (a run
-   * ending in a backslash lost all its points), is rejected there (TelemetryLimitsTest).
+   * Issue 14 row 10: every name a valid record may carry survives InfluxDB's line protocol (run and
+   * task as tags, metric names as field keys, tags as run_info fields): spaces, commas, equals
+   * signs, quotes and non-ASCII. Each record is accepted by the validator first, as on the real
+   * path; a newline or a backslash, which InfluxDB 1.x cannot carry in every position (a run ending
+   * in a backslash lost all its points), is rejected there (TelemetryLimitsTest).
    */
   @Test
   void everyValidNameSurvivesTheLineProtocol() throws Exception {
-    String[] names = {"a b", "a,b", "a=b", "a\"b", "\u00fcn\u00ef \ud83d\ude00", "x,y=z w", "'single'", "#hash",
-        "a\"b c,d=\"", "=", ",", " lead", "trail ", "tab\u00a0nbsp"};
-    InfluxSinkConfig config = InfluxSinkConfig.forUrl(influx.url()).withDatabase("escape").withBatchSize(10);
-    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    String[] names = {
+      "a b",
+      "a,b",
+      "a=b",
+      "a\"b",
+      "\u00fcn\u00ef \ud83d\ude00",
+      "x,y=z w",
+      "'single'",
+      "#hash",
+      "a\"b c,d=\"",
+      "=",
+      ",",
+      " lead",
+      "trail ",
+      "tab\u00a0nbsp"
+    };
+    InfluxSinkConfig config =
+        InfluxSinkConfig.forUrl(influx.url()).withDatabase("escape").withBatchSize(10);
+    com.fasterxml.jackson.databind.ObjectMapper json =
+        new com.fasterxml.jackson.databind.ObjectMapper();
     java.util.List<String> runs = new java.util.ArrayList<>();
     try (InfluxSinkWriter w = InfluxSink.open(config, new InfluxBatchWriter(config), null)) {
       for (int i = 0; i < names.length; i++) {
@@ -110,7 +147,9 @@ class InfluxSinkIT {
         rec.put("metrics", Map.of(n, 1.5 + i));
         rec.put("tags", Map.of(n, n));
         var parsed = dev.trainwatch.wire.TelemetryParser.DEFAULT.parse(json.writeValueAsBytes(rec));
-        assertThat(parsed).as(n + ": " + parsed).isInstanceOf(dev.trainwatch.wire.ParseResult.Parsed.class);
+        assertThat(parsed)
+            .as(n + ": " + parsed)
+            .isInstanceOf(dev.trainwatch.wire.ParseResult.Parsed.class);
         TelemetryRecord r = ((dev.trainwatch.wire.ParseResult.Parsed) parsed).record();
         runs.add(n);
         for (InfluxLine l : Points.telemetry(r)) {
@@ -119,11 +158,15 @@ class InfluxSinkIT {
       }
       w.flush(true);
     }
-    var runsStored = json.readTree(query(influx.url(), "escape", "SHOW TAG VALUES FROM telemetry WITH KEY = \"run\""));
+    var runsStored =
+        json.readTree(
+            query(influx.url(), "escape", "SHOW TAG VALUES FROM telemetry WITH KEY = \"run\""));
     java.util.Set<String> stored = new java.util.TreeSet<>();
     runsStored.at("/results/0/series/0/values").forEach(v -> stored.add(v.get(1).asText()));
     assertThat(stored).containsExactlyInAnyOrderElementsOf(runs);
-    var tasksStored = json.readTree(query(influx.url(), "escape", "SHOW TAG VALUES FROM telemetry WITH KEY = \"task\""));
+    var tasksStored =
+        json.readTree(
+            query(influx.url(), "escape", "SHOW TAG VALUES FROM telemetry WITH KEY = \"task\""));
     java.util.Set<String> tasks = new java.util.TreeSet<>();
     tasksStored.at("/results/0/series/0/values").forEach(v -> tasks.add(v.get(1).asText()));
     assertThat(tasks).containsExactlyInAnyOrderElementsOf(runs);
@@ -135,6 +178,7 @@ class InfluxSinkIT {
     java.util.Set<String> infoKeys = new java.util.TreeSet<>();
     info.at("/results/0/series/0/values").forEach(v -> infoKeys.add(v.get(0).asText()));
     assertThat(infoKeys).containsAll(runs);
-    assertThat(query(influx.url(), "escape", "SELECT count(\"step\") FROM telemetry")).contains("," + names.length + "]");
+    assertThat(query(influx.url(), "escape", "SELECT count(\"step\") FROM telemetry"))
+        .contains("," + names.length + "]");
   }
 }

@@ -45,8 +45,9 @@ class InfluxSinkWriterTest {
     }
   }
 
-  private static InfluxSinkWriter writer(ScriptedWriter w, int batch, int inFlight, long deadlineMs) {
-    RetryingSender s = new RetryingSender(w, deadlineMs, Clock.systemUTC(), ms -> { });
+  private static InfluxSinkWriter writer(
+      ScriptedWriter w, int batch, int inFlight, long deadlineMs) {
+    RetryingSender s = new RetryingSender(w, deadlineMs, Clock.systemUTC(), ms -> {});
     return new InfluxSinkWriter(w, s, batch, inFlight, 1000, null);
   }
 
@@ -75,13 +76,15 @@ class InfluxSinkWriterTest {
       // batch 1 is held by the sender, batch 2 fills the queue; batch 3 must wait.
       sink.write(line(1), null);
       sink.write(line(2), null);
-      Thread t = new Thread(() -> {
-        try {
-          sink.write(line(3), null);
-        } catch (Exception e) {
-          throw new RuntimeException(e);
-        }
-      });
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  sink.write(line(3), null);
+                } catch (Exception e) {
+                  throw new RuntimeException(e);
+                }
+              });
       t.start();
       t.join(300);
       assertThat(t.isAlive()).as("write() is back-pressured").isTrue();
@@ -115,7 +118,8 @@ class InfluxSinkWriterTest {
     }
     try (InfluxSinkWriter sink = writer(w, 10, 2, 0)) {
       sink.write(line(1), null);
-      assertThatThrownBy(() -> sink.flush(false)).isInstanceOf(IOException.class)
+      assertThatThrownBy(() -> sink.flush(false))
+          .isInstanceOf(IOException.class)
           .hasMessageContaining("influx.retry-deadline.ms");
     }
   }
@@ -126,7 +130,8 @@ class InfluxSinkWriterTest {
     w.script.add(new WriteOutcome.Fatal("database not found"));
     try (InfluxSinkWriter sink = writer(w, 1, 2, 60_000)) {
       sink.write(line(1), null);
-      assertThatThrownBy(() -> sink.flush(false)).isInstanceOf(IOException.class)
+      assertThatThrownBy(() -> sink.flush(false))
+          .isInstanceOf(IOException.class)
           .hasMessageContaining("influx.database");
       assertThat(w.calls.get()).isEqualTo(1);
     }
@@ -147,7 +152,8 @@ class InfluxSinkWriterTest {
   }
 
   /** A processing-time service whose timers fire only when the test says so. */
-  static final class ManualTimers implements org.apache.flink.api.common.operators.ProcessingTimeService {
+  static final class ManualTimers
+      implements org.apache.flink.api.common.operators.ProcessingTimeService {
     long now;
     final List<ProcessingTimeCallback> due = new ArrayList<>();
 
@@ -157,7 +163,8 @@ class InfluxSinkWriterTest {
     }
 
     @Override
-    public java.util.concurrent.ScheduledFuture<?> registerTimer(long t, ProcessingTimeCallback cb) {
+    public java.util.concurrent.ScheduledFuture<?> registerTimer(
+        long t, ProcessingTimeCallback cb) {
       due.add(cb);
       return null;
     }
@@ -175,7 +182,7 @@ class InfluxSinkWriterTest {
   void partialBatchGoesOutWhenTheFlushIntervalElapses() throws Exception {
     ScriptedWriter w = new ScriptedWriter();
     ManualTimers timers = new ManualTimers();
-    RetryingSender s = new RetryingSender(w, 1000, Clock.systemUTC(), ms -> { });
+    RetryingSender s = new RetryingSender(w, 1000, Clock.systemUTC(), ms -> {});
     try (InfluxSinkWriter sink = new InfluxSinkWriter(w, s, 100, 2, 1000, timers)) {
       sink.write(line(1), null);
       timers.now += 1000;

@@ -18,7 +18,8 @@ class PointsTest {
   private static final long T0 = 1_795_515_485_075L;
 
   private static TelemetryRecord record(long step, long timeMs, Map<String, Double> metrics) {
-    return new TelemetryRecord("run-a", step, timeMs, "t0", null, Metrics.of(metrics), Tags.EMPTY, null);
+    return new TelemetryRecord(
+        "run-a", step, timeMs, "t0", null, Metrics.of(metrics), Tags.EMPTY, null);
   }
 
   @Test
@@ -53,14 +54,27 @@ class PointsTest {
     m.put("grad_norm", Double.POSITIVE_INFINITY);
     m.put("lr", 0.1);
     String line = Points.telemetry(record(4, T0, m)).get(0).line();
-    assertThat(line).contains("loss/nonfinite=true").contains("grad_norm/nonfinite=true")
-        .contains("nonfinite=2i").contains("lr=0.1").doesNotContain("NaN").doesNotContain("Infinity");
+    assertThat(line)
+        .contains("loss/nonfinite=true")
+        .contains("grad_norm/nonfinite=true")
+        .contains("nonfinite=2i")
+        .contains("lr=0.1")
+        .doesNotContain("NaN")
+        .doesNotContain("Infinity");
   }
 
   @Test
   void runTagsGoToRunInfoAsFieldsNotTags() {
-    TelemetryRecord r = new TelemetryRecord("run-a", 0, T0, null, "run_start", Metrics.EMPTY,
-        Tags.of(Map.of("dtype", "float32")), null);
+    TelemetryRecord r =
+        new TelemetryRecord(
+            "run-a",
+            0,
+            T0,
+            null,
+            "run_start",
+            Metrics.EMPTY,
+            Tags.of(Map.of("dtype", "float32")),
+            null);
     List<InfluxLine> lines = Points.telemetry(r);
     assertThat(lines).hasSize(2);
     assertThat(lines.get(1).line()).startsWith("run_info,run=run-a ").contains("dtype=\"float32\"");
@@ -68,19 +82,37 @@ class PointsTest {
 
   @Test
   void alertPointCarriesLabelsAsTagsAndFiringFlag() {
-    AlertEvent a = AlertEvent.firing("run-a", Family.STABILITY_GAP, "acc-drop", Severity.WARNING, 310,
-        T0, "t0 accuracy dropped", null, Map.of("acc", 0.41, "why", "text"), "t0");
+    AlertEvent a =
+        AlertEvent.firing(
+            "run-a",
+            Family.STABILITY_GAP,
+            "acc-drop",
+            Severity.WARNING,
+            310,
+            T0,
+            "t0 accuracy dropped",
+            null,
+            Map.of("acc", 0.41, "why", "text"),
+            "t0");
     String line = Points.alert(a).line();
-    assertThat(line).startsWith("alerts,").contains("family=stability_gap").contains("affected_task=t0")
-        .contains("status=firing").contains("firing=1i").contains("step=310i")
-        .contains("evidence/acc=0.41").doesNotContain("why");
+    assertThat(line)
+        .startsWith("alerts,")
+        .contains("family=stability_gap")
+        .contains("affected_task=t0")
+        .contains("status=firing")
+        .contains("firing=1i")
+        .contains("step=310i")
+        .contains("evidence/acc=0.41")
+        .doesNotContain("why");
     assertThat(Points.alert(a.resolve(360, T0 + 50, "recovered", Map.of())).line())
-        .contains("status=resolved").contains("firing=0i");
+        .contains("status=resolved")
+        .contains("firing=0i");
   }
 
   @Test
   void detectorMetricIsAFieldOfItsDetectorsPoint() {
-    String line = Points.detector(new DetectorMetric("run-a", 9, T0, "softmax", "margin_p50", 3.5)).line();
+    String line =
+        Points.detector(new DetectorMetric("run-a", 9, T0, "softmax", "margin_p50", 3.5)).line();
     assertThat(line).startsWith("detector,detector=softmax,run=run-a ").contains("margin_p50=3.5");
   }
 }

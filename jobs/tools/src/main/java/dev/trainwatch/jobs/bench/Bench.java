@@ -5,13 +5,13 @@ import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.RawTelemetryDeserializer;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
 import dev.trainwatch.jobs.replay.Replay;
-import dev.trainwatch.wire.TraceFiles;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
+import dev.trainwatch.wire.TraceFiles;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,21 +39,29 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * {@code trainwatch bench}: the numbers that matter, in one run on the embedded stack.
+ *
  * <ol>
  *   <li>ns per record for parsing and for each detector, and state bytes per run;
- *   <li>sustained records/s of the detection job (all detectors, exactly-once alerts) next to
- *       a plain Kafka consumer and a trivial Flink keyBy/ValueState job on the same topic;
+ *   <li>sustained records/s of the detection job (all detectors, exactly-once alerts) next to a
+ *       plain Kafka consumer and a trivial Flink keyBy/ValueState job on the same topic;
  *   <li>produce-to-alert latency p50/p99 at half the sustained rate.
  * </ol>
- * Flink rates are measured inside the job between its first and last record
- * ({@link ThroughputProbe}), so job start-up and the final checkpoint are excluded, and in a
- * second round of both jobs, so the JIT's warm-up is excluded too (the cold round is printed).
+ *
+ * Flink rates are measured inside the job between its first and last record ({@link
+ * ThroughputProbe}), so job start-up and the final checkpoint are excluded, and in a second round
+ * of both jobs, so the JIT's warm-up is excluded too (the cold round is printed).
  */
 public final class Bench {
 
   /** Knobs of one benchmark run. */
-  public record Options(int runs, int records, int parallelism, Duration latencyDuration, Path traces,
-      int wideMetrics, int wideRecords) {
+  public record Options(
+      int runs,
+      int records,
+      int parallelism,
+      Duration latencyDuration,
+      Path traces,
+      int wideMetrics,
+      int wideRecords) {
 
     /** The narrow benchmark only (no per-layer fleet). */
     public Options(int runs, int records, int parallelism, Duration latencyDuration, Path traces) {
@@ -70,8 +78,13 @@ public final class Bench {
   }
 
   public void run() throws Exception {
-    out.printf("trainwatch bench: %d runs, %d records of %d metrics, parallelism %d, %d cores%n",
-        o.runs(), o.records(), SyntheticFleet.METRICS, o.parallelism(), Runtime.getRuntime().availableProcessors());
+    out.printf(
+        "trainwatch bench: %d runs, %d records of %d metrics, parallelism %d, %d cores%n",
+        o.runs(),
+        o.records(),
+        SyntheticFleet.METRICS,
+        o.parallelism(),
+        Runtime.getRuntime().availableProcessors());
     detectorCosts();
     if (o.wideMetrics() > 0) {
       wideCosts();
@@ -99,13 +112,17 @@ public final class Bench {
     if (o.traces() != null && Files.isDirectory(o.traces())) {
       List<TelemetryRecord> real = new ArrayList<>();
       for (Path p : TraceFiles.resolve(List.of(o.traces()))) {
-        TraceFiles.forEachLine(p, l -> {
-          if (TelemetryParser.DEFAULT.parse(l) instanceof ParseResult.Parsed pr) {
-            real.add(pr.record());
-          }
-        });
+        TraceFiles.forEachLine(
+            p,
+            l -> {
+              if (TelemetryParser.DEFAULT.parse(l) instanceof ParseResult.Parsed pr) {
+                real.add(pr.record());
+              }
+            });
       }
-      report("public traces (" + real.size() + " records, with sampled logits)", DetectorBench.run(real, 3));
+      report(
+          "public traces (" + real.size() + " records, with sampled logits)",
+          DetectorBench.run(real, 3));
     }
   }
 
@@ -119,25 +136,39 @@ public final class Bench {
     SyntheticFleet wideFleet = SyntheticFleet.wide(runs, 7, o.wideMetrics());
     List<TelemetryRecord> narrow = records(narrowFleet, runs * 100);
     // the wide list holds about as many metric values as the narrow one x 10, within memory
-    List<TelemetryRecord> wide = records(wideFleet, Math.max(runs, 2_000_000 / wideFleet.metrics()));
+    List<TelemetryRecord> wide =
+        records(wideFleet, Math.max(runs, 2_000_000 / wideFleet.metrics()));
     DetectorBench.Result n = DetectorBench.totals(narrow, 5);
     DetectorBench.Result w = DetectorBench.totals(wide, 5);
-    out.printf("%n== per-metric cost, one thread: %d-metric records vs %d-metric records (%d layers x %d families)%n",
-        narrowFleet.metrics(), wideFleet.metrics(), wideFleet.layers(),
+    out.printf(
+        "%n== per-metric cost, one thread: %d-metric records vs %d-metric records (%d layers x %d families)%n",
+        narrowFleet.metrics(),
+        wideFleet.metrics(),
+        wideFleet.layers(),
         (wideFleet.metrics() - SyntheticFleet.METRICS) / wideFleet.layers());
     out.printf("  %-34s %12s %12s %8s%n", "ns per metric", "narrow", "wide", "ratio");
-    perMetric("parse + validate (wire)", n.parseNsPerRecord() / narrowFleet.metrics(), w.parseNsPerRecord() / wideFleet.metrics());
+    perMetric(
+        "parse + validate (wire)",
+        n.parseNsPerRecord() / narrowFleet.metrics(),
+        w.parseNsPerRecord() / wideFleet.metrics());
     double nd = n.nsPerRecord().get(DetectorBench.ALL) / narrowFleet.metrics();
     double wd = w.nsPerRecord().get(DetectorBench.ALL) / wideFleet.metrics();
     perMetric("all detectors (RunMonitor)", nd, wd);
-    out.printf("  %-34s %12.1f %12.1f   (one core)%n", "M metric values/s, parse + detect",
-        1e3 / (n.parseNsPerRecord() / narrowFleet.metrics() + nd), 1e3 / (w.parseNsPerRecord() / wideFleet.metrics() + wd));
-    out.printf("  state per run, scalars only: mean %.0f B, max %d B%n", n.meanStateBytes(), n.maxStateBytes());
+    out.printf(
+        "  %-34s %12.1f %12.1f   (one core)%n",
+        "M metric values/s, parse + detect",
+        1e3 / (n.parseNsPerRecord() / narrowFleet.metrics() + nd),
+        1e3 / (w.parseNsPerRecord() / wideFleet.metrics() + wd));
+    out.printf(
+        "  state per run, scalars only: mean %.0f B, max %d B%n",
+        n.meanStateBytes(), n.maxStateBytes());
     for (int layers : new int[] {100, 1000}) {
       // 4 families at 1,000 layers keep the record within the 4,096-metric limit
-      SyntheticFleet f = SyntheticFleet.wide(20, 7, layers, layers >= 1000 ? 4 : SyntheticFleet.MAX_FAMILIES);
+      SyntheticFleet f =
+          SyntheticFleet.wide(20, 7, layers, layers >= 1000 ? 4 : SyntheticFleet.MAX_FAMILIES);
       DetectorBench.Result r = DetectorBench.state(records(f, 20 * 50));
-      out.printf("  state per run, %,d layers (%,d metrics a record, 50 steps): mean %.0f B, max %d B%n",
+      out.printf(
+          "  state per run, %,d layers (%,d metrics a record, 50 steps): mean %.0f B, max %d B%n",
           layers, f.metrics(), r.meanStateBytes(), r.maxStateBytes());
     }
   }
@@ -163,8 +194,9 @@ public final class Bench {
 
   private double throughput(EmbeddedKafka kafka) throws Exception {
     String big = "bench.big";
-    kafka.createTopics(Map.of(big, o.parallelism(), "bench.alerts", 2,
-        "bench.dead-letter", 1, "bench.metrics", 1));
+    kafka.createTopics(
+        Map.of(
+            big, o.parallelism(), "bench.alerts", 2, "bench.dead-letter", 1, "bench.metrics", 1));
     long t = System.nanoTime();
     produce(kafka.bootstrapServers(), big, o.records(), new SyntheticFleet(o.runs(), 1));
     double produceRate = o.records() / seconds(t);
@@ -189,14 +221,29 @@ public final class Bench {
       // Probe after parsing: pipelined with backpressure, so it runs at the detectors' pace.
       ThroughputProbe.reset("trainwatch");
       cpu = ThreadCpu.start();
-      runJob(env -> trainwatch(kafka, big).build(env, (records, alerts, metrics) ->
-          records.map(new ThroughputProbe<>("trainwatch")).returns(records.getType())
-              .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>())));
+      runJob(
+          env ->
+              trainwatch(kafka, big)
+                  .build(
+                      env,
+                      (records, alerts, metrics) ->
+                          records
+                              .map(new ThroughputProbe<>("trainwatch"))
+                              .returns(records.getType())
+                              .sinkTo(
+                                  new org.apache.flink.streaming.api.functions.sink.v2
+                                      .DiscardingSink<>())));
       twCpu = cpu.stop();
       twRates[round] = ThroughputProbe.rate("trainwatch");
-      if (ThroughputProbe.count("trainwatch") != o.records() || ThroughputProbe.count("pass") != o.records()) {
-        throw new IllegalStateException("jobs did not see every record: " + ThroughputProbe.count("pass")
-            + " / " + ThroughputProbe.count("trainwatch") + " of " + o.records());
+      if (ThroughputProbe.count("trainwatch") != o.records()
+          || ThroughputProbe.count("pass") != o.records()) {
+        throw new IllegalStateException(
+            "jobs did not see every record: "
+                + ThroughputProbe.count("pass")
+                + " / "
+                + ThroughputProbe.count("trainwatch")
+                + " of "
+                + o.records());
       }
     }
     double passRate = passRates[1];
@@ -206,11 +253,18 @@ public final class Bench {
     out.printf("  %-44s %10.0f records/s%n", "Kafka producer (idempotent, lz4)", produceRate);
     out.printf("  %-44s %10.0f records/s%n", "raw Kafka consumer", consumerRate);
     out.printf("  %-44s %10.0f records/s%n", "trivial Flink job (keyBy + ValueState)", passRate);
-    out.printf("  %-44s %10.0f records/s   = %.2f x trivial, %.2f x consumer%n",
-        "trainwatch job (all detectors, exactly-once)", twRate, twRate / passRate, twRate / consumerRate);
-    out.printf("  %-44s %10.0f records/s   = %.2f x trivial (%.0f records/s), JIT still compiling%n",
+    out.printf(
+        "  %-44s %10.0f records/s   = %.2f x trivial, %.2f x consumer%n",
+        "trainwatch job (all detectors, exactly-once)",
+        twRate,
+        twRate / passRate,
+        twRate / consumerRate);
+    out.printf(
+        "  %-44s %10.0f records/s   = %.2f x trivial (%.0f records/s), JIT still compiling%n",
         "first, cold round of both jobs", twRates[0], twRates[0] / passRates[0], passRates[0]);
-    out.printf("%n== CPU per record by stage, warm round (us; whole job incl. start-up, over %d records)%n", o.records());
+    out.printf(
+        "%n== CPU per record by stage, warm round (us; whole job incl. start-up, over %d records)%n",
+        o.records());
     out.printf("  %-48s %10s %12s%n", "stage", "trivial", "trainwatch");
     java.util.TreeSet<String> stages = new java.util.TreeSet<>(passCpu.cpuByStage().keySet());
     stages.addAll(twCpu.cpuByStage().keySet());
@@ -224,15 +278,19 @@ public final class Bench {
       perRecord(stage, pass, tw);
     }
     perRecord("total", passTotal, twTotal);
-    perRecord("GC collections (wall time, not in the total)", passCpu.gcWallNanos(), twCpu.gcWallNanos());
-    perRecord("JIT compiling (wall time, not in the total)", passCpu.jitWallNanos(), twCpu.jitWallNanos());
+    perRecord(
+        "GC collections (wall time, not in the total)", passCpu.gcWallNanos(), twCpu.gcWallNanos());
+    perRecord(
+        "JIT compiling (wall time, not in the total)",
+        passCpu.jitWallNanos(),
+        twCpu.jitWallNanos());
     return twRate;
   }
 
   /**
-   * End to end on per-layer records: the trivial job and the detection job over the same topic
-   * of wide records (after the narrow rounds, so Flink's own paths are compiled already; the
-   * detection job runs twice and its second round is reported).
+   * End to end on per-layer records: the trivial job and the detection job over the same topic of
+   * wide records (after the narrow rounds, so Flink's own paths are compiled already; the detection
+   * job runs twice and its second round is reported).
    */
   private void wideThroughput(EmbeddedKafka kafka) throws Exception {
     String topic = "bench.wide";
@@ -251,30 +309,57 @@ public final class Bench {
     for (int round = 0; round < 2; round++) {
       ThroughputProbe.reset("trainwatch");
       cpu = ThreadCpu.start();
-      runJob(env -> trainwatch(kafka, topic).build(env, (records, alerts, metrics) ->
-          records.map(new ThroughputProbe<>("trainwatch")).returns(records.getType())
-              .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>())));
+      runJob(
+          env ->
+              trainwatch(kafka, topic)
+                  .build(
+                      env,
+                      (records, alerts, metrics) ->
+                          records
+                              .map(new ThroughputProbe<>("trainwatch"))
+                              .returns(records.getType())
+                              .sinkTo(
+                                  new org.apache.flink.streaming.api.functions.sink.v2
+                                      .DiscardingSink<>())));
       twCpu = cpu.stop();
       rates[round] = ThroughputProbe.rate("trainwatch");
       if (ThroughputProbe.count("trainwatch") != o.wideRecords()) {
-        throw new IllegalStateException("the job did not see every wide record: "
-            + ThroughputProbe.count("trainwatch") + " of " + o.wideRecords());
+        throw new IllegalStateException(
+            "the job did not see every wide record: "
+                + ThroughputProbe.count("trainwatch")
+                + " of "
+                + o.wideRecords());
       }
     }
     int m = fleet.metrics();
-    out.printf("%n== sustained throughput, per-layer records (%d records of %d metrics, %d runs)%n", o.wideRecords(), m, o.runs());
-    out.printf("  %-44s %10.0f records/s = %6.2f M values/s%n", "Kafka producer (idempotent, lz4)", produceRate, produceRate * m / 1e6);
-    out.printf("  %-44s %10.0f records/s = %6.2f M values/s%n", "trivial Flink job (keyBy + ValueState)", passRate, passRate * m / 1e6);
-    out.printf("  %-44s %10.0f records/s = %6.2f M values/s   = %.2f x trivial%n",
-        "trainwatch job (all detectors, exactly-once)", rates[1], rates[1] * m / 1e6, rates[1] / passRate);
-    out.printf("  %-44s %10.0f records/s = %6.2f M values/s%n", "first round of the trainwatch job", rates[0], rates[0] * m / 1e6);
+    out.printf(
+        "%n== sustained throughput, per-layer records (%d records of %d metrics, %d runs)%n",
+        o.wideRecords(), m, o.runs());
+    out.printf(
+        "  %-44s %10.0f records/s = %6.2f M values/s%n",
+        "Kafka producer (idempotent, lz4)", produceRate, produceRate * m / 1e6);
+    out.printf(
+        "  %-44s %10.0f records/s = %6.2f M values/s%n",
+        "trivial Flink job (keyBy + ValueState)", passRate, passRate * m / 1e6);
+    out.printf(
+        "  %-44s %10.0f records/s = %6.2f M values/s   = %.2f x trivial%n",
+        "trainwatch job (all detectors, exactly-once)",
+        rates[1],
+        rates[1] * m / 1e6,
+        rates[1] / passRate);
+    out.printf(
+        "  %-44s %10.0f records/s = %6.2f M values/s%n",
+        "first round of the trainwatch job", rates[0], rates[0] * m / 1e6);
     stageTable(passCpu, twCpu, o.wideRecords(), m);
   }
 
   /** CPU per record and per metric value by stage, trivial job vs detection job. */
-  private void stageTable(ThreadCpu.Usage passCpu, ThreadCpu.Usage twCpu, int records, int metrics) {
-    out.printf("%n== CPU per record by stage, per-layer records (us per record; ns per metric value)%n");
-    out.printf("  %-48s %10s %12s %10s %12s%n", "stage", "trivial", "trainwatch", "ns/value", "ns/value");
+  private void stageTable(
+      ThreadCpu.Usage passCpu, ThreadCpu.Usage twCpu, int records, int metrics) {
+    out.printf(
+        "%n== CPU per record by stage, per-layer records (us per record; ns per metric value)%n");
+    out.printf(
+        "  %-48s %10s %12s %10s %12s%n", "stage", "trivial", "trainwatch", "ns/value", "ns/value");
     java.util.TreeSet<String> stages = new java.util.TreeSet<>(passCpu.cpuByStage().keySet());
     stages.addAll(twCpu.cpuByStage().keySet());
     long passTotal = 0;
@@ -290,19 +375,27 @@ public final class Bench {
   }
 
   private void wideRow(String what, long pass, long tw, int records, int metrics) {
-    out.printf("  %-48s %10.2f %12.2f %10.1f %12.1f%n", what, pass / 1e3 / records, tw / 1e3 / records,
-        (double) pass / records / metrics, (double) tw / records / metrics);
+    out.printf(
+        "  %-48s %10.2f %12.2f %10.1f %12.1f%n",
+        what,
+        pass / 1e3 / records,
+        tw / 1e3 / records,
+        (double) pass / records / metrics,
+        (double) tw / records / metrics);
   }
 
   private void perRecord(String what, long passNanos, long twNanos) {
-    out.printf("  %-48s %10.2f %12.2f%n", what, passNanos / 1e3 / o.records(), twNanos / 1e3 / o.records());
+    out.printf(
+        "  %-48s %10.2f %12.2f%n",
+        what, passNanos / 1e3 / o.records(), twNanos / 1e3 / o.records());
   }
 
   private TrainwatchJob trainwatch(EmbeddedKafka kafka, String topic) {
     return TrainwatchJob.fromConfig(benchConfig(kafka, topic, "exactly-once", 1_000), true);
   }
 
-  private JobConfig benchConfig(EmbeddedKafka kafka, String topic, String guarantee, long checkpointMs) {
+  private JobConfig benchConfig(
+      EmbeddedKafka kafka, String topic, String guarantee, long checkpointMs) {
     Map<String, String> c = new HashMap<>();
     c.put("kafka.bootstrap.servers", kafka.bootstrapServers());
     c.put("topics.telemetry", topic);
@@ -317,7 +410,8 @@ public final class Bench {
     return JobConfig.of(c);
   }
 
-  private KafkaSource<dev.trainwatch.jobs.flink.RawTelemetry> source(EmbeddedKafka kafka, String topic) {
+  private KafkaSource<dev.trainwatch.jobs.flink.RawTelemetry> source(
+      EmbeddedKafka kafka, String topic) {
     return KafkaSource.<dev.trainwatch.jobs.flink.RawTelemetry>builder()
         .setBootstrapServers(kafka.bootstrapServers())
         .setTopics(topic)
@@ -328,7 +422,8 @@ public final class Bench {
         .build();
   }
 
-  private void runJob(java.util.function.Consumer<StreamExecutionEnvironment> job) throws Exception {
+  private void runJob(java.util.function.Consumer<StreamExecutionEnvironment> job)
+      throws Exception {
     StreamExecutionEnvironment env = Replay.localEnvironment(o.parallelism());
     env.enableCheckpointing(1_000);
     env.getConfig().enableObjectReuse(); // as TrainwatchJob.configure does, for both jobs
@@ -336,7 +431,8 @@ public final class Bench {
     env.execute("bench");
   }
 
-  private void latency(EmbeddedKafka kafka, double rate, String guarantee, long checkpointMs) throws Exception {
+  private void latency(EmbeddedKafka kafka, double rate, String guarantee, long checkpointMs)
+      throws Exception {
     String topic = "bench.live." + guarantee + "." + checkpointMs;
     String alerts = "bench.alerts";
     kafka.createTopics(Map.of(topic, o.parallelism()));
@@ -348,7 +444,9 @@ public final class Bench {
 
     List<Long> latencies = new ArrayList<>();
     AtomicBoolean stop = new AtomicBoolean();
-    Thread reader = new Thread(() -> readLatencies(kafka.bootstrapServers(), alerts, guarantee, stop, latencies));
+    Thread reader =
+        new Thread(
+            () -> readLatencies(kafka.bootstrapServers(), alerts, guarantee, stop, latencies));
     reader.start();
     Thread.sleep(3000); // job running
     long t0 = System.currentTimeMillis();
@@ -361,9 +459,12 @@ public final class Bench {
         long due = (long) ((System.nanoTime() - start) / 1e9 * rate);
         while (sent < due) {
           long now = System.currentTimeMillis();
-          // a prime period walks the probes over all runs: each run's alert resolves before its next probe
+          // a prime period walks the probes over all runs: each run's alert resolves before its
+          // next probe
           TelemetryRecord r = sent % 2003 == 2002 ? fleet.poisoned(now) : fleet.next(now);
-          p.send(new ProducerRecord<>(topic, r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
+          p.send(
+              new ProducerRecord<>(
+                  topic, r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
           sent++;
         }
         Thread.sleep(1);
@@ -377,12 +478,19 @@ public final class Bench {
     synchronized (latencies) {
       sorted = latencies.stream().sorted().toList();
     }
-    out.printf("%n== produce-to-alert latency, %s alerts, at %.0f records/s (%d records, %d probes, checkpoint %.0f s)%n",
-        guarantee, sent * 1000.0 / (System.currentTimeMillis() - t0 - 3000), sent, sorted.size(), checkpointMs / 1000.0);
+    out.printf(
+        "%n== produce-to-alert latency, %s alerts, at %.0f records/s (%d records, %d probes, checkpoint %.0f s)%n",
+        guarantee,
+        sent * 1000.0 / (System.currentTimeMillis() - t0 - 3000),
+        sent,
+        sorted.size(),
+        checkpointMs / 1000.0);
     if (sorted.isEmpty()) {
       out.println("  no alert seen");
     } else {
-      out.printf("  p50 %d ms, p99 %d ms, max %d ms%n", pct(sorted, 0.50), pct(sorted, 0.99), sorted.get(sorted.size() - 1));
+      out.printf(
+          "  p50 %d ms, p99 %d ms, max %d ms%n",
+          pct(sorted, 0.50), pct(sorted, 0.99), sorted.get(sorted.size() - 1));
     }
   }
 
@@ -390,20 +498,29 @@ public final class Bench {
     return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(q * sorted.size()) - 1));
   }
 
-  private static void readLatencies(String bootstrap, String topic, String guarantee, AtomicBoolean stop, List<Long> out) {
+  private static void readLatencies(
+      String bootstrap, String topic, String guarantee, AtomicBoolean stop, List<Long> out) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, guarantee.equals("exactly-once") ? "read_committed" : "read_uncommitted");
+    p.put(
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+        guarantee.equals("exactly-once") ? "read_committed" : "read_uncommitted");
     p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
-    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+    try (KafkaConsumer<byte[], byte[]> c =
+        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts =
+          c.partitionsFor(topic).stream()
+              .map(i -> new TopicPartition(topic, i.partition()))
+              .toList();
       c.assign(parts);
       c.seekToEnd(parts);
       while (!stop.get()) {
         for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(20))) {
           long now = System.currentTimeMillis();
           AlertEvent a = AlertJson.parse(r.value());
-          if (a.status() == dev.trainwatch.wire.Status.FIRING && a.detector().equals("non_finite") && a.timeMs() > 0) {
+          if (a.status() == dev.trainwatch.wire.Status.FIRING
+              && a.detector().equals("non_finite")
+              && a.timeMs() > 0) {
             synchronized (out) {
               out.add(now - a.timeMs());
             }
@@ -428,7 +545,9 @@ public final class Bench {
     try (KafkaProducer<byte[], byte[]> p = producer(bootstrap, "5")) {
       for (int i = 0; i < n; i++) {
         TelemetryRecord r = fleet.next(1_700_000_000_000L + i);
-        p.send(new ProducerRecord<>(topic, r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
+        p.send(
+            new ProducerRecord<>(
+                topic, r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
       }
       p.flush();
     }
@@ -439,8 +558,12 @@ public final class Bench {
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
     long n = 0;
-    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+    try (KafkaConsumer<byte[], byte[]> c =
+        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts =
+          c.partitionsFor(topic).stream()
+              .map(i -> new TopicPartition(topic, i.partition()))
+              .toList();
       c.assign(parts);
       c.seekToBeginning(parts);
       Map<TopicPartition, Long> end = c.endOffsets(parts);

@@ -14,14 +14,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Per-record cost of parsing and of each detector, and state bytes per run, measured
- * in-process over a fixed record list (warm-up rounds first, then timed rounds; the minimum
- * of the timed rounds is reported, the usual defence against a noisy shared machine), in the
- * thread's CPU time, not wall time.
+ * Per-record cost of parsing and of each detector, and state bytes per run, measured in-process
+ * over a fixed record list (warm-up rounds first, then timed rounds; the minimum of the timed
+ * rounds is reported, the usual defence against a noisy shared machine), in the thread's CPU time,
+ * not wall time.
  */
 final class DetectorBench {
 
-  record Result(Map<String, Double> nsPerRecord, double parseNsPerRecord, double meanStateBytes,
+  record Result(
+      Map<String, Double> nsPerRecord,
+      double parseNsPerRecord,
+      double meanStateBytes,
       int maxStateBytes) {}
 
   static final String ALL = "all detectors (RunMonitor)";
@@ -46,35 +49,57 @@ final class DetectorBench {
     List<byte[]> json = given.stream().map(TelemetryJson::toBytes).toList();
     // the detectors see records as the job hands them over: parsed, so records of one shape
     // share their names array (and a wide record's name index)
-    List<TelemetryRecord> records = json.stream()
-        .map(b -> ((dev.trainwatch.wire.ParseResult.Parsed) TelemetryParser.DEFAULT.parse(b)).record()).toList();
+    List<TelemetryRecord> records =
+        json.stream()
+            .map(
+                b ->
+                    ((dev.trainwatch.wire.ParseResult.Parsed) TelemetryParser.DEFAULT.parse(b))
+                        .record())
+            .toList();
     Map<String, Double> ns = new LinkedHashMap<>();
     int n = perDetector ? DetectorRegistry.newDetectors().size() : 0;
     for (int d = 0; d < n; d++) {
       final int index = d;
       String name = DetectorRegistry.newDetectors().get(d).name();
-      ns.put(name, bestOf(rounds, () -> feed(records, () -> List.of(DetectorRegistry.newDetectors().get(index)))) / records.size());
+      ns.put(
+          name,
+          bestOf(
+                  rounds,
+                  () -> feed(records, () -> List.of(DetectorRegistry.newDetectors().get(index))))
+              / records.size());
     }
-    ns.put(ALL, bestOf(rounds, () -> feed(records, DetectorRegistry::newDetectors)) / records.size());
+    ns.put(
+        ALL, bestOf(rounds, () -> feed(records, DetectorRegistry::newDetectors)) / records.size());
 
-    double parse = bestOf(rounds, () -> {
-      long t = cpuNanos();
-      int ok = 0;
-      for (byte[] b : json) {
-        ok += TelemetryParser.DEFAULT.parse(b) instanceof dev.trainwatch.wire.ParseResult.Parsed ? 1 : 0;
-      }
-      if (ok != json.size()) {
-        throw new IllegalStateException("bench records must parse");
-      }
-      return cpuNanos() - t;
-    }) / records.size();
+    double parse =
+        bestOf(
+                rounds,
+                () -> {
+                  long t = cpuNanos();
+                  int ok = 0;
+                  for (byte[] b : json) {
+                    ok +=
+                        TelemetryParser.DEFAULT.parse(b)
+                                instanceof dev.trainwatch.wire.ParseResult.Parsed
+                            ? 1
+                            : 0;
+                  }
+                  if (ok != json.size()) {
+                    throw new IllegalStateException("bench records must parse");
+                  }
+                  return cpuNanos() - t;
+                })
+            / records.size();
     return stateOf(records, ns, parse);
   }
 
-  private static Result stateOf(List<TelemetryRecord> records, Map<String, Double> ns, double parse) {
+  private static Result stateOf(
+      List<TelemetryRecord> records, Map<String, Double> ns, double parse) {
     Map<String, RunMonitor> monitors = new HashMap<>();
     for (TelemetryRecord r : records) {
-      monitors.computeIfAbsent(r.run(), k -> new RunMonitor(k, DetectorConfig.DEFAULTS)).observe(r, a -> {});
+      monitors
+          .computeIfAbsent(r.run(), k -> new RunMonitor(k, DetectorConfig.DEFAULTS))
+          .observe(r, a -> {});
     }
     int max = 0;
     long sum = 0;
@@ -86,7 +111,8 @@ final class DetectorBench {
     return new Result(ns, parse, (double) sum / monitors.size(), max);
   }
 
-  private static long feed(List<TelemetryRecord> records, java.util.function.Supplier<List<Detector>> detectors) {
+  private static long feed(
+      List<TelemetryRecord> records, java.util.function.Supplier<List<Detector>> detectors) {
     Map<String, RunMonitor> monitors = new HashMap<>();
     List<Object> sink = new ArrayList<>();
     long t = cpuNanos();

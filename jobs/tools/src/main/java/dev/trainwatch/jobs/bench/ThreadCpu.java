@@ -9,13 +9,13 @@ import java.util.TreeMap;
 
 /**
  * CPU time spent by the threads of a job running in this JVM, grouped by what the threads are
- * (Flink names task threads after their chained operators). Task threads end with their job,
- * taking their CPU counters with them, so a daemon thread samples every live thread's counter
- * while the job runs and keeps each thread's last reading; at most one sampling period of
- * each thread's end is lost.
+ * (Flink names task threads after their chained operators). Task threads end with their job, taking
+ * their CPU counters with them, so a daemon thread samples every live thread's counter while the
+ * job runs and keeps each thread's last reading; at most one sampling period of each thread's end
+ * is lost.
  *
- * <p>Why: on a shared 2-core machine a throughput ratio mixes everything running at once
- * (broker, sources, compiler threads); CPU per record and per stage says where the time goes.
+ * <p>Why: on a shared 2-core machine a throughput ratio mixes everything running at once (broker,
+ * sources, compiler threads); CPU per record and per stage says where the time goes.
  */
 final class ThreadCpu implements AutoCloseable {
 
@@ -36,16 +36,19 @@ final class ThreadCpu implements AutoCloseable {
     gcStart = gcMillis();
     compileStart = compileMillis();
     sample();
-    sampler = new Thread(() -> {
-      while (running) {
-        sample();
-        try {
-          Thread.sleep(PERIOD_MS);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }, "bench-thread-cpu");
+    sampler =
+        new Thread(
+            () -> {
+              while (running) {
+                sample();
+                try {
+                  Thread.sleep(PERIOD_MS);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            },
+            "bench-thread-cpu");
     sampler.setDaemon(true);
     sampler.start();
   }
@@ -69,8 +72,8 @@ final class ThreadCpu implements AutoCloseable {
   }
 
   /**
-   * What a job cost while it ran: CPU nanoseconds per {@link #stage}, plus {@value #JVM} (what
-   * the JVM spent outside Java threads, from the process total), and, as wall time, the GC's
+   * What a job cost while it ran: CPU nanoseconds per {@link #stage}, plus {@value #JVM} (what the
+   * JVM spent outside Java threads, from the process total), and, as wall time, the GC's
    * collections and the JIT's compiling, which split that last figure.
    */
   record Usage(Map<String, Long> cpuByStage, long gcWallNanos, long jitWallNanos) {}
@@ -88,7 +91,8 @@ final class ThreadCpu implements AutoCloseable {
         cpu.merge(stage(names.get(e.getKey())), used, Long::sum);
       }
       cpu.put(JVM, Math.max(0, processCpu() - processStart - threads));
-      return new Usage(cpu, (gcMillis() - gcStart) * 1_000_000, (compileMillis() - compileStart) * 1_000_000);
+      return new Usage(
+          cpu, (gcMillis() - gcStart) * 1_000_000, (compileMillis() - compileStart) * 1_000_000);
     }
   }
 
@@ -105,12 +109,16 @@ final class ThreadCpu implements AutoCloseable {
 
   private static long compileMillis() {
     var jit = ManagementFactory.getCompilationMXBean();
-    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    return jit != null && jit.isCompilationTimeMonitoringSupported()
+        ? jit.getTotalCompilationTime()
+        : 0;
   }
 
   private static long processCpu() {
-    return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
-        ? os.getProcessCpuTime() : 0;
+    return ManagementFactory.getOperatingSystemMXBean()
+            instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime()
+        : 0;
   }
 
   @Override

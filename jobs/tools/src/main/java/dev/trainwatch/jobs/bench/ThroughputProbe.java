@@ -5,18 +5,19 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 
 /**
- * Counts records passing a point of a job running on the local MiniCluster (same JVM) and
- * remembers when the first and the last passed, so the rate excludes job start-up and the
- * final checkpoint. With backpressure, the rate at a point upstream of the slowest operator
- * equals that operator's rate (minus what the network buffers hold, negligible here).
+ * Counts records passing a point of a job running on the local MiniCluster (same JVM) and remembers
+ * when the first and the last passed, so the rate excludes job start-up and the final checkpoint.
+ * With backpressure, the rate at a point upstream of the slowest operator equals that operator's
+ * rate (minus what the network buffers hold, negligible here).
  *
- * <p>Each subtask counts in its own fields and publishes once, at close: a shared counter
- * touched by every record of every subtask would itself cost a contended cache line per record
- * and slow both measured jobs alike.
+ * <p>Each subtask counts in its own fields and publishes once, at close: a shared counter touched
+ * by every record of every subtask would itself cost a contended cache line per record and slow
+ * both measured jobs alike.
  */
 final class ThroughputProbe<T> extends RichMapFunction<T, T> {
 
   private static final long serialVersionUID = 1L;
+
   /** name -> {first ns, last ns, count}, merged over subtasks. */
   private static final ConcurrentHashMap<String, long[]> TOTALS = new ConcurrentHashMap<>();
 
@@ -62,12 +63,14 @@ final class ThroughputProbe<T> extends RichMapFunction<T, T> {
   @Override
   public void close() {
     if (count > 0) {
-      TOTALS.compute(name, (k, t) -> {
-        t[0] = Math.min(t[0], first);
-        t[1] = Math.max(t[1], last);
-        t[2] += count;
-        return t;
-      });
+      TOTALS.compute(
+          name,
+          (k, t) -> {
+            t[0] = Math.min(t[0], first);
+            t[1] = Math.max(t[1], last);
+            t[2] += count;
+            return t;
+          });
     }
   }
 }

@@ -8,31 +8,54 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code trainwatch bench}: throughput, latency, state size and per-detector cost in one run. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "Benchmark the embedded stack: detector ns/record, state bytes/run, sustained records/s "
-        + "vs a raw consumer and a trivial Flink job, produce-to-alert latency.")
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description =
+        "Benchmark the embedded stack: detector ns/record, state bytes/run, sustained records/s "
+            + "vs a raw consumer and a trivial Flink job, produce-to-alert latency.")
 final class BenchCommand implements Callable<Integer> {
 
-  @Option(names = "--runs", defaultValue = "1000", description = "concurrent runs (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--runs",
+      defaultValue = "1000",
+      description = "concurrent runs (default ${DEFAULT-VALUE})")
   int runs;
 
-  @Option(names = "--records", defaultValue = "600000", description = "records for the throughput test (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--records",
+      defaultValue = "600000",
+      description = "records for the throughput test (default ${DEFAULT-VALUE})")
   int records;
 
-  @Option(names = "--parallelism", defaultValue = "2", description = "Flink parallelism (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--parallelism",
+      defaultValue = "2",
+      description = "Flink parallelism (default ${DEFAULT-VALUE})")
   int parallelism;
 
-  @Option(names = "--latency-seconds", defaultValue = "20", description = "duration of each latency test (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--latency-seconds",
+      defaultValue = "20",
+      description = "duration of each latency test (default ${DEFAULT-VALUE})")
   int latencySeconds;
 
-  @Option(names = "--traces", defaultValue = "../shared/eval/traces", description = "public traces for per-detector cost (optional)")
+  @Option(
+      names = "--traces",
+      defaultValue = "../shared/eval/traces",
+      description = "public traces for per-detector cost (optional)")
   Path traces;
 
-  @Option(names = "--metrics-per-record", defaultValue = "1000",
-      description = "metrics of each record of the per-layer fleet (scalars + <metric>/layer.<N>; 0: none; default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--metrics-per-record",
+      defaultValue = "1000",
+      description =
+          "metrics of each record of the per-layer fleet (scalars + <metric>/layer.<N>; 0: none; default ${DEFAULT-VALUE})")
   int wideMetrics;
 
-  @Option(names = "--wide-records", defaultValue = "20000",
+  @Option(
+      names = "--wide-records",
+      defaultValue = "20000",
       description = "per-layer records for the end-to-end test (default ${DEFAULT-VALUE})")
   int wideRecords;
 
@@ -46,10 +69,20 @@ final class BenchCommand implements Callable<Integer> {
     Checks.atLeast("--wide-records", wideRecords, 0);
     if (wideMetrics > 4096) {
       throw new dev.trainwatch.jobs.detect.ConfigException(
-          "option '--metrics-per-record': expected a value <= 4096 (the parser's metric limit), got " + wideMetrics);
+          "option '--metrics-per-record': expected a value <= 4096 (the parser's metric limit), got "
+              + wideMetrics);
     }
-    new Bench(new Bench.Options(runs, records, parallelism, Duration.ofSeconds(latencySeconds), traces,
-        wideMetrics, wideRecords), System.out).run();
+    new Bench(
+            new Bench.Options(
+                runs,
+                records,
+                parallelism,
+                Duration.ofSeconds(latencySeconds),
+                traces,
+                wideMetrics,
+                wideRecords),
+            System.out)
+        .run();
     return 0;
   }
 }

@@ -15,7 +15,8 @@ final class Checks {
 
   static void atLeast(String option, long value, long min) {
     if (value < min) {
-      throw new ConfigException("option '" + option + "': expected a value >= " + min + ", got " + value);
+      throw new ConfigException(
+          "option '" + option + "': expected a value >= " + min + ", got " + value);
     }
   }
 }

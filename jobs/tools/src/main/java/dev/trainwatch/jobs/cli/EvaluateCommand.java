@@ -9,14 +9,24 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Runs the detectors over traces in-process (no Kafka, no Flink): the detector tuning loop. */
-@Command(name = "evaluate", mixinStandardHelpOptions = true,
-    description = "Run the detectors over recorded traces in-process (no Kafka/Flink) and write the alerts.")
+@Command(
+    name = "evaluate",
+    mixinStandardHelpOptions = true,
+    description =
+        "Run the detectors over recorded traces in-process (no Kafka/Flink) and write the alerts.")
 final class EvaluateCommand implements Callable<Integer> {
 
-  @Option(names = "--traces", required = true, split = ",", description = "trace files or directories (.jsonl, .jsonl.gz)")
+  @Option(
+      names = "--traces",
+      required = true,
+      split = ",",
+      description = "trace files or directories (.jsonl, .jsonl.gz)")
   List<Path> traces;
 
-  @Option(names = "--alerts-out", required = true, description = "where to write the alerts (JSON Lines)")
+  @Option(
+      names = "--alerts-out",
+      required = true,
+      description = "where to write the alerts (JSON Lines)")
   Path alertsOut;
 
   @Option(names = "--set", description = "detector setting key=value (repeatable)")
@@ -24,12 +34,14 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    DetectorConfig detectors = new DetectorConfig(new dev.trainwatch.jobs.detect.Settings(settings)); // validates
+    DetectorConfig detectors =
+        new DetectorConfig(new dev.trainwatch.jobs.detect.Settings(settings)); // validates
     long t0 = System.nanoTime();
     OfflineEvaluation.Result r = OfflineEvaluation.run(traces, detectors);
     AlertsFile.write(alertsOut, r.alerts());
     double secs = (System.nanoTime() - t0) / 1e9;
-    System.err.printf("evaluated %d records (%d rejected) in %.2f s: %d alert events -> %s%n",
+    System.err.printf(
+        "evaluated %d records (%d rejected) in %.2f s: %d alert events -> %s%n",
         r.records(), r.rejected(), secs, r.alerts().size(), alertsOut);
     return 0;
   }

@@ -6,10 +6,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The embedded default of storage: the configured InfluxDB when {@code influx.url} (or
- * {@code TRAINWATCH_INFLUX_URL}) is set, else a local influxd started on loopback with a
- * temporary directory when the binary is installed, else none. Closing stops the local
- * influxd (and deletes its data); a configured server is left alone.
+ * The embedded default of storage: the configured InfluxDB when {@code influx.url} (or {@code
+ * TRAINWATCH_INFLUX_URL}) is set, else a local influxd started on loopback with a temporary
+ * directory when the binary is installed, else none. Closing stops the local influxd (and deletes
+ * its data); a configured server is left alone.
  *
  * <pre>{@code
  * try (LocalStorage s = LocalStorage.resolve(settings, System.getenv()).orElse(null)) { ... }
@@ -25,8 +25,8 @@ public final class LocalStorage implements AutoCloseable {
     this.started = started;
   }
 
-  public static Optional<LocalStorage> resolve(Map<String, String> settings, Map<String, String> env)
-      throws Exception {
+  public static Optional<LocalStorage> resolve(
+      Map<String, String> settings, Map<String, String> env) throws Exception {
     Optional<InfluxSinkConfig> configured = InfluxSinkConfig.load(settings, env);
     if (configured.isPresent()) {
       return Optional.of(new LocalStorage(configured.get(), null));

@@ -10,7 +10,14 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "trainwatch 0.1.0",
     description = "Real-time monitor for neural-network training runs.",
-    subcommands = {UpCommand.class, DemoCommand.class, ReplayCommand.class, EvaluateCommand.class, RunCommand.class, BenchCommand.class})
+    subcommands = {
+      UpCommand.class,
+      DemoCommand.class,
+      ReplayCommand.class,
+      EvaluateCommand.class,
+      RunCommand.class,
+      BenchCommand.class
+    })
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
@@ -20,19 +27,20 @@ public final class Main implements Runnable {
   }
 
   /**
-   * The command line with its error handling: a bad option is picocli's usage error, a bad
-   * setting ({@link ConfigException}, raised before any work starts) is one line naming the
-   * key; both exit with code 2.
+   * The command line with its error handling: a bad option is picocli's usage error, a bad setting
+   * ({@link ConfigException}, raised before any work starts) is one line naming the key; both exit
+   * with code 2.
    */
   static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
-    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-      if (ex instanceof ConfigException) {
-        cmd.getErr().println("trainwatch " + cmd.getCommandName() + ": " + ex.getMessage());
-        return EXIT_BAD_CONFIG;
-      }
-      throw ex;
-    });
+    cl.setExecutionExceptionHandler(
+        (ex, cmd, parsed) -> {
+          if (ex instanceof ConfigException) {
+            cmd.getErr().println("trainwatch " + cmd.getCommandName() + ": " + ex.getMessage());
+            return EXIT_BAD_CONFIG;
+          }
+          throw ex;
+        });
     return cl;
   }
 

@@ -10,11 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Prints every notification the alerts service appends to {@code notifications.jsonl} (one
- * webhook v4 payload per line): one line per alert with its severity, run, detector and
- * summary, and its remedy beneath. Reading the file the file receiver writes means the console
- * shows exactly what was delivered, once. Starts at the file's end, so a restart does not
- * reprint earlier notifications.
+ * Prints every notification the alerts service appends to {@code notifications.jsonl} (one webhook
+ * v4 payload per line): one line per alert with its severity, run, detector and summary, and its
+ * remedy beneath. Reading the file the file receiver writes means the console shows exactly what
+ * was delivered, once. Starts at the file's end, so a restart does not reprint earlier
+ * notifications.
  */
 final class NotificationTail implements Runnable {
 
@@ -76,10 +76,16 @@ final class NotificationTail implements Runnable {
     for (JsonNode a : n.path("alerts")) {
       JsonNode l = a.path("labels");
       JsonNode an = a.path("annotations");
-      out.printf("NOTIFY %-8s %-8s run=%s %s/%s%s step %s: %s%n", a.path("status").asText(),
-          l.path("severity").asText(), l.path("run").asText(), l.path("family").asText(), l.path("detector").asText(),
+      out.printf(
+          "NOTIFY %-8s %-8s run=%s %s/%s%s step %s: %s%n",
+          a.path("status").asText(),
+          l.path("severity").asText(),
+          l.path("run").asText(),
+          l.path("family").asText(),
+          l.path("detector").asText(),
           l.hasNonNull("affected_task") ? " [task " + l.path("affected_task").asText() + "]" : "",
-          an.path("step").asText("?"), an.path("summary").asText());
+          an.path("step").asText("?"),
+          an.path("summary").asText());
       String remedy = an.path("remedy").asText("");
       if (!remedy.isEmpty() && !"resolved".equals(a.path("status").asText())) {
         out.println("       remedy: " + remedy);

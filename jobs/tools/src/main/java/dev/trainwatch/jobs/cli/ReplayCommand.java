@@ -16,46 +16,71 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code trainwatch replay}: recorded runs through embedded Kafka and Flink, alerts to a file. */
-@Command(name = "replay", mixinStandardHelpOptions = true,
-    description = "Replay recorded runs through the real path (embedded Kafka -> Flink -> alerts topic) "
-        + "and write every alert event as JSON Lines; or, with --bootstrap-servers, publish them to a "
-        + "running deployment's Kafka (its job detects, its alerts service notifies), paced by --pace.")
+@Command(
+    name = "replay",
+    mixinStandardHelpOptions = true,
+    description =
+        "Replay recorded runs through the real path (embedded Kafka -> Flink -> alerts topic) "
+            + "and write every alert event as JSON Lines; or, with --bootstrap-servers, publish them to a "
+            + "running deployment's Kafka (its job detects, its alerts service notifies), paced by --pace.")
 final class ReplayCommand implements Callable<Integer> {
 
-  @Option(names = "--traces", required = true, split = ",",
+  @Option(
+      names = "--traces",
+      required = true,
+      split = ",",
       description = "trace files or directories (.jsonl, .jsonl.gz)")
   List<Path> traces;
 
-  @Option(names = "--alerts-out", description = "alert events output (JSON Lines); required without --bootstrap-servers")
+  @Option(
+      names = "--alerts-out",
+      description = "alert events output (JSON Lines); required without --bootstrap-servers")
   Path alertsOut;
 
-  @Option(names = "--bootstrap-servers", description = "publish to this Kafka (a running deployment) instead of "
-      + "replaying through the embedded broker and a local job")
+  @Option(
+      names = "--bootstrap-servers",
+      description =
+          "publish to this Kafka (a running deployment) instead of "
+              + "replaying through the embedded broker and a local job")
   String bootstrapServers;
 
-  @Option(names = "--topic", defaultValue = "trainwatch.telemetry",
+  @Option(
+      names = "--topic",
+      defaultValue = "trainwatch.telemetry",
       description = "telemetry topic with --bootstrap-servers (default ${DEFAULT-VALUE})")
   String topic;
 
-  @Option(names = "--pace", description = "with --bootstrap-servers: 'time' (each run's time_ms gaps, all runs "
-      + "starting together) or records/s over all runs (e.g. 500); default: as fast as possible")
+  @Option(
+      names = "--pace",
+      description =
+          "with --bootstrap-servers: 'time' (each run's time_ms gaps, all runs "
+              + "starting together) or records/s over all runs (e.g. 500); default: as fast as possible")
   String pace;
 
-  @Option(names = "--speed", defaultValue = "1", description = "with --pace time: replay this many times "
-      + "faster than recorded (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--speed",
+      defaultValue = "1",
+      description =
+          "with --pace time: replay this many times "
+              + "faster than recorded (default ${DEFAULT-VALUE})")
   double speed;
 
-  @picocli.CommandLine.Spec
-  picocli.CommandLine.Model.CommandSpec spec;
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--parallelism", defaultValue = "2", description = "Flink parallelism (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--parallelism",
+      defaultValue = "2",
+      description = "Flink parallelism (default ${DEFAULT-VALUE})")
   int parallelism;
 
   @Option(names = "--set", description = "detector setting key=value (repeatable)")
   Map<String, String> settings = new HashMap<>();
 
-  @Option(names = "--influx", description = "also store telemetry and alerts in InfluxDB: a URL, or 'auto' "
-      + "(TRAINWATCH_INFLUX_URL, else a local influxd on loopback, else none)")
+  @Option(
+      names = "--influx",
+      description =
+          "also store telemetry and alerts in InfluxDB: a URL, or 'auto' "
+              + "(TRAINWATCH_INFLUX_URL, else a local influxd on loopback, else none)")
   String influx;
 
   @Override
@@ -66,12 +91,14 @@ final class ReplayCommand implements Callable<Integer> {
     new DetectorConfig(new Settings(settings)); // validates before the broker starts
     Checks.atLeast("--parallelism", parallelism, 1);
     if (pace != null) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--pace needs --bootstrap-servers: "
-          + "the embedded replay produces everything before its job runs");
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(),
+          "--pace needs --bootstrap-servers: "
+              + "the embedded replay produces everything before its job runs");
     }
     if (alertsOut == null) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--alerts-out is required "
-          + "(without --bootstrap-servers)");
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--alerts-out is required " + "(without --bootstrap-servers)");
     }
     if (influx != null) {
       return replayWithStorage();
@@ -79,11 +106,15 @@ final class ReplayCommand implements Callable<Integer> {
     return report(Replay.run(traces, parallelism, settings));
   }
 
-  /** Into a running deployment: the lines go to its telemetry topic, paced; nothing runs locally. */
+  /**
+   * Into a running deployment: the lines go to its telemetry topic, paced; nothing runs locally.
+   */
   private Integer publish() throws Exception {
     if (alertsOut != null || influx != null) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--alerts-out and --influx belong "
-          + "to the embedded replay; with --bootstrap-servers the deployment detects, stores and notifies");
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(),
+          "--alerts-out and --influx belong "
+              + "to the embedded replay; with --bootstrap-servers the deployment detects, stores and notifies");
     }
     ReplaySchedule.Pace p;
     try {
@@ -97,12 +128,27 @@ final class ReplayCommand implements Callable<Integer> {
       sent = TraceProducer.produce(bootstrapServers, topic, traces);
     } else {
       List<ReplaySchedule.Entry> schedule = ReplaySchedule.ofTraces(traces, p);
-      System.err.printf(java.util.Locale.ROOT, "publishing %d records to %s on %s over %.1f s%n", schedule.size(),
-          topic, bootstrapServers, schedule.isEmpty() ? 0.0 : schedule.get(schedule.size() - 1).atNanos() / 1e9);
-      sent = TraceProducer.produce(bootstrapServers, topic, schedule,
-          n -> System.err.printf(java.util.Locale.ROOT, "  %d of %d sent%n", n, schedule.size()));
+      System.err.printf(
+          java.util.Locale.ROOT,
+          "publishing %d records to %s on %s over %.1f s%n",
+          schedule.size(),
+          topic,
+          bootstrapServers,
+          schedule.isEmpty() ? 0.0 : schedule.get(schedule.size() - 1).atNanos() / 1e9);
+      sent =
+          TraceProducer.produce(
+              bootstrapServers,
+              topic,
+              schedule,
+              n ->
+                  System.err.printf(
+                      java.util.Locale.ROOT, "  %d of %d sent%n", n, schedule.size()));
     }
-    System.err.printf(java.util.Locale.ROOT, "published %d records to %s in %d ms%n", sent, topic,
+    System.err.printf(
+        java.util.Locale.ROOT,
+        "published %d records to %s in %d ms%n",
+        sent,
+        topic,
         (System.nanoTime() - t0) / 1_000_000);
     return 0;
   }
@@ -111,18 +157,32 @@ final class ReplayCommand implements Callable<Integer> {
     Map<String, String> s = influx.equals("auto") ? Map.of() : Map.of("influx.url", influx);
     try (LocalStorage storage = LocalStorage.resolve(s, System.getenv()).orElse(null);
         PersistentKafka kafka = PersistentKafka.startTemporary()) {
-      System.err.println(storage == null ? "storage: none (no URL configured, no influxd installed)"
-          : "storage: " + storage.config() + (storage.isLocal() ? " (local, deleted on exit)" : ""));
-      return report(Replay.run(kafka.bootstrapServers(), traces, parallelism, settings, System.nanoTime(),
-          storage == null ? null : storage.config()));
+      System.err.println(
+          storage == null
+              ? "storage: none (no URL configured, no influxd installed)"
+              : "storage: "
+                  + storage.config()
+                  + (storage.isLocal() ? " (local, deleted on exit)" : ""));
+      return report(
+          Replay.run(
+              kafka.bootstrapServers(),
+              traces,
+              parallelism,
+              settings,
+              System.nanoTime(),
+              storage == null ? null : storage.config()));
     }
   }
 
   private Integer report(Replay.Result r) throws Exception {
     AlertsFile.write(alertsOut, r.alerts());
-    System.err.printf("replayed %d records: produce %d ms, job %d ms (%.0f records/s end to end), total %d ms%n",
-        r.recordsSent(), r.produceMillis(), r.jobMillis(),
-        r.recordsSent() * 1000.0 / Math.max(1, r.produceMillis() + r.jobMillis()), r.totalMillis());
+    System.err.printf(
+        "replayed %d records: produce %d ms, job %d ms (%.0f records/s end to end), total %d ms%n",
+        r.recordsSent(),
+        r.produceMillis(),
+        r.jobMillis(),
+        r.recordsSent() * 1000.0 / Math.max(1, r.produceMillis() + r.jobMillis()),
+        r.totalMillis());
     System.err.printf("%d alert events -> %s%n", r.alerts().size(), alertsOut);
     if (!r.deadLetters().isEmpty()) {
       System.err.printf("%d malformed records dead-lettered, e.g.:%n", r.deadLetters().size());

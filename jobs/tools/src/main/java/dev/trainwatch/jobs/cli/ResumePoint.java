@@ -9,10 +9,10 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * Where {@code trainwatch up} resumes the detection job on a data directory: the newest
- * completed savepoint ({@code savepoints/}, taken on SIGINT/SIGTERM) or retained checkpoint
- * ({@code checkpoints/<job>/chk-N}, left by a crash), whichever is newer. Completed means its
- * {@code _metadata} file exists: Flink writes it last.
+ * Where {@code trainwatch up} resumes the detection job on a data directory: the newest completed
+ * savepoint ({@code savepoints/}, taken on SIGINT/SIGTERM) or retained checkpoint ({@code
+ * checkpoints/<job>/chk-N}, left by a crash), whichever is newer. Completed means its {@code
+ * _metadata} file exists: Flink writes it last.
  */
 final class ResumePoint {
 
@@ -38,7 +38,9 @@ final class ResumePoint {
     return best;
   }
 
-  /** Deletes savepoints older than {@code keep}, so the directory does not grow with every restart. */
+  /**
+   * Deletes savepoints older than {@code keep}, so the directory does not grow with every restart.
+   */
   static void pruneSavepoints(Path dataDir, Path keep) throws IOException {
     Path root = dataDir.resolve("savepoints");
     if (!Files.isDirectory(root)) {

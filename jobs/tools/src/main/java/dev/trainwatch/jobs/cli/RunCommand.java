@@ -11,11 +11,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code trainwatch run}: production mode. Runs the detection job against an external Kafka
- * cluster on a local Flink runtime in this JVM; the same jar submits to a Flink cluster
- * with {@code flink run -c dev.trainwatch.jobs.flink.TrainwatchJob}.
+ * {@code trainwatch run}: production mode. Runs the detection job against an external Kafka cluster
+ * on a local Flink runtime in this JVM; the same jar submits to a Flink cluster with {@code flink
+ * run -c dev.trainwatch.jobs.flink.TrainwatchJob}.
  */
-@Command(name = "run", mixinStandardHelpOptions = true,
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
     description = "Run the detection job against external Kafka (production mode).")
 final class RunCommand implements Callable<Integer> {
 
@@ -28,11 +30,18 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     JobConfig c = JobConfig.load(config, System.getenv(), overrides); // ConfigException: exit 2
-    StreamExecutionEnvironment env = TrainwatchJob.localEnvironment(c); // loopback only, durable checkpoints
-    var storage = TrainwatchJob.assemble(env, c, System.getenv()); // topics ensured, storage attached
-    System.err.printf("trainwatch: detection job '%s' reading %s from %s; storage: %s%n", c.get("job.name"),
-        c.topics().telemetry(), c.bootstrapServers(),
-        storage.map(s -> "InfluxDB " + s.url() + " database " + s.database()).orElse("none (set influx.url)"));
+    StreamExecutionEnvironment env =
+        TrainwatchJob.localEnvironment(c); // loopback only, durable checkpoints
+    var storage =
+        TrainwatchJob.assemble(env, c, System.getenv()); // topics ensured, storage attached
+    System.err.printf(
+        "trainwatch: detection job '%s' reading %s from %s; storage: %s%n",
+        c.get("job.name"),
+        c.topics().telemetry(),
+        c.bootstrapServers(),
+        storage
+            .map(s -> "InfluxDB " + s.url() + " database " + s.database())
+            .orElse("none (set influx.url)"));
     env.execute(c.get("job.name"));
     return 0;
   }

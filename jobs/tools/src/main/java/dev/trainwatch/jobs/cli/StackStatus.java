@@ -18,10 +18,10 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * What the status line of {@code trainwatch up} reports: runs seen (distinct keys of the
- * telemetry topic, which are run ids), records per second accepted by the intake, and alerts
- * firing (committed alert events, latest state per run/detector/task). Reads both topics from
- * the beginning, without a consumer group, so it counts everything in the data directory.
+ * What the status line of {@code trainwatch up} reports: runs seen (distinct keys of the telemetry
+ * topic, which are run ids), records per second accepted by the intake, and alerts firing
+ * (committed alert events, latest state per run/detector/task). Reads both topics from the
+ * beginning, without a consumer group, so it counts everything in the data directory.
  */
 final class StackStatus implements Runnable {
 
@@ -54,19 +54,30 @@ final class StackStatus implements Runnable {
     double rate = (acc - lastAccepted) / Math.max(1e-9, (now - lastNanos) / 1e9);
     lastAccepted = acc;
     lastNanos = now;
-    return String.format(java.util.Locale.ROOT, "status: %d runs seen, %.1f records/s, %d alerts firing",
-        runs.size(), rate, firing.size());
+    return String.format(
+        java.util.Locale.ROOT,
+        "status: %d runs seen, %.1f records/s, %d alerts firing",
+        runs.size(),
+        rate,
+        firing.size());
   }
 
   @Override
   public void run() {
-    Map<String, Object> p = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+    Map<String, Object> p =
+        Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrap,
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+            "read_committed",
+            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+            "false");
+    try (KafkaConsumer<byte[], byte[]> c =
+        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       Set<TopicPartition> parts = new HashSet<>();
       for (String t : List.of(telemetryTopic, alertsTopic)) {
-        c.partitionsFor(t, Duration.ofSeconds(30)).forEach(i -> parts.add(new TopicPartition(t, i.partition())));
+        c.partitionsFor(t, Duration.ofSeconds(30))
+            .forEach(i -> parts.add(new TopicPartition(t, i.partition())));
       }
       c.assign(parts);
       c.seekToBeginning(parts);
@@ -79,7 +90,8 @@ final class StackStatus implements Runnable {
           } else {
             try {
               AlertEvent a = AlertJson.parse(r.value());
-              String id = a.run() + "/" + a.family().wire() + "/" + a.detector() + "/" + a.affectedTask();
+              String id =
+                  a.run() + "/" + a.family().wire() + "/" + a.detector() + "/" + a.affectedTask();
               if (a.status() == Status.FIRING) {
                 firing.put(id, a);
               } else {

@@ -17,7 +17,6 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -34,38 +33,58 @@ import picocli.CommandLine.Option;
 import sun.misc.Signal;
 
 /**
- * {@code trainwatch up}: the whole stack on this machine, for the user's own training jobs,
- * until stopped. A KRaft broker with its log in the data directory, the detection job on a
- * local Flink runtime (checkpoints in the data directory, resumed on restart), the sidecar's
- * HTTP intake, the alerts service (journal in the data directory; every notification printed
- * and appended to {@code notifications.jsonl}) and InfluxDB storage. Everything listens on
- * 127.0.0.1. SIGINT/SIGTERM: the intake flushes, the job stops with a savepoint, exit 0.
+ * {@code trainwatch up}: the whole stack on this machine, for the user's own training jobs, until
+ * stopped. A KRaft broker with its log in the data directory, the detection job on a local Flink
+ * runtime (checkpoints in the data directory, resumed on restart), the sidecar's HTTP intake, the
+ * alerts service (journal in the data directory; every notification printed and appended to {@code
+ * notifications.jsonl}) and InfluxDB storage. Everything listens on 127.0.0.1. SIGINT/SIGTERM: the
+ * intake flushes, the job stops with a savepoint, exit 0.
  */
-@Command(name = "up", mixinStandardHelpOptions = true,
-    description = "Run the whole stack on this machine (Kafka, the detection job, the sidecar's HTTP intake, "
-        + "alerts, storage) for your own training jobs, until Ctrl-C.")
+@Command(
+    name = "up",
+    mixinStandardHelpOptions = true,
+    description =
+        "Run the whole stack on this machine (Kafka, the detection job, the sidecar's HTTP intake, "
+            + "alerts, storage) for your own training jobs, until Ctrl-C.")
 final class UpCommand implements Callable<Integer> {
 
-  @Option(names = "--data-dir", description = "where the broker log, checkpoints, alert journal, spool, "
-      + "InfluxDB data and notifications.jsonl live (default: $TRAINWATCH_HOME, else ~/.trainwatch/up)")
+  @Option(
+      names = "--data-dir",
+      description =
+          "where the broker log, checkpoints, alert journal, spool, "
+              + "InfluxDB data and notifications.jsonl live (default: $TRAINWATCH_HOME, else ~/.trainwatch/up)")
   Path dataDir;
 
-  @Option(names = "--http-port", defaultValue = "8787",
+  @Option(
+      names = "--http-port",
+      defaultValue = "8787",
       description = "intake port on 127.0.0.1 (0 picks a free one; default ${DEFAULT-VALUE})")
   int httpPort;
 
-  @Option(names = "--alerts-config", description = "an alerts service config (alerts/alerts.example.yaml) whose "
-      + "receivers get every alert too (webhook, Slack, Alertmanager)")
+  @Option(
+      names = "--alerts-config",
+      description =
+          "an alerts service config (alerts/alerts.example.yaml) whose "
+              + "receivers get every alert too (webhook, Slack, Alertmanager)")
   Path alertsConfig;
 
-  @Option(names = "--influx", defaultValue = "auto", description = "storage: auto (TRAINWATCH_INFLUX_URL, else a "
-      + "local influxd with its data in the data dir when installed), none, or an InfluxDB 1.x URL")
+  @Option(
+      names = "--influx",
+      defaultValue = "auto",
+      description =
+          "storage: auto (TRAINWATCH_INFLUX_URL, else a "
+              + "local influxd with its data in the data dir when installed), none, or an InfluxDB 1.x URL")
   String influx;
 
-  @Option(names = "--status-interval", defaultValue = "10", description = "seconds between status lines (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--status-interval",
+      defaultValue = "10",
+      description = "seconds between status lines (default ${DEFAULT-VALUE})")
   int statusSeconds;
 
-  @Option(names = "--set", description = "job or detector setting key=value (see jobs/config/job.example.properties)")
+  @Option(
+      names = "--set",
+      description = "job or detector setting key=value (see jobs/config/job.example.properties)")
   Map<String, String> overrides = new HashMap<>();
 
   /** Alerts become visible at each checkpoint (exactly-once), so this bounds alert latency. */
@@ -76,11 +95,16 @@ final class UpCommand implements Callable<Integer> {
     Path dir = (dataDir != null ? dataDir : defaultDataDir()).toAbsolutePath().normalize();
     Checks.atLeast("--http-port", httpPort, 0);
     if (httpPort > 65535) {
-      throw new ConfigException("option '--http-port': expected a port from 0 to 65535, got " + httpPort);
+      throw new ConfigException(
+          "option '--http-port': expected a port from 0 to 65535, got " + httpPort);
     }
     Checks.atLeast("--status-interval", statusSeconds, 1);
-    if (!influx.equals("auto") && !influx.equals("none") && !influx.startsWith("http://") && !influx.startsWith("https://")) {
-      throw new ConfigException("option '--influx': expected auto, none or an http(s):// URL, got '" + influx + "'");
+    if (!influx.equals("auto")
+        && !influx.equals("none")
+        && !influx.startsWith("http://")
+        && !influx.startsWith("https://")) {
+      throw new ConfigException(
+          "option '--influx': expected auto, none or an http(s):// URL, got '" + influx + "'");
     }
     AlertsConfig userAlerts = null;
     if (alertsConfig != null) {
@@ -101,7 +125,9 @@ final class UpCommand implements Callable<Integer> {
     JobConfig.of(job); // every job and detector key checked before anything starts
 
     Files.createDirectories(dir);
-    try (FileChannel lockFile = FileChannel.open(dir.resolve("up.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    try (FileChannel lockFile =
+            FileChannel.open(
+                dir.resolve("up.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock = lockFile.tryLock()) {
       if (lock == null) {
         System.err.println("trainwatch up: another trainwatch up is using " + dir);
@@ -113,10 +139,13 @@ final class UpCommand implements Callable<Integer> {
 
   static Path defaultDataDir() {
     String home = System.getenv("TRAINWATCH_HOME");
-    return home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".trainwatch", "up");
+    return home != null && !home.isBlank()
+        ? Path.of(home)
+        : Path.of(System.getProperty("user.home"), ".trainwatch", "up");
   }
 
-  private int run(Path dir, Map<String, String> jobSettings, AlertsConfig userAlerts) throws Exception {
+  private int run(Path dir, Map<String, String> jobSettings, AlertsConfig userAlerts)
+      throws Exception {
     PrintStream out = System.out;
     long t0 = System.nanoTime();
     CountDownLatch stop = new CountDownLatch(1);
@@ -143,31 +172,56 @@ final class UpCommand implements Callable<Integer> {
 
         Path notifications = dir.resolve("notifications.jsonl");
         NotificationTail tail = new NotificationTail(notifications, out);
-        AlertsService notifier = AlertsService.start(localAlerts(kafka.bootstrapServers(), dir, notifications,
-            job.topics().alerts()), kafka.bootstrapServers());
-        AlertsService forwarder = userAlerts == null ? null : AlertsService.start(
-            userAlerts.withBootstrapServers(kafka.bootstrapServers()).withStateDir(dir.resolve("alerts-receivers")),
-            kafka.bootstrapServers());
-        Ingest intake = Ingest.start(IngestConfig.of(Map.of(
-            IngestConfig.HTTP_BIND.name(), "127.0.0.1",
-            IngestConfig.HTTP_PORT.name(), String.valueOf(httpPort),
-            IngestConfig.BOOTSTRAP_SERVERS.name(), kafka.bootstrapServers(),
-            IngestConfig.TOPIC.name(), job.topics().telemetry(),
-            IngestConfig.SPOOL_DIR.name(), dir.resolve("spool").toString(),
-            // answer only once records are in Kafka (or the spool): an acknowledged record survives a crash
-            IngestConfig.HTTP_ACK_DURABLE_MS.name(), "4000")), null);
-        StackStatus status = new StackStatus(kafka.bootstrapServers(), job.topics().telemetry(), job.topics().alerts(),
-            () -> intake.metrics().accepted.sum());
+        AlertsService notifier =
+            AlertsService.start(
+                localAlerts(kafka.bootstrapServers(), dir, notifications, job.topics().alerts()),
+                kafka.bootstrapServers());
+        AlertsService forwarder =
+            userAlerts == null
+                ? null
+                : AlertsService.start(
+                    userAlerts
+                        .withBootstrapServers(kafka.bootstrapServers())
+                        .withStateDir(dir.resolve("alerts-receivers")),
+                    kafka.bootstrapServers());
+        Ingest intake =
+            Ingest.start(
+                IngestConfig.of(
+                    Map.of(
+                        IngestConfig.HTTP_BIND.name(), "127.0.0.1",
+                        IngestConfig.HTTP_PORT.name(), String.valueOf(httpPort),
+                        IngestConfig.BOOTSTRAP_SERVERS.name(), kafka.bootstrapServers(),
+                        IngestConfig.TOPIC.name(), job.topics().telemetry(),
+                        IngestConfig.SPOOL_DIR.name(), dir.resolve("spool").toString(),
+                        // answer only once records are in Kafka (or the spool): an acknowledged
+                        // record survives a crash
+                        IngestConfig.HTTP_ACK_DURABLE_MS.name(), "4000")),
+                null);
+        StackStatus status =
+            new StackStatus(
+                kafka.bootstrapServers(),
+                job.topics().telemetry(),
+                job.topics().alerts(),
+                () -> intake.metrics().accepted.sum());
         Thread tailThread = daemon(tail, "notifications");
         Thread statusThread = daemon(status, "status");
 
         Optional<InfluxSinkConfig> storage = job.influx(env);
-        out.printf(java.util.Locale.ROOT, "trainwatch up: ready in %.1f s: intake %s/v1/records | alerts API "
+        out.printf(
+            java.util.Locale.ROOT,
+            "trainwatch up: ready in %.1f s: intake %s/v1/records | alerts API "
                 + "http://127.0.0.1:%d/api/v2/alerts | InfluxDB %s | Grafana: point it at that InfluxDB with grafana/provisioning"
-                + " | notifications %s%n", (System.nanoTime() - t0) / 1e9, intake.httpUrl(), notifier.httpPort(),
-            storage.map(InfluxSinkConfig::url).orElse("none"), notifications);
-        out.println("trainwatch up: post telemetry from your training script, e.g. "
-            + "Monitor(\"my-run\", url=\"" + intake.httpUrl() + "\"); Ctrl-C stops");
+                + " | notifications %s%n",
+            (System.nanoTime() - t0) / 1e9,
+            intake.httpUrl(),
+            notifier.httpPort(),
+            storage.map(InfluxSinkConfig::url).orElse("none"),
+            notifications);
+        out.println(
+            "trainwatch up: post telemetry from your training script, e.g. "
+                + "Monitor(\"my-run\", url=\""
+                + intake.httpUrl()
+                + "\"); Ctrl-C stops");
         out.flush();
 
         while (!stop.await(statusSeconds, TimeUnit.SECONDS)) {
@@ -179,12 +233,21 @@ final class UpCommand implements Callable<Integer> {
         long s0 = System.nanoTime();
         intake.close();
         try {
-          String savepoint = flinkJob.stopWithSavepoint(false, dir.resolve("savepoints").toUri().toString(),
-              SavepointFormatType.CANONICAL).get(20, TimeUnit.SECONDS);
+          String savepoint =
+              flinkJob
+                  .stopWithSavepoint(
+                      false,
+                      dir.resolve("savepoints").toUri().toString(),
+                      SavepointFormatType.CANONICAL)
+                  .get(20, TimeUnit.SECONDS);
           ResumePoint.pruneSavepoints(dir, Path.of(java.net.URI.create(savepoint)));
           out.println("trainwatch up: job state saved in " + savepoint);
-        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
-          out.println("trainwatch up: no savepoint (" + e.getMessage() + "); the next start resumes from the last checkpoint");
+        } catch (java.util.concurrent.TimeoutException
+            | java.util.concurrent.ExecutionException e) {
+          out.println(
+              "trainwatch up: no savepoint ("
+                  + e.getMessage()
+                  + "); the next start resumes from the last checkpoint");
           flinkJob.cancel().get(5, TimeUnit.SECONDS);
         }
         // let the alerts service deliver what the final checkpoint committed (group_wait 1 s)
@@ -198,7 +261,10 @@ final class UpCommand implements Callable<Integer> {
         notifier.close();
         tailThread.join(2000);
         statusThread.join(2000);
-        out.printf(java.util.Locale.ROOT, "trainwatch up: stopped in %.1f s%n", (System.nanoTime() - s0) / 1e9);
+        out.printf(
+            java.util.Locale.ROOT,
+            "trainwatch up: stopped in %.1f s%n",
+            (System.nanoTime() - s0) / 1e9);
       } finally {
         if (localInflux != null) {
           localInflux.close();
@@ -208,24 +274,30 @@ final class UpCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static JobClient startJob(Path dir, JobConfig job, Map<String, String> envVars) throws Exception {
+  private static JobClient startJob(Path dir, JobConfig job, Map<String, String> envVars)
+      throws Exception {
     Configuration c = TrainwatchJob.loopback();
     c.addAll(TrainwatchJob.checkpointStorage(job));
     Map<String, String> flink = new HashMap<>();
     // a crash leaves the last checkpoint behind for the next start
-    flink.put("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
+    flink.put(
+        "execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
     Optional<Path> resume = ResumePoint.newest(dir);
     resume.ifPresent(p -> flink.put("execution.state-recovery.path", p.toUri().toString()));
     c.addAll(Configuration.fromMap(flink));
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
-        (int) job.getLong("job.parallelism"), c);
+    StreamExecutionEnvironment env =
+        StreamExecutionEnvironment.createLocalEnvironment((int) job.getLong("job.parallelism"), c);
     TrainwatchJob.assemble(env, job, envVars);
-    System.out.println("trainwatch up: detection job " + (resume.isPresent() ? "resumed from " + resume.get() : "started"));
+    System.out.println(
+        "trainwatch up: detection job "
+            + (resume.isPresent() ? "resumed from " + resume.get() : "started"));
     return env.executeAsync(job.get("job.name"));
   }
 
-  private static AlertsConfig localAlerts(String bootstrap, Path dir, Path notifications, String topic) {
-    return ConfigLoader.parse("""
+  private static AlertsConfig localAlerts(
+      String bootstrap, Path dir, Path notifications, String topic) {
+    return ConfigLoader.parse(
+        """
         kafka: {bootstrap_servers: '%s', topic: '%s', group_id: trainwatch-up-notifications}
         http: {port: 0}
         state: {dir: '%s'}
@@ -237,7 +309,9 @@ final class UpCommand implements Callable<Integer> {
           repeat_interval: 4h
         receivers:
           - {name: file, type: file, path: '%s'}
-        """.formatted(bootstrap, topic, dir.resolve("alerts"), notifications), Map.of());
+        """
+            .formatted(bootstrap, topic, dir.resolve("alerts"), notifications),
+        Map.of());
   }
 
   private static Thread daemon(Runnable r, String name) {

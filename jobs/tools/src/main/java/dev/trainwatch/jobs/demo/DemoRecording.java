@@ -13,13 +13,13 @@ import java.util.List;
 import java.util.zip.GZIPInputStream;
 
 /**
- * The recorded telemetry of one real PyTorch run that {@code trainwatch demo} plays: the JSON
- * Lines the project's Python client wrote ({@code Monitor(run, path=...)}), unchanged.
+ * The recorded telemetry of one real PyTorch run that {@code trainwatch demo} plays: the JSON Lines
+ * the project's Python client wrote ({@code Monitor(run, path=...)}), unchanged.
  *
- * <p>The recordings are resources of this module ({@code demo/<run>.jsonl.gz}), made by
- * {@code examples/record_demo.py}; {@code demo/labels.json} beside them names each run's kind
- * and, in the format of {@code shared/eval/FORMAT.md}, its onset or its gaps, so
- * {@code trainwatch evaluate} and {@code score.py} score them like the public traces.
+ * <p>The recordings are resources of this module ({@code demo/<run>.jsonl.gz}), made by {@code
+ * examples/record_demo.py}; {@code demo/labels.json} beside them names each run's kind and, in the
+ * format of {@code shared/eval/FORMAT.md}, its onset or its gaps, so {@code trainwatch evaluate}
+ * and {@code score.py} score them like the public traces.
  *
  * @param kind what the run shows, as a labels.json kind: {@code healthy}, {@code softmax_collapse},
  *     {@code divergence}, {@code stability_gap}
@@ -42,8 +42,11 @@ public record DemoRecording(String run, String kind, List<String> lines) {
       JsonNode labels = JSON.readTree(resource("labels.json"));
       List<DemoRecording> out = new ArrayList<>();
       for (JsonNode run : labels.get("runs")) {
-        out.add(new DemoRecording(run.get("run").asText(), run.get("kind").asText(),
-            lines(run.get("file").asText())));
+        out.add(
+            new DemoRecording(
+                run.get("run").asText(),
+                run.get("kind").asText(),
+                lines(run.get("file").asText())));
       }
       return out;
     } catch (IOException e) {
@@ -66,8 +69,9 @@ public record DemoRecording(String run, String kind, List<String> lines) {
 
   private static List<String> lines(String file) throws IOException {
     List<String> out = new ArrayList<>();
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(
-        new GZIPInputStream(resource(file)), StandardCharsets.UTF_8))) {
+    try (BufferedReader r =
+        new BufferedReader(
+            new InputStreamReader(new GZIPInputStream(resource(file)), StandardCharsets.UTF_8))) {
       for (String line = r.readLine(); line != null; line = r.readLine()) {
         if (!line.isBlank()) {
           out.add(line);

@@ -14,16 +14,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Plays recorded runs into a sidecar's HTTP intake ({@code POST /v1/records}) as the training
- * jobs would have sent them, side by side: the runs advance together, round-robin, at a total
- * rate, and each run posts what it logged since its last post every {@link #FLUSH_INTERVAL},
- * one request per run, as JSON Lines, like the Python client's background thread does.
+ * Plays recorded runs into a sidecar's HTTP intake ({@code POST /v1/records}) as the training jobs
+ * would have sent them, side by side: the runs advance together, round-robin, at a total rate, and
+ * each run posts what it logged since its last post every {@link #FLUSH_INTERVAL}, one request per
+ * run, as JSON Lines, like the Python client's background thread does.
  *
- * <p>Each record is sent as recorded except {@code time_ms}, which becomes the time it is
- * played (alerts then carry the time the demo shows them, not the time of the recording).
- * Answers are handled as the client handles them: 202 counts the batch, 400 counts the
- * rejected lines (the rest were accepted), 503 resends the lines after the {@code accepted}
- * ones a second later (the sidecar's {@code Retry-After}); anything else is an error.
+ * <p>Each record is sent as recorded except {@code time_ms}, which becomes the time it is played
+ * (alerts then carry the time the demo shows them, not the time of the recording). Answers are
+ * handled as the client handles them: 202 counts the batch, 400 counts the rejected lines (the rest
+ * were accepted), 503 resends the lines after the {@code accepted} ones a second later (the
+ * sidecar's {@code Retry-After}); anything else is an error.
  *
  * <pre>{@code
  * SidecarPlayer.Result r = new SidecarPlayer(ingest.httpUrl(), InstantSource.system())
@@ -34,6 +34,7 @@ public final class SidecarPlayer {
 
   /** How often each run posts: the Python client's default {@code flush_interval} (0.5 s). */
   public static final Duration FLUSH_INTERVAL = Duration.ofMillis(500);
+
   /** 503 answers in a row for one batch before the player gives up (30 s at one a second). */
   static final int MAX_RETRIES = 30;
 
@@ -44,20 +45,27 @@ public final class SidecarPlayer {
 
   private final URI endpoint;
   private final InstantSource clock;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private long accepted;
   private long rejected;
   private long requests;
   private long retries;
 
-  /** @param sidecarUrl the sidecar's base URL, e.g. {@code http://127.0.0.1:8787} */
+  /**
+   * @param sidecarUrl the sidecar's base URL, e.g. {@code http://127.0.0.1:8787}
+   */
   public SidecarPlayer(String sidecarUrl, InstantSource clock) {
     this.endpoint = URI.create(sidecarUrl.replaceAll("/+$", "") + "/v1/records");
     this.clock = clock;
   }
 
-  /** Plays every record of every run, {@code recordsPerSecond} over all runs; returns when all are posted. */
-  public Result play(List<DemoRecording> runs, double recordsPerSecond) throws IOException, InterruptedException {
+  /**
+   * Plays every record of every run, {@code recordsPerSecond} over all runs; returns when all are
+   * posted.
+   */
+  public Result play(List<DemoRecording> runs, double recordsPerSecond)
+      throws IOException, InterruptedException {
     if (!(recordsPerSecond > 0)) {
       throw new IllegalArgumentException("records per second must be > 0, got " + recordsPerSecond);
     }
@@ -99,15 +107,19 @@ public final class SidecarPlayer {
       lines.add(playedAt(line, now));
     }
     for (int attempt = 0; ; attempt++) {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(endpoint)
-              .timeout(Duration.ofSeconds(10))
-              .header("Content-Type", "application/x-ndjson")
-              .POST(HttpRequest.BodyPublishers.ofString(String.join("\n", lines) + "\n"))
-              .build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(endpoint)
+                  .timeout(Duration.ofSeconds(10))
+                  .header("Content-Type", "application/x-ndjson")
+                  .POST(HttpRequest.BodyPublishers.ofString(String.join("\n", lines) + "\n"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       requests++;
-      JsonNode body = r.statusCode() == 202 || r.statusCode() == 400 || r.statusCode() == 503
-          ? JSON.readTree(r.body()) : null;
+      JsonNode body =
+          r.statusCode() == 202 || r.statusCode() == 400 || r.statusCode() == 503
+              ? JSON.readTree(r.body())
+              : null;
       switch (r.statusCode()) {
         case 202, 400 -> {
           accepted += body.path("accepted").asLong();
@@ -122,13 +134,20 @@ public final class SidecarPlayer {
             return;
           }
           if (attempt >= MAX_RETRIES) {
-            throw new IOException("the sidecar at " + endpoint + " answered 503 " + (attempt + 1)
-                + " times in a row: " + r.body());
+            throw new IOException(
+                "the sidecar at "
+                    + endpoint
+                    + " answered 503 "
+                    + (attempt + 1)
+                    + " times in a row: "
+                    + r.body());
           }
           retries++;
           Thread.sleep(1000); // the sidecar's Retry-After
         }
-        default -> throw new IOException("the sidecar at " + endpoint + " answered " + r.statusCode() + ": " + r.body());
+        default ->
+            throw new IOException(
+                "the sidecar at " + endpoint + " answered " + r.statusCode() + ": " + r.body());
       }
     }
   }

@@ -1,11 +1,11 @@
 package dev.trainwatch.jobs.replay;
 
-import dev.trainwatch.wire.TraceFiles;
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.RunMonitor;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.TelemetryParser;
+import dev.trainwatch.wire.TraceFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -13,9 +13,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Runs the detectors over recorded traces in-process, without Kafka or Flink: the fast
- * loop for tuning detectors and the reference the real pipeline's output is compared
- * with (both must produce the same alerts for the same input).
+ * Runs the detectors over recorded traces in-process, without Kafka or Flink: the fast loop for
+ * tuning detectors and the reference the real pipeline's output is compared with (both must produce
+ * the same alerts for the same input).
  */
 public final class OfflineEvaluation {
 
@@ -29,18 +29,21 @@ public final class OfflineEvaluation {
     Map<String, RunMonitor> monitors = new HashMap<>();
     long[] counts = new long[2];
     for (Path file : TraceFiles.resolve(traces)) {
-      TraceFiles.forEachLine(file, line -> {
-        if (TelemetryParser.DEFAULT.parse(line) instanceof ParseResult.Parsed p) {
-          counts[0]++;
-          RunMonitor m = monitors.computeIfAbsent(p.record().run(), r -> new RunMonitor(r, config));
-          m.observe(p.record(), alerts::add);
-          if (m.ended()) {
-            monitors.remove(p.record().run());
-          }
-        } else {
-          counts[1]++;
-        }
-      });
+      TraceFiles.forEachLine(
+          file,
+          line -> {
+            if (TelemetryParser.DEFAULT.parse(line) instanceof ParseResult.Parsed p) {
+              counts[0]++;
+              RunMonitor m =
+                  monitors.computeIfAbsent(p.record().run(), r -> new RunMonitor(r, config));
+              m.observe(p.record(), alerts::add);
+              if (m.ended()) {
+                monitors.remove(p.record().run());
+              }
+            } else {
+              counts[1]++;
+            }
+          });
     }
     return new Result(alerts, counts[0], counts[1]);
   }

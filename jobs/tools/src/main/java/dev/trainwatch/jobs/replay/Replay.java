@@ -20,16 +20,21 @@ import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * Replays recorded runs through the real path: an embedded KRaft Kafka broker, the trace
- * lines produced to the telemetry topic, the detection job on a local Flink MiniCluster
- * reading that topic up to its end, and the committed alerts read back from the alerts
- * topic. Returns when everything produced has been processed and committed.
+ * Replays recorded runs through the real path: an embedded KRaft Kafka broker, the trace lines
+ * produced to the telemetry topic, the detection job on a local Flink MiniCluster reading that
+ * topic up to its end, and the committed alerts read back from the alerts topic. Returns when
+ * everything produced has been processed and committed.
  */
 public final class Replay {
 
   /** What a replay produced, with its timings. */
-  public record Result(List<AlertEvent> alerts, List<DeadLetter> deadLetters, long recordsSent,
-      long produceMillis, long jobMillis, long totalMillis) {}
+  public record Result(
+      List<AlertEvent> alerts,
+      List<DeadLetter> deadLetters,
+      long recordsSent,
+      long produceMillis,
+      long jobMillis,
+      long totalMillis) {}
 
   private Replay() {}
 
@@ -42,29 +47,48 @@ public final class Replay {
   }
 
   /** Replays against any broker; the topics are created if absent. */
-  public static Result run(String bootstrap, List<Path> traces, int parallelism,
-      Map<String, String> detectorSettings, long t0) throws Exception {
+  public static Result run(
+      String bootstrap,
+      List<Path> traces,
+      int parallelism,
+      Map<String, String> detectorSettings,
+      long t0)
+      throws Exception {
     return run(bootstrap, traces, parallelism, detectorSettings, t0, null);
   }
 
-  /** As above; when {@code storage} is not null, telemetry and alerts are also stored in InfluxDB. */
-  public static Result run(String bootstrap, List<Path> traces, int parallelism,
-      Map<String, String> detectorSettings, long t0, InfluxSinkConfig storage) throws Exception {
+  /**
+   * As above; when {@code storage} is not null, telemetry and alerts are also stored in InfluxDB.
+   */
+  public static Result run(
+      String bootstrap,
+      List<Path> traces,
+      int parallelism,
+      Map<String, String> detectorSettings,
+      long t0,
+      InfluxSinkConfig storage)
+      throws Exception {
     Map<String, String> conf = new HashMap<>();
     conf.put("kafka.bootstrap.servers", bootstrap);
     conf.put("job.parallelism", String.valueOf(parallelism));
     conf.put("checkpoint.interval.ms", "1000");
     conf.put("source.starting-offsets", "earliest");
     conf.put("job.name", "trainwatch-replay");
-    // a bounded one-off job: its checkpoints go to a temporary directory, not the user's ~/.trainwatch
-    conf.put("checkpoint.dir", Path.of(System.getProperty("java.io.tmpdir"), "trainwatch-replay-checkpoints").toString());
+    // a bounded one-off job: its checkpoints go to a temporary directory, not the user's
+    // ~/.trainwatch
+    conf.put(
+        "checkpoint.dir",
+        Path.of(System.getProperty("java.io.tmpdir"), "trainwatch-replay-checkpoints").toString());
     // a bounded replay reads from the earliest offset every time: no consumer-group offsets needed
     conf.put("kafka.consumer.commit.offsets.on.checkpoint", "false");
     detectorSettings.forEach((k, v) -> conf.put("detector." + k, v));
     JobConfig config = JobConfig.of(conf);
     Topics topics = config.topics();
-    EmbeddedKafka.createTopics(bootstrap, Map.of(topics.telemetry(), 4, topics.alerts(), 4,
-        topics.deadLetter(), 1, topics.metrics(), 4), Map.of());
+    EmbeddedKafka.createTopics(
+        bootstrap,
+        Map.of(
+            topics.telemetry(), 4, topics.alerts(), 4, topics.deadLetter(), 1, topics.metrics(), 4),
+        Map.of());
 
     long tProduce = System.nanoTime();
     long sent = TraceProducer.produce(bootstrap, topics.telemetry(), traces);
@@ -72,20 +96,32 @@ public final class Replay {
 
     StreamExecutionEnvironment env = localEnvironment(parallelism);
     TrainwatchJob.configure(env, config);
-    TrainwatchJob.fromConfig(config, true).build(env, (records, alerts, metrics) -> {
-      if (storage != null) {
-        StorageTopology.attach(records, alerts, metrics, storage);
-      }
-    });
+    TrainwatchJob.fromConfig(config, true)
+        .build(
+            env,
+            (records, alerts, metrics) -> {
+              if (storage != null) {
+                StorageTopology.attach(records, alerts, metrics, storage);
+              }
+            });
     env.execute("trainwatch-replay");
     long tRead = System.nanoTime();
 
-    List<AlertEvent> alerts = TopicReader.readAll(bootstrap, topics.alerts(), Duration.ofMinutes(1))
-        .stream().map(AlertJson::parse).toList();
-    List<DeadLetter> dead = TopicReader.readAll(bootstrap, topics.deadLetter(), Duration.ofMinutes(1))
-        .stream().map(DeadLetter::fromJson).toList();
+    List<AlertEvent> alerts =
+        TopicReader.readAll(bootstrap, topics.alerts(), Duration.ofMinutes(1)).stream()
+            .map(AlertJson::parse)
+            .toList();
+    List<DeadLetter> dead =
+        TopicReader.readAll(bootstrap, topics.deadLetter(), Duration.ofMinutes(1)).stream()
+            .map(DeadLetter::fromJson)
+            .toList();
     long end = System.nanoTime();
-    return new Result(alerts, dead, sent, (tJob - tProduce) / 1_000_000, (tRead - tJob) / 1_000_000,
+    return new Result(
+        alerts,
+        dead,
+        sent,
+        (tJob - tProduce) / 1_000_000,
+        (tRead - tJob) / 1_000_000,
         (end - t0) / 1_000_000);
   }
 

@@ -1,9 +1,9 @@
 package dev.trainwatch.jobs.replay;
 
-import dev.trainwatch.wire.TraceFiles;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.trainwatch.wire.TraceFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,12 +12,12 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * When each recorded line is sent in a paced replay, as an offset from the start: every trace
- * is one training job and all of them start together, as a fleet would. {@link Pace.ByTime}
- * keeps each run's own gaps between {@code time_ms} values (divided by {@code speed}; a record
- * without {@code time_ms} or earlier than the one before is sent right after it);
- * {@link Pace.ByRate} sends a fixed number of records per second in total, the runs taking
- * turns. Pure: the producer sleeps until each offset.
+ * When each recorded line is sent in a paced replay, as an offset from the start: every trace is
+ * one training job and all of them start together, as a fleet would. {@link Pace.ByTime} keeps each
+ * run's own gaps between {@code time_ms} values (divided by {@code speed}; a record without {@code
+ * time_ms} or earlier than the one before is sent right after it); {@link Pace.ByRate} sends a
+ * fixed number of records per second in total, the runs taking turns. Pure: the producer sleeps
+ * until each offset.
  */
 public final class ReplaySchedule {
 
@@ -36,21 +36,27 @@ public final class ReplaySchedule {
     record ByRate(double perSecond) implements Pace {
       public ByRate {
         if (!(perSecond > 0) || Double.isInfinite(perSecond)) {
-          throw new IllegalArgumentException("--pace rate must be a positive number of records/s, got " + perSecond);
+          throw new IllegalArgumentException(
+              "--pace rate must be a positive number of records/s, got " + perSecond);
         }
       }
     }
 
-    /** {@code time} (with {@code speed}) or a rate in records per second ({@code 500}, {@code 500/s}). */
+    /**
+     * {@code time} (with {@code speed}) or a rate in records per second ({@code 500}, {@code
+     * 500/s}).
+     */
     public static Pace parse(String text, double speed) {
       String t = text.strip().toLowerCase(Locale.ROOT);
       if (t.equals("time") || t.equals("time_ms")) {
         return new ByTime(speed);
       }
       try {
-        return new ByRate(Double.parseDouble(t.endsWith("/s") ? t.substring(0, t.length() - 2) : t));
+        return new ByRate(
+            Double.parseDouble(t.endsWith("/s") ? t.substring(0, t.length() - 2) : t));
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--pace must be 'time' or a rate in records/s (e.g. 500), got '" + text + "'");
+        throw new IllegalArgumentException(
+            "--pace must be 'time' or a rate in records/s (e.g. 500), got '" + text + "'");
       }
     }
   }

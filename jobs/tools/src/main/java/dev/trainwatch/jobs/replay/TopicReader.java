@@ -12,8 +12,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * Reads a whole topic from the beginning up to its current end, read_committed: only what
- * the job's checkpoints committed (aborted transactional data never shows).
+ * Reads a whole topic from the beginning up to its current end, read_committed: only what the job's
+ * checkpoints committed (aborted transactional data never shows).
  */
 public final class TopicReader {
 
@@ -27,8 +27,10 @@ public final class TopicReader {
     List<byte[]> out = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> c =
         new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> parts = c.partitionsFor(topic).stream()
-          .map(i -> new TopicPartition(topic, i.partition())).toList();
+      List<TopicPartition> parts =
+          c.partitionsFor(topic).stream()
+              .map(i -> new TopicPartition(topic, i.partition()))
+              .toList();
       c.assign(parts);
       c.seekToBeginning(parts);
       Map<TopicPartition, Long> end = c.endOffsets(parts);

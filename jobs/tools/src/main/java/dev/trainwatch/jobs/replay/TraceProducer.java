@@ -1,7 +1,7 @@
 package dev.trainwatch.jobs.replay;
 
-import dev.trainwatch.wire.TraceFiles;
 import dev.trainwatch.wire.TelemetryParser;
+import dev.trainwatch.wire.TraceFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -13,9 +13,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * Publishes recorded traces to the telemetry topic exactly as a sidecar would: each line
- * as-is (malformed lines included, so the job dead-letters them), keyed by the run it names
- * so one run's records stay in order in one partition. Idempotent producer, acks=all.
+ * Publishes recorded traces to the telemetry topic exactly as a sidecar would: each line as-is
+ * (malformed lines included, so the job dead-letters them), keyed by the run it names so one run's
+ * records stay in order in one partition. Idempotent producer, acks=all.
  */
 public final class TraceProducer {
 
@@ -29,10 +29,12 @@ public final class TraceProducer {
     try (KafkaProducer<byte[], byte[]> producer =
         new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
       for (Path file : TraceFiles.resolve(traces)) {
-        TraceFiles.forEachLine(file, line -> {
-          send(producer, topic, line, failure);
-          sent[0]++;
-        });
+        TraceFiles.forEachLine(
+            file,
+            line -> {
+              send(producer, topic, line, failure);
+              sent[0]++;
+            });
       }
       producer.flush();
     }
@@ -41,17 +43,23 @@ public final class TraceProducer {
   }
 
   /**
-   * Produces the lines at their scheduled times (sleeping until each is due), so a deployment
-   * sees the runs progress in real time; {@code progress} is called about every 10 s with the
-   * count sent. Returns the number of lines sent.
+   * Produces the lines at their scheduled times (sleeping until each is due), so a deployment sees
+   * the runs progress in real time; {@code progress} is called about every 10 s with the count
+   * sent. Returns the number of lines sent.
    */
-  public static long produce(String bootstrap, String topic, List<ReplaySchedule.Entry> schedule,
-      java.util.function.LongConsumer progress) throws InterruptedException {
+  public static long produce(
+      String bootstrap,
+      String topic,
+      List<ReplaySchedule.Entry> schedule,
+      java.util.function.LongConsumer progress)
+      throws InterruptedException {
     AtomicReference<Exception> failure = new AtomicReference<>();
     long sent = 0;
     try (KafkaProducer<byte[], byte[]> producer =
-        new KafkaProducer<>(producerProperties(bootstrap), new ByteArraySerializer(), new ByteArraySerializer())) {
-      producer.partitionsFor(topic); // metadata first: a first send blocked on it would bunch the start
+        new KafkaProducer<>(
+            producerProperties(bootstrap), new ByteArraySerializer(), new ByteArraySerializer())) {
+      producer.partitionsFor(
+          topic); // metadata first: a first send blocked on it would bunch the start
       long start = System.nanoTime();
       long nextReport = start + 10_000_000_000L;
       for (ReplaySchedule.Entry e : schedule) {
@@ -72,19 +80,25 @@ public final class TraceProducer {
     return sent;
   }
 
-  private static void send(KafkaProducer<byte[], byte[]> producer, String topic, String line,
+  private static void send(
+      KafkaProducer<byte[], byte[]> producer,
+      String topic,
+      String line,
       AtomicReference<Exception> failure) {
     byte[] value = line.getBytes(StandardCharsets.UTF_8);
-    producer.send(new ProducerRecord<>(topic, runKey(value), value), (md, e) -> {
-      if (e != null) {
-        failure.compareAndSet(null, e);
-      }
-    });
+    producer.send(
+        new ProducerRecord<>(topic, runKey(value), value),
+        (md, e) -> {
+          if (e != null) {
+            failure.compareAndSet(null, e);
+          }
+        });
   }
 
   private static void throwIfFailed(AtomicReference<Exception> failure) {
     if (failure.get() != null) {
-      throw new IllegalStateException("producing traces failed: " + failure.get().getMessage(), failure.get());
+      throw new IllegalStateException(
+          "producing traces failed: " + failure.get().getMessage(), failure.get());
     }
   }
 

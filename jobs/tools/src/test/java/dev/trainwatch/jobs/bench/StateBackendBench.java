@@ -27,14 +27,14 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * Benchmark, not a test: the detection job with each {@code state.backend} over the same topic of
- * a very large fleet (default 100,000 runs x 3 records), on {@code trainwatch run}'s settings
+ * Benchmark, not a test: the detection job with each {@code state.backend} over the same topic of a
+ * very large fleet (default 100,000 runs x 3 records), on {@code trainwatch run}'s settings
  * (exactly-once, checkpoints under a temporary {@code checkpoint.dir}, 5 s apart). Prints the rate
- * between the first and the last record, and Flink's checkpoint statistics (REST) after the
- * given number of completed checkpoints: checkpointed size (what one checkpoint uploads), full
- * state size and duration. Run with the test classpath:
- * {@code java -cp ... dev.trainwatch.jobs.bench.StateBackendBench [runs] [records per run]
- * [hashmap,rocksdb] [checkpoints]}.
+ * between the first and the last record, and Flink's checkpoint statistics (REST) after the given
+ * number of completed checkpoints: checkpointed size (what one checkpoint uploads), full state size
+ * and duration. Run with the test classpath: {@code java -cp ...
+ * dev.trainwatch.jobs.bench.StateBackendBench [runs] [records per run] [hashmap,rocksdb]
+ * [checkpoints]}.
  */
 public final class StateBackendBench {
 
@@ -61,36 +61,65 @@ public final class StateBackendBench {
     p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
     SyntheticFleet fleet = new SyntheticFleet(runs, 1);
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
       for (long i = 0; i < (long) runs * perRun; i++) {
         var r = fleet.next(1_700_000_000_000L + i);
-        producer.send(new ProducerRecord<>("sb.t", r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
+        producer.send(
+            new ProducerRecord<>(
+                "sb.t", r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
       }
     }
   }
 
-  private static void measure(String bootstrap, String backend, int checkpoints, long records) throws Exception {
+  private static void measure(String bootstrap, String backend, int checkpoints, long records)
+      throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    Map<String, String> c = new HashMap<>(Map.of("kafka.bootstrap.servers", bootstrap, "topics.telemetry", "sb.t",
-        "topics.alerts", "sb.a", "topics.dead-letter", "sb.d", "topics.metrics", "sb.m",
-        "checkpoint.interval.ms", "5000", "source.starting-offsets", "earliest", "state.backend", backend,
-        "checkpoint.dir", Files.createTempDirectory("trainwatch-sb").toString()));
+    Map<String, String> c =
+        new HashMap<>(
+            Map.of(
+                "kafka.bootstrap.servers",
+                bootstrap,
+                "topics.telemetry",
+                "sb.t",
+                "topics.alerts",
+                "sb.a",
+                "topics.dead-letter",
+                "sb.d",
+                "topics.metrics",
+                "sb.m",
+                "checkpoint.interval.ms",
+                "5000",
+                "source.starting-offsets",
+                "earliest",
+                "state.backend",
+                backend,
+                "checkpoint.dir",
+                Files.createTempDirectory("trainwatch-sb").toString()));
     c.put("job.name", "sb-" + backend);
     c.put("state.max-active-runs", "1000000");
     JobConfig config = JobConfig.of(c);
     Configuration flink = TrainwatchJob.loopback();
     flink.addAll(TrainwatchJob.checkpointStorage(config));
     flink.set(RestOptions.PORT, port);
-    flink.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.parse("512m")); // RocksDB's block cache and memtables
+    flink.set(
+        TaskManagerOptions.MANAGED_MEMORY_SIZE,
+        MemorySize.parse("512m")); // RocksDB's block cache and memtables
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, flink);
     TrainwatchJob.configure(env, config);
     ThroughputProbe.reset("sb");
-    TrainwatchJob.fromConfig(config, false).build(env, (parsed, alerts, metrics) ->
-        parsed.map(new ThroughputProbe<>("sb")).returns(parsed.getType())
-            .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>()));
+    TrainwatchJob.fromConfig(config, false)
+        .build(
+            env,
+            (parsed, alerts, metrics) ->
+                parsed
+                    .map(new ThroughputProbe<>("sb"))
+                    .returns(parsed.getType())
+                    .sinkTo(
+                        new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>()));
     var job = env.executeAsync("sb-" + backend);
     HttpClient http = HttpClient.newHttpClient();
     URI stats = URI.create("http://127.0.0.1:" + port + "/jobs/" + job.getJobID() + "/checkpoints");
@@ -99,7 +128,9 @@ public final class StateBackendBench {
     while (System.nanoTime() < deadline) {
       Thread.sleep(2000);
       try {
-        last = http.send(HttpRequest.newBuilder(stats).build(), HttpResponse.BodyHandlers.ofString()).body();
+        last =
+            http.send(HttpRequest.newBuilder(stats).build(), HttpResponse.BodyHandlers.ofString())
+                .body();
       } catch (java.io.IOException e) {
         continue; // REST not up yet
       }
@@ -110,8 +141,13 @@ public final class StateBackendBench {
     }
     job.cancel().get();
     Thread.sleep(2000); // the probes publish at close
-    System.out.printf(java.util.Locale.ROOT, "%n== state.backend=%s: %,.0f records/s (%,d of %,d records seen)%n",
-        backend, ThroughputProbe.rate("sb"), ThroughputProbe.count("sb"), records);
+    System.out.printf(
+        java.util.Locale.ROOT,
+        "%n== state.backend=%s: %,.0f records/s (%,d of %,d records seen)%n",
+        backend,
+        ThroughputProbe.rate("sb"),
+        ThroughputProbe.count("sb"),
+        records);
     System.out.println("checkpoint statistics: " + last);
   }
 }

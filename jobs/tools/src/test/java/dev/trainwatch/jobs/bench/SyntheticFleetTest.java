@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.RunMonitor;
 import dev.trainwatch.wire.ParseResult;
-import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.util.ArrayList;
@@ -26,8 +25,14 @@ class SyntheticFleetTest {
       assertThat(rec.metrics().size()).isEqualTo(SyntheticFleet.METRICS);
       runs.add(rec.run() + "@" + rec.step());
     }
-    assertThat(runs).containsExactly("bench-run-0000@0", "bench-run-0001@0", "bench-run-0002@0",
-        "bench-run-0000@1", "bench-run-0001@1", "bench-run-0002@1");
+    assertThat(runs)
+        .containsExactly(
+            "bench-run-0000@0",
+            "bench-run-0001@0",
+            "bench-run-0002@0",
+            "bench-run-0000@1",
+            "bench-run-0001@1",
+            "bench-run-0002@1");
   }
 
   @Test
@@ -37,7 +42,9 @@ class SyntheticFleetTest {
     java.util.Map<String, RunMonitor> monitors = new java.util.HashMap<>();
     for (int i = 0; i < 5000; i++) {
       TelemetryRecord r = i == 4999 ? f.poisoned(i) : f.next(i);
-      monitors.computeIfAbsent(r.run(), k -> new RunMonitor(k, DetectorConfig.DEFAULTS)).observe(r, alerts::add);
+      monitors
+          .computeIfAbsent(r.run(), k -> new RunMonitor(k, DetectorConfig.DEFAULTS))
+          .observe(r, alerts::add);
     }
     assertThat(alerts).hasSize(1);
     assertThat(monitors.values()).allSatisfy(m -> assertThat(m.stateBytes()).isLessThan(8 * 1024));
@@ -50,10 +57,14 @@ class SyntheticFleetTest {
     List<Object> alerts = new ArrayList<>();
     java.util.Map<String, RunMonitor> monitors = new java.util.HashMap<>();
     for (int i = 0; i < 400; i++) {
-      TelemetryRecord r = ((ParseResult.Parsed) TelemetryParser.DEFAULT.parse(f.nextJson(i))).record();
-      monitors.computeIfAbsent(r.run(), k -> new RunMonitor(k, DetectorConfig.DEFAULTS)).observe(r, alerts::add);
+      TelemetryRecord r =
+          ((ParseResult.Parsed) TelemetryParser.DEFAULT.parse(f.nextJson(i))).record();
+      monitors
+          .computeIfAbsent(r.run(), k -> new RunMonitor(k, DetectorConfig.DEFAULTS))
+          .observe(r, alerts::add);
     }
-    TelemetryRecord last = ((ParseResult.Parsed) TelemetryParser.DEFAULT.parse(f.nextJson(400))).record();
+    TelemetryRecord last =
+        ((ParseResult.Parsed) TelemetryParser.DEFAULT.parse(f.nextJson(400))).record();
     assertThat(last.metrics().get("grad_norm/layer.97")).isPositive();
     assertThat(last.metrics().get("attn/max_logit/layer.3")).isBetween(5.0, 12.0);
     assertThat(alerts).isEmpty();
@@ -61,7 +72,9 @@ class SyntheticFleetTest {
     java.util.Map<String, RunMonitor> narrowMonitors = new java.util.HashMap<>();
     for (int i = 0; i < 400; i++) {
       TelemetryRecord r = narrow.next(i);
-      narrowMonitors.computeIfAbsent(r.run(), k -> new RunMonitor(k, DetectorConfig.DEFAULTS)).observe(r, a -> {});
+      narrowMonitors
+          .computeIfAbsent(r.run(), k -> new RunMonitor(k, DetectorConfig.DEFAULTS))
+          .observe(r, a -> {});
     }
     // per-layer metrics add no per-run state: the detectors keep scalars and bounded windows
     assertThat(monitors.get("bench-run-0000").stateBytes())

@@ -8,10 +8,10 @@ import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
 import dev.trainwatch.jobs.replay.OfflineEvaluation;
 import dev.trainwatch.jobs.replay.TopicReader;
-import dev.trainwatch.wire.TraceFiles;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.Topics;
+import dev.trainwatch.wire.TraceFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,26 +32,32 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Exactly-once on a real multi-process Flink cluster: the job jar is submitted to a session
- * cluster of one JobManager and two TaskManager JVMs, telemetry streams in, one TaskManager
- * is killed mid-stream, and the committed alerts must equal those of an uninterrupted run.
+ * Exactly-once on a real multi-process Flink cluster: the job jar is submitted to a session cluster
+ * of one JobManager and two TaskManager JVMs, telemetry streams in, one TaskManager is killed
+ * mid-stream, and the committed alerts must equal those of an uninterrupted run.
  */
 @Timeout(value = 6, unit = java.util.concurrent.TimeUnit.MINUTES)
 class FlinkClusterFailoverIT {
 
-  static final Path TRACES = Path.of(System.getProperty("trainwatch.shared", "../../shared"), "eval", "traces");
+  static final Path TRACES =
+      Path.of(System.getProperty("trainwatch.shared", "../../shared"), "eval", "traces");
   static final Path JOB_JAR = Path.of("..", "flink", "target", "trainwatch-jobs-flink.jar");
 
-  @TempDir
-  Path work;
+  @TempDir Path work;
 
   @Test
   void killingATaskManagerMidStreamLosesAndDuplicatesNoAlert() throws Exception {
-    List<Path> traces = List.of(TRACES.resolve("sc-mlp-p97-lr5e-3-s3.jsonl.gz"),
-        TRACES.resolve("lm-char-py-d128-w900-lr1.5e-1-s6.jsonl.gz"),
-        TRACES.resolve("cl-digits-ci-replay-s1.jsonl.gz"), TRACES.resolve("mlp-digits-sgdr-s0.jsonl.gz"));
-    List<String> expected = OfflineEvaluation.run(traces, DetectorConfig.DEFAULTS).alerts().stream()
-        .map(AlertJson::toJson).sorted().toList();
+    List<Path> traces =
+        List.of(
+            TRACES.resolve("sc-mlp-p97-lr5e-3-s3.jsonl.gz"),
+            TRACES.resolve("lm-char-py-d128-w900-lr1.5e-1-s6.jsonl.gz"),
+            TRACES.resolve("cl-digits-ci-replay-s1.jsonl.gz"),
+            TRACES.resolve("mlp-digits-sgdr-s0.jsonl.gz"));
+    List<String> expected =
+        OfflineEvaluation.run(traces, DetectorConfig.DEFAULTS).alerts().stream()
+            .map(AlertJson::toJson)
+            .sorted()
+            .toList();
     assertThat(expected).as("the reference run raises alerts").isNotEmpty();
 
     try (EmbeddedKafka kafka = EmbeddedKafka.start();
@@ -60,20 +66,35 @@ class FlinkClusterFailoverIT {
       kafka.createTopics(Map.of(topics.telemetry(), 4, topics.alerts(), 2, topics.deadLetter(), 1));
       cluster.start(2);
 
-      JobConfig config = JobConfig.of(Map.of("kafka.bootstrap.servers", kafka.bootstrapServers(),
-          "job.parallelism", "2", "checkpoint.interval.ms", "1000", "source.starting-offsets", "earliest",
-          "job.name", "trainwatch-failover"));
-      StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment(
-          "127.0.0.1", cluster.restPort(), new Configuration(), JOB_JAR.toString());
+      JobConfig config =
+          JobConfig.of(
+              Map.of(
+                  "kafka.bootstrap.servers",
+                  kafka.bootstrapServers(),
+                  "job.parallelism",
+                  "2",
+                  "checkpoint.interval.ms",
+                  "1000",
+                  "source.starting-offsets",
+                  "earliest",
+                  "job.name",
+                  "trainwatch-failover"));
+      StreamExecutionEnvironment env =
+          StreamExecutionEnvironment.createRemoteEnvironment(
+              "127.0.0.1", cluster.restPort(), new Configuration(), JOB_JAR.toString());
       TrainwatchJob.configure(env, config);
       TrainwatchJob.fromConfig(config, false).build(env);
       JobClient job = env.executeAsync("trainwatch-failover");
 
       AtomicLong produced = new AtomicLong();
-      Thread producer = new Thread(() -> produceSlowly(kafka.bootstrapServers(), topics.telemetry(), traces, produced));
+      Thread producer =
+          new Thread(
+              () -> produceSlowly(kafka.bootstrapServers(), topics.telemetry(), traces, produced));
       producer.start();
       long total = 8000;
-      awaitCondition(() -> produced.get() > total * 2 / 5 && completedCheckpoints(cluster) >= 1, Duration.ofSeconds(120));
+      awaitCondition(
+          () -> produced.get() > total * 2 / 5 && completedCheckpoints(cluster) >= 1,
+          Duration.ofSeconds(120));
       // One slot per TaskManager and parallelism 2: each TaskManager runs half the pipeline,
       // so killing one always hits running tasks. A replacement joins, as after a machine restart.
       cluster.killTaskManager(0);
@@ -83,23 +104,35 @@ class FlinkClusterFailoverIT {
       List<String> actual = List.of();
       long deadline = System.nanoTime() + Duration.ofSeconds(150).toNanos();
       while (System.nanoTime() < deadline) {
-        actual = TopicReader.readAll(kafka.bootstrapServers(), topics.alerts(), Duration.ofSeconds(30))
-            .stream().map(AlertJson::parse).map(AlertJson::toJson).sorted().toList();
+        actual =
+            TopicReader.readAll(kafka.bootstrapServers(), topics.alerts(), Duration.ofSeconds(30))
+                .stream()
+                .map(AlertJson::parse)
+                .map(AlertJson::toJson)
+                .sorted()
+                .toList();
         if (actual.size() >= expected.size()) {
           break;
         }
         Thread.sleep(1000);
       }
       Thread.sleep(3000); // two more checkpoints: nothing extra may be committed
-      actual = TopicReader.readAll(kafka.bootstrapServers(), topics.alerts(), Duration.ofSeconds(30))
-          .stream().map(AlertJson::parse).map(AlertJson::toJson).sorted().toList();
+      actual =
+          TopicReader.readAll(kafka.bootstrapServers(), topics.alerts(), Duration.ofSeconds(30))
+              .stream()
+              .map(AlertJson::parse)
+              .map(AlertJson::toJson)
+              .sorted()
+              .toList();
       String exceptions = cluster.rest("/jobs/" + job.getJobID() + "/exceptions");
       job.cancel().get();
       assertThat(actual).isEqualTo(expected);
       // The job really failed over: the lost TaskManager left an entry in its exception history
       // (worded by whichever component noticed first: heartbeat, RPC or the network stack).
-      assertThat(exceptions).contains("\"entries\":[{").containsPattern(
-          "no longer reachable|RecipientUnreachable|closed by remote task manager|Lost connection");
+      assertThat(exceptions)
+          .contains("\"entries\":[{")
+          .containsPattern(
+              "no longer reachable|RecipientUnreachable|closed by remote task manager|Lost connection");
     }
   }
 
@@ -116,7 +149,8 @@ class FlinkClusterFailoverIT {
   }
 
   /** ~500 records/s keyed by run, so the stream is still flowing when a TaskManager dies. */
-  private static void produceSlowly(String bootstrap, String topic, List<Path> traces, AtomicLong produced) {
+  private static void produceSlowly(
+      String bootstrap, String topic, List<Path> traces, AtomicLong produced) {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
@@ -129,7 +163,8 @@ class FlinkClusterFailoverIT {
       perRun.add(one);
     }
     long total = perRun.stream().mapToLong(List::size).sum();
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
       for (int i = 0; produced.get() < total; i++) {
         for (List<String> run : perRun) {
           if (i < run.size()) {
@@ -150,7 +185,8 @@ class FlinkClusterFailoverIT {
     }
   }
 
-  private static void awaitCondition(java.util.function.BooleanSupplier c, Duration timeout) throws InterruptedException {
+  private static void awaitCondition(java.util.function.BooleanSupplier c, Duration timeout)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!c.getAsBoolean()) {
       if (System.nanoTime() > deadline) {

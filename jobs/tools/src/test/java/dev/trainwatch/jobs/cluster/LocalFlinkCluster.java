@@ -16,11 +16,11 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * A real multi-process Flink session cluster on loopback, started from the Maven jars on
- * this JVM's class path: one JobManager JVM ({@code StandaloneSessionClusterEntrypoint}) and
- * N TaskManager JVMs ({@code TaskManagerRunner}). Each can be killed like a crashed machine.
- * The project's own classes are kept off the cluster's class path, so jobs must ship them
- * in the submitted jar, as on a real cluster.
+ * A real multi-process Flink session cluster on loopback, started from the Maven jars on this JVM's
+ * class path: one JobManager JVM ({@code StandaloneSessionClusterEntrypoint}) and N TaskManager
+ * JVMs ({@code TaskManagerRunner}). Each can be killed like a crashed machine. The project's own
+ * classes are kept off the cluster's class path, so jobs must ship them in the submitted jar, as on
+ * a real cluster.
  */
 final class LocalFlinkCluster implements AutoCloseable {
 
@@ -36,48 +36,60 @@ final class LocalFlinkCluster implements AutoCloseable {
     this.logDir = Files.createDirectories(workDir.resolve("log"));
     this.restPort = freePort();
     int rpcPort = freePort();
-    this.classPath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-        .filter(e -> !e.contains("trainwatch") && !e.endsWith("test-classes") && !e.endsWith("/classes"))
-        // as on a real cluster: connectors and clients come with the job jar, not the cluster
-        .filter(e -> !e.contains("kafka") && !e.contains("junit"))
-        // nor storage: the job jar must carry influxdb-java and its HTTP stack
-        .filter(e -> !e.matches(".*/(influxdb-java|okhttp|retrofit|converter-moshi|moshi|okio|msgpack)[^/]*\\.jar"))
-        .collect(Collectors.joining(File.pathSeparator));
+    this.classPath =
+        Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+            .filter(
+                e ->
+                    !e.contains("trainwatch")
+                        && !e.endsWith("test-classes")
+                        && !e.endsWith("/classes"))
+            // as on a real cluster: connectors and clients come with the job jar, not the cluster
+            .filter(e -> !e.contains("kafka") && !e.contains("junit"))
+            // nor storage: the job jar must carry influxdb-java and its HTTP stack
+            .filter(
+                e ->
+                    !e.matches(
+                        ".*/(influxdb-java|okhttp|retrofit|converter-moshi|moshi|okio|msgpack)[^/]*\\.jar"))
+            .collect(Collectors.joining(File.pathSeparator));
     Path checkpoints = Files.createDirectories(workDir.resolve("checkpoints"));
-    Files.writeString(confDir.resolve("config.yaml"), String.join("\n",
-        "jobmanager.rpc.address: 127.0.0.1",
-        "jobmanager.rpc.port: " + rpcPort,
-        "jobmanager.bind-host: 127.0.0.1",
-        "rest.address: 127.0.0.1",
-        "rest.bind-address: 127.0.0.1",
-        "rest.port: " + restPort,
-        "taskmanager.host: 127.0.0.1",
-        "taskmanager.bind-host: 127.0.0.1",
-        "taskmanager.numberOfTaskSlots: " + slotsPerTaskManager,
-        "jobmanager.memory.process.size: 600m",
-        "taskmanager.cpu.cores: 1",
-        "taskmanager.memory.framework.heap.size: 64m",
-        "taskmanager.memory.framework.off-heap.size: 64m",
-        "taskmanager.memory.task.heap.size: 256m",
-        "taskmanager.memory.task.off-heap.size: 0m",
-        "taskmanager.memory.managed.size: 32m",
-        "taskmanager.memory.network.min: 32m",
-        "taskmanager.memory.network.max: 32m",
-        "taskmanager.memory.jvm-metaspace.size: 192m",
-        "taskmanager.memory.jvm-overhead.min: 64m",
-        "taskmanager.memory.jvm-overhead.max: 64m",
-        // A killed TaskManager must be noticed in seconds, not the default 50 s.
-        "heartbeat.interval: 1000",
-        "heartbeat.timeout: 4000",
-        "restart-strategy.type: fixed-delay",
-        "restart-strategy.fixed-delay.attempts: 10",
-        "restart-strategy.fixed-delay.delay: 1 s",
-        "execution.checkpointing.dir: file://" + checkpoints,
-        "state.checkpoints.dir: file://" + checkpoints,
-        "blob.server.port: 0",
-        "taskmanager.rpc.port: 0",
-        "taskmanager.data.port: 0",
-        "") + "\n");
+    Files.writeString(
+        confDir.resolve("config.yaml"),
+        String.join(
+                "\n",
+                "jobmanager.rpc.address: 127.0.0.1",
+                "jobmanager.rpc.port: " + rpcPort,
+                "jobmanager.bind-host: 127.0.0.1",
+                "rest.address: 127.0.0.1",
+                "rest.bind-address: 127.0.0.1",
+                "rest.port: " + restPort,
+                "taskmanager.host: 127.0.0.1",
+                "taskmanager.bind-host: 127.0.0.1",
+                "taskmanager.numberOfTaskSlots: " + slotsPerTaskManager,
+                "jobmanager.memory.process.size: 600m",
+                "taskmanager.cpu.cores: 1",
+                "taskmanager.memory.framework.heap.size: 64m",
+                "taskmanager.memory.framework.off-heap.size: 64m",
+                "taskmanager.memory.task.heap.size: 256m",
+                "taskmanager.memory.task.off-heap.size: 0m",
+                "taskmanager.memory.managed.size: 32m",
+                "taskmanager.memory.network.min: 32m",
+                "taskmanager.memory.network.max: 32m",
+                "taskmanager.memory.jvm-metaspace.size: 192m",
+                "taskmanager.memory.jvm-overhead.min: 64m",
+                "taskmanager.memory.jvm-overhead.max: 64m",
+                // A killed TaskManager must be noticed in seconds, not the default 50 s.
+                "heartbeat.interval: 1000",
+                "heartbeat.timeout: 4000",
+                "restart-strategy.type: fixed-delay",
+                "restart-strategy.fixed-delay.attempts: 10",
+                "restart-strategy.fixed-delay.delay: 1 s",
+                "execution.checkpointing.dir: file://" + checkpoints,
+                "state.checkpoints.dir: file://" + checkpoints,
+                "blob.server.port: 0",
+                "taskmanager.rpc.port: 0",
+                "taskmanager.data.port: 0",
+                "")
+            + "\n");
   }
 
   int restPort() {
@@ -85,7 +97,11 @@ final class LocalFlinkCluster implements AutoCloseable {
   }
 
   void start(int taskManagerCount) throws Exception {
-    jobManager = launch("jobmanager", "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", "512m");
+    jobManager =
+        launch(
+            "jobmanager",
+            "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+            "512m");
     for (int i = 0; i < taskManagerCount; i++) {
       startTaskManager();
     }
@@ -93,7 +109,11 @@ final class LocalFlinkCluster implements AutoCloseable {
   }
 
   Process startTaskManager() throws IOException {
-    Process p = launch("taskmanager-" + taskManagers.size(), "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", "400m");
+    Process p =
+        launch(
+            "taskmanager-" + taskManagers.size(),
+            "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+            "400m");
     taskManagers.add(p);
     return p;
   }
@@ -106,16 +126,29 @@ final class LocalFlinkCluster implements AutoCloseable {
   }
 
   private Process launch(String name, String mainClass, String heap) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx" + heap, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.lang=ALL-UNNAMED",
-        "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
-        "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-        "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED", "--add-opens=java.base/java.net=ALL-UNNAMED",
-        "--add-opens=java.base/java.text=ALL-UNNAMED", "--add-opens=java.base/java.time=ALL-UNNAMED",
-        "-Dlog.file=" + logDir.resolve(name + ".log"),
-        "-cp", classPath, mainClass, "--configDir", confDir.toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx" + heap,
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "--add-opens=java.base/java.util=ALL-UNNAMED",
+                "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+                "--add-opens=java.base/java.io=ALL-UNNAMED",
+                "--add-opens=java.base/java.nio=ALL-UNNAMED",
+                "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+                "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+                "--add-opens=java.base/java.net=ALL-UNNAMED",
+                "--add-opens=java.base/java.text=ALL-UNNAMED",
+                "--add-opens=java.base/java.time=ALL-UNNAMED",
+                "-Dlog.file=" + logDir.resolve(name + ".log"),
+                "-cp",
+                classPath,
+                mainClass,
+                "--configDir",
+                confDir.toString()));
     return new ProcessBuilder(cmd)
         .redirectErrorStream(true)
         .redirectOutput(logDir.resolve(name + ".out").toFile())
@@ -124,8 +157,12 @@ final class LocalFlinkCluster implements AutoCloseable {
 
   String rest(String path) throws Exception {
     HttpClient c = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    HttpResponse<String> r = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + restPort + path))
-        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        c.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + restPort + path))
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     return r.body();
   }
 
@@ -146,7 +183,8 @@ final class LocalFlinkCluster implements AutoCloseable {
       }
       Thread.sleep(500);
     }
-    throw new IllegalStateException("cluster did not get " + count + " TaskManagers within " + timeout + "; logs in " + logDir);
+    throw new IllegalStateException(
+        "cluster did not get " + count + " TaskManagers within " + timeout + "; logs in " + logDir);
   }
 
   /** The cluster's configuration directory (FLINK_CONF_DIR of a {@code flink} client). */
@@ -154,23 +192,33 @@ final class LocalFlinkCluster implements AutoCloseable {
     return confDir;
   }
 
-  /** Flink's own jars, without the project's or Kafka's classes: what a Flink distribution's lib/ holds. */
+  /**
+   * Flink's own jars, without the project's or Kafka's classes: what a Flink distribution's lib/
+   * holds.
+   */
   String classPath() {
     return classPath;
   }
 
   /**
-   * Runs the {@code flink} command line client ({@code CliFrontend}, the class behind
-   * {@code bin/flink}) in its own JVM against this cluster, as a user submits a job jar.
+   * Runs the {@code flink} command line client ({@code CliFrontend}, the class behind {@code
+   * bin/flink}) in its own JVM against this cluster, as a user submits a job jar.
    */
   Process flinkCli(Path log, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-XX:TieredStopAtLevel=1",
-        "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.lang=ALL-UNNAMED",
-        "-cp", classPath, "org.apache.flink.client.cli.CliFrontend"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m",
+                "-XX:TieredStopAtLevel=1",
+                "--add-opens=java.base/java.util=ALL-UNNAMED",
+                "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                "-cp",
+                classPath,
+                "org.apache.flink.client.cli.CliFrontend"));
     cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("FLINK_CONF_DIR", confDir.toString());
     return pb.start();
   }

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The demo's recordings (real PyTorch runs recorded by {@code examples/record_demo.py} with the
- * Python client) are valid telemetry, cover every family, and the detectors find in them what
- * their labels.json says is there, scored with the rules of {@code shared/eval/score.py}.
+ * Python client) are valid telemetry, cover every family, and the detectors find in them what their
+ * labels.json says is there, scored with the rules of {@code shared/eval/score.py}.
  */
 class DemoRecordingTest {
 
@@ -30,7 +30,8 @@ class DemoRecordingTest {
   private static List<TelemetryRecord> parse(DemoRecording r) {
     List<TelemetryRecord> out = new ArrayList<>();
     for (String line : r.lines()) {
-      ParseResult p = TelemetryParser.DEFAULT.parse(line.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      ParseResult p =
+          TelemetryParser.DEFAULT.parse(line.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       assertThat(p).as(r.run() + ": " + line).isInstanceOf(ParseResult.Parsed.class);
       out.add(((ParseResult.Parsed) p).record());
     }
@@ -41,10 +42,14 @@ class DemoRecordingTest {
   void sixRunsCoverEveryFamilyWithUniqueNames() {
     List<DemoRecording> runs = DemoRecording.standard();
 
-    assertThat(runs).extracting(DemoRecording::kind).containsExactly(
-        "softmax_collapse", "healthy", "divergence", "healthy", "divergence", "stability_gap");
+    assertThat(runs)
+        .extracting(DemoRecording::kind)
+        .containsExactly(
+            "softmax_collapse", "healthy", "divergence", "healthy", "divergence", "stability_gap");
     assertThat(runs).extracting(DemoRecording::run).doesNotHaveDuplicates();
-    assertThat(runs).extracting(DemoRecording::steps).containsExactly(1000, 1000, 600, 600, 600, 600);
+    assertThat(runs)
+        .extracting(DemoRecording::steps)
+        .containsExactly(1000, 1000, 600, 600, 600, 600);
   }
 
   @Test
@@ -57,7 +62,8 @@ class DemoRecordingTest {
       }
       TelemetryRecord first = records.get(0);
       assertThat(first.event()).isEqualTo(TelemetryRecord.RUN_START);
-      assertThat(first.tags().get("dtype")).isEqualTo("float32"); // the client puts its tags on the first record
+      assertThat(first.tags().get("dtype"))
+          .isEqualTo("float32"); // the client puts its tags on the first record
       assertThat(records.get(records.size() - 1).event()).isEqualTo(TelemetryRecord.RUN_END);
       assertThat(records.get(1).metrics().get("loss")).isFinite();
       assertThat(records.get(1).metrics().get("grad_norm")).isPositive();
@@ -66,14 +72,20 @@ class DemoRecordingTest {
 
   @Test
   void theContinualRunSwitchesTaskEvery150StepsAndReportsEveryTaskSeen() {
-    DemoRecording cl = DemoRecording.standard().stream().filter(r -> r.kind().equals("stability_gap"))
-        .findFirst().orElseThrow();
+    DemoRecording cl =
+        DemoRecording.standard().stream()
+            .filter(r -> r.kind().equals("stability_gap"))
+            .findFirst()
+            .orElseThrow();
     List<TelemetryRecord> records = parse(cl);
 
-    assertThat(records).filteredOn(r -> TelemetryRecord.TASK_START.equals(r.event()))
+    assertThat(records)
+        .filteredOn(r -> TelemetryRecord.TASK_START.equals(r.event()))
         .extracting(TelemetryRecord::step, TelemetryRecord::task)
-        .containsExactly(org.assertj.core.groups.Tuple.tuple(150L, "t1"),
-            org.assertj.core.groups.Tuple.tuple(300L, "t2"), org.assertj.core.groups.Tuple.tuple(450L, "t3"));
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(150L, "t1"),
+            org.assertj.core.groups.Tuple.tuple(300L, "t2"),
+            org.assertj.core.groups.Tuple.tuple(450L, "t3"));
     assertThat(records.get(449).metrics().get("eval/acc/t2")).isBetween(0.0, 1.0);
     assertThat(Double.isNaN(records.get(449).metrics().get("eval/acc/t3"))).isTrue();
   }
@@ -81,10 +93,18 @@ class DemoRecordingTest {
   @Test
   void theCollapseRunSaturatesInFloat32AndItsWeightDecayTwinNeverDoes() {
     List<DemoRecording> runs = DemoRecording.standard();
-    double collapse = parse(runs.get(0)).stream().mapToDouble(r -> r.metrics().get("logits/absorbed_frac"))
-        .filter(Double::isFinite).max().orElseThrow();
-    double twin = parse(runs.get(1)).stream().mapToDouble(r -> r.metrics().get("logits/absorbed_frac"))
-        .filter(Double::isFinite).max().orElseThrow();
+    double collapse =
+        parse(runs.get(0)).stream()
+            .mapToDouble(r -> r.metrics().get("logits/absorbed_frac"))
+            .filter(Double::isFinite)
+            .max()
+            .orElseThrow();
+    double twin =
+        parse(runs.get(1)).stream()
+            .mapToDouble(r -> r.metrics().get("logits/absorbed_frac"))
+            .filter(Double::isFinite)
+            .max()
+            .orElseThrow();
 
     assertThat(collapse).isGreaterThan(0.5);
     assertThat(twin).isZero();
@@ -95,8 +115,11 @@ class DemoRecordingTest {
     DemoRecording r = DemoRecording.standard().get(0);
     String line = r.lines().get(0); // run_start, tags, metrics and a logits sample
     TelemetryRecord recorded = parse(new DemoRecording(r.run(), r.kind(), List.of(line))).get(0);
-    TelemetryRecord played = parse(new DemoRecording(r.run(), r.kind(),
-        List.of(SidecarPlayer.playedAt(line, 1_800_000_000_000L)))).get(0);
+    TelemetryRecord played =
+        parse(
+                new DemoRecording(
+                    r.run(), r.kind(), List.of(SidecarPlayer.playedAt(line, 1_800_000_000_000L))))
+            .get(0);
 
     assertThat(recorded.logits()).isNotNull();
     assertThat(played.timeMs()).isEqualTo(1_800_000_000_000L);
@@ -104,17 +127,18 @@ class DemoRecordingTest {
   }
 
   /**
-   * The detectors on the recordings, scored as score.py does against labels.json: a collapse or
-   * a divergence is caught when its family fires at or before the labelled onset, each labelled
-   * gap when a stability_gap alert for the affected task fires between the switch and the
-   * accuracy minimum, and a healthy run must raise nothing at all.
+   * The detectors on the recordings, scored as score.py does against labels.json: a collapse or a
+   * divergence is caught when its family fires at or before the labelled onset, each labelled gap
+   * when a stability_gap alert for the affected task fires between the switch and the accuracy
+   * minimum, and a healthy run must raise nothing at all.
    */
   @Test
   void theDetectorsFindWhatTheLabelsSayAndNothingOnTheHealthyRuns() throws Exception {
     JsonNode labels = new ObjectMapper().readTree(RECORDINGS.resolve("labels.json").toFile());
-    Map<String, List<AlertEvent>> firing = OfflineEvaluation.run(List.of(RECORDINGS), DetectorConfig.DEFAULTS)
-        .alerts().stream().filter(a -> a.status() == Status.FIRING)
-        .collect(Collectors.groupingBy(AlertEvent::run));
+    Map<String, List<AlertEvent>> firing =
+        OfflineEvaluation.run(List.of(RECORDINGS), DetectorConfig.DEFAULTS).alerts().stream()
+            .filter(a -> a.status() == Status.FIRING)
+            .collect(Collectors.groupingBy(AlertEvent::run));
 
     int gaps = 0;
     for (JsonNode run : labels.get("runs")) {
@@ -125,7 +149,8 @@ class DemoRecordingTest {
         case "softmax_collapse", "divergence" -> {
           String family = kind.equals("divergence") ? "instability" : "softmax_collapse";
           long onset = run.get("onset_step").asLong();
-          assertThat(alerts).as(run.get("run").asText())
+          assertThat(alerts)
+              .as(run.get("run").asText())
               .anyMatch(a -> a.family().wire().equals(family) && a.step() <= onset);
         }
         case "stability_gap" -> {
@@ -134,9 +159,14 @@ class DemoRecordingTest {
             long from = gap.get("task_switch_step").asLong();
             long to = gap.get("min_step").asLong();
             String affected = gap.get("affected").asText();
-            assertThat(alerts).as(run.get("run").asText() + " gap of " + affected + " after " + from)
-                .anyMatch(a -> a.family().wire().equals("stability_gap") && affected.equals(a.affectedTask())
-                    && a.step() >= from && a.step() <= to);
+            assertThat(alerts)
+                .as(run.get("run").asText() + " gap of " + affected + " after " + from)
+                .anyMatch(
+                    a ->
+                        a.family().wire().equals("stability_gap")
+                            && affected.equals(a.affectedTask())
+                            && a.step() >= from
+                            && a.step() <= to);
           }
         }
         default -> throw new AssertionError("unexpected kind " + kind);

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * No Docker engine runs here, so the compose file is checked as an artefact: Debian's
- * docker-compose 1.29 parses and validates it ({@code config -q}, which needs no engine), and
- * every file or directory it mounts from the repository exists.
+ * docker-compose 1.29 parses and validates it ({@code config -q}, which needs no engine), and every
+ * file or directory it mounts from the repository exists.
  */
 class DockerComposeTest {
 
@@ -25,19 +25,24 @@ class DockerComposeTest {
   void composeFileIsValidForDockerCompose129() throws Exception {
     boolean installed = Files.isExecutable(Path.of("/usr/bin/docker-compose"));
     if (System.getenv("CI") == null) {
-      Assumptions.assumeTrue(installed, "docker-compose not installed (bin/test installs it as root)");
+      Assumptions.assumeTrue(
+          installed, "docker-compose not installed (bin/test installs it as root)");
     }
-    assertThat(installed).as("docker-compose must be installed in CI (bin/test installs it)").isTrue();
-    ProcessBuilder pb = new ProcessBuilder("docker-compose", "-f", COMPOSE.toString(), "config", "-q")
-        .redirectErrorStream(true);
+    assertThat(installed)
+        .as("docker-compose must be installed in CI (bin/test installs it)")
+        .isTrue();
+    ProcessBuilder pb =
+        new ProcessBuilder("docker-compose", "-f", COMPOSE.toString(), "config", "-q")
+            .redirectErrorStream(true);
     pb.environment().put("GRAFANA_ADMIN_PASSWORD", "test-password");
     Process p = pb.start();
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.exitValue()).as(output).isZero();
     // without a Grafana password it refuses to start, naming the variable
-    ProcessBuilder none = new ProcessBuilder("docker-compose", "-f", COMPOSE.toString(), "config", "-q")
-        .redirectErrorStream(true);
+    ProcessBuilder none =
+        new ProcessBuilder("docker-compose", "-f", COMPOSE.toString(), "config", "-q")
+            .redirectErrorStream(true);
     none.environment().remove("GRAFANA_ADMIN_PASSWORD");
     Process q = none.start();
     assertThat(q.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -46,7 +51,9 @@ class DockerComposeTest {
     assertThat(refused).contains("GRAFANA_ADMIN_PASSWORD");
   }
 
-  /** Issue 14 row 9: only Grafana and the sidecar (on loopback) are published; Kafka is replicated. */
+  /**
+   * Issue 14 row 9: only Grafana and the sidecar (on loopback) are published; Kafka is replicated.
+   */
   @Test
   void publishesOnlyGrafanaAndTheLoopbackSidecarAndReplicatesKafka() throws Exception {
     String yaml = Files.readString(COMPOSE);
@@ -57,16 +64,24 @@ class DockerComposeTest {
     }
     assertThat(published).containsExactlyInAnyOrder("- \"3000:3000\"", "- \"127.0.0.1:8765:8765\"");
     assertThat(yaml).doesNotContain(":-admin}");
-    assertThat(yaml).contains("KAFKA_DEFAULT_REPLICATION_FACTOR: \"3\"", "KAFKA_MIN_INSYNC_REPLICAS: \"2\"",
-        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: \"2\"", "KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE: \"false\"",
-        "checkpoint.dir=file:///flink-checkpoints");
+    assertThat(yaml)
+        .contains(
+            "KAFKA_DEFAULT_REPLICATION_FACTOR: \"3\"",
+            "KAFKA_MIN_INSYNC_REPLICAS: \"2\"",
+            "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: \"2\"",
+            "KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE: \"false\"",
+            "checkpoint.dir=file:///flink-checkpoints");
   }
 
-  /** The job arguments of the submit-job service are a valid job configuration that stores to the compose InfluxDB. */
+  /**
+   * The job arguments of the submit-job service are a valid job configuration that stores to the
+   * compose InfluxDB.
+   */
   @Test
   void submittedJobConfigurationIsValidAndStoresToInflux() throws Exception {
     String yaml = Files.readString(COMPOSE);
-    Matcher m = Pattern.compile("(?s)  submit-job:.*?command: >\\n(.*?)\\n    volumes:").matcher(yaml);
+    Matcher m =
+        Pattern.compile("(?s)  submit-job:.*?command: >\\n(.*?)\\n    volumes:").matcher(yaml);
     assertThat(m.find()).as("submit-job command").isTrue();
     String[] words = m.group(1).trim().split("\\s+");
     java.util.Map<String, String> args = new java.util.LinkedHashMap<>();
@@ -78,7 +93,8 @@ class DockerComposeTest {
       }
       afterJar |= w.endsWith("trainwatch-jobs-flink.jar");
     }
-    dev.trainwatch.jobs.flink.JobConfig c = dev.trainwatch.jobs.flink.JobConfig.of(args); // throws on a bad key
+    dev.trainwatch.jobs.flink.JobConfig c =
+        dev.trainwatch.jobs.flink.JobConfig.of(args); // throws on a bad key
     assertThat(c.influx(java.util.Map.of()).orElseThrow().url()).isEqualTo("http://influxdb:8086");
     assertThat(c.checkpointUri()).isEqualTo("file:///flink-checkpoints");
     assertThat(yaml).contains("- flink-checkpoints:/flink-checkpoints");

@@ -1,16 +1,14 @@
 package dev.trainwatch.jobs.replay;
 
-import dev.trainwatch.wire.TraceFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.wire.AlertJson;
-import dev.trainwatch.wire.DeadLetter;
+import dev.trainwatch.wire.TraceFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,16 +18,16 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The real path end to end: embedded KRaft Kafka, the detection job on a Flink MiniCluster
- * at parallelism 2, exactly-once alerts read back read_committed.
+ * The real path end to end: embedded KRaft Kafka, the detection job on a Flink MiniCluster at
+ * parallelism 2, exactly-once alerts read back read_committed.
  */
 @Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
 class ReplayIT {
 
-  static final Path TRACES = Path.of(System.getProperty("trainwatch.shared", "../../shared"), "eval", "traces");
+  static final Path TRACES =
+      Path.of(System.getProperty("trainwatch.shared", "../../shared"), "eval", "traces");
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   /** Copies public traces, injecting a malformed line into the middle of the first one. */
   private List<Path> tracesWithOneMalformedLine(String... names) throws IOException {
@@ -51,19 +49,24 @@ class ReplayIT {
 
   @Test
   void replayThroughKafkaAndFlinkMatchesTheReferenceAndDeadLettersBadLines() throws Exception {
-    List<Path> traces = tracesWithOneMalformedLine(
-        "sc-mlp-p97-lr5e-3-s3.jsonl.gz", "lm-char-py-d128-w900-lr1.5e-1-s6.jsonl.gz",
-        "cl-digits-ci-replay-s1.jsonl.gz", "mlp-digits-sgdr-s0.jsonl.gz");
+    List<Path> traces =
+        tracesWithOneMalformedLine(
+            "sc-mlp-p97-lr5e-3-s3.jsonl.gz", "lm-char-py-d128-w900-lr1.5e-1-s6.jsonl.gz",
+            "cl-digits-ci-replay-s1.jsonl.gz", "mlp-digits-sgdr-s0.jsonl.gz");
 
     Replay.Result real = Replay.run(traces, 2, Map.of());
     OfflineEvaluation.Result reference = OfflineEvaluation.run(traces, DetectorConfig.DEFAULTS);
 
     assertThat(real.recordsSent()).isEqualTo(reference.records() + 1);
-    assertThat(real.deadLetters()).singleElement().satisfies(d -> {
-      assertThat(d.reason()).isEqualTo("field 'step': expected an integer >= 0, got \"oops\"");
-      assertThat(d.run()).isEqualTo("sc-mlp-p97-lr5e-3-s3.jsonl.gz");
-      assertThat(d.origin()).startsWith("trainwatch.telemetry-");
-    });
+    assertThat(real.deadLetters())
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.reason())
+                  .isEqualTo("field 'step': expected an integer >= 0, got \"oops\"");
+              assertThat(d.run()).isEqualTo("sc-mlp-p97-lr5e-3-s3.jsonl.gz");
+              assertThat(d.origin()).startsWith("trainwatch.telemetry-");
+            });
     // Exactly-once: the same alerts as the in-process reference, none lost, none duplicated.
     assertThat(real.alerts().stream().map(AlertJson::toJson).sorted().toList())
         .isEqualTo(reference.alerts().stream().map(AlertJson::toJson).sorted().toList());

@@ -1,20 +1,20 @@
 package dev.trainwatch.jobs.storage;
 
 import dev.trainwatch.embedded.EmbeddedInflux;
-import dev.trainwatch.wire.TraceFiles;
 import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
+import dev.trainwatch.wire.TraceFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Write throughput of the sink writer (batching + sender thread + influxdb-java) into a local
- * influxd, with the public traces as data. Not a test: run it by hand,
- * {@code java -cp <test classpath> dev.trainwatch.jobs.storage.InfluxWriteBenchmark [traces dir] [rounds]}.
- * Each round writes into a fresh database (first write), then rewrites the same points
- * (the idempotent replay case).
+ * influxd, with the public traces as data. Not a test: run it by hand, {@code java -cp <test
+ * classpath> dev.trainwatch.jobs.storage.InfluxWriteBenchmark [traces dir] [rounds]}. Each round
+ * writes into a fresh database (first write), then rewrites the same points (the idempotent replay
+ * case).
  */
 public final class InfluxWriteBenchmark {
 
@@ -23,11 +23,13 @@ public final class InfluxWriteBenchmark {
     int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
     List<TelemetryRecord> records = new ArrayList<>();
     for (Path f : TraceFiles.resolve(List.of(dir))) {
-      TraceFiles.forEachLine(f, l -> {
-        if (TelemetryParser.DEFAULT.parse(l) instanceof ParseResult.Parsed p) {
-          records.add(p.record());
-        }
-      });
+      TraceFiles.forEachLine(
+          f,
+          l -> {
+            if (TelemetryParser.DEFAULT.parse(l) instanceof ParseResult.Parsed p) {
+              records.add(p.record());
+            }
+          });
     }
     List<InfluxLine> lines = new ArrayList<>();
     for (int warm = 0; warm < 3; warm++) {
@@ -37,14 +39,16 @@ public final class InfluxWriteBenchmark {
         lines.addAll(Points.telemetry(r));
       }
       double mapS = (System.nanoTime() - t0) / 1e9;
-      System.out.printf("%d records -> %d points mapped in %.3f s (%.0f points/s)%n",
+      System.out.printf(
+          "%d records -> %d points mapped in %.3f s (%.0f points/s)%n",
           records.size(), lines.size(), mapS, lines.size() / mapS);
     }
     try (EmbeddedInflux influx = EmbeddedInflux.start()) {
       for (int round = 0; round < rounds; round++) {
         InfluxSinkConfig c = InfluxSinkConfig.forUrl(influx.url()).withDatabase("bench" + round);
-        System.out.printf("round %d: first write %.0f points/s, rewrite %.0f points/s%n", round,
-            write(c, lines), write(c, lines));
+        System.out.printf(
+            "round %d: first write %.0f points/s, rewrite %.0f points/s%n",
+            round, write(c, lines), write(c, lines));
       }
     }
   }

@@ -16,11 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Alerts back into a real training loop: a PyTorch script in the project's venv (trainwatch.watch
- * with policies) trains a small model through the real sidecar; NaN batches make the real
- * detection job raise {@code non_finite}; the alert comes back through
- * {@code GET /v1/runs/{run}/alerts} and, as configured, stops the run (StopOnCritical) or rolls
- * back to a checkpoint and skips steps until the detector resolves (Rollback +
- * SkipStepWhileNonFinite).
+ * with policies) trains a small model through the real sidecar; NaN batches make the real detection
+ * job raise {@code non_finite}; the alert comes back through {@code GET /v1/runs/{run}/alerts} and,
+ * as configured, stops the run (StopOnCritical) or rolls back to a checkpoint and skips steps until
+ * the detector resolves (Rollback + SkipStepWhileNonFinite).
  */
 @Timeout(400)
 class TrainerAlertsIT {
@@ -47,8 +46,16 @@ class TrainerAlertsIT {
   private JsonNode train(String run, String mode) throws Exception {
     Path out = dir.resolve(run + ".json");
     Path log = dir.resolve(run + ".log");
-    ProcessBuilder pb = new ProcessBuilder(python, TrainerStack.pythonDir().resolve("tests/trainer_alerts.py").toString(),
-        stack.url(), run, mode, out.toString()).redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                python,
+                TrainerStack.pythonDir().resolve("tests/trainer_alerts.py").toString(),
+                stack.url(),
+                run,
+                mode,
+                out.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     pb.environment().put("OMP_NUM_THREADS", "1");
     Process p = pb.start();
     if (!p.waitFor(300, TimeUnit.SECONDS)) {
@@ -66,8 +73,11 @@ class TrainerAlertsIT {
     JsonNode r = train("it-stop", "stop");
     assertThat(r.get("stopped_by").asText()).isEqualTo("non_finite");
     int poison = r.get("poison_step").asInt();
-    assertThat(r.get("last_step").asInt()).isGreaterThan(poison).isLessThan(r.get("max_steps").asInt());
-    System.out.printf("record-to-trainer latency (exactly-once, 500 ms checkpoints): %.0f ms%n",
+    assertThat(r.get("last_step").asInt())
+        .isGreaterThan(poison)
+        .isLessThan(r.get("max_steps").asInt());
+    System.out.printf(
+        "record-to-trainer latency (exactly-once, 500 ms checkpoints): %.0f ms%n",
         r.get("latency_ms").asDouble());
   }
 
@@ -81,8 +91,10 @@ class TrainerAlertsIT {
     assertThat(r.get("updates_after_resume").asInt()).isGreaterThanOrEqualTo(20);
     assertThat(r.get("weights_finite").asBoolean()).isTrue();
     assertThat(r.get("final_loss").asDouble()).isFinite();
-    List<String> events = JSON.convertValue(r.get("alerts"), JSON.getTypeFactory()
-        .constructCollectionType(List.class, String.class));
+    List<String> events =
+        JSON.convertValue(
+            r.get("alerts"),
+            JSON.getTypeFactory().constructCollectionType(List.class, String.class));
     assertThat(events).contains("non_finite:firing", "non_finite:resolved");
   }
 }

@@ -13,9 +13,9 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * What a training process talks to on one machine, each part real: the embedded KRaft broker,
- * the detection job ({@code TrainwatchJob.fromConfig}, Kafka in and out, on a local Flink
- * runtime) and the sidecar (HTTP intake and {@code GET /v1/runs/{run}/alerts}).
+ * What a training process talks to on one machine, each part real: the embedded KRaft broker, the
+ * detection job ({@code TrainwatchJob.fromConfig}, Kafka in and out, on a local Flink runtime) and
+ * the sidecar (HTTP intake and {@code GET /v1/runs/{run}/alerts}).
  */
 final class TrainerStack implements AutoCloseable {
 
@@ -23,7 +23,10 @@ final class TrainerStack implements AutoCloseable {
   final JobClient job;
   final Ingest sidecar;
 
-  /** {@code guarantee}: the job's alerts.delivery-guarantee; exactly-once alerts appear at each checkpoint. */
+  /**
+   * {@code guarantee}: the job's alerts.delivery-guarantee; exactly-once alerts appear at each
+   * checkpoint.
+   */
   TrainerStack(Path dir, String guarantee, long checkpointMs) throws Exception {
     kafka = EmbeddedKafka.start();
     Map<String, String> c = new HashMap<>();
@@ -40,8 +43,17 @@ final class TrainerStack implements AutoCloseable {
     TrainwatchJob.configure(env, config);
     TrainwatchJob.fromConfig(config, false).build(env);
     job = env.executeAsync("trainer-alerts");
-    sidecar = Ingest.start(IngestConfig.of(Map.of("http.port", "0", "spool.dir", dir.resolve("spool").toString(),
-        "kafka.bootstrap.servers", kafka.bootstrapServers())), null);
+    sidecar =
+        Ingest.start(
+            IngestConfig.of(
+                Map.of(
+                    "http.port",
+                    "0",
+                    "spool.dir",
+                    dir.resolve("spool").toString(),
+                    "kafka.bootstrap.servers",
+                    kafka.bootstrapServers())),
+            null);
   }
 
   String url() {
@@ -53,15 +65,17 @@ final class TrainerStack implements AutoCloseable {
     String python = System.getenv("TRAINWATCH_PYTHON");
     boolean present = python != null && !python.isBlank() && new File(python).canExecute();
     if (!present && "true".equals(System.getenv("CI"))) {
-      throw new AssertionError("TRAINWATCH_PYTHON is not set (got " + python + "): run the tests through bin/test");
+      throw new AssertionError(
+          "TRAINWATCH_PYTHON is not set (got " + python + "): run the tests through bin/test");
     }
-    org.junit.jupiter.api.Assumptions.assumeTrue(present,
-        "TRAINWATCH_PYTHON not set: export TRAINWATCH_PYTHON=$(bin/pyenv)/bin/python");
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        present, "TRAINWATCH_PYTHON not set: export TRAINWATCH_PYTHON=$(bin/pyenv)/bin/python");
     return python;
   }
 
   static Path pythonDir() {
-    return Path.of(System.getProperty("trainwatch.ingest.python", "../../ingest/python")).toAbsolutePath();
+    return Path.of(System.getProperty("trainwatch.ingest.python", "../../ingest/python"))
+        .toAbsolutePath();
   }
 
   @Override

@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -9,6 +8,7 @@ import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
@@ -18,41 +18,49 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Attention-entropy collapse (Zhai et al. 2023): the mean attention entropy of some head
- * ({@code attn/entropy_min}, nats) falls to ~0, i.e. every query puts all its mass on one
- * key; the softmax gradient vanishes and training destabilises. A precursor: warning.
+ * Attention-entropy collapse (Zhai et al. 2023): the mean attention entropy of some head ({@code
+ * attn/entropy_min}, nats) falls to ~0, i.e. every query puts all its mass on one key; the softmax
+ * gradient vanishes and training destabilises. A precursor: warning.
  *
- * <p>Why so low a threshold: healthy heads that attend to the previous token legitimately
- * reach ~0.015 nats, so only a further order of magnitude (1e-3 nats: the top key holds more
- * than 99.99% of the mass on average) separates collapse from specialisation.
+ * <p>Why so low a threshold: healthy heads that attend to the previous token legitimately reach
+ * ~0.015 nats, so only a further order of magnitude (1e-3 nats: the top key holds more than 99.99%
+ * of the mass on average) separates collapse from specialisation.
  */
 public final class AttentionEntropyCollapseDetector implements Detector {
 
   public static final String NAME = "attention_entropy_collapse";
 
   /** The declared settings (docs/detectors.md). */
-  public static final SettingsDef SETTINGS = new SettingsDef("instability.attention_entropy_collapse.");
-  public static final Setting<Double> WARN = SETTINGS.number("warn", 1e-3, Setting.above(0),
-      "warning when `attn/entropy_min` (nats) stays below this: some head attends one-hot (healthy previous-token heads sit near 0.015)");
-  public static final Setting<Double> RESOLVE = SETTINGS.number("resolve", 1e-2, Setting.above(0),
-      "resolves once the entropy is back above this");
-  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 10, Setting.atLeast(1),
-      "consecutive records below `warn` (or above `resolve`) needed");
+  public static final SettingsDef SETTINGS =
+      new SettingsDef("instability.attention_entropy_collapse.");
+
+  public static final Setting<Double> WARN =
+      SETTINGS.number(
+          "warn",
+          1e-3,
+          Setting.above(0),
+          "warning when `attn/entropy_min` (nats) stays below this: some head attends one-hot (healthy previous-token heads sit near 0.015)");
+  public static final Setting<Double> RESOLVE =
+      SETTINGS.number(
+          "resolve", 1e-2, Setting.above(0), "resolves once the entropy is back above this");
+  public static final Setting<Integer> SUSTAIN =
+      SETTINGS.integer(
+          "sustain",
+          10,
+          Setting.atLeast(1),
+          "consecutive records below `warn` (or above `resolve`) needed");
   static final String METRIC = MetricNames.ATTN_ENTROPY_MIN;
 
   /**
-   * @param warn entropy (nats) below which the warning fires (1e-3; healthy runs here bottom
-   *     out at 0.015, collapsing ones fall below 1e-3 80-190 steps before divergence; 5e-3
-   *     would give 245-285 steps at 3x instead of 15x margin)
+   * @param warn entropy (nats) below which the warning fires (1e-3; healthy runs here bottom out at
+   *     0.015, collapsing ones fall below 1e-3 80-190 steps before divergence; 5e-3 would give
+   *     245-285 steps at 3x instead of 15x margin)
    * @param resolve entropy above which it resolves (1e-2, hysteresis)
    * @param sustain consecutive records below {@code warn} before firing (10)
    */
   public record Config(double warn, double resolve, int sustain) {
     public static Config from(Settings s) {
-      return new Config(
-          s.get(WARN),
-          s.get(RESOLVE),
-          s.get(SUSTAIN));
+      return new Config(s.get(WARN), s.get(RESOLVE), s.get(SUSTAIN));
     }
   }
 
@@ -83,9 +91,17 @@ public final class AttentionEntropyCollapseDetector implements Detector {
         ev.put("threshold", c.warn());
         ev.put("attn_max_logit", r.metrics().get(AttentionLogitGrowthDetector.GLOBAL));
         ev.put("lr", ctx.lr());
-        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt("attention entropy collapsed to %.2g nats (< %.2g): a head attends one-hot", e, c.warn()),
-            Remedies.withRollback(Remedies.ATTENTION, ctx), ev, out);
+        latch.raise(
+            Severity.WARNING,
+            ctx,
+            r.step(),
+            r.timeMs(),
+            dev.trainwatch.jobs.detect.Fmt.fmt(
+                "attention entropy collapsed to %.2g nats (< %.2g): a head attends one-hot",
+                e, c.warn()),
+            Remedies.withRollback(Remedies.ATTENTION, ctx),
+            ev,
+            out);
         sustain.reset();
       }
       return;
@@ -94,7 +110,8 @@ public final class AttentionEntropyCollapseDetector implements Detector {
       Map<String, Object> ev = new LinkedHashMap<>();
       ev.put("entropy_min", e);
       ev.put("resolve_above", c.resolve());
-      latch.resolve(ctx, r.step(), r.timeMs(), "attention entropy recovered above " + c.resolve(), ev, out);
+      latch.resolve(
+          ctx, r.step(), r.timeMs(), "attention entropy recovered above " + c.resolve(), ev, out);
       sustain.reset();
     }
   }

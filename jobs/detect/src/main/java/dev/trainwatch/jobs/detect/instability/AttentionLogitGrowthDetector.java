@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -9,6 +8,7 @@ import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -19,10 +19,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Attention-logit growth (Dehghani et al. 2023, Wortsman et al. 2023): the largest
- * pre-softmax attention logit grows without bound, attention goes one-hot and the loss
- * diverges hundreds of steps later. Reads {@code attn/max_logit}, else the largest
- * {@code attn/max_logit/<layer>}; the evidence names the worst layer. A precursor: warning.
+ * Attention-logit growth (Dehghani et al. 2023, Wortsman et al. 2023): the largest pre-softmax
+ * attention logit grows without bound, attention goes one-hot and the loss diverges hundreds of
+ * steps later. Reads {@code attn/max_logit}, else the largest {@code attn/max_logit/<layer>}; the
+ * evidence names the worst layer. A precursor: warning.
  */
 public final class AttentionLogitGrowthDetector implements Detector {
 
@@ -30,28 +30,38 @@ public final class AttentionLogitGrowthDetector implements Detector {
 
   /** The declared settings (docs/detectors.md). */
   public static final SettingsDef SETTINGS = new SettingsDef("instability.attention_logit_growth.");
-  public static final Setting<Double> WARN = SETTINGS.number("warn", 500, Setting.above(0),
-      "warning when `attn/max_logit` (else the largest `attn/max_logit/<layer>`) exceeds this; healthy runs stay below ~35, unstable ones pass 1000 hundreds of steps before the loss diverges");
-  public static final Setting<Double> RESOLVE = SETTINGS.number("resolve", 100, Setting.above(0),
-      "resolves once the max attention logit is back below this (hysteresis)");
-  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 3, Setting.atLeast(1),
-      "consecutive records above `warn` (or below `resolve`) needed to fire (or resolve)");
+
+  public static final Setting<Double> WARN =
+      SETTINGS.number(
+          "warn",
+          500,
+          Setting.above(0),
+          "warning when `attn/max_logit` (else the largest `attn/max_logit/<layer>`) exceeds this; healthy runs stay below ~35, unstable ones pass 1000 hundreds of steps before the loss diverges");
+  public static final Setting<Double> RESOLVE =
+      SETTINGS.number(
+          "resolve",
+          100,
+          Setting.above(0),
+          "resolves once the max attention logit is back below this (hysteresis)");
+  public static final Setting<Integer> SUSTAIN =
+      SETTINGS.integer(
+          "sustain",
+          3,
+          Setting.atLeast(1),
+          "consecutive records above `warn` (or below `resolve`) needed to fire (or resolve)");
   static final String GLOBAL = MetricNames.ATTN_MAX_LOGIT;
   static final String PER_LAYER = MetricNames.ATTN_MAX_LOGIT_LAYER;
 
   /**
-   * @param warn max attention logit that raises the warning (500: healthy runs, qk-layernorm
-   *     twins included, stay below ~35; unstable ones pass 1000 ~350 steps before the loss
-   *     diverges; Kimi K2's QK-Clip caps logits at 100, so 500 is far outside healthy training)
+   * @param warn max attention logit that raises the warning (500: healthy runs, qk-layernorm twins
+   *     included, stay below ~35; unstable ones pass 1000 ~350 steps before the loss diverges; Kimi
+   *     K2's QK-Clip caps logits at 100, so 500 is far outside healthy training)
    * @param resolve level below which the warning resolves (100, hysteresis)
    * @param sustain consecutive records above {@code warn} before firing (3, ignores a lone outlier)
    */
   public record Config(double warn, double resolve, int sustain) {
     public static Config from(Settings s) {
-      return new Config(
-          s.get(WARN),
-          s.get(RESOLVE),
-          s.get(SUSTAIN));
+      return new Config(s.get(WARN), s.get(RESOLVE), s.get(SUSTAIN));
     }
   }
 
@@ -81,14 +91,25 @@ public final class AttentionLogitGrowthDetector implements Detector {
       if (sustain.hold(v > c.warn(), c.sustain())) {
         peak = v;
         java.util.List<String> layers = dev.trainwatch.jobs.detect.Layers.top(m, GLOBAL, 3, 0.5);
-        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt("max attention logit %s%s > %s (healthy runs stay below ~35): attention is going one-hot, the loss diverges next",
-                dev.trainwatch.jobs.detect.Fmt.num(v), dev.trainwatch.jobs.detect.Layers.text(layers),
+        latch.raise(
+            Severity.WARNING,
+            ctx,
+            r.step(),
+            r.timeMs(),
+            dev.trainwatch.jobs.detect.Fmt.fmt(
+                "max attention logit %s%s > %s (healthy runs stay below ~35): attention is going one-hot, the loss diverges next",
+                dev.trainwatch.jobs.detect.Fmt.num(v),
+                dev.trainwatch.jobs.detect.Layers.text(layers),
                 dev.trainwatch.jobs.detect.Fmt.num(c.warn())),
             Remedies.withRollback(Remedies.ATTENTION, ctx),
             dev.trainwatch.jobs.detect.Evidence.of("attn_max_logit", v)
-                .put("layer", layers.isEmpty() ? "all" : layers.get(0)).put("layers", layers.isEmpty() ? null : layers)
-                .num("threshold", c.warn()).num("healthy_typical", 35.0).num("lr", ctx.lr()).map(), out);
+                .put("layer", layers.isEmpty() ? "all" : layers.get(0))
+                .put("layers", layers.isEmpty() ? null : layers)
+                .num("threshold", c.warn())
+                .num("healthy_typical", 35.0)
+                .num("lr", ctx.lr())
+                .map(),
+            out);
         sustain.reset();
       }
       return;
@@ -99,7 +120,8 @@ public final class AttentionLogitGrowthDetector implements Detector {
       ev.put("attn_max_logit", v);
       ev.put("peak", peak);
       ev.put("resolve_below", c.resolve());
-      latch.resolve(ctx, r.step(), r.timeMs(), "max attention logit back below " + c.resolve(), ev, out);
+      latch.resolve(
+          ctx, r.step(), r.timeMs(), "max attention logit back below " + c.resolve(), ev, out);
       sustain.reset();
     }
   }
@@ -108,7 +130,8 @@ public final class AttentionLogitGrowthDetector implements Detector {
   static int worstLayer(Metrics m) {
     int best = -1;
     for (int i = 0; i < m.size(); i++) {
-      if (m.name(i).startsWith(PER_LAYER) && Double.isFinite(m.value(i))
+      if (m.name(i).startsWith(PER_LAYER)
+          && Double.isFinite(m.value(i))
           && (best < 0 || m.value(i) > m.value(best))) {
         best = i;
       }

@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -9,6 +8,7 @@ import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
@@ -19,40 +19,75 @@ import java.util.Map;
 
 /**
  * Divergence from the loss alone (runs without attention metrics need it): a warning when the
- * smoothed loss climbs above the healthy band over its running minimum, critical once it sits
- * well above it for a sustained stretch, i.e. the run is un-learning. With the rollback target.
+ * smoothed loss climbs above the healthy band over its running minimum, critical once it sits well
+ * above it for a sustained stretch, i.e. the run is un-learning. With the rollback target.
  *
  * <p>Two conditions, both scale-free: a ratio over the best smoothed loss (1.5x, the usual
- * definition) and a share of the run's progress given back (15%). The second keeps runs whose
- * loss is ~0 quiet: there a tiny absolute wobble is a huge ratio but no lost progress.
- * Task switches and LR restarts start a new baseline (the loss legitimately jumps there).
+ * definition) and a share of the run's progress given back (15%). The second keeps runs whose loss
+ * is ~0 quiet: there a tiny absolute wobble is a huge ratio but no lost progress. Task switches and
+ * LR restarts start a new baseline (the loss legitimately jumps there).
  */
-public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
+public final class DivergenceDetector
+    implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "divergence";
 
   /** The declared settings (docs/detectors.md). */
   public static final SettingsDef SETTINGS = new SettingsDef("instability.divergence.");
-  public static final Setting<Double> RATIO = SETTINGS.number("ratio", 1.5, Setting.above(0),
-      "critical when the smoothed loss (EWMA, span 20) is at least this multiple of its running minimum...");
-  public static final Setting<Double> GIVEN_BACK = SETTINGS.number("given_back", 0.15, Setting.between(0, 1),
-      "...and has given back at least this share of the run's progress (peak - best loss)...");
-  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 20, Setting.atLeast(1),
-      "...for this many consecutive records");
-  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
-      "records before the running minimum is trusted");
-  public static final Setting<Integer> SETTLE = SETTINGS.integer("settle", 50, Setting.atLeast(0),
-      "steps after an LR restart or task switch before a new minimum is trusted");
-  public static final Setting<Double> RESOLVE_RATIO = SETTINGS.number("resolve_ratio", 1.2, Setting.above(0),
-      "resolves after `sustain` records with the ratio back below this");
-  public static final Setting<Double> WARN_RATIO = SETTINGS.number("warn_ratio", 1.3, Setting.above(0),
-      "warning (precursor, from the loss alone) when the smoothed loss is at least this multiple of its running minimum... (the labels call a run healthy only while its 20-step mean stays below 1.25x its running minimum; the public healthy runs peak at 1.07; on the public divergences this warns 85-137 steps before onset, and no run false-alarms even at 1.1)");
-  public static final Setting<Double> WARN_GIVEN_BACK = SETTINGS.number("warn_given_back", 0.10, Setting.between(0, 1),
-      "...and has given back at least this share of the progress...");
-  public static final Setting<Integer> WARN_SUSTAIN = SETTINGS.integer("warn_sustain", 10, Setting.atLeast(1),
-      "...for this many consecutive records; escalates to critical under the rule above");
-  public static final Setting<Double> NOISE_K = SETTINGS.number("noise_k", 6.0, Setting.atLeast(0),
-      "the run's own healthy band: `warn_ratio`, `ratio` and `resolve_ratio` rise to at least exp(`noise_k` x the sd of the smoothed log-loss) (scaled alike), with the per-step noise of log-loss from its mean absolute successive difference over ~100 records (slow trends cancel; frozen while the loss is judged to be rising). The running minimum of an EWMA sits ~2.5 sd below its mean and healthy excursions reach ~2.5 sd above, so batch-2 or label-noise training (log-loss noise 0.8: band 2.9x) is judged against its own band, clean runs (noise 0.03: 1.04x) keep the fixed ratios");
+
+  public static final Setting<Double> RATIO =
+      SETTINGS.number(
+          "ratio",
+          1.5,
+          Setting.above(0),
+          "critical when the smoothed loss (EWMA, span 20) is at least this multiple of its running minimum...");
+  public static final Setting<Double> GIVEN_BACK =
+      SETTINGS.number(
+          "given_back",
+          0.15,
+          Setting.between(0, 1),
+          "...and has given back at least this share of the run's progress (peak - best loss)...");
+  public static final Setting<Integer> SUSTAIN =
+      SETTINGS.integer("sustain", 20, Setting.atLeast(1), "...for this many consecutive records");
+  public static final Setting<Integer> MIN_STEPS =
+      SETTINGS.integer(
+          "min_steps", 100, Setting.atLeast(0), "records before the running minimum is trusted");
+  public static final Setting<Integer> SETTLE =
+      SETTINGS.integer(
+          "settle",
+          50,
+          Setting.atLeast(0),
+          "steps after an LR restart or task switch before a new minimum is trusted");
+  public static final Setting<Double> RESOLVE_RATIO =
+      SETTINGS.number(
+          "resolve_ratio",
+          1.2,
+          Setting.above(0),
+          "resolves after `sustain` records with the ratio back below this");
+  public static final Setting<Double> WARN_RATIO =
+      SETTINGS.number(
+          "warn_ratio",
+          1.3,
+          Setting.above(0),
+          "warning (precursor, from the loss alone) when the smoothed loss is at least this multiple of its running minimum... (the labels call a run healthy only while its 20-step mean stays below 1.25x its running minimum; the public healthy runs peak at 1.07; on the public divergences this warns 85-137 steps before onset, and no run false-alarms even at 1.1)");
+  public static final Setting<Double> WARN_GIVEN_BACK =
+      SETTINGS.number(
+          "warn_given_back",
+          0.10,
+          Setting.between(0, 1),
+          "...and has given back at least this share of the progress...");
+  public static final Setting<Integer> WARN_SUSTAIN =
+      SETTINGS.integer(
+          "warn_sustain",
+          10,
+          Setting.atLeast(1),
+          "...for this many consecutive records; escalates to critical under the rule above");
+  public static final Setting<Double> NOISE_K =
+      SETTINGS.number(
+          "noise_k",
+          6.0,
+          Setting.atLeast(0),
+          "the run's own healthy band: `warn_ratio`, `ratio` and `resolve_ratio` rise to at least exp(`noise_k` x the sd of the smoothed log-loss) (scaled alike), with the per-step noise of log-loss from its mean absolute successive difference over ~100 records (slow trends cancel; frozen while the loss is judged to be rising). The running minimum of an EWMA sits ~2.5 sd below its mean and healthy excursions reach ~2.5 sd above, so batch-2 or label-noise training (log-loss noise 0.8: band 2.9x) is judged against its own band, clean runs (noise 0.03: 1.04x) keep the fixed ratios");
 
   /**
    * @param ratio smoothed loss / its running minimum that counts as diverged (1.5; healthy runs
@@ -63,19 +98,28 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
    * @param minSteps steps before the running minimum is trusted (100)
    * @param settle steps after a restart or task switch before a new minimum is trusted (50)
    * @param resolveRatio ratio below which the alert resolves after {@code sustain} records (1.2)
-   * @param warnRatio smoothed loss / running minimum that raises the precursor warning (1.3:
-   *     the public labels call a run healthy only while its 20-step mean stays below 1.25x its
-   *     running minimum, so 1.3 sits above every healthy run by definition, with margin for
-   *     the EWMA/mean difference; the public healthy runs peak at 1.07)
+   * @param warnRatio smoothed loss / running minimum that raises the precursor warning (1.3: the
+   *     public labels call a run healthy only while its 20-step mean stays below 1.25x its running
+   *     minimum, so 1.3 sits above every healthy run by definition, with margin for the EWMA/mean
+   *     difference; the public healthy runs peak at 1.07)
    * @param warnGivenBack share of the progress lost for the warning (0.10)
    * @param warnSustain consecutive records the warning conditions must hold (10)
-   * @param noiseK both ratios rise to at least exp(noiseK x the sd of the smoothed log-loss),
-   *     the run's own healthy band (6: the running minimum of an EWMA sits ~2.5 sd below its
-   *     mean and healthy excursions reach ~2.5 sd above; batch-2 and label-noise training have
-   *     a loss band several times wider than the public runs')
+   * @param noiseK both ratios rise to at least exp(noiseK x the sd of the smoothed log-loss), the
+   *     run's own healthy band (6: the running minimum of an EWMA sits ~2.5 sd below its mean and
+   *     healthy excursions reach ~2.5 sd above; batch-2 and label-noise training have a loss band
+   *     several times wider than the public runs')
    */
-  public record Config(double ratio, double givenBack, int sustain, int minSteps, int settle,
-      double resolveRatio, double warnRatio, double warnGivenBack, int warnSustain, double noiseK) {
+  public record Config(
+      double ratio,
+      double givenBack,
+      int sustain,
+      int minSteps,
+      int settle,
+      double resolveRatio,
+      double warnRatio,
+      double warnGivenBack,
+      int warnSustain,
+      double noiseK) {
     public static Config from(Settings s) {
       return new Config(
           s.get(RATIO),
@@ -95,6 +139,7 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
   private final LrPhase phase = new LrPhase();
   private final LossTrend trend = new LossTrend();
   private final Sustain sustain = new Sustain();
+
   /** Counts records meeting the warning (precursor) conditions while not yet critical. */
   private final Sustain warnSustain = new Sustain();
 
@@ -128,18 +173,31 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
     trend.freezeNoise(ratio >= warnAt || latch.isFiring());
     if (latch.severity() != Severity.CRITICAL) {
       boolean critical = sustain.hold(ratio >= criticalAt && back >= c.givenBack(), c.sustain());
-      boolean warning = warnSustain.hold(ratio >= warnAt && back >= c.warnGivenBack(), c.warnSustain());
+      boolean warning =
+          warnSustain.hold(ratio >= warnAt && back >= c.warnGivenBack(), c.warnSustain());
       if (critical) {
-        latch.raise(Severity.CRITICAL, ctx, step, r.timeMs(),
+        latch.raise(
+            Severity.CRITICAL,
+            ctx,
+            step,
+            r.timeMs(),
             "loss diverged: " + rise(back),
-            Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c, warnAt, criticalAt), out);
+            Remedies.withRollback(Remedies.DIVERGENCE, ctx),
+            evidence(loss, c, warnAt, criticalAt),
+            out);
         sustain.reset();
         return;
       }
       if (warning && !latch.isFiring()) {
-        latch.raise(Severity.WARNING, ctx, step, r.timeMs(),
+        latch.raise(
+            Severity.WARNING,
+            ctx,
+            step,
+            r.timeMs(),
             "loss rising towards divergence: " + rise(back),
-            Remedies.withRollback(Remedies.DIVERGENCE, ctx), evidence(loss, c, warnAt, criticalAt), out);
+            Remedies.withRollback(Remedies.DIVERGENCE, ctx),
+            evidence(loss, c, warnAt, criticalAt),
+            out);
         return;
       }
       if (!latch.isFiring()) {
@@ -148,18 +206,31 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
     }
     double resolveAt = Math.max(c.resolveRatio(), band * c.resolveRatio() / c.warnRatio());
     if (sustain.release(ratio < resolveAt, c.sustain())) {
-      latch.resolve(ctx, step, r.timeMs(), "loss back within " + dev.trainwatch.jobs.detect.Fmt.times(resolveAt) + " of its best",
-          evidence(loss, c, warnAt, criticalAt), out);
+      latch.resolve(
+          ctx,
+          step,
+          r.timeMs(),
+          "loss back within " + dev.trainwatch.jobs.detect.Fmt.times(resolveAt) + " of its best",
+          evidence(loss, c, warnAt, criticalAt),
+          out);
       sustain.reset();
       warnSustain.reset();
     }
   }
 
-  /** "smoothed loss 3.2 is 1.68x its best 1.9 (45% of the progress lost)", no ratio against a best near 0. */
+  /**
+   * "smoothed loss 3.2 is 1.68x its best 1.9 (45% of the progress lost)", no ratio against a best
+   * near 0.
+   */
   private String rise(double back) {
-    return "smoothed loss " + dev.trainwatch.jobs.detect.Fmt.num(trend.ewma()) + ", "
-        + dev.trainwatch.jobs.detect.Fmt.against(trend.ewma(), trend.min(), MEANINGFUL_LOSS, "its best")
-        + " (" + dev.trainwatch.jobs.detect.Fmt.pct(Math.min(1, back)) + " of the progress lost)";
+    return "smoothed loss "
+        + dev.trainwatch.jobs.detect.Fmt.num(trend.ewma())
+        + ", "
+        + dev.trainwatch.jobs.detect.Fmt.against(
+            trend.ewma(), trend.min(), MEANINGFUL_LOSS, "its best")
+        + " ("
+        + dev.trainwatch.jobs.detect.Fmt.pct(Math.min(1, back))
+        + " of the progress lost)";
   }
 
   /** Below this loss (nats) a ratio to it says nothing a user can act on. */
@@ -199,7 +270,8 @@ public final class DivergenceDetector implements Detector, dev.trainwatch.jobs.d
 
   /** The smoothed loss and the running minimum divergence is measured against. */
   @Override
-  public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+  public void reportMetrics(
+      TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
     if (Double.isFinite(trend.ewma())) {
       out.metric(NAME, "loss_ewma", trend.ewma());
     }

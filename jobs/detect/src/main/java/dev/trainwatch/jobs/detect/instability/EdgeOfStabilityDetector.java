@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -9,6 +8,7 @@ import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
@@ -18,11 +18,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Sharpness above the edge of stability (Cohen et al. 2021): gradient descent with step size
- * lr is stable on a quadratic only while lr * lambda_max <= 2. Uses the LR in force at the
- * step of each (sparse) {@code sharpness} sample. For adaptive optimizers (tag
- * {@code optimizer} starting with "adam") the preconditioned sharpness equilibrates near
- * 38 / lr (Cohen et al. 2022), so their limit is separate. Warning.
+ * Sharpness above the edge of stability (Cohen et al. 2021): gradient descent with step size lr is
+ * stable on a quadratic only while lr * lambda_max <= 2. Uses the LR in force at the step of each
+ * (sparse) {@code sharpness} sample. For adaptive optimizers (tag {@code optimizer} starting with
+ * "adam") the preconditioned sharpness equilibrates near 38 / lr (Cohen et al. 2022), so their
+ * limit is separate. Warning.
  */
 public final class EdgeOfStabilityDetector implements Detector {
 
@@ -30,12 +30,25 @@ public final class EdgeOfStabilityDetector implements Detector {
 
   /** The declared settings (docs/detectors.md). */
   public static final SettingsDef SETTINGS = new SettingsDef("instability.edge_of_stability.");
-  public static final Setting<Double> LIMIT = SETTINGS.number("limit", 2.0, Setting.above(0),
-      "warning when `lr * sharpness` (LR in force at the sharpness sample) exceeds this for (S)GD: the stability bound of gradient descent");
-  public static final Setting<Double> ADAPTIVE_LIMIT = SETTINGS.number("adaptive_limit", 38.0, Setting.above(0),
-      "the same limit for optimizers whose `optimizer` tag starts with `adam` (preconditioned sharpness equilibrates near 38/lr)");
-  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 3, Setting.atLeast(1),
-      "consecutive sharpness samples above (or back below) the limit needed");
+
+  public static final Setting<Double> LIMIT =
+      SETTINGS.number(
+          "limit",
+          2.0,
+          Setting.above(0),
+          "warning when `lr * sharpness` (LR in force at the sharpness sample) exceeds this for (S)GD: the stability bound of gradient descent");
+  public static final Setting<Double> ADAPTIVE_LIMIT =
+      SETTINGS.number(
+          "adaptive_limit",
+          38.0,
+          Setting.above(0),
+          "the same limit for optimizers whose `optimizer` tag starts with `adam` (preconditioned sharpness equilibrates near 38/lr)");
+  public static final Setting<Integer> SUSTAIN =
+      SETTINGS.integer(
+          "sustain",
+          3,
+          Setting.atLeast(1),
+          "consecutive sharpness samples above (or back below) the limit needed");
 
   /**
    * @param limit lr * sharpness above which (S)GD is past the edge (2, the stability bound)
@@ -45,10 +58,7 @@ public final class EdgeOfStabilityDetector implements Detector {
    */
   public record Config(double limit, double adaptiveLimit, int sustain) {
     public static Config from(Settings s) {
-      return new Config(
-          s.get(LIMIT),
-          s.get(ADAPTIVE_LIMIT),
-          s.get(SUSTAIN));
+      return new Config(s.get(LIMIT), s.get(ADAPTIVE_LIMIT), s.get(SUSTAIN));
     }
   }
 
@@ -83,9 +93,16 @@ public final class EdgeOfStabilityDetector implements Detector {
         ev.put("lr_times_sharpness", x);
         ev.put("threshold", limit);
         ev.put("max_stable_lr", limit / sharp);
-        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt("past the edge of stability: lr * sharpness = %.3g > %.3g", x, limit),
-            Remedies.withRollback(Remedies.EDGE, ctx), ev, out);
+        latch.raise(
+            Severity.WARNING,
+            ctx,
+            r.step(),
+            r.timeMs(),
+            dev.trainwatch.jobs.detect.Fmt.fmt(
+                "past the edge of stability: lr * sharpness = %.3g > %.3g", x, limit),
+            Remedies.withRollback(Remedies.EDGE, ctx),
+            ev,
+            out);
         sustain.reset();
       }
       return;

@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -9,6 +8,7 @@ import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
@@ -18,58 +18,101 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Gradient-norm spikes, Stable-SPAM style: {@code grad_norm} far above both its EMA (the
- * typical norm) and its slowly decaying running maximum (the largest norm the run has
- * recently lived with). Requiring both keeps ordinary bursty phases quiet: a norm that beats
- * its EMA but not its recent max is the run's normal noise. Spikes are kept out of the
- * baseline. Quiet while the loss is ~0 (memorised regime, see {@link Config}), during warmup; an LR restart or task switch starts a new baseline.
- * Warning; resolves after {@code resolve_after} spike-free records.
+ * Gradient-norm spikes, Stable-SPAM style: {@code grad_norm} far above both its EMA (the typical
+ * norm) and its slowly decaying running maximum (the largest norm the run has recently lived with).
+ * Requiring both keeps ordinary bursty phases quiet: a norm that beats its EMA but not its recent
+ * max is the run's normal noise. Spikes are kept out of the baseline. Quiet while the loss is ~0
+ * (memorised regime, see {@link Config}), during warmup; an LR restart or task switch starts a new
+ * baseline. Warning; resolves after {@code resolve_after} spike-free records.
  */
-public final class GradNormSpikeDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
+public final class GradNormSpikeDetector
+    implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "grad_norm_spike";
 
   /** The declared settings (docs/detectors.md). */
   public static final SettingsDef SETTINGS = new SettingsDef("instability.grad_norm_spike.");
-  public static final Setting<Double> EMA_RATIO = SETTINGS.number("ema_ratio", 5, Setting.above(0),
-      "warning when `grad_norm` exceeds this multiple of its EMA...");
-  public static final Setting<Double> MAX_RATIO = SETTINGS.number("max_ratio", 2, Setting.above(0),
-      "...and this multiple of its slowly decaying running max (Stable-SPAM style); spikes stay out of both");
-  public static final Setting<Double> EMA_BETA = SETTINGS.number("ema_beta", 0.98, Setting.strictlyBetween(0, 1),
-      "EMA decay per record (~50-record memory)");
-  public static final Setting<Double> MAX_DECAY = SETTINGS.number("max_decay", 0.999, Setting.strictlyBetween(0, 1),
-      "per-record decay of the running max (~1000-record memory)");
-  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
-      "records before alerting");
-  public static final Setting<Integer> SETTLE = SETTINGS.integer("settle", 50, Setting.atLeast(0),
-      "steps after warmup, an LR restart or a task switch before alerting");
-  public static final Setting<Integer> RESOLVE_AFTER = SETTINGS.integer("resolve_after", 50, Setting.atLeast(1),
-      "spike-free records before the warning resolves");
-  public static final Setting<Double> MIN_BASELINE_LOSS = SETTINGS.number("min_baseline_loss", 0.01, Setting.atLeast(0),
-      "below this (robust) loss EMA the run has memorised its data and spikes are Adam \"slingshots\" of the softmax-collapse regime: not judged");
-  public static final Setting<Double> Z = SETTINGS.number("z", 6.0, Setting.atLeast(0),
-      "...and log `grad_norm` must be this many robust sigmas (1.4826 MAD of the last 64 non-spike values) above its median: small-batch gradients are heavy-tailed (a log-sd of 0.5 puts norms at 2.5x the running max in an ordinary run), so the rule scales with the run's own noise");
+
+  public static final Setting<Double> EMA_RATIO =
+      SETTINGS.number(
+          "ema_ratio",
+          5,
+          Setting.above(0),
+          "warning when `grad_norm` exceeds this multiple of its EMA...");
+  public static final Setting<Double> MAX_RATIO =
+      SETTINGS.number(
+          "max_ratio",
+          2,
+          Setting.above(0),
+          "...and this multiple of its slowly decaying running max (Stable-SPAM style); spikes stay out of both");
+  public static final Setting<Double> EMA_BETA =
+      SETTINGS.number(
+          "ema_beta",
+          0.98,
+          Setting.strictlyBetween(0, 1),
+          "EMA decay per record (~50-record memory)");
+  public static final Setting<Double> MAX_DECAY =
+      SETTINGS.number(
+          "max_decay",
+          0.999,
+          Setting.strictlyBetween(0, 1),
+          "per-record decay of the running max (~1000-record memory)");
+  public static final Setting<Integer> MIN_STEPS =
+      SETTINGS.integer("min_steps", 100, Setting.atLeast(0), "records before alerting");
+  public static final Setting<Integer> SETTLE =
+      SETTINGS.integer(
+          "settle",
+          50,
+          Setting.atLeast(0),
+          "steps after warmup, an LR restart or a task switch before alerting");
+  public static final Setting<Integer> RESOLVE_AFTER =
+      SETTINGS.integer(
+          "resolve_after",
+          50,
+          Setting.atLeast(1),
+          "spike-free records before the warning resolves");
+  public static final Setting<Double> MIN_BASELINE_LOSS =
+      SETTINGS.number(
+          "min_baseline_loss",
+          0.01,
+          Setting.atLeast(0),
+          "below this (robust) loss EMA the run has memorised its data and spikes are Adam \"slingshots\" of the softmax-collapse regime: not judged");
+  public static final Setting<Double> Z =
+      SETTINGS.number(
+          "z",
+          6.0,
+          Setting.atLeast(0),
+          "...and log `grad_norm` must be this many robust sigmas (1.4826 MAD of the last 64 non-spike values) above its median: small-batch gradients are heavy-tailed (a log-sd of 0.5 puts norms at 2.5x the running max in an ordinary run), so the rule scales with the run's own noise");
 
   /**
    * @param emaRatio grad_norm / EMA that counts as a spike (5; healthy runs reach 8.7 but only
    *     where the running max is 3x higher)
    * @param maxRatio grad_norm / running max that counts as a spike (2; healthy runs reach 1.31)
    * @param emaBeta EMA decay per record (0.98, ~50-step memory)
-   * @param maxDecay per-record decay of the running max (0.999, ~1000-step memory, as Stable-SPAM's)
+   * @param maxDecay per-record decay of the running max (0.999, ~1000-step memory, as
+   *     Stable-SPAM's)
    * @param minSteps records before the baseline is trusted (100)
    * @param settle steps after warmup ends, a restart or a task switch before alerting (50)
    * @param resolveAfter spike-free records before the warning resolves (50)
    * @param minBaselineLoss loss EMA (nats) below which the run counts as having memorised its
-   *     training set and spikes are not judged (0.01): there gradients have vanished (1e-6)
-   *     and Adam's "slingshot" (Thilak et al. 2022) multiplies them 1e5x, a softmax-collapse
-   *     effect that family reports
+   *     training set and spikes are not judged (0.01): there gradients have vanished (1e-6) and
+   *     Adam's "slingshot" (Thilak et al. 2022) multiplies them 1e5x, a softmax-collapse effect
+   *     that family reports
    * @param z ...and log grad_norm must be this many robust sigmas (1.4826 MAD of the last 64
-   *     non-spike values) above their median (6): small-batch gradients are heavy-tailed, a
-   *     log-sd of 0.5 puts 2.5x-the-running-max norms in an ordinary run; this scales the rule
-   *     with the run's own noise
+   *     non-spike values) above their median (6): small-batch gradients are heavy-tailed, a log-sd
+   *     of 0.5 puts 2.5x-the-running-max norms in an ordinary run; this scales the rule with the
+   *     run's own noise
    */
-  public record Config(double emaRatio, double maxRatio, double emaBeta, double maxDecay,
-      int minSteps, int settle, int resolveAfter, double minBaselineLoss, double z) {
+  public record Config(
+      double emaRatio,
+      double maxRatio,
+      double emaBeta,
+      double maxDecay,
+      int minSteps,
+      int settle,
+      int resolveAfter,
+      double minBaselineLoss,
+      double z) {
     public static Config from(Settings s) {
       return new Config(
           s.get(EMA_RATIO),
@@ -117,9 +160,12 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
       double x = Double.isNaN(lossEma) ? loss : Math.min(loss, 10 * lossEma);
       lossEma = Double.isNaN(lossEma) ? x : c.emaBeta() * lossEma + (1 - c.emaBeta()) * x;
     }
-    boolean quiet = phase.quiet(r.step(), c.minSteps(), c.settle()) || Double.isNaN(ema)
-        || lossEma < c.minBaselineLoss();
-    boolean spike = !quiet && g > c.emaRatio() * ema && g > c.maxRatio() * runMax && robustZ(g) >= c.z();
+    boolean quiet =
+        phase.quiet(r.step(), c.minSteps(), c.settle())
+            || Double.isNaN(ema)
+            || lossEma < c.minBaselineLoss();
+    boolean spike =
+        !quiet && g > c.emaRatio() * ema && g > c.maxRatio() * runMax && robustZ(g) >= c.z();
     if (spike) {
       calm = 0;
       if (!latch.isFiring()) {
@@ -134,16 +180,27 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
         ev.put("threshold_z", c.z());
         ev.put("lr", ctx.lr());
         // the layers whose gradient norm is largest (at least half the largest), when published
-        java.util.List<String> layers = dev.trainwatch.jobs.detect.Layers.top(r.metrics(), MetricNames.GRAD_NORM, 3, 0.5);
+        java.util.List<String> layers =
+            dev.trainwatch.jobs.detect.Layers.top(r.metrics(), MetricNames.GRAD_NORM, 3, 0.5);
         if (!layers.isEmpty()) {
           ev.put("layers", layers);
         }
-        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt("gradient norm spike %s%s: %s its EMA %s, %s its running max %s",
-                dev.trainwatch.jobs.detect.Fmt.num(g), dev.trainwatch.jobs.detect.Layers.text(layers),
-                dev.trainwatch.jobs.detect.Fmt.times(g / ema), dev.trainwatch.jobs.detect.Fmt.num(ema),
-                dev.trainwatch.jobs.detect.Fmt.times(g / runMax), dev.trainwatch.jobs.detect.Fmt.num(runMax)),
-            Remedies.withRollback(Remedies.GRADIENT, ctx), ev, out);
+        latch.raise(
+            Severity.WARNING,
+            ctx,
+            r.step(),
+            r.timeMs(),
+            dev.trainwatch.jobs.detect.Fmt.fmt(
+                "gradient norm spike %s%s: %s its EMA %s, %s its running max %s",
+                dev.trainwatch.jobs.detect.Fmt.num(g),
+                dev.trainwatch.jobs.detect.Layers.text(layers),
+                dev.trainwatch.jobs.detect.Fmt.times(g / ema),
+                dev.trainwatch.jobs.detect.Fmt.num(ema),
+                dev.trainwatch.jobs.detect.Fmt.times(g / runMax),
+                dev.trainwatch.jobs.detect.Fmt.num(runMax)),
+            Remedies.withRollback(Remedies.GRADIENT, ctx),
+            ev,
+            out);
       }
       return; // spikes stay out of the baseline
     }
@@ -156,12 +213,15 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
       Map<String, Object> ev = new LinkedHashMap<>();
       ev.put("grad_norm", g);
       ev.put("baseline_ema", ema);
-      latch.resolve(ctx, r.step(), r.timeMs(), "no gradient spike for " + calm + " records", ev, out);
+      latch.resolve(
+          ctx, r.step(), r.timeMs(), "no gradient spike for " + calm + " records", ev, out);
       calm = 0;
     }
   }
 
-  /** Robust z of log grad_norm against the recent non-spike window (+inf until it has 32 values). */
+  /**
+   * Robust z of log grad_norm against the recent non-spike window (+inf until it has 32 values).
+   */
   private double robustZ(double g) {
     if (logNorm.size() < RobustWindow.CAPACITY / 2 || g <= 0) {
       return Double.POSITIVE_INFINITY;
@@ -194,7 +254,8 @@ public final class GradNormSpikeDetector implements Detector, dev.trainwatch.job
 
   /** The baselines a gradient norm is compared with: its EMA and its decaying running max. */
   @Override
-  public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+  public void reportMetrics(
+      TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
     if (Double.isFinite(ema)) {
       out.metric(NAME, "grad_norm_ema", ema);
     }

@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -9,6 +8,7 @@ import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
@@ -19,10 +19,9 @@ import java.util.Map;
 
 /**
  * Mixed-precision {@code loss_scale} collapsing: a dynamic scaler halves the scale on every
- * overflow and doubles it only after a long clean stretch, so a scale that fell by many
- * halvings from its running max, or below {@code min_scale}, means gradients overflow step
- * after step. Warning; resolves when the scale recovers to within {@code max_halvings} / 2
- * halvings of its max.
+ * overflow and doubles it only after a long clean stretch, so a scale that fell by many halvings
+ * from its running max, or below {@code min_scale}, means gradients overflow step after step.
+ * Warning; resolves when the scale recovers to within {@code max_halvings} / 2 halvings of its max.
  */
 public final class LossScaleCollapseDetector implements Detector {
 
@@ -30,21 +29,28 @@ public final class LossScaleCollapseDetector implements Detector {
 
   /** The declared settings (docs/detectors.md). */
   public static final SettingsDef SETTINGS = new SettingsDef("instability.loss_scale_collapse.");
-  public static final Setting<Integer> MAX_HALVINGS = SETTINGS.integer("max_halvings", 10, Setting.atLeast(1),
-      "warning when `loss_scale` fell this many halvings (1024x) below its running max; resolves within half as many");
-  public static final Setting<Double> MIN_SCALE = SETTINGS.number("min_scale", 1.0, Setting.atLeast(0),
-      "warning when `loss_scale` falls below this absolute value");
+
+  public static final Setting<Integer> MAX_HALVINGS =
+      SETTINGS.integer(
+          "max_halvings",
+          10,
+          Setting.atLeast(1),
+          "warning when `loss_scale` fell this many halvings (1024x) below its running max; resolves within half as many");
+  public static final Setting<Double> MIN_SCALE =
+      SETTINGS.number(
+          "min_scale",
+          1.0,
+          Setting.atLeast(0),
+          "warning when `loss_scale` falls below this absolute value");
 
   /**
-   * @param maxHalvings halvings below the running max that count as collapse (10, a factor 1024:
-   *     an occasional overflow costs one or two)
+   * @param maxHalvings halvings below the running max that count as collapse (10, a factor 1024: an
+   *     occasional overflow costs one or two)
    * @param minScale absolute scale below which fp16 gradients underflow (1.0)
    */
   public record Config(int maxHalvings, double minScale) {
     public static Config from(Settings s) {
-      return new Config(
-          s.get(MAX_HALVINGS),
-          s.get(MIN_SCALE));
+      return new Config(s.get(MAX_HALVINGS), s.get(MIN_SCALE));
     }
   }
 
@@ -73,9 +79,17 @@ public final class LossScaleCollapseDetector implements Detector {
         ev.put("halvings", halvings);
         ev.put("threshold_halvings", c.maxHalvings());
         ev.put("min_scale", c.minScale());
-        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt("loss scale collapsed to %.3g (%.0f halvings below its max %.3g)", s, halvings, maxScale),
-            Remedies.withRollback(Remedies.LOSS_SCALE, ctx), ev, out);
+        latch.raise(
+            Severity.WARNING,
+            ctx,
+            r.step(),
+            r.timeMs(),
+            dev.trainwatch.jobs.detect.Fmt.fmt(
+                "loss scale collapsed to %.3g (%.0f halvings below its max %.3g)",
+                s, halvings, maxScale),
+            Remedies.withRollback(Remedies.LOSS_SCALE, ctx),
+            ev,
+            out);
       }
       return;
     }

@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -11,6 +10,7 @@ import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
@@ -19,66 +19,108 @@ import java.io.IOException;
 
 /**
  * Loss spikes as events of their own: a transient jump of the loss (a corrupted or
- * out-of-distribution batch, a few steps, then back) fires a warning on its first step and
- * resolves as soon as the loss is back, with the spike's size and duration. Every spike is
- * its own fire/resolve pair, whatever else of the run is firing, so a bad batch during a
- * divergence warning is still reported as the event it is.
+ * out-of-distribution batch, a few steps, then back) fires a warning on its first step and resolves
+ * as soon as the loss is back, with the spike's size and duration. Every spike is its own
+ * fire/resolve pair, whatever else of the run is firing, so a bad batch during a divergence warning
+ * is still reported as the event it is.
  *
- * <p>Robust statistics: the log-loss against the median and MAD of the last 64 non-spike
- * values (one spike cannot inflate the baseline that judges the next). A spike must be an
- * outlier ({@code z} robust sigmas: this is what scales with the run's own noise, so batch-2
- * or label-noise training with a wide loss band stays quiet), a real jump ({@code ratio} x the
- * median) and matter in absolute terms ({@code min_rise} nats); below {@code min_baseline_loss}
- * nothing is judged (memorised regime, see {@link Config}). Quiet during warmup; LR restarts
- * and task switches start a new baseline. A "spike" that lasts {@code level_shift} records is
- * a new level, not a spike: it resolves as such and the divergence detectors judge it.
+ * <p>Robust statistics: the log-loss against the median and MAD of the last 64 non-spike values
+ * (one spike cannot inflate the baseline that judges the next). A spike must be an outlier ({@code
+ * z} robust sigmas: this is what scales with the run's own noise, so batch-2 or label-noise
+ * training with a wide loss band stays quiet), a real jump ({@code ratio} x the median) and matter
+ * in absolute terms ({@code min_rise} nats); below {@code min_baseline_loss} nothing is judged
+ * (memorised regime, see {@link Config}). Quiet during warmup; LR restarts and task switches start
+ * a new baseline. A "spike" that lasts {@code level_shift} records is a new level, not a spike: it
+ * resolves as such and the divergence detectors judge it.
  */
-public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
+public final class LossSpikeDetector
+    implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "loss_spike";
 
   /** The declared settings (docs/detectors.md). */
   public static final SettingsDef SETTINGS = new SettingsDef("instability.loss_spike.");
-  public static final Setting<Double> Z = SETTINGS.number("z", 6, Setting.above(0),
-      "a spike starts when log-loss exceeds the median of the last 64 non-spike values by this many robust sigmas (1.4826 MAD; OLMo-core's 6 sd made robust; the public healthy runs reach 4.5 outside restarts, the public spike 23): this is what scales with the run's own noise, so batch-2 or label-noise training stays quiet...");
-  public static final Setting<Double> RATIO = SETTINGS.number("ratio", 1.5, Setting.above(0),
-      "...and the loss is at least this multiple of the median (bad-batch spikes are 1.5-2x the recent median; the labels call 1.5x a spike)...");
-  public static final Setting<Double> MIN_RISE = SETTINGS.number("min_rise", 0.05, Setting.atLeast(0),
-      "...and at least this many nats above it (bumps of healthy runs near 0 loss are a few hundredths)");
-  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
-      "records before alerting");
-  public static final Setting<Integer> SETTLE = SETTINGS.integer("settle", 50, Setting.atLeast(0),
-      "steps after warmup, an LR restart or a task switch before alerting");
-  public static final Setting<Integer> RESOLVE_AFTER = SETTINGS.integer("resolve_after", 3, Setting.atLeast(1),
-      "each spike is its own event: it resolves once the loss has been back for this many consecutive records (the resolved event carries `spike_step`, `duration_steps`, `peak_loss`, `peak_ratio`)");
-  public static final Setting<Double> BACK_RATIO = SETTINGS.number("back_ratio", 1.25, Setting.above(0),
-      "back means below this multiple of the median, or within 3 robust sigmas of it");
-  public static final Setting<Integer> LEVEL_SHIFT = SETTINGS.integer("level_shift", 32, Setting.atLeast(0),
-      "a spike still high after this many records is a new level, not a spike: it resolves as `level_shift`, the baseline starts over and the divergence detectors judge it (half the 64-record window)");
-  public static final Setting<Double> MIN_BASELINE_LOSS = SETTINGS.number("min_baseline_loss", 0.01, Setting.atLeast(0),
-      "median loss (nats) below which spikes are not judged (memorised regime, see above)");
+
+  public static final Setting<Double> Z =
+      SETTINGS.number(
+          "z",
+          6,
+          Setting.above(0),
+          "a spike starts when log-loss exceeds the median of the last 64 non-spike values by this many robust sigmas (1.4826 MAD; OLMo-core's 6 sd made robust; the public healthy runs reach 4.5 outside restarts, the public spike 23): this is what scales with the run's own noise, so batch-2 or label-noise training stays quiet...");
+  public static final Setting<Double> RATIO =
+      SETTINGS.number(
+          "ratio",
+          1.5,
+          Setting.above(0),
+          "...and the loss is at least this multiple of the median (bad-batch spikes are 1.5-2x the recent median; the labels call 1.5x a spike)...");
+  public static final Setting<Double> MIN_RISE =
+      SETTINGS.number(
+          "min_rise",
+          0.05,
+          Setting.atLeast(0),
+          "...and at least this many nats above it (bumps of healthy runs near 0 loss are a few hundredths)");
+  public static final Setting<Integer> MIN_STEPS =
+      SETTINGS.integer("min_steps", 100, Setting.atLeast(0), "records before alerting");
+  public static final Setting<Integer> SETTLE =
+      SETTINGS.integer(
+          "settle",
+          50,
+          Setting.atLeast(0),
+          "steps after warmup, an LR restart or a task switch before alerting");
+  public static final Setting<Integer> RESOLVE_AFTER =
+      SETTINGS.integer(
+          "resolve_after",
+          3,
+          Setting.atLeast(1),
+          "each spike is its own event: it resolves once the loss has been back for this many consecutive records (the resolved event carries `spike_step`, `duration_steps`, `peak_loss`, `peak_ratio`)");
+  public static final Setting<Double> BACK_RATIO =
+      SETTINGS.number(
+          "back_ratio",
+          1.25,
+          Setting.above(0),
+          "back means below this multiple of the median, or within 3 robust sigmas of it");
+  public static final Setting<Integer> LEVEL_SHIFT =
+      SETTINGS.integer(
+          "level_shift",
+          32,
+          Setting.atLeast(0),
+          "a spike still high after this many records is a new level, not a spike: it resolves as `level_shift`, the baseline starts over and the divergence detectors judge it (half the 64-record window)");
+  public static final Setting<Double> MIN_BASELINE_LOSS =
+      SETTINGS.number(
+          "min_baseline_loss",
+          0.01,
+          Setting.atLeast(0),
+          "median loss (nats) below which spikes are not judged (memorised regime, see above)");
 
   /**
-   * @param z robust sigmas of log-loss above the median (6, OLMo's 6-sigma rule made robust;
-   *     the public healthy runs reach 4.5 outside restarts, the public spike 23)
-   * @param ratio loss / median loss (1.5: bad-batch spikes are 1.5-2x the recent median, and
-   *     the labels call a spike at 1.5x; the z test is what keeps noisy runs quiet)
-   * @param minRise loss - median loss in nats (0.05; loss bumps of healthy runs near 0 loss
-   *     are a few hundredths)
+   * @param z robust sigmas of log-loss above the median (6, OLMo's 6-sigma rule made robust; the
+   *     public healthy runs reach 4.5 outside restarts, the public spike 23)
+   * @param ratio loss / median loss (1.5: bad-batch spikes are 1.5-2x the recent median, and the
+   *     labels call a spike at 1.5x; the z test is what keeps noisy runs quiet)
+   * @param minRise loss - median loss in nats (0.05; loss bumps of healthy runs near 0 loss are a
+   *     few hundredths)
    * @param minSteps records before alerting (100)
    * @param settle steps after warmup, a restart or a task switch before alerting (50)
    * @param resolveAfter consecutive records back in the band before the spike resolves (3)
-   * @param backRatio back in the band: loss below this multiple of the median, or within 3
-   *     robust sigmas of it (1.25)
+   * @param backRatio back in the band: loss below this multiple of the median, or within 3 robust
+   *     sigmas of it (1.25)
    * @param levelShift records a spike may last before it counts as a new level (32, half the
    *     baseline window)
-   * @param minBaselineLoss median loss (nats) below which the run counts as having memorised
-   *     its training set and spikes are not judged (0.01): there Adam's normalised steps on
-   *     vanishing gradients cause "slingshot" spikes (Thilak et al. 2022) that belong to the
-   *     softmax-collapse regime, not to optimisation instability
+   * @param minBaselineLoss median loss (nats) below which the run counts as having memorised its
+   *     training set and spikes are not judged (0.01): there Adam's normalised steps on vanishing
+   *     gradients cause "slingshot" spikes (Thilak et al. 2022) that belong to the softmax-collapse
+   *     regime, not to optimisation instability
    */
-  public record Config(double z, double ratio, double minRise, int minSteps, int settle,
-      int resolveAfter, double backRatio, int levelShift, double minBaselineLoss) {
+  public record Config(
+      double z,
+      double ratio,
+      double minRise,
+      int minSteps,
+      int settle,
+      int resolveAfter,
+      double backRatio,
+      int levelShift,
+      double minBaselineLoss) {
     public static Config from(Settings s) {
       return new Config(
           s.get(Z),
@@ -128,7 +170,8 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
       follow(r, ctx, c, x, loss, out);
       return;
     }
-    if (phase.quiet(r.step(), c.minSteps(), c.settle()) || window.size() < RobustWindow.CAPACITY / 2) {
+    if (phase.quiet(r.step(), c.minSteps(), c.settle())
+        || window.size() < RobustWindow.CAPACITY / 2) {
       window.add(x);
       return;
     }
@@ -150,45 +193,85 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
       sigma = sd;
       spikeRecords = 1;
       back = 0;
-      latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-          Fmt.fmt("loss spike at step %d: %s, %s (%.1f robust sigmas above the last %d steps)",
+      latch.raise(
+          Severity.WARNING,
+          ctx,
+          r.step(),
+          r.timeMs(),
+          Fmt.fmt(
+              "loss spike at step %d: %s, %s (%.1f robust sigmas above the last %d steps)",
               r.step(), Fmt.num(loss), Fmt.against(loss, b, 0, "the median"), z, window.size()),
           Remedies.withRollback(Remedies.LOSS_SPIKE, ctx),
-          Evidence.of("trigger", "spike").num("loss", loss).num("baseline_median", b)
-              .num("ratio", loss / b).num("robust_z", z).num("threshold_z", c.z())
-              .num("threshold_ratio", c.ratio()).num("lr", ctx.lr()).map(), out);
+          Evidence.of("trigger", "spike")
+              .num("loss", loss)
+              .num("baseline_median", b)
+              .num("ratio", loss / b)
+              .num("robust_z", z)
+              .num("threshold_z", c.z())
+              .num("threshold_ratio", c.ratio())
+              .num("lr", ctx.lr())
+              .map(),
+          out);
       return;
     }
     window.add(x);
   }
 
   /** While a spike is open: track its peak and length, resolve once the loss is back. */
-  private void follow(TelemetryRecord r, RunContext ctx, Config c, double x, double loss, AlertSink out) {
+  private void follow(
+      TelemetryRecord r, RunContext ctx, Config c, double x, double loss, AlertSink out) {
     boolean isBack = loss <= c.backRatio() * base || (x - Math.log(base)) / sigma <= BACK_Z;
     if (!isBack) {
       back = 0;
       lastSpikeStep = r.step();
       peakLoss = Math.max(peakLoss, loss);
       if (++spikeRecords >= c.levelShift()) {
-        resolve(r, ctx, "level_shift", Fmt.fmt("the loss has stayed high for %d records since step %d:"
-            + " a new level, not a spike (the divergence detectors judge it)", spikeRecords, firstStep), out);
+        resolve(
+            r,
+            ctx,
+            "level_shift",
+            Fmt.fmt(
+                "the loss has stayed high for %d records since step %d:"
+                    + " a new level, not a spike (the divergence detectors judge it)",
+                spikeRecords, firstStep),
+            out);
         window.clear();
       }
       return;
     }
     window.add(x);
     if (++back >= c.resolveAfter()) {
-      resolve(r, ctx, "back", Fmt.fmt("loss back to %s after a spike of %d step(s) from step %d, peak %s (%s)",
-          Fmt.num(loss), lastSpikeStep - firstStep + 1, firstStep, Fmt.num(peakLoss),
-          Fmt.against(peakLoss, base, 0, "the median")), out);
+      resolve(
+          r,
+          ctx,
+          "back",
+          Fmt.fmt(
+              "loss back to %s after a spike of %d step(s) from step %d, peak %s (%s)",
+              Fmt.num(loss),
+              lastSpikeStep - firstStep + 1,
+              firstStep,
+              Fmt.num(peakLoss),
+              Fmt.against(peakLoss, base, 0, "the median")),
+          out);
     }
   }
 
-  private void resolve(TelemetryRecord r, RunContext ctx, String how, String summary, AlertSink out) {
-    latch.resolve(ctx, r.step(), r.timeMs(), summary,
-        Evidence.of("resolved_as", how).put("spike_step", firstStep).put("last_spike_step", lastSpikeStep)
-            .put("duration_steps", lastSpikeStep - firstStep + 1).num("peak_loss", peakLoss)
-            .num("baseline_median", base).num("peak_ratio", peakLoss / base).map(), out);
+  private void resolve(
+      TelemetryRecord r, RunContext ctx, String how, String summary, AlertSink out) {
+    latch.resolve(
+        ctx,
+        r.step(),
+        r.timeMs(),
+        summary,
+        Evidence.of("resolved_as", how)
+            .put("spike_step", firstStep)
+            .put("last_spike_step", lastSpikeStep)
+            .put("duration_steps", lastSpikeStep - firstStep + 1)
+            .num("peak_loss", peakLoss)
+            .num("baseline_median", base)
+            .num("peak_ratio", peakLoss / base)
+            .map(),
+        out);
     firstStep = lastSpikeStep = -1;
     spikeRecords = 0;
     back = 0;
@@ -224,7 +307,8 @@ public final class LossSpikeDetector implements Detector, dev.trainwatch.jobs.de
 
   /** The robust baseline: median loss of the recent normal window. */
   @Override
-  public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+  public void reportMetrics(
+      TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
     if (window.size() > 0) {
       out.metric(NAME, "loss_median", Math.exp(window.median()));
     }

@@ -5,10 +5,10 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * The smoothed loss (EWMA, span ~20 steps, like the 20-step mean of the divergence label),
- * its highest value since the baseline began (where training started from) and its running
- * minimum once the baseline is trusted (forgotten on re-baseline). From these: how far the loss rose above its best,
- * as a ratio and as the share of the run's progress it gave back. O(1) state.
+ * The smoothed loss (EWMA, span ~20 steps, like the 20-step mean of the divergence label), its
+ * highest value since the baseline began (where training started from) and its running minimum once
+ * the baseline is trusted (forgotten on re-baseline). From these: how far the loss rose above its
+ * best, as a ratio and as the share of the run's progress it gave back. O(1) state.
  */
 final class LossTrend {
 
@@ -25,6 +25,7 @@ final class LossTrend {
 
   /** Memory of the noise estimate: ~100 records. */
   static final double NOISE_BETA = 0.99;
+
   /** Sd of an EWMA of white noise relative to the noise: sqrt(alpha / (2 - alpha)). */
   static final double EWMA_SD = Math.sqrt(ALPHA / (2 - ALPHA));
 
@@ -49,20 +50,20 @@ final class LossTrend {
   }
 
   /**
-   * Forgets the running minimum (after an LR restart or task switch the loss legitimately
-   * rises above it). The smoothed loss and the peak are kept: the peak is where the whole run
-   * started from, so "progress given back" stays relative to all the learning done, and a
-   * small post-restart bump of a run at near-zero loss is not mistaken for lost progress.
+   * Forgets the running minimum (after an LR restart or task switch the loss legitimately rises
+   * above it). The smoothed loss and the peak are kept: the peak is where the whole run started
+   * from, so "progress given back" stays relative to all the learning done, and a small
+   * post-restart bump of a run at near-zero loss is not mistaken for lost progress.
    */
   void rebaseline() {
     min = Double.NaN;
   }
 
   /**
-   * The healthy band of the smoothed loss over its running minimum implied by the run's own
-   * noise: exp(k x the sd of the EWMA), with the per-step sd of log-loss estimated from the mean
-   * absolute successive difference (sqrt(pi) / 2 of it for Gaussian noise). A batch-2 run with
-   * log-loss noise 0.8 gets exp(6 x 0.218 x 0.8) = 2.9x; a clean LM run (0.03) 1.04x.
+   * The healthy band of the smoothed loss over its running minimum implied by the run's own noise:
+   * exp(k x the sd of the EWMA), with the per-step sd of log-loss estimated from the mean absolute
+   * successive difference (sqrt(pi) / 2 of it for Gaussian noise). A batch-2 run with log-loss
+   * noise 0.8 gets exp(6 x 0.218 x 0.8) = 2.9x; a clean LM run (0.03) 1.04x.
    */
   double noiseBand(double k) {
     if (Double.isNaN(absDiff)) {

@@ -7,20 +7,20 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * What the run's schedule is doing, derived from the {@code lr} it reports (never from its
- * name or tags), for detectors whose baseline is statistics of the run itself:
+ * What the run's schedule is doing, derived from the {@code lr} it reports (never from its name or
+ * tags), for detectors whose baseline is statistics of the run itself:
  *
  * <ul>
- *   <li><b>ramp</b>: the LR climbs gradually to a new high (warmup, the rising half of a
- *       cyclic schedule's first cycle): spike baselines stay quiet while it lasts;
- *   <li><b>restart</b>: the LR comes back up by at least {@link #RESTART_FACTOR} from a trough
- *       it had decayed to by as much, without exceeding the run's peak (SGDR with any period or
+ *   <li><b>ramp</b>: the LR climbs gradually to a new high (warmup, the rising half of a cyclic
+ *       schedule's first cycle): spike baselines stay quiet while it lasts;
+ *   <li><b>restart</b>: the LR comes back up by at least {@link #RESTART_FACTOR} from a trough it
+ *       had decayed to by as much, without exceeding the run's peak (SGDR with any period or
  *       multiplier, cyclic LR, step schedules that step back up): the baseline is rebuilt;
- *   <li><b>jump</b>: the LR rises in one report by at least {@link #JUMP_FACTOR} to a new high
- *       at least {@link #NEW_HIGH_FACTOR} above the run's peak, after it had been flat or
- *       decaying for {@link #FLAT_RECORDS} reports. Not a schedule the baselines should adapt
- *       to but the classic precursor of a sudden blow-up: nothing goes quiet, the
- *       {@code sudden_divergence} detector warns on it;
+ *   <li><b>jump</b>: the LR rises in one report by at least {@link #JUMP_FACTOR} to a new high at
+ *       least {@link #NEW_HIGH_FACTOR} above the run's peak, after it had been flat or decaying for
+ *       {@link #FLAT_RECORDS} reports. Not a schedule the baselines should adapt to but the classic
+ *       precursor of a sudden blow-up: nothing goes quiet, the {@code sudden_divergence} detector
+ *       warns on it;
  *   <li>a task switch ({@code task} changes) rebuilds the baseline as a restart does.
  * </ul>
  *
@@ -31,12 +31,19 @@ import java.io.IOException;
  */
 final class LrPhase {
 
-  /** Rising back this much from a trough it had decayed to by as much is a restart (SGDR, cyclic). */
+  /**
+   * Rising back this much from a trough it had decayed to by as much is a restart (SGDR, cyclic).
+   */
   static final double RESTART_FACTOR = 1.5;
+
   /** A one-report rise by this factor after a flat stretch is a jump, not a ramp. */
   static final double JUMP_FACTOR = 2.0;
-  /** ...and it must reach this multiple of the highest LR seen before (a new high, not a restart). */
+
+  /**
+   * ...and it must reach this multiple of the highest LR seen before (a new high, not a restart).
+   */
   static final double NEW_HIGH_FACTOR = 1.25;
+
   /** Reports without an LR rise before a rise can count as a jump (a warmup rises every report). */
   static final int FLAT_RECORDS = 10;
 
@@ -54,9 +61,9 @@ final class LrPhase {
   private boolean hasTask;
 
   /**
-   * Observes the record (its own {@code lr}, not the sticky LR in force: a step without one
-   * says nothing about the schedule); returns true when the baseline must be rebuilt (restart
-   * or task switch).
+   * Observes the record (its own {@code lr}, not the sticky LR in force: a step without one says
+   * nothing about the schedule); returns true when the baseline must be rebuilt (restart or task
+   * switch).
    */
   boolean update(TelemetryRecord r) {
     long step = r.step();
@@ -75,12 +82,16 @@ final class LrPhase {
       if (Double.isNaN(prevLr)) {
         hi = lo = peakLr = l;
       } else if (l > prevLr * (1 + 1e-9)) {
-        if (prevLr > 0 && l >= prevLr * JUMP_FACTOR && l >= peakLr * NEW_HIGH_FACTOR
+        if (prevLr > 0
+            && l >= prevLr * JUMP_FACTOR
+            && l >= peakLr * NEW_HIGH_FACTOR
             && flat >= FLAT_RECORDS) {
           lastJumpStep = step;
           jumpFrom = prevLr;
           hi = lo = l;
-        } else if (hi > 0 && hi >= lo * RESTART_FACTOR && l >= lo * RESTART_FACTOR
+        } else if (hi > 0
+            && hi >= lo * RESTART_FACTOR
+            && l >= lo * RESTART_FACTOR
             && l <= peakLr * NEW_HIGH_FACTOR) {
           reset = true;
           hi = lo = l;
@@ -125,8 +136,8 @@ final class LrPhase {
 
   /**
    * True during the first {@code minSteps}, while the LR ramps up, and for {@code settle} steps
-   * after a ramp or re-baseline. Never because of a jump: the blow-up that follows one is what
-   * the spike detectors must see.
+   * after a ramp or re-baseline. Never because of a jump: the blow-up that follows one is what the
+   * spike detectors must see.
    */
   boolean quiet(long step, int minSteps, int settle) {
     return step - firstStep < minSteps
@@ -136,8 +147,7 @@ final class LrPhase {
 
   /** True for {@code settle} steps after a restart or task switch (ignores warmup). */
   boolean settling(long step, int minSteps, int settle) {
-    return step - firstStep < minSteps
-        || (lastResetStep >= 0 && step - lastResetStep < settle);
+    return step - firstStep < minSteps || (lastResetStep >= 0 && step - lastResetStep < settle);
   }
 
   void write(DataOutput out) throws IOException {

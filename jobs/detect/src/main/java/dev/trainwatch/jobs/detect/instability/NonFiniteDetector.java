@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -9,6 +8,7 @@ import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -19,9 +19,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * NaN or infinity in any metric: an immediate critical alert. A non-finite loss or gradient
- * means the weights are (or are about to be) poisoned; nothing the run does afterwards can be
- * trusted. Resolves after {@code resolve_after} consecutive all-finite records.
+ * NaN or infinity in any metric: an immediate critical alert. A non-finite loss or gradient means
+ * the weights are (or are about to be) poisoned; nothing the run does afterwards can be trusted.
+ * Resolves after {@code resolve_after} consecutive all-finite records.
  */
 public final class NonFiniteDetector implements Detector {
 
@@ -29,8 +29,13 @@ public final class NonFiniteDetector implements Detector {
 
   /** The declared settings (docs/detectors.md). */
   public static final SettingsDef SETTINGS = new SettingsDef("instability.non_finite.");
-  public static final Setting<Integer> RESOLVE_AFTER = SETTINGS.integer("resolve_after", 50, Setting.atLeast(1),
-      "NaN/Inf in any metric fires critical at once; it resolves after this many consecutive all-finite records");
+
+  public static final Setting<Integer> RESOLVE_AFTER =
+      SETTINGS.integer(
+          "resolve_after",
+          50,
+          Setting.atLeast(1),
+          "NaN/Inf in any metric fires critical at once; it resolves after this many consecutive all-finite records");
 
   /**
    * @param resolveAfter consecutive all-finite records before the alert resolves (50: a
@@ -68,17 +73,25 @@ public final class NonFiniteDetector implements Detector {
         ev.put("value", m.value(bad));
         ev.put("loss", m.get(MetricNames.LOSS));
         ev.put("lr", ctx.lr());
-        latch.raise(Severity.CRITICAL, ctx, r.step(), r.timeMs(),
+        latch.raise(
+            Severity.CRITICAL,
+            ctx,
+            r.step(),
+            r.timeMs(),
             "non-finite " + m.name(bad) + " = " + m.value(bad) + " at step " + r.step(),
-            Remedies.withRollback(Remedies.NON_FINITE, ctx), ev, out);
+            Remedies.withRollback(Remedies.NON_FINITE, ctx),
+            ev,
+            out);
       }
       return;
     }
-    if (latch.isFiring() && m.size() > 0
+    if (latch.isFiring()
+        && m.size() > 0
         && ++finiteRun >= ctx.config(Config.class, Config::from).resolveAfter()) {
       Map<String, Object> ev = new LinkedHashMap<>();
       ev.put("finite_records", finiteRun);
-      latch.resolve(ctx, r.step(), r.timeMs(), "all metrics finite for " + finiteRun + " records", ev, out);
+      latch.resolve(
+          ctx, r.step(), r.timeMs(), "all metrics finite for " + finiteRun + " records", ev, out);
     }
   }
 

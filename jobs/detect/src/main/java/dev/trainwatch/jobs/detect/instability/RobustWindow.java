@@ -6,9 +6,9 @@ import java.io.IOException;
 import java.util.Arrays;
 
 /**
- * The last {@value #CAPACITY} values (as floats) with their median and MAD, for robust
- * baselines. Bounded state (~260 bytes); median and MAD sort a reused scratch array, so the
- * hot path allocates nothing.
+ * The last {@value #CAPACITY} values (as floats) with their median and MAD, for robust baselines.
+ * Bounded state (~260 bytes); median and MAD sort a reused scratch array, so the hot path allocates
+ * nothing.
  */
 final class RobustWindow {
 
@@ -35,8 +35,8 @@ final class RobustWindow {
   }
 
   /**
-   * Smallest value held (a lower bound of the median, found without sorting). Callers add
-   * finite values only, so a plain comparison does (Math.min's NaN and -0.0 care cost 2x here).
+   * Smallest value held (a lower bound of the median, found without sorting). Callers add finite
+   * values only, so a plain comparison does (Math.min's NaN and -0.0 care cost 2x here).
    */
   double min() {
     float m = Float.POSITIVE_INFINITY;

@@ -18,19 +18,19 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * Stalled and vanished runs (hangs, dead data loaders, NCCL deadlocks; after NaN the most
- * requested alert in the peers' trackers): a run that sends no new step for much longer than
- * its own usual interval raises {@code run_stalled} (warning), which resolves when steps resume.
- * A run that stays silent until the idle timeout without a {@code run_end} is reported as
- * stopped: the alert resolves with {@code resolved_as: stopped} as the run's state is dropped.
+ * Stalled and vanished runs (hangs, dead data loaders, NCCL deadlocks; after NaN the most requested
+ * alert in the peers' trackers): a run that sends no new step for much longer than its own usual
+ * interval raises {@code run_stalled} (warning), which resolves when steps resume. A run that stays
+ * silent until the idle timeout without a {@code run_end} is reported as stopped: the alert
+ * resolves with {@code resolved_as: stopped} as the run's state is dropped.
  *
- * <p>Processing time, per run: the interval is that between arrivals of new steps as the
- * monitor sees them (what the stall is measured in), so a replay of old records, whose
- * {@code time_ms} is far in the past, is judged like a live run. The threshold is
- * {@code max(floor_ms, factor x the longest recent interval)}: the longest rather than the
- * typical interval, so a run that pauses for an evaluation every thousand steps does not alarm
- * at every evaluation (NVRx sets hang timeouts at about 5x the observed interval; prime-rl
- * suggests a fixed 10 minutes). Off-line evaluation has no processing time and never fires.
+ * <p>Processing time, per run: the interval is that between arrivals of new steps as the monitor
+ * sees them (what the stall is measured in), so a replay of old records, whose {@code time_ms} is
+ * far in the past, is judged like a live run. The threshold is {@code max(floor_ms, factor x the
+ * longest recent interval)}: the longest rather than the typical interval, so a run that pauses for
+ * an evaluation every thousand steps does not alarm at every evaluation (NVRx sets hang timeouts at
+ * about 5x the observed interval; prime-rl suggests a fixed 10 minutes). Off-line evaluation has no
+ * processing time and never fires.
  */
 public final class RunStalledDetector implements Detector, TimeDriven {
 
@@ -38,12 +38,25 @@ public final class RunStalledDetector implements Detector, TimeDriven {
 
   /** The declared settings (docs/detectors.md). */
   public static final SettingsDef SETTINGS = new SettingsDef("instability.run_stalled.");
-  public static final Setting<Integer> FLOOR_MS = SETTINGS.integer("floor_ms", 120_000, Setting.atLeast(1000),
-      "a run is stalled after no new step for at least this long (processing time, ms)...");
-  public static final Setting<Double> FACTOR = SETTINGS.number("factor", 4.0, Setting.atLeast(1),
-      "...and at least this multiple of the longest interval between its recent steps (NVRx uses ~5x the observed interval)");
-  public static final Setting<Double> MEMORY = SETTINGS.number("memory", 0.999, Setting.strictlyBetween(0, 1),
-      "per-step decay of the longest recent interval (0.999: ~1000 steps, so a periodic evaluation pause is remembered until the next)");
+
+  public static final Setting<Integer> FLOOR_MS =
+      SETTINGS.integer(
+          "floor_ms",
+          120_000,
+          Setting.atLeast(1000),
+          "a run is stalled after no new step for at least this long (processing time, ms)...");
+  public static final Setting<Double> FACTOR =
+      SETTINGS.number(
+          "factor",
+          4.0,
+          Setting.atLeast(1),
+          "...and at least this multiple of the longest interval between its recent steps (NVRx uses ~5x the observed interval)");
+  public static final Setting<Double> MEMORY =
+      SETTINGS.number(
+          "memory",
+          0.999,
+          Setting.strictlyBetween(0, 1),
+          "per-step decay of the longest recent interval (0.999: ~1000 steps, so a periodic evaluation pause is remembered until the next)");
 
   /** The settings in effect. */
   public record Config(long floorMs, double factor, double memory) {
@@ -74,9 +87,18 @@ public final class RunStalledDetector implements Detector, TimeDriven {
     if (lastArrivalMs >= 0) {
       double gap = Math.max(0, now - lastArrivalMs);
       if (latch.isFiring()) {
-        latch.resolve(ctx, r.step(), r.timeMs(), Fmt.fmt("steps resumed after %s without one (step %d after %d)",
+        latch.resolve(
+            ctx,
+            r.step(),
+            r.timeMs(),
+            Fmt.fmt(
+                "steps resumed after %s without one (step %d after %d)",
                 duration(gap), r.step(), lastStep),
-            Evidence.of("resolved_as", "resumed").num("silent_ms", gap).put("last_step", lastStep).map(), out);
+            Evidence.of("resolved_as", "resumed")
+                .num("silent_ms", gap)
+                .put("last_step", lastStep)
+                .map(),
+            out);
       }
       // A pause the run came back from is learnt too: a run that evaluates or checkpoints for
       // minutes every few thousand steps alarms at the first such pause, not at every one.
@@ -110,15 +132,29 @@ public final class RunStalledDetector implements Detector, TimeDriven {
     Config c = ctx.config(Config.class, Config::from);
     long silent = nowMs - lastArrivalMs;
     stalledSinceMs = nowMs;
-    latch.raise(Severity.WARNING, ctx, lastStep, -1,
-        Fmt.fmt("run stalled: no new step for %s since step %d (its steps usually come every %s, the longest"
-            + " recent gap was %s; stalled means %s without one)", duration(silent), lastStep,
-            duration(typicalGapMs), duration(longestGapMs), duration(thresholdMs(c))),
+    latch.raise(
+        Severity.WARNING,
+        ctx,
+        lastStep,
+        -1,
+        Fmt.fmt(
+            "run stalled: no new step for %s since step %d (its steps usually come every %s, the longest"
+                + " recent gap was %s; stalled means %s without one)",
+            duration(silent),
+            lastStep,
+            duration(typicalGapMs),
+            duration(longestGapMs),
+            duration(thresholdMs(c))),
         "Check the training process: a hang (NCCL/collective deadlock, dead data-loader worker, full disk), "
             + "a crash without run_end, or a preempted node. py-spy dump --pid <pid> shows where it waits.",
-        Evidence.of("trigger", "no_new_step").num("silent_ms", silent).put("last_step", lastStep)
-            .num("typical_interval_ms", typicalGapMs).num("longest_interval_ms", longestGapMs)
-            .put("threshold_ms", thresholdMs(c)).map(), out);
+        Evidence.of("trigger", "no_new_step")
+            .num("silent_ms", silent)
+            .put("last_step", lastStep)
+            .num("typical_interval_ms", typicalGapMs)
+            .num("longest_interval_ms", longestGapMs)
+            .put("threshold_ms", thresholdMs(c))
+            .map(),
+        out);
   }
 
   @Override
@@ -127,9 +163,18 @@ public final class RunStalledDetector implements Detector, TimeDriven {
       return;
     }
     long silent = nowMs - lastArrivalMs;
-    latch.resolve(ctx, lastStep, -1, Fmt.fmt("run stopped: no step for %s after step %d and no run_end;"
-            + " its state is dropped", duration(silent), lastStep),
-        Evidence.of("resolved_as", "stopped").num("silent_ms", silent).put("last_step", lastStep).map(), out);
+    latch.resolve(
+        ctx,
+        lastStep,
+        -1,
+        Fmt.fmt(
+            "run stopped: no step for %s after step %d and no run_end;" + " its state is dropped",
+            duration(silent), lastStep),
+        Evidence.of("resolved_as", "stopped")
+            .num("silent_ms", silent)
+            .put("last_step", lastStep)
+            .map(),
+        out);
   }
 
   /** "45 s", "3.5 min", "2.0 h": a duration in the unit a user reads at a glance. */

@@ -5,9 +5,9 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * Hysteresis counter: a condition must hold for {@code n} consecutive observations before it
- * fires, and its release condition for {@code n} more before it resolves, so a value hovering
- * at the threshold neither flaps nor fires on one noisy step.
+ * Hysteresis counter: a condition must hold for {@code n} consecutive observations before it fires,
+ * and its release condition for {@code n} more before it resolves, so a value hovering at the
+ * threshold neither flaps nor fires on one noisy step.
  */
 final class Sustain {
 

@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -9,6 +8,7 @@ import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
@@ -18,12 +18,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * {@code update_ratio} (|update| / |weights| per step) out of range for a sustained stretch.
- * Around 1e-3 is the usual healthy value; far above, each step rewrites a sizeable share of
- * the weights (LR too high); far below while the LR is near its peak, the run stopped
- * learning (vanishing gradients, dead units). The low side is skipped once the schedule has
- * decayed the LR below {@code low_lr_fraction} of its peak, where tiny updates are intended.
- * Warning.
+ * {@code update_ratio} (|update| / |weights| per step) out of range for a sustained stretch. Around
+ * 1e-3 is the usual healthy value; far above, each step rewrites a sizeable share of the weights
+ * (LR too high); far below while the LR is near its peak, the run stopped learning (vanishing
+ * gradients, dead units). The low side is skipped once the schedule has decayed the LR below {@code
+ * low_lr_fraction} of its peak, where tiny updates are intended. Warning.
  */
 public final class UpdateRatioDetector implements Detector {
 
@@ -31,33 +30,58 @@ public final class UpdateRatioDetector implements Detector {
 
   /** The declared settings (docs/detectors.md). */
   public static final SettingsDef SETTINGS = new SettingsDef("instability.update_ratio.");
-  public static final Setting<Double> HIGH = SETTINGS.number("high", 0.05, Setting.above(0),
-      "warning when `update_ratio` stays above this (steps rewrite too much of the weights)");
-  public static final Setting<Double> LOW = SETTINGS.number("low", 1e-7, Setting.atLeast(0),
-      "warning when it stays below this while the LR is near its peak (the run stopped learning)");
-  public static final Setting<Double> LOW_LR_FRACTION = SETTINGS.number("low_lr_fraction", 0.1, Setting.between(0, 1),
-      "the low check applies only while lr >= this share of the peak LR (decayed schedules intend tiny updates)");
-  public static final Setting<Integer> SUSTAIN = SETTINGS.integer("sustain", 20, Setting.atLeast(1),
-      "consecutive records out of range (or back in range) needed");
-  public static final Setting<Integer> MIN_STEPS = SETTINGS.integer("min_steps", 100, Setting.atLeast(0),
-      "quiet for the first steps of the run (weights near their small initial values make every step relatively large)");
-  public static final Setting<Integer> SETTLE = SETTINGS.integer("settle", 50, Setting.atLeast(0),
-      "quiet for this many steps after an LR warm-up ramp, restart or task switch");
+
+  public static final Setting<Double> HIGH =
+      SETTINGS.number(
+          "high",
+          0.05,
+          Setting.above(0),
+          "warning when `update_ratio` stays above this (steps rewrite too much of the weights)");
+  public static final Setting<Double> LOW =
+      SETTINGS.number(
+          "low",
+          1e-7,
+          Setting.atLeast(0),
+          "warning when it stays below this while the LR is near its peak (the run stopped learning)");
+  public static final Setting<Double> LOW_LR_FRACTION =
+      SETTINGS.number(
+          "low_lr_fraction",
+          0.1,
+          Setting.between(0, 1),
+          "the low check applies only while lr >= this share of the peak LR (decayed schedules intend tiny updates)");
+  public static final Setting<Integer> SUSTAIN =
+      SETTINGS.integer(
+          "sustain",
+          20,
+          Setting.atLeast(1),
+          "consecutive records out of range (or back in range) needed");
+  public static final Setting<Integer> MIN_STEPS =
+      SETTINGS.integer(
+          "min_steps",
+          100,
+          Setting.atLeast(0),
+          "quiet for the first steps of the run (weights near their small initial values make every step relatively large)");
+  public static final Setting<Integer> SETTLE =
+      SETTINGS.integer(
+          "settle",
+          50,
+          Setting.atLeast(0),
+          "quiet for this many steps after an LR warm-up ramp, restart or task switch");
 
   /**
    * @param high ratio above which updates are too large (0.05; the worst healthy run here, a
    *     qk-layernorm LM at lr 0.2, sustains ~0.025, the diverging ones 0.011)
-   * @param low ratio below which the run is not learning (1e-7: 1e7 steps to move the weights
-   *     by their own norm; runs at peak LR here sustain at least 3.6e-6, a softmax-collapsed one)
+   * @param low ratio below which the run is not learning (1e-7: 1e7 steps to move the weights by
+   *     their own norm; runs at peak LR here sustain at least 3.6e-6, a softmax-collapsed one)
    * @param lowLrFraction the low check applies only while lr >= this share of the peak LR (0.1)
    * @param sustain consecutive records out of range before firing, and in range to resolve (20)
-   * @param minSteps quiet for the first steps of the run and while the LR warms up (100): while
-   *     the weights are still near their small initial values every optimizer takes relatively
-   *     large steps, which says nothing about the run's health
+   * @param minSteps quiet for the first steps of the run and while the LR warms up (100): while the
+   *     weights are still near their small initial values every optimizer takes relatively large
+   *     steps, which says nothing about the run's health
    * @param settle quiet for this many steps after a warm-up ramp, LR restart or task switch (50)
    */
-  public record Config(double high, double low, double lowLrFraction, int sustain, int minSteps,
-      int settle) {
+  public record Config(
+      double high, double low, double lowLrFraction, int sustain, int minSteps, int settle) {
     public static Config from(Settings s) {
       return new Config(
           s.get(HIGH),
@@ -107,10 +131,21 @@ public final class UpdateRatioDetector implements Detector {
         ev.put("side", tooHigh ? "high" : "low");
         ev.put("lr", lr);
         ev.put("records", c.sustain());
-        latch.raise(Severity.WARNING, ctx, r.step(), r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt("update_ratio %.3g %s for %d records", u,
-                tooHigh ? "> " + c.high() + " (steps too large)" : "< " + c.low() + " (not learning)", c.sustain()),
-            Remedies.withRollback(Remedies.UPDATE, ctx), ev, out);
+        latch.raise(
+            Severity.WARNING,
+            ctx,
+            r.step(),
+            r.timeMs(),
+            dev.trainwatch.jobs.detect.Fmt.fmt(
+                "update_ratio %.3g %s for %d records",
+                u,
+                tooHigh
+                    ? "> " + c.high() + " (steps too large)"
+                    : "< " + c.low() + " (not learning)",
+                c.sustain()),
+            Remedies.withRollback(Remedies.UPDATE, ctx),
+            ev,
+            out);
         sustain.reset();
       }
       return;

@@ -3,13 +3,13 @@ package dev.trainwatch.jobs.detect.softmaxcollapse;
 import java.util.Locale;
 
 /**
- * A floating-point format a softmax may be computed in, with exact round-to-nearest-even
- * emulation of it on top of Java doubles.
+ * A floating-point format a softmax may be computed in, with exact round-to-nearest-even emulation
+ * of it on top of Java doubles.
  *
  * <p>{@link #absorptionLimit()} is {@code p ln 2} for {@code p} significand bits (implicit bit
- * included): a sum {@code 1 + tail} rounds back to exactly 1 once {@code tail <= 2^-p} (half an
- * ulp of 1), i.e. once the margin {@code r = z_max - log sum_{k != max} exp(z_k)} reaches
- * {@code p ln 2} (Prieto et al. 2025). bf16 5.55, fp16 7.62, fp32 16.64, fp64 36.74 nats.
+ * included): a sum {@code 1 + tail} rounds back to exactly 1 once {@code tail <= 2^-p} (half an ulp
+ * of 1), i.e. once the margin {@code r = z_max - log sum_{k != max} exp(z_k)} reaches {@code p ln
+ * 2} (Prieto et al. 2025). bf16 5.55, fp16 7.62, fp32 16.64, fp64 36.74 nats.
  *
  * <pre>{@code
  * Dtype d = Dtype.parse("bfloat16", Dtype.FLOAT32);
@@ -24,6 +24,7 @@ public enum Dtype {
 
   /** Largest finite half (65504) plus half its ulp: from here on RNE gives infinity. */
   private static final double FP16_OVERFLOW = 65520.0;
+
   /** Quantum of fp16 subnormals, 2^-24. */
   private static final double FP16_MIN_QUANTUM = 0x1p-24;
 
@@ -61,8 +62,8 @@ public enum Dtype {
 
   /**
    * bf16 is the top 16 bits of a float32: round the float32 pattern to nearest even on bit 16.
-   * Rounding via float32 first double-rounds a double input, which is what a float32 kernel
-   * that stores bf16 does too.
+   * Rounding via float32 first double-rounds a double input, which is what a float32 kernel that
+   * stores bf16 does too.
    */
   static double roundBfloat16(float f) {
     if (Float.isNaN(f) || Float.isInfinite(f)) {
@@ -102,13 +103,24 @@ public enum Dtype {
       n = n.substring(n.indexOf('.') + 1);
     }
     switch (n) {
-      case "float64": case "fp64": case "f64": case "double":
+      case "float64":
+      case "fp64":
+      case "f64":
+      case "double":
         return FLOAT64;
-      case "float32": case "fp32": case "f32": case "float": case "tf32":
+      case "float32":
+      case "fp32":
+      case "f32":
+      case "float":
+      case "tf32":
         return FLOAT32;
-      case "bfloat16": case "bf16":
+      case "bfloat16":
+      case "bf16":
         return BFLOAT16;
-      case "float16": case "fp16": case "f16": case "half":
+      case "float16":
+      case "fp16":
+      case "f16":
+      case "half":
         return FLOAT16;
       default:
         return fallback;

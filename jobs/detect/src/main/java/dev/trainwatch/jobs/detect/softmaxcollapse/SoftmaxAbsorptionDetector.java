@@ -1,6 +1,5 @@
 package dev.trainwatch.jobs.detect.softmaxcollapse;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
@@ -10,6 +9,7 @@ import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.LogitsSample;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -22,106 +22,195 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Softmax collapse (Prieto et al. 2025): the logits scale up along the weights until the
- * softmax of the true class rounds to exactly 1.0 in the dtype of the softmax, the sample's
- * loss and gradient become exactly 0 and learning stops.
+ * Softmax collapse (Prieto et al. 2025): the logits scale up along the weights until the softmax of
+ * the true class rounds to exactly 1.0 in the dtype of the softmax, the sample's loss and gradient
+ * become exactly 0 and learning stops.
  *
  * <ul>
- *   <li><b>warning, absorption starting</b>: the absorbed fraction (summary
- *       {@code logits/absorbed_frac} or {@code logits/zero_loss_frac}, else recomputed from the
- *       sampled rows in the dtype) is at least {@code absorbed_warn} on {@code
- *       absorbed_warn_obs} consecutive observations;
- *   <li><b>warning, margins approaching the limit</b>: the smoothed high quantile of the
- *       sampled rows' label margins (else {@code logits/margin_mean}) is within {@code near}
- *       nats of the dtype's limit {@code p ln 2}, rising, with a linear ETA within {@code
- *       horizon} steps, and, when {@code param_norm} is published, the weights growing;
- *   <li><b>critical</b>: absorbed fraction at least {@code absorbed_critical} (the onset in
- *       Prieto et al.) on {@code absorbed_critical_obs} consecutive observations;
- *   <li><b>resolved</b>: absorbed fraction below {@code absorbed_resolve} and no margin
- *       warning for {@code resolve_steps} steps.
+ *   <li><b>warning, absorption starting</b>: the absorbed fraction (summary {@code
+ *       logits/absorbed_frac} or {@code logits/zero_loss_frac}, else recomputed from the sampled
+ *       rows in the dtype) is at least {@code absorbed_warn} on {@code absorbed_warn_obs}
+ *       consecutive observations;
+ *   <li><b>warning, margins approaching the limit</b>: the smoothed high quantile of the sampled
+ *       rows' label margins (else {@code logits/margin_mean}) is within {@code near} nats of the
+ *       dtype's limit {@code p ln 2}, rising, with a linear ETA within {@code horizon} steps, and,
+ *       when {@code param_norm} is published, the weights growing;
+ *   <li><b>critical</b>: absorbed fraction at least {@code absorbed_critical} (the onset in Prieto
+ *       et al.) on {@code absorbed_critical_obs} consecutive observations;
+ *   <li><b>resolved</b>: absorbed fraction below {@code absorbed_resolve} and no margin warning for
+ *       {@code resolve_steps} steps.
  * </ul>
  *
- * The margin limit is dtype-aware, so a float64 run with margins of 17 is far from trouble
- * (limit 36.7) while the same margins in float32 (limit 16.6) are collapse.
+ * The margin limit is dtype-aware, so a float64 run with margins of 17 is far from trouble (limit
+ * 36.7) while the same margins in float32 (limit 16.6) are collapse.
  */
-public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
+public final class SoftmaxAbsorptionDetector
+    implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "softmax_absorption";
   static final String PREFIX = "softmax_collapse." + NAME + ".";
 
   /** The declared settings (docs/detectors.md). */
-  public static final SettingsDef SETTINGS = new SettingsDef("softmax_collapse.softmax_absorption.");
-  public static final Setting<String> DEFAULT_DTYPE = SETTINGS.choice("default_dtype", "float32",
-      java.util.List.of("float32", "bfloat16", "float16", "float64"),
-      "dtype assumed when neither `tags.dtype` nor the sampled logits name one");
-  public static final Setting<Double> ABSORBED_WARN = SETTINGS.number("absorbed_warn", 0.01, Setting.between(0, 1),
-      "absorbed fraction meaning absorption has started (public collapse runs cross it ~250 steps before the 0.5 onset; weight-decay controls stay <= 0.0003)");
-  public static final Setting<Integer> ABSORBED_WARN_OBS = SETTINGS.integer("absorbed_warn_obs", 3, Setting.atLeast(1),
-      "consecutive observations at or above `absorbed_warn` (one noisy batch or one absorbed row is not a trend)");
-  public static final Setting<Double> ABSORBED_CRITICAL = SETTINGS.number("absorbed_critical", 0.5, Setting.between(0, 1),
-      "absorbed fraction that is collapse under way (onset of Prieto et al. and of the trace labels)");
-  public static final Setting<Integer> ABSORBED_CRITICAL_OBS = SETTINGS.integer("absorbed_critical_obs", 2, Setting.atLeast(1),
-      "consecutive observations at or above `absorbed_critical`");
-  public static final Setting<Double> ABSORBED_RESOLVE = SETTINGS.number("absorbed_resolve", 0.005, Setting.between(0, 1),
-      "absorbed fraction under which the alert may resolve (hysteresis: half the warning level)");
-  public static final Setting<Double> MARGIN_QUANTILE = SETTINGS.number("margin_quantile", 0.9, Setting.between(0, 1),
-      "quantile of the sampled rows' label margins that is trended (the first rows to absorb matter)");
-  public static final Setting<Double> ROWS_NEAR_NATS = SETTINGS.number("rows_near_nats", 3.0, Setting.above(0),
-      "the rows' margin must be within this many nats of `p ln 2` (float32; x `p / 24` below it: bf16 1.0, fp16 1.38)");
-  public static final Setting<Double> ROWS_HORIZON_STEPS = SETTINGS.number("rows_horizon_steps", 500, Setting.above(0),
-      "warn when the rows' margin line reaches the limit within this many steps");
-  public static final Setting<Double> SUMMARY_NEAR_NATS = SETTINGS.number("summary_near_nats", 2.0, Setting.above(0),
-      "the same for `logits/margin_mean` (scaled the same way) (top-1 minus top-2 overstates the label margin, hence tighter)");
-  public static final Setting<Double> SUMMARY_HORIZON_STEPS = SETTINGS.number("summary_horizon_steps", 300, Setting.above(0),
-      "horizon for the `margin_mean` fallback");
-  public static final Setting<Double> TREND_TAU_STEPS = SETTINGS.number("trend_tau_steps", 200, Setting.above(0),
-      "age in steps at which an observation weighs 1/e in the margin and norm lines");
-  public static final Setting<Integer> TREND_MIN_OBS = SETTINGS.integer("trend_min_obs", 4, Setting.atLeast(1),
-      "observations a line needs before it is trusted");
-  public static final Setting<Integer> TREND_MIN_SPAN_STEPS = SETTINGS.integer("trend_min_span_steps", 100, Setting.atLeast(0),
-      "steps a line must span before it is trusted");
-  public static final Setting<Integer> STALE_STEPS = SETTINGS.integer("stale_steps", 500, Setting.atLeast(0),
-      "sampled rows older than this no longer count; the summary metrics take over");
-  public static final Setting<Boolean> REQUIRE_NORM_GROWTH = SETTINGS.flag("require_norm_growth", true,
-      "margin warnings need `param_norm` rising when it is published (collapse is the weights scaling along themselves; weight decay shrinks them)");
-  public static final Setting<Integer> RESOLVE_STEPS = SETTINGS.integer("resolve_steps", 200, Setting.atLeast(0),
-      "steps the condition must stay clear before the alert resolves");
-  public static final Setting<Integer> REDUCTION_LANES = SETTINGS.integer("reduction_lanes", SoftmaxNumerics.DEFAULT_LANES, Setting.powerOfTwoAtMost(64),
-      "accumulator lanes of the softmax sum when replaying rows (8: PyTorch AVX2 float32 CPU; 1: sequential; power of two <= 64)");
-  public static final Setting<Double> RESOLVE_ETA_FACTOR = SETTINGS.number("resolve_eta_factor", 2.0, Setting.above(0),
-      "a firing margin warning stays until the ETA exceeds this multiple of the horizon (or the gap exceeds near + 0.5 nat)");
+  public static final SettingsDef SETTINGS =
+      new SettingsDef("softmax_collapse.softmax_absorption.");
+
+  public static final Setting<String> DEFAULT_DTYPE =
+      SETTINGS.choice(
+          "default_dtype",
+          "float32",
+          java.util.List.of("float32", "bfloat16", "float16", "float64"),
+          "dtype assumed when neither `tags.dtype` nor the sampled logits name one");
+  public static final Setting<Double> ABSORBED_WARN =
+      SETTINGS.number(
+          "absorbed_warn",
+          0.01,
+          Setting.between(0, 1),
+          "absorbed fraction meaning absorption has started (public collapse runs cross it ~250 steps before the 0.5 onset; weight-decay controls stay <= 0.0003)");
+  public static final Setting<Integer> ABSORBED_WARN_OBS =
+      SETTINGS.integer(
+          "absorbed_warn_obs",
+          3,
+          Setting.atLeast(1),
+          "consecutive observations at or above `absorbed_warn` (one noisy batch or one absorbed row is not a trend)");
+  public static final Setting<Double> ABSORBED_CRITICAL =
+      SETTINGS.number(
+          "absorbed_critical",
+          0.5,
+          Setting.between(0, 1),
+          "absorbed fraction that is collapse under way (onset of Prieto et al. and of the trace labels)");
+  public static final Setting<Integer> ABSORBED_CRITICAL_OBS =
+      SETTINGS.integer(
+          "absorbed_critical_obs",
+          2,
+          Setting.atLeast(1),
+          "consecutive observations at or above `absorbed_critical`");
+  public static final Setting<Double> ABSORBED_RESOLVE =
+      SETTINGS.number(
+          "absorbed_resolve",
+          0.005,
+          Setting.between(0, 1),
+          "absorbed fraction under which the alert may resolve (hysteresis: half the warning level)");
+  public static final Setting<Double> MARGIN_QUANTILE =
+      SETTINGS.number(
+          "margin_quantile",
+          0.9,
+          Setting.between(0, 1),
+          "quantile of the sampled rows' label margins that is trended (the first rows to absorb matter)");
+  public static final Setting<Double> ROWS_NEAR_NATS =
+      SETTINGS.number(
+          "rows_near_nats",
+          3.0,
+          Setting.above(0),
+          "the rows' margin must be within this many nats of `p ln 2` (float32; x `p / 24` below it: bf16 1.0, fp16 1.38)");
+  public static final Setting<Double> ROWS_HORIZON_STEPS =
+      SETTINGS.number(
+          "rows_horizon_steps",
+          500,
+          Setting.above(0),
+          "warn when the rows' margin line reaches the limit within this many steps");
+  public static final Setting<Double> SUMMARY_NEAR_NATS =
+      SETTINGS.number(
+          "summary_near_nats",
+          2.0,
+          Setting.above(0),
+          "the same for `logits/margin_mean` (scaled the same way) (top-1 minus top-2 overstates the label margin, hence tighter)");
+  public static final Setting<Double> SUMMARY_HORIZON_STEPS =
+      SETTINGS.number(
+          "summary_horizon_steps", 300, Setting.above(0), "horizon for the `margin_mean` fallback");
+  public static final Setting<Double> TREND_TAU_STEPS =
+      SETTINGS.number(
+          "trend_tau_steps",
+          200,
+          Setting.above(0),
+          "age in steps at which an observation weighs 1/e in the margin and norm lines");
+  public static final Setting<Integer> TREND_MIN_OBS =
+      SETTINGS.integer(
+          "trend_min_obs", 4, Setting.atLeast(1), "observations a line needs before it is trusted");
+  public static final Setting<Integer> TREND_MIN_SPAN_STEPS =
+      SETTINGS.integer(
+          "trend_min_span_steps",
+          100,
+          Setting.atLeast(0),
+          "steps a line must span before it is trusted");
+  public static final Setting<Integer> STALE_STEPS =
+      SETTINGS.integer(
+          "stale_steps",
+          500,
+          Setting.atLeast(0),
+          "sampled rows older than this no longer count; the summary metrics take over");
+  public static final Setting<Boolean> REQUIRE_NORM_GROWTH =
+      SETTINGS.flag(
+          "require_norm_growth",
+          true,
+          "margin warnings need `param_norm` rising when it is published (collapse is the weights scaling along themselves; weight decay shrinks them)");
+  public static final Setting<Integer> RESOLVE_STEPS =
+      SETTINGS.integer(
+          "resolve_steps",
+          200,
+          Setting.atLeast(0),
+          "steps the condition must stay clear before the alert resolves");
+  public static final Setting<Integer> REDUCTION_LANES =
+      SETTINGS.integer(
+          "reduction_lanes",
+          SoftmaxNumerics.DEFAULT_LANES,
+          Setting.powerOfTwoAtMost(64),
+          "accumulator lanes of the softmax sum when replaying rows (8: PyTorch AVX2 float32 CPU; 1: sequential; power of two <= 64)");
+  public static final Setting<Double> RESOLVE_ETA_FACTOR =
+      SETTINGS.number(
+          "resolve_eta_factor",
+          2.0,
+          Setting.above(0),
+          "a firing margin warning stays until the ETA exceeds this multiple of the horizon (or the gap exceeds near + 0.5 nat)");
 
   /** Losses of a regression head: no softmax, so no softmax collapse whatever the "logits" do. */
-  static final java.util.Set<String> NON_SOFTMAX_LOSSES = java.util.Set.of("mse", "l2", "rmse", "l1", "mae",
-      "huber", "smooth_l1", "smoothl1", "mse_loss", "l1_loss", "huber_loss", "squared_error");
-  /** Smoothed loss this multiple of its best (and {@link #DIVERGING_RISE} above it) is a divergence. */
+  static final java.util.Set<String> NON_SOFTMAX_LOSSES =
+      java.util.Set.of(
+          "mse",
+          "l2",
+          "rmse",
+          "l1",
+          "mae",
+          "huber",
+          "smooth_l1",
+          "smoothl1",
+          "mse_loss",
+          "l1_loss",
+          "huber_loss",
+          "squared_error");
+
+  /**
+   * Smoothed loss this multiple of its best (and {@link #DIVERGING_RISE} above it) is a divergence.
+   */
   static final double DIVERGING_RATIO = 2.0;
+
   static final double DIVERGING_RISE = 0.1;
+
   /** Steps after a non-finite loss or logit metric during which the run counts as diverging. */
   static final long NON_FINITE_HOLD = 50;
 
-  static final String REMEDY = "Absorbed samples get exactly zero gradient, so learning stops."
-      + " Use StableMax instead of softmax in the loss, add weight decay (e.g. AdamW) so the"
-      + " logits stop scaling along the weights, or compute the softmax/cross-entropy in higher"
-      + " precision (float64; float32 when training in bf16/fp16); perpGrad (orthogonal"
-      + " gradient) removes the weight-aligned update.";
+  static final String REMEDY =
+      "Absorbed samples get exactly zero gradient, so learning stops."
+          + " Use StableMax instead of softmax in the loss, add weight decay (e.g. AdamW) so the"
+          + " logits stop scaling along the weights, or compute the softmax/cross-entropy in higher"
+          + " precision (float64; float32 when training in bf16/fp16); perpGrad (orthogonal"
+          + " gradient) removes the weight-aligned update.";
 
   /**
    * Thresholds of the detector; keys are {@code softmax_collapse.softmax_absorption.<name>}.
    *
    * @param defaultDtype dtype assumed when neither {@code tags.dtype} nor the sampled logits name
    *     one; float32, the common softmax dtype (bf16/fp16 training usually upcasts the loss).
-   * @param absorbedWarn absorbed fraction that means absorption has started (0.01: Prieto's
-   *     runs and the public traces cross it ~250 steps before the 0.5 onset; weight-decay
-   *     controls stay below 0.001).
-   * @param absorbedWarnObs consecutive observations at or above {@code absorbedWarn} (3: one
-   *     noisy batch, or one absorbed row of 8 sampled, is not a trend).
+   * @param absorbedWarn absorbed fraction that means absorption has started (0.01: Prieto's runs
+   *     and the public traces cross it ~250 steps before the 0.5 onset; weight-decay controls stay
+   *     below 0.001).
+   * @param absorbedWarnObs consecutive observations at or above {@code absorbedWarn} (3: one noisy
+   *     batch, or one absorbed row of 8 sampled, is not a trend).
    * @param absorbedCritical absorbed fraction that is collapse under way (0.5, the onset used by
    *     Prieto et al. and the trace labels).
-   * @param absorbedCriticalObs consecutive observations at or above {@code absorbedCritical}
-   *     (2, so one sampled batch of 8 rows cannot escalate alone).
-   * @param absorbedResolve absorbed fraction under which the alert may resolve (0.005, half of
-   *     the warning level: hysteresis).
+   * @param absorbedCriticalObs consecutive observations at or above {@code absorbedCritical} (2, so
+   *     one sampled batch of 8 rows cannot escalate alone).
+   * @param absorbedResolve absorbed fraction under which the alert may resolve (0.005, half of the
+   *     warning level: hysteresis).
    * @param marginQuantile quantile of the sampled rows' label margins that is trended (0.9: the
    *     first rows to absorb are the ones that matter for a precursor).
    * @param rowsNearNats the rows' margin must be within this many nats of {@code p ln 2} (3:
@@ -138,14 +227,14 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
    * @param staleSteps sampled rows older than this no longer count as current and the detector
    *     falls back to the summary metrics (500).
    * @param requireNormGrowth margin warnings also need {@code param_norm} rising when it is
-   *     published: collapse is the weights scaling up along themselves; with weight decay the
-   *     norm shrinks and margins level off (true).
+   *     published: collapse is the weights scaling up along themselves; with weight decay the norm
+   *     shrinks and margins level off (true).
    * @param resolveSteps steps the condition must stay clear before the alert resolves (200).
    * @param reductionLanes accumulator lanes of the softmax sum when replaying sampled rows (8,
    *     PyTorch's AVX2 float32 CPU kernel, which reproduces the traces' published absorbed
    *     fraction; 1 for a sequential sum; a power of two).
-   * @param resolveEtaFactor hysteresis of the margin warning: it only counts as clear once the
-   *     ETA exceeds this multiple of the horizon or the gap exceeds {@code near} + 0.5 nat (2).
+   * @param resolveEtaFactor hysteresis of the margin warning: it only counts as clear once the ETA
+   *     exceeds this multiple of the horizon or the gap exceeds {@code near} + 0.5 nat (2).
    */
   public record Config(
       Dtype defaultDtype,
@@ -171,7 +260,8 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
     public static Config from(Settings s) {
       // the declaration admits only names Dtype knows
       Dtype d = Dtype.parse(s.get(DEFAULT_DTYPE), null);
-      return new Config(d,
+      return new Config(
+          d,
           s.get(ABSORBED_WARN),
           s.get(ABSORBED_WARN_OBS),
           s.get(ABSORBED_CRITICAL),
@@ -210,10 +300,13 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
   private int warnRun;
   private int criticalRun;
   private long clearSince = -1;
+
   /** A softmax-specific signal was seen: absorbed/zero-loss fractions or labelled logit rows. */
   private boolean softmaxSeen;
+
   /** tags.loss names a loss without a softmax (squared error, L1, Huber): nothing to collapse. */
   private boolean noSoftmax;
+
   private double lossEwma = Double.NaN;
   private double lossMin = Double.NaN;
   private int lossCount;
@@ -263,7 +356,8 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
 
   /** The margin in use against the dtype's absorption limit, its ETA, and the absorbed fraction. */
   @Override
-  public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+  public void reportMetrics(
+      TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
     Config c = ctx.config(Config.class, Config::from);
     Dtype dt = dtype(ctx, c);
     out.metric(NAME, "margin_limit", dt.absorptionLimit());
@@ -318,7 +412,9 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
    */
   boolean diverging(long step) {
     return lastNonFinite >= 0 && step - lastNonFinite <= NON_FINITE_HOLD
-        || lossMin >= 0 && lossEwma >= DIVERGING_RATIO * lossMin && lossEwma - lossMin >= DIVERGING_RISE;
+        || lossMin >= 0
+            && lossEwma >= DIVERGING_RATIO * lossMin
+            && lossEwma - lossMin >= DIVERGING_RISE;
   }
 
   /** max(absorbed_frac, zero_loss_frac) over the finite ones, NaN when neither is usable. */
@@ -394,23 +490,52 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
       return; // no softmax evidence, or the evidence would be the divergence itself
     }
     if (critical && latch.severity() != Severity.CRITICAL) {
-      latch.raise(Severity.CRITICAL, ctx, step, r.timeMs(), summary(Severity.CRITICAL, dt, mv),
-          REMEDY + ctx.rollbackHint(), evidence(r, c, dt, mv, "absorbed_critical"), out);
+      latch.raise(
+          Severity.CRITICAL,
+          ctx,
+          step,
+          r.timeMs(),
+          summary(Severity.CRITICAL, dt, mv),
+          REMEDY + ctx.rollbackHint(),
+          evidence(r, c, dt, mv, "absorbed_critical"),
+          out);
     } else if ((absorbing || marginWarn) && !latch.isFiring()) {
       String why = absorbing ? "absorption_started" : "margin_approaching_limit";
-      latch.raise(Severity.WARNING, ctx, step, r.timeMs(), summary(Severity.WARNING, dt, mv),
-          REMEDY, evidence(r, c, dt, mv, why), out);
+      latch.raise(
+          Severity.WARNING,
+          ctx,
+          step,
+          r.timeMs(),
+          summary(Severity.WARNING, dt, mv),
+          REMEDY,
+          evidence(r, c, dt, mv, why),
+          out);
     } else if (latch.isFiring() && clear && step - clearSince >= c.resolveSteps()) {
-      latch.resolve(ctx, step, r.timeMs(), String.format(Locale.ROOT,
-          "softmax absorption receded: absorbed fraction %.4f, margins no longer approaching"
-              + " the %s limit for %d steps", nz(absorbed), dt.wire(), step - clearSince),
-          evidence(r, c, dt, mv, "receded"), out);
+      latch.resolve(
+          ctx,
+          step,
+          r.timeMs(),
+          String.format(
+              Locale.ROOT,
+              "softmax absorption receded: absorbed fraction %.4f, margins no longer approaching"
+                  + " the %s limit for %d steps",
+              nz(absorbed),
+              dt.wire(),
+              step - clearSince),
+          evidence(r, c, dt, mv, "receded"),
+          out);
     }
   }
 
   /** The margin line in use (sampled rows when current, else margin_mean) and its verdict. */
-  private record MarginView(String source, double level, double slope, double gap, double eta,
-      boolean warns, boolean holds) {}
+  private record MarginView(
+      String source,
+      double level,
+      double slope,
+      double gap,
+      double eta,
+      boolean warns,
+      boolean holds) {}
 
   private MarginView marginView(long step, Config c, Dtype dt) {
     Trend t;
@@ -441,48 +566,70 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
     boolean warns = gap <= near && eta <= horizon && norm;
     // Keeps a firing alert: still approaching (relaxed), or sitting at the limit, where absorbed
     // samples stop learning (real collapsed rows hover within 0.5 nat below p ln 2).
-    boolean holds = gap <= AT_LIMIT_NATS
-        || gap <= near + AT_LIMIT_NATS && eta <= horizon * c.resolveEtaFactor() && norm;
+    boolean holds =
+        gap <= AT_LIMIT_NATS
+            || gap <= near + AT_LIMIT_NATS && eta <= horizon * c.resolveEtaFactor() && norm;
     return new MarginView(source, level, slope, gap, eta, warns, holds);
   }
 
   /**
-   * The "near the limit" band for the dtype: the settings are for float32 (limit 16.64) and
-   * scale with the limit below it, so a bfloat16 margin must come as close in relative terms
-   * (3 nats of 16.64 is 18%: 1.0 nat of bf16's 5.55, 1.37 of fp16's 7.62); otherwise any
-   * well-trained bf16 classifier (margins of 3) would "approach" 5.55. Never wider than set.
+   * The "near the limit" band for the dtype: the settings are for float32 (limit 16.64) and scale
+   * with the limit below it, so a bfloat16 margin must come as close in relative terms (3 nats of
+   * 16.64 is 18%: 1.0 nat of bf16's 5.55, 1.37 of fp16's 7.62); otherwise any well-trained bf16
+   * classifier (margins of 3) would "approach" 5.55. Never wider than set.
    */
   static double nearFor(double nearNats, Dtype dt) {
     return nearNats * Math.min(1.0, dt.absorptionLimit() / Dtype.FLOAT32.absorptionLimit());
   }
 
   private boolean trusted(Trend t, Config c) {
-    return t.count() >= c.trendMinObs() && t.span() >= c.trendMinSpanSteps()
-        && Double.isFinite(t.slope()) && Double.isFinite(t.level());
+    return t.count() >= c.trendMinObs()
+        && t.span() >= c.trendMinSpanSteps()
+        && Double.isFinite(t.slope())
+        && Double.isFinite(t.level());
   }
 
   /** False only when param_norm is published, trusted and not rising. */
   private boolean normAllows(Config c) {
-    if (!c.requireNormGrowth() || !trusted(paramNorm, c)
-        || paramNorm.lastStep() < Math.max(rowsMargin.lastStep(), summaryMargin.lastStep())
-            - c.staleSteps()) {
+    if (!c.requireNormGrowth()
+        || !trusted(paramNorm, c)
+        || paramNorm.lastStep()
+            < Math.max(rowsMargin.lastStep(), summaryMargin.lastStep()) - c.staleSteps()) {
       return true;
     }
     return paramNorm.slope() > 0;
   }
 
   private String summary(Severity sev, Dtype dt, MarginView mv) {
-    String margin = mv == null ? "" : String.format(Locale.ROOT,
-        "; label margin (%s) %.2f nats, %.2f below the %s limit %.2f, %s", mv.source(),
-        mv.level(), mv.gap(), dt.wire(), dt.absorptionLimit(), etaText(mv));
+    String margin =
+        mv == null
+            ? ""
+            : String.format(
+                Locale.ROOT,
+                "; label margin (%s) %.2f nats, %.2f below the %s limit %.2f, %s",
+                mv.source(),
+                mv.level(),
+                mv.gap(),
+                dt.wire(),
+                dt.absorptionLimit(),
+                etaText(mv));
     if (sev == Severity.CRITICAL) {
-      return String.format(Locale.ROOT, "softmax collapse under way: %.0f%% of samples absorbed"
-          + " (p(label) == 1.0 exactly in %s, zero loss and gradient)%s", 100 * nz(absorbed),
-          dt.wire(), margin);
+      return String.format(
+          Locale.ROOT,
+          "softmax collapse under way: %.0f%% of samples absorbed"
+              + " (p(label) == 1.0 exactly in %s, zero loss and gradient)%s",
+          100 * nz(absorbed),
+          dt.wire(),
+          margin);
     }
     if (warnRun > 0 && absorbed > 0) {
-      return String.format(Locale.ROOT, "softmax absorption starting: %.2f%% of samples have"
-          + " p(label) == 1.0 exactly in %s%s", 100 * absorbed, dt.wire(), margin);
+      return String.format(
+          Locale.ROOT,
+          "softmax absorption starting: %.2f%% of samples have"
+              + " p(label) == 1.0 exactly in %s%s",
+          100 * absorbed,
+          dt.wire(),
+          margin);
     }
     return "softmax collapse precursor: logits growing towards absorption" + margin;
   }
@@ -492,13 +639,13 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
       return "already past it";
     }
     return mv.slope() > 0 && Double.isFinite(mv.eta())
-        ? String.format(Locale.ROOT, "rising %.4f/step, ETA ~%d steps", mv.slope(),
-            Math.round(mv.eta()))
+        ? String.format(
+            Locale.ROOT, "rising %.4f/step, ETA ~%d steps", mv.slope(), Math.round(mv.eta()))
         : "not rising";
   }
 
-  private Map<String, Object> evidence(TelemetryRecord r, Config c, Dtype dt, MarginView mv,
-      String trigger) {
+  private Map<String, Object> evidence(
+      TelemetryRecord r, Config c, Dtype dt, MarginView mv, String trigger) {
     Map<String, Object> ev = new LinkedHashMap<>();
     ev.put("trigger", trigger);
     ev.put("dtype", dt.wire());
@@ -518,8 +665,13 @@ public final class SoftmaxAbsorptionDetector implements Detector, dev.trainwatch
       if (Double.isFinite(mv.eta())) {
         ev.put("eta_steps", Math.round(mv.eta()));
       }
-      ev.put("near_nats", round4(nearFor(mv.source().equals("margin_mean") ? c.summaryNearNats() : c.rowsNearNats(), dt)));
-      ev.put("horizon_steps",
+      ev.put(
+          "near_nats",
+          round4(
+              nearFor(
+                  mv.source().equals("margin_mean") ? c.summaryNearNats() : c.rowsNearNats(), dt)));
+      ev.put(
+          "horizon_steps",
           mv.source().equals("margin_mean") ? c.summaryHorizonSteps() : c.rowsHorizonSteps());
     }
     if (trusted(paramNorm, c)) {

@@ -3,22 +3,21 @@ package dev.trainwatch.jobs.detect.softmaxcollapse;
 /**
  * The two per-row quantities behind softmax collapse, computed from raw logits.
  *
- * <p>{@link #margin} is exact maths in double: how far (in nats) the true class stands above
- * the log-sum-exp of all other classes. {@link #absorbs} replays the softmax in the given
- * dtype: the probability of the true class is exactly 1.0 there.
+ * <p>{@link #margin} is exact maths in double: how far (in nats) the true class stands above the
+ * log-sum-exp of all other classes. {@link #absorbs} replays the softmax in the given dtype: the
+ * probability of the true class is exactly 1.0 there.
  *
- * <p>Summation order matters at the boundary, so it is modelled on PyTorch's CPU kernel
- * ({@code at::vec::map_reduce_all} under {@code log_softmax}/{@code softmax}): {@code lanes}
- * accumulators take elements {@code j, j+lanes, ...} in turn, the remainder goes to the first
- * lanes, then the lanes are added as a tree (lane i + lane i+lanes/2, ...). The max's term 1.0
- * therefore meets the others a group at a time and each group is absorbed on its own: a row
- * whose tail is spread over many classes absorbs up to {@code ln 2} below {@code p ln 2}.
- * 8 lanes is AVX2 float32, PyTorch's default CPU build; on the public float32 traces it
- * reproduces the published full-batch {@code absorbed_frac} from 8 sampled rows (mean squared
- * error 0.010 per step) where adding the whole tail to 1 at once does not (0.059). 1 lane is a
- * plain sequential sum. Each difference, {@code exp} and partial sum is rounded to the dtype
- * (bf16/fp16 kernels that accumulate in float32 absorb at the same {@code p ln 2} because the
- * final probability is rounded to the dtype).
+ * <p>Summation order matters at the boundary, so it is modelled on PyTorch's CPU kernel ({@code
+ * at::vec::map_reduce_all} under {@code log_softmax}/{@code softmax}): {@code lanes} accumulators
+ * take elements {@code j, j+lanes, ...} in turn, the remainder goes to the first lanes, then the
+ * lanes are added as a tree (lane i + lane i+lanes/2, ...). The max's term 1.0 therefore meets the
+ * others a group at a time and each group is absorbed on its own: a row whose tail is spread over
+ * many classes absorbs up to {@code ln 2} below {@code p ln 2}. 8 lanes is AVX2 float32, PyTorch's
+ * default CPU build; on the public float32 traces it reproduces the published full-batch {@code
+ * absorbed_frac} from 8 sampled rows (mean squared error 0.010 per step) where adding the whole
+ * tail to 1 at once does not (0.059). 1 lane is a plain sequential sum. Each difference, {@code
+ * exp} and partial sum is rounded to the dtype (bf16/fp16 kernels that accumulate in float32 absorb
+ * at the same {@code p ln 2} because the final probability is rounded to the dtype).
  *
  * <pre>{@code
  * double r = SoftmaxNumerics.margin(row, label);            // e.g. 15.2
@@ -33,8 +32,8 @@ public final class SoftmaxNumerics {
   private SoftmaxNumerics() {}
 
   /**
-   * {@code z_label - log sum_{k != label} exp(z_k)} in double, stably; NaN when the row has
-   * fewer than two entries, the label is out of range or any entry is not finite.
+   * {@code z_label - log sum_{k != label} exp(z_k)} in double, stably; NaN when the row has fewer
+   * than two entries, the label is out of range or any entry is not finite.
    */
   public static double margin(double[] row, int label) {
     if (row == null || row.length < 2 || label < 0 || label >= row.length) {
@@ -65,13 +64,17 @@ public final class SoftmaxNumerics {
   }
 
   /**
-   * True when the softmax probability of {@code label}, computed in {@code dtype} with a
-   * {@code lanes}-wide reduction (a power of two), is exactly 1.0: the label holds the unique
-   * maximum and {@code sum_k exp(z_k - z_max)} rounds to exactly 1. False for invalid rows.
+   * True when the softmax probability of {@code label}, computed in {@code dtype} with a {@code
+   * lanes}-wide reduction (a power of two), is exactly 1.0: the label holds the unique maximum and
+   * {@code sum_k exp(z_k - z_max)} rounds to exactly 1. False for invalid rows.
    */
   public static boolean absorbs(double[] row, int label, Dtype dtype, int lanes) {
-    if (row == null || row.length < 2 || label < 0 || label >= row.length
-        || lanes < 1 || Integer.bitCount(lanes) != 1) {
+    if (row == null
+        || row.length < 2
+        || label < 0
+        || label >= row.length
+        || lanes < 1
+        || Integer.bitCount(lanes) != 1) {
       return false;
     }
     double zl = dtype.round(row[label]);

@@ -5,13 +5,13 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * Exponentially weighted least-squares line through a series observed at arbitrary steps:
- * an observation {@code tau} steps old weighs {@code 1/e}. O(1) time and 5 sums of state, so
- * it fits keyed state, and it treats a sparse series (logits sampled every 50 steps) and a
- * dense one (a metric every step) alike: the window is measured in steps, not in points.
+ * Exponentially weighted least-squares line through a series observed at arbitrary steps: an
+ * observation {@code tau} steps old weighs {@code 1/e}. O(1) time and 5 sums of state, so it fits
+ * keyed state, and it treats a sparse series (logits sampled every 50 steps) and a dense one (a
+ * metric every step) alike: the window is measured in steps, not in points.
  *
- * <p>The sums are kept relative to the last observed step, so they stay well conditioned
- * however long the run.
+ * <p>The sums are kept relative to the last observed step, so they stay well conditioned however
+ * long the run.
  *
  * <pre>{@code
  * Trend t = new Trend();

@@ -5,9 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The continual-evaluation metrics of one run so far (De Lange et al., ICLR 2023), for
- * storage next to the raw telemetry. Accuracies are fractions in [0, 1]; NaN where a metric
- * is not defined yet (no task learned yet, or no evaluation of the current task).
+ * The continual-evaluation metrics of one run so far (De Lange et al., ICLR 2023), for storage next
+ * to the raw telemetry. Accuracies are fractions in [0, 1]; NaN where a metric is not defined yet
+ * (no task learned yet, or no evaluation of the current task).
  *
  * <pre>{@code
  * ContinualMetrics m = detector.snapshot();
@@ -21,8 +21,8 @@ import java.util.Map;
  * @param wcAcc WC-ACC = (1/k) A_k + (1 - 1/k) meanMinAcc, k = learned tasks + 1
  * @param wf10 WF^10: mean over learned tasks of the largest drop inside 10 evaluations
  * @param wf100 WF^100: the same inside 100 evaluations
- * @param wp10 WP^10: mean over trained tasks of the largest rise inside 10 evaluations
- *     taken while the task was trained
+ * @param wp10 WP^10: mean over trained tasks of the largest rise inside 10 evaluations taken while
+ *     the task was trained
  * @param wp100 WP^100: the same inside 100 evaluations
  */
 public record ContinualMetrics(

@@ -6,16 +6,15 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * One task switch as seen by one earlier task: its pre-switch accuracy, the deepest point
- * since, and whether it has recovered. The rule is plain arithmetic on (step, accuracy)
- * pairs, so it is tested without records; {@link OldTaskDropDetector} turns its verdicts
- * into alert events.
+ * One task switch as seen by one earlier task: its pre-switch accuracy, the deepest point since,
+ * and whether it has recovered. The rule is plain arithmetic on (step, accuracy) pairs, so it is
+ * tested without records; {@link OldTaskDropDetector} turns its verdicts into alert events.
  *
- * <p>Lifecycle: {@link #open} at the switch; {@link #observe} on every evaluation of the
- * task; the episode closes when its alert resolves (so one switch raises at most one alert
- * per task: no flapping), when the arming window passes without a drop, or at the next
- * switch. All times are steps, so a sparse or irregular eval cadence
- * changes how soon a drop is seen, not what the thresholds mean.
+ * <p>Lifecycle: {@link #open} at the switch; {@link #observe} on every evaluation of the task; the
+ * episode closes when its alert resolves (so one switch raises at most one alert per task: no
+ * flapping), when the arming window passes without a drop, or at the next switch. All times are
+ * steps, so a sparse or irregular eval cadence changes how soon a drop is seen, not what the
+ * thresholds mean.
  */
 final class GapEpisode {
 
@@ -48,14 +47,17 @@ final class GapEpisode {
   long lastNewMinStep = -1;
   long recoveredSince = -1;
   int recoveredEvals;
+
   /** Evaluations since the minimum (the minimum's own included). */
   int evalsSinceMin;
+
   /**
    * The climb out of the minimum as a staircase: an entry whenever the accuracy exceeds the
-   * previous entry by {@code new_min_margin}, so "first step at or above level L" is known
-   * to within that margin once the plateau L is known, in bounded state.
+   * previous entry by {@code new_min_margin}, so "first step at or above level L" is known to
+   * within that margin once the plateau L is known, in bounded state.
    */
   private final float[] riseAcc = new float[RISE_STEPS];
+
   private final long[] riseStep = new long[RISE_STEPS];
   private int rises;
   static final int RISE_STEPS = 24;
@@ -84,9 +86,9 @@ final class GapEpisode {
   }
 
   /**
-   * Applies one evaluation {@code acc} at {@code step}. {@code firing} is the severity the
-   * alert is up at, null when it is not: a warning may escalate, and any firing alert
-   * resolves on recovery or settling, even one still far below the pre-switch level.
+   * Applies one evaluation {@code acc} at {@code step}. {@code firing} is the severity the alert is
+   * up at, null when it is not: a warning may escalate, and any firing alert resolves on recovery
+   * or settling, even one still far below the pre-switch level.
    */
   Verdict observe(long step, double acc, OldTaskDropDetector.Config c, Severity firing) {
     trackMinimum(step, acc, c.newMinMargin());
@@ -124,8 +126,8 @@ final class GapEpisode {
   }
 
   /**
-   * First step after the minimum at which the accuracy reached {@code level} (to within
-   * {@code margin}); the minimum's step when the level is not above it; -1 if never.
+   * First step after the minimum at which the accuracy reached {@code level} (to within {@code
+   * margin}); the minimum's step when the level is not above it; -1 if never.
    */
   long firstStepAtOrAbove(double level, double margin) {
     if (level <= minAcc + margin) {

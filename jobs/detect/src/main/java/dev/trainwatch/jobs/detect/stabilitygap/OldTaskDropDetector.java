@@ -1,12 +1,12 @@
 package dev.trainwatch.jobs.detect.stabilitygap;
 
-import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -19,21 +19,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The stability gap (De Lange et al., ICLR 2023): right after a task switch, accuracy on
- * earlier tasks drops sharply and then partly recovers. At each switch (a change of the
- * run's {@code task}) every earlier task with evaluations gets an episode whose baseline is
- * the mean of its last {@code pre_evals} accuracies; an evaluation of that task within
- * {@code window_steps} of the switch that lies {@code warn_drop} (or, for a noisy eval set,
- * {@code noise_k} noise deviations) below the baseline fires a warning for that task,
- * {@code critical_drop} below fires critical. The alert tracks the minimum and resolves
- * when the accuracy is back within {@code recover_drop} of the baseline for
- * {@code recover_steps}, or when no new minimum came for {@code settle_steps} (the gap is
- * over and what remains is lasting forgetting); the resolved event reports depth, time to
- * the minimum and time to recovery. One latch per affected task, so each task's alert has
- * its own fingerprint.
+ * The stability gap (De Lange et al., ICLR 2023): right after a task switch, accuracy on earlier
+ * tasks drops sharply and then partly recovers. At each switch (a change of the run's {@code task})
+ * every earlier task with evaluations gets an episode whose baseline is the mean of its last {@code
+ * pre_evals} accuracies; an evaluation of that task within {@code window_steps} of the switch that
+ * lies {@code warn_drop} (or, for a noisy eval set, {@code noise_k} noise deviations) below the
+ * baseline fires a warning for that task, {@code critical_drop} below fires critical. The alert
+ * tracks the minimum and resolves when the accuracy is back within {@code recover_drop} of the
+ * baseline for {@code recover_steps}, or when no new minimum came for {@code settle_steps} (the gap
+ * is over and what remains is lasting forgetting); the resolved event reports depth, time to the
+ * minimum and time to recovery. One latch per affected task, so each task's alert has its own
+ * fingerprint.
  *
- * <p>Alongside, it keeps the continual-evaluation metrics (min-ACC, WC-ACC, WF^w, WP^w for
- * w = 10, 100), returned by {@link #snapshot()} for storage and added to every alert.
+ * <p>Alongside, it keeps the continual-evaluation metrics (min-ACC, WC-ACC, WF^w, WP^w for w = 10,
+ * 100), returned by {@link #snapshot()} for storage and added to every alert.
  *
  * <pre>{@code
  * OldTaskDropDetector d = new OldTaskDropDetector();
@@ -41,73 +40,123 @@ import java.util.Map;
  * ContinualMetrics m = d.snapshot();
  * }</pre>
  */
-public final class OldTaskDropDetector implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
+public final class OldTaskDropDetector
+    implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
 
   public static final String NAME = "old_task_drop";
 
   /** The declared settings (docs/detectors.md). */
   public static final SettingsDef SETTINGS = new SettingsDef("stability_gap.old_task_drop.");
-  public static final Setting<Double> WARN_DROP = SETTINGS.number("warn_drop", 0.10, Setting.between(0, 1),
-      "accuracy drop below the pre-switch baseline that fires a warning (DETECTORS.md; 7 standard errors of a 1000-sample eval set, so a 1-2 point wobble never fires)");
-  public static final Setting<Double> CRITICAL_DROP = SETTINGS.number("critical_drop", 0.25, Setting.between(0, 1),
-      "drop that makes the alert critical: a quarter of the task's accuracy gone");
-  public static final Setting<Double> NOISE_K = SETTINGS.number("noise_k", 4.0, Setting.atLeast(0),
-      "on noisy eval sets the warning threshold rises to `noise_k` standard deviations of (baseline - one eval); the noise is the mean-square-successive-difference estimate over `noise_evals` pre-switch evals, which ignores slow trends");
-  public static final Setting<Integer> PRE_EVALS = SETTINGS.integer("pre_evals", 5, Setting.atLeast(1),
-      "evaluations averaged into the pre-switch baseline (and into the settled level)");
-  public static final Setting<Integer> NOISE_EVALS = SETTINGS.integer("noise_evals", 20, Setting.atLeast(1),
-      "pre-switch evaluations over which eval noise is estimated");
-  public static final Setting<Integer> MIN_PRE_EVALS = SETTINGS.integer("min_pre_evals", 3, Setting.atLeast(1),
-      "evaluations a task needs before a switch to be watched");
-  public static final Setting<Integer> WINDOW_STEPS = SETTINGS.integer("window_steps", 100, Setting.atLeast(0),
-      "steps after a switch during which a drop opens an alert; later declines are slow forgetting, not a gap");
-  public static final Setting<Double> RECOVER_DROP = SETTINGS.number("recover_drop", 0.05, Setting.between(0, 1),
-      "recovered once within this of the baseline (half of `warn_drop`: hysteresis)");
-  public static final Setting<Integer> RECOVER_STEPS = SETTINGS.integer("recover_steps", 20, Setting.atLeast(0),
-      "... and stayed there this many steps (a one-eval rebound does not resolve)");
-  public static final Setting<Integer> RECOVER_EVALS = SETTINGS.integer("recover_evals", 2, Setting.atLeast(1),
-      "... over at least this many evaluations");
-  public static final Setting<Double> NEW_MIN_MARGIN = SETTINGS.number("new_min_margin", 0.02, Setting.between(0, 1),
-      "a low deeper than the previous one by more than this restarts the settle clock; also the level resolution of the time-to-recovery estimate");
-  public static final Setting<Integer> SETTLE_STEPS = SETTINGS.integer("settle_steps", 50, Setting.atLeast(0),
-      "resolve as settled when no new low came for this many steps (guarantees every alert resolves)");
-  public static final Setting<Integer> MAX_TASKS = SETTINGS.integer("max_tasks", 32, Setting.between(1, 255),
-      "tasks tracked per run (bounds the state; later tasks are ignored)");
+
+  public static final Setting<Double> WARN_DROP =
+      SETTINGS.number(
+          "warn_drop",
+          0.10,
+          Setting.between(0, 1),
+          "accuracy drop below the pre-switch baseline that fires a warning (DETECTORS.md; 7 standard errors of a 1000-sample eval set, so a 1-2 point wobble never fires)");
+  public static final Setting<Double> CRITICAL_DROP =
+      SETTINGS.number(
+          "critical_drop",
+          0.25,
+          Setting.between(0, 1),
+          "drop that makes the alert critical: a quarter of the task's accuracy gone");
+  public static final Setting<Double> NOISE_K =
+      SETTINGS.number(
+          "noise_k",
+          4.0,
+          Setting.atLeast(0),
+          "on noisy eval sets the warning threshold rises to `noise_k` standard deviations of (baseline - one eval); the noise is the mean-square-successive-difference estimate over `noise_evals` pre-switch evals, which ignores slow trends");
+  public static final Setting<Integer> PRE_EVALS =
+      SETTINGS.integer(
+          "pre_evals",
+          5,
+          Setting.atLeast(1),
+          "evaluations averaged into the pre-switch baseline (and into the settled level)");
+  public static final Setting<Integer> NOISE_EVALS =
+      SETTINGS.integer(
+          "noise_evals",
+          20,
+          Setting.atLeast(1),
+          "pre-switch evaluations over which eval noise is estimated");
+  public static final Setting<Integer> MIN_PRE_EVALS =
+      SETTINGS.integer(
+          "min_pre_evals",
+          3,
+          Setting.atLeast(1),
+          "evaluations a task needs before a switch to be watched");
+  public static final Setting<Integer> WINDOW_STEPS =
+      SETTINGS.integer(
+          "window_steps",
+          100,
+          Setting.atLeast(0),
+          "steps after a switch during which a drop opens an alert; later declines are slow forgetting, not a gap");
+  public static final Setting<Double> RECOVER_DROP =
+      SETTINGS.number(
+          "recover_drop",
+          0.05,
+          Setting.between(0, 1),
+          "recovered once within this of the baseline (half of `warn_drop`: hysteresis)");
+  public static final Setting<Integer> RECOVER_STEPS =
+      SETTINGS.integer(
+          "recover_steps",
+          20,
+          Setting.atLeast(0),
+          "... and stayed there this many steps (a one-eval rebound does not resolve)");
+  public static final Setting<Integer> RECOVER_EVALS =
+      SETTINGS.integer(
+          "recover_evals", 2, Setting.atLeast(1), "... over at least this many evaluations");
+  public static final Setting<Double> NEW_MIN_MARGIN =
+      SETTINGS.number(
+          "new_min_margin",
+          0.02,
+          Setting.between(0, 1),
+          "a low deeper than the previous one by more than this restarts the settle clock; also the level resolution of the time-to-recovery estimate");
+  public static final Setting<Integer> SETTLE_STEPS =
+      SETTINGS.integer(
+          "settle_steps",
+          50,
+          Setting.atLeast(0),
+          "resolve as settled when no new low came for this many steps (guarantees every alert resolves)");
+  public static final Setting<Integer> MAX_TASKS =
+      SETTINGS.integer(
+          "max_tasks",
+          32,
+          Setting.between(1, 255),
+          "tasks tracked per run (bounds the state; later tasks are ignored)");
   private static final String PREFIX = MetricNames.EVAL_ACC_TASK;
-  private static final String REMEDY = "Earlier-task accuracy collapses right after a task switch: "
-      + "warm up or lower the learning rate at the switch, raise the replay ratio or replay "
-      + "batch, add distillation/regularisation towards the previous model (LwF, EWC), or use "
-      + "a constraint-based replay (A-GEM). If it must not dip at all, evaluate the old tasks "
-      + "per iteration and keep the pre-switch checkpoint.";
+  private static final String REMEDY =
+      "Earlier-task accuracy collapses right after a task switch: "
+          + "warm up or lower the learning rate at the switch, raise the replay ratio or replay "
+          + "batch, add distillation/regularisation towards the previous model (LwF, EWC), or use "
+          + "a constraint-based replay (A-GEM). If it must not dip at all, evaluate the old tasks "
+          + "per iteration and keep the pre-switch checkpoint.";
 
   /**
    * Thresholds of the stability-gap rule; keys {@code stability_gap.old_task_drop.<param>}.
    *
-   * @param warnDrop accuracy drop below the pre-switch level that fires a warning (0.10):
-   *     the De Lange et al. / DETECTORS.md criterion; 7 standard errors of a 1000-sample
-   *     eval set, so a 1-2 point wobble never fires
-   * @param criticalDrop drop that makes it critical (0.25): a quarter of the task's
-   *     accuracy gone, the depth where a deployed model would fail visibly; the public gaps
-   *     fall 0.2-0.6, so this separates moderate from severe dips
-   * @param noiseK on noisy eval sets the warning threshold rises to noise_k times the
-   *     standard deviation of (baseline - one eval) (4.0): keeps false alarms below ~1e-4
-   *     per eval where evals are too small for a 0.10 drop to be significant
-   * @param preEvals evaluations averaged into the pre-switch baseline (5): one eval is
-   *     noisy; 5 keep the baseline close to the end-of-task level
-   * @param noiseEvals evaluations before the switch over which eval noise is estimated
-   *     (20)
+   * @param warnDrop accuracy drop below the pre-switch level that fires a warning (0.10): the De
+   *     Lange et al. / DETECTORS.md criterion; 7 standard errors of a 1000-sample eval set, so a
+   *     1-2 point wobble never fires
+   * @param criticalDrop drop that makes it critical (0.25): a quarter of the task's accuracy gone,
+   *     the depth where a deployed model would fail visibly; the public gaps fall 0.2-0.6, so this
+   *     separates moderate from severe dips
+   * @param noiseK on noisy eval sets the warning threshold rises to noise_k times the standard
+   *     deviation of (baseline - one eval) (4.0): keeps false alarms below ~1e-4 per eval where
+   *     evals are too small for a 0.10 drop to be significant
+   * @param preEvals evaluations averaged into the pre-switch baseline (5): one eval is noisy; 5
+   *     keep the baseline close to the end-of-task level
+   * @param noiseEvals evaluations before the switch over which eval noise is estimated (20)
    * @param minPreEvals evaluations a task needs before a switch to get an episode (3)
-   * @param windowSteps steps after a switch during which a drop opens an alert (100): the
-   *     gap forms within tens of iterations; later declines are slow forgetting, not a gap
-   * @param recoverDrop the alert resolves as recovered once the accuracy is within this of
-   *     the baseline (0.05): half the warning drop, hysteresis so it does not flap
+   * @param windowSteps steps after a switch during which a drop opens an alert (100): the gap forms
+   *     within tens of iterations; later declines are slow forgetting, not a gap
+   * @param recoverDrop the alert resolves as recovered once the accuracy is within this of the
+   *     baseline (0.05): half the warning drop, hysteresis so it does not flap
    * @param recoverSteps ... and has stayed there for at least this many steps (20)
    * @param recoverEvals ... over at least this many evaluations (2)
-   * @param newMinMargin a minimum lower than the previous one by more than this is a new
-   *     low that restarts the settle clock (0.02): smaller moves are eval noise at the bottom
-   * @param settleSteps the alert resolves as settled when no new low came for this many
-   *     steps (50): the gap is over and the rest is lasting forgetting; guarantees every
-   *     alert resolves
+   * @param newMinMargin a minimum lower than the previous one by more than this is a new low that
+   *     restarts the settle clock (0.02): smaller moves are eval noise at the bottom
+   * @param settleSteps the alert resolves as settled when no new low came for this many steps (50):
+   *     the gap is over and the rest is lasting forgetting; guarantees every alert resolves
    * @param maxTasks tasks tracked per run (32): bounds the state; later tasks are ignored
    */
   public record Config(
@@ -128,13 +177,23 @@ public final class OldTaskDropDetector implements Detector, dev.trainwatch.jobs.
     public static final Config DEFAULTS = from(Settings.DEFAULTS);
 
     public Config {
-      if (!(warnDrop > 0 && criticalDrop >= warnDrop && recoverDrop >= 0 && recoverDrop < warnDrop)) {
-        throw new IllegalArgumentException("stability_gap.old_task_drop: need 0 < warn_drop <= critical_drop"
-            + " and 0 <= recover_drop < warn_drop, got " + warnDrop + ", " + criticalDrop + ", " + recoverDrop);
+      if (!(warnDrop > 0
+          && criticalDrop >= warnDrop
+          && recoverDrop >= 0
+          && recoverDrop < warnDrop)) {
+        throw new IllegalArgumentException(
+            "stability_gap.old_task_drop: need 0 < warn_drop <= critical_drop"
+                + " and 0 <= recover_drop < warn_drop, got "
+                + warnDrop
+                + ", "
+                + criticalDrop
+                + ", "
+                + recoverDrop);
       }
       if (preEvals < 1 || minPreEvals < 1 || noiseEvals < 1 || maxTasks < 1 || maxTasks > 255) {
-        throw new IllegalArgumentException("stability_gap.old_task_drop: pre_evals, min_pre_evals and"
-            + " noise_evals must be >= 1 and max_tasks in 1..255");
+        throw new IllegalArgumentException(
+            "stability_gap.old_task_drop: pre_evals, min_pre_evals and"
+                + " noise_evals must be >= 1 and max_tasks in 1..255");
       }
     }
 
@@ -245,8 +304,8 @@ public final class OldTaskDropDetector implements Detector, dev.trainwatch.jobs.
     }
   }
 
-  private void onEval(TaskTrack t, TelemetryRecord r, double acc, Config c, RunContext ctx,
-      AlertSink out) {
+  private void onEval(
+      TaskTrack t, TelemetryRecord r, double acc, Config c, RunContext ctx, AlertSink out) {
     t.add(acc, t.name.equals(currentTask));
     GapEpisode e = t.episode;
     if (!e.open) {
@@ -258,12 +317,12 @@ public final class OldTaskDropDetector implements Detector, dev.trainwatch.jobs.
       case RECOVERED -> resolve(t, r, "recovered", true, ctx, out);
       case SETTLED -> resolve(t, r, "settled", false, ctx, out);
       case EXPIRED -> e.close();
-      default -> { }
+      default -> {}
     }
   }
 
-  private void raise(TaskTrack t, Severity s, TelemetryRecord r, double acc, RunContext ctx,
-      AlertSink out) {
+  private void raise(
+      TaskTrack t, Severity s, TelemetryRecord r, double acc, RunContext ctx, AlertSink out) {
     GapEpisode e = t.episode;
     Map<String, Object> ev = new LinkedHashMap<>();
     ev.put("affected_task", t.name);
@@ -272,21 +331,37 @@ public final class OldTaskDropDetector implements Detector, dev.trainwatch.jobs.
     ev.put("value", acc);
     ev.put("baseline", (double) e.pre);
     ev.put("drop", e.pre - acc);
-    ev.put("threshold", (double) (s == Severity.CRITICAL
-        ? Math.max(ctx.config(Config.class, Config::from).criticalDrop(), e.threshold) : e.threshold));
+    ev.put(
+        "threshold",
+        (double)
+            (s == Severity.CRITICAL
+                ? Math.max(ctx.config(Config.class, Config::from).criticalDrop(), e.threshold)
+                : e.threshold));
     ev.put("noise_sd", (double) e.noise);
     ev.put("min_acc", (double) e.minAcc);
     ev.put("min_step", e.minStep);
     ev.put("steps_since_switch", r.step() - e.switchStep);
     putMetrics(ev);
-    String summary = String.format(java.util.Locale.ROOT,
-        "Stability gap: %s accuracy %.3f is %.3f below its pre-switch %.3f, %d steps after the switch to %s",
-        t.name, acc, e.pre - acc, e.pre, r.step() - e.switchStep, currentTask);
+    String summary =
+        String.format(
+            java.util.Locale.ROOT,
+            "Stability gap: %s accuracy %.3f is %.3f below its pre-switch %.3f, %d steps after the switch to %s",
+            t.name,
+            acc,
+            e.pre - acc,
+            e.pre,
+            r.step() - e.switchStep,
+            currentTask);
     t.latch.raise(s, ctx, r.step(), r.timeMs(), summary, REMEDY, ev, out);
   }
 
-  private void resolve(TaskTrack t, TelemetryRecord r, String how, boolean recovered,
-      RunContext ctx, AlertSink out) {
+  private void resolve(
+      TaskTrack t,
+      TelemetryRecord r,
+      String how,
+      boolean recovered,
+      RunContext ctx,
+      AlertSink out) {
     GapEpisode e = t.episode;
     e.close();
     if (!t.latch.isFiring()) {
@@ -306,7 +381,10 @@ public final class OldTaskDropDetector implements Detector, dev.trainwatch.jobs.
     // them), like the labels' "acc >= window_final - 0.05".
     Config c = ctx.config(Config.class, Config::from);
     double level = recovered ? e.pre : t.mean(Math.max(1, Math.min(c.preEvals(), e.evalsSinceMin)));
-    long at = recovered ? e.recoveredSince : e.firstStepAtOrAbove(level - c.recoverDrop(), c.newMinMargin());
+    long at =
+        recovered
+            ? e.recoveredSince
+            : e.firstStepAtOrAbove(level - c.recoverDrop(), c.newMinMargin());
     ev.put("settled_acc", level);
     ev.put("residual_drop", e.pre - level);
     if (at >= 0) {
@@ -315,9 +393,17 @@ public final class OldTaskDropDetector implements Detector, dev.trainwatch.jobs.
     ev.put("duration_steps", r.step() - e.switchStep);
     ev.put("resolved_as", how);
     putMetrics(ev);
-    String summary = String.format(java.util.Locale.ROOT,
-        "Stability gap on %s %s: depth %.3f (min %.3f at +%d steps), level %.3f vs pre-switch %.3f",
-        t.name, how, e.depth(), e.minAcc, e.minStep - e.switchStep, level, e.pre);
+    String summary =
+        String.format(
+            java.util.Locale.ROOT,
+            "Stability gap on %s %s: depth %.3f (min %.3f at +%d steps), level %.3f vs pre-switch %.3f",
+            t.name,
+            how,
+            e.depth(),
+            e.minAcc,
+            e.minStep - e.switchStep,
+            level,
+            e.pre);
     t.latch.resolve(ctx, r.step(), r.timeMs(), summary, ev, out);
   }
 
@@ -339,10 +425,13 @@ public final class OldTaskDropDetector implements Detector, dev.trainwatch.jobs.
     }
   }
 
-  /** The continual-evaluation metrics of the run so far (allocates: call per eval, not per record). */
+  /**
+   * The continual-evaluation metrics of the run so far (allocates: call per eval, not per record).
+   */
   /** The continual-evaluation metrics: min-ACC per task, WC-ACC, WF^10/100, WP^10/100. */
   @Override
-  public void reportMetrics(TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+  public void reportMetrics(
+      TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
     if (tasks.isEmpty()) {
       return;
     }
@@ -387,9 +476,16 @@ public final class OldTaskDropDetector implements Detector, dev.trainwatch.jobs.
     double meanMin = learned == 0 ? Double.NaN : sumMin / learned;
     double k = learned + 1;
     double wc = learned == 0 ? currentAcc : currentAcc / k + (1 - 1 / k) * meanMin;
-    return new ContinualMetrics(currentTask, currentAcc, minAcc, meanMin, wc,
-        learned == 0 ? Double.NaN : sumWf10 / learned, learned == 0 ? Double.NaN : sumWf100 / learned,
-        trained == 0 ? Double.NaN : sumWp10 / trained, trained == 0 ? Double.NaN : sumWp100 / trained);
+    return new ContinualMetrics(
+        currentTask,
+        currentAcc,
+        minAcc,
+        meanMin,
+        wc,
+        learned == 0 ? Double.NaN : sumWf10 / learned,
+        learned == 0 ? Double.NaN : sumWf100 / learned,
+        trained == 0 ? Double.NaN : sumWp10 / trained,
+        trained == 0 ? Double.NaN : sumWp100 / trained);
   }
 
   @Override

@@ -7,42 +7,47 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * Everything trainwatch keeps about one task of a continual-learning run: the last
- * {@value #WINDOW} accuracies of {@code eval/acc/<task>}, the continual-evaluation metrics
- * of De Lange et al. (2023) for this task, the open stability-gap episode and its alert.
+ * Everything trainwatch keeps about one task of a continual-learning run: the last {@value #WINDOW}
+ * accuracies of {@code eval/acc/<task>}, the continual-evaluation metrics of De Lange et al. (2023)
+ * for this task, the open stability-gap episode and its alert.
  *
- * <p>Why 16-bit fixed point: WF^100 needs the last 100 evaluations of every task. As
- * {@code float} that is 400 bytes a task, 4 KB for a 10-task run; accuracy in [0, 1] stored
- * as an unsigned 16-bit fraction (resolution 1.5e-5, a thousand times finer than the ~1.4
- * point standard error of a 1000-sample eval set) halves that, and only the filled part of
- * the ring is checkpointed. An exact sliding-window maximum needs the window in the worst
- * case (a monotonically falling series), so a streaming deque would not be smaller.
+ * <p>Why 16-bit fixed point: WF^100 needs the last 100 evaluations of every task. As {@code float}
+ * that is 400 bytes a task, 4 KB for a 10-task run; accuracy in [0, 1] stored as an unsigned 16-bit
+ * fraction (resolution 1.5e-5, a thousand times finer than the ~1.4 point standard error of a
+ * 1000-sample eval set) halves that, and only the filled part of the ring is checkpointed. An exact
+ * sliding-window maximum needs the window in the worst case (a monotonically falling series), so a
+ * streaming deque would not be smaller.
  *
- * <p>Metric definitions, per task j (evaluations counted per task, so the windows follow
- * the eval cadence, not the step count):
+ * <p>Metric definitions, per task j (evaluations counted per task, so the windows follow the eval
+ * cadence, not the step count):
+ *
  * <ul>
- *   <li>{@code minAcc}: min-ACC_j, the lowest accuracy after j was learned (after the first
- *       switch away from j);
- *   <li>{@code wf10}, {@code wf100}: the largest drop A_a - A_b, a before b, with b after j
- *       was learned and a within the last 10 (100) evaluations of j;
- *   <li>{@code wp10}, {@code wp100}: the largest rise A_b - A_a inside the same windows, with
- *       b taken while j was the task being trained (plasticity).
+ *   <li>{@code minAcc}: min-ACC_j, the lowest accuracy after j was learned (after the first switch
+ *       away from j);
+ *   <li>{@code wf10}, {@code wf100}: the largest drop A_a - A_b, a before b, with b after j was
+ *       learned and a within the last 10 (100) evaluations of j;
+ *   <li>{@code wp10}, {@code wp100}: the largest rise A_b - A_a inside the same windows, with b
+ *       taken while j was the task being trained (plasticity).
  * </ul>
  */
 final class TaskTrack {
 
   /** Evaluations kept per task: the larger window of WF^w and WP^w. */
   static final int WINDOW = 100;
+
   static final int SHORT_WINDOW = 10;
   private static final double SCALE = 65535.0;
 
   final String name;
   final AlertLatch latch;
   final GapEpisode episode = new GapEpisode();
+
   /** The task was trained and then left: its later evaluations measure forgetting. */
   boolean learned;
+
   /** Evaluations were taken while this task was the one being trained. */
   boolean trained;
+
   private final char[] ring = new char[WINDOW];
   private int head; // next write position
   private int filled;
@@ -138,10 +143,9 @@ final class TaskTrack {
   }
 
   /**
-   * Eval-to-eval noise of the last {@code n} evaluations: the mean-square successive
-   * difference estimator sqrt(mean((x_i - x_{i-1})^2) / 2), which ignores slow trends (a
-   * task still learning) that a plain standard deviation would count as noise. 0 if fewer
-   * than 3 evaluations.
+   * Eval-to-eval noise of the last {@code n} evaluations: the mean-square successive difference
+   * estimator sqrt(mean((x_i - x_{i-1})^2) / 2), which ignores slow trends (a task still learning)
+   * that a plain standard deviation would count as noise. 0 if fewer than 3 evaluations.
    */
   double noise(int n) {
     int m = Math.min(n, filled);

@@ -22,7 +22,10 @@ class DivergenceWarningTest {
     RunMonitor m = new RunMonitor("r", DetectorConfig.DEFAULTS, List.of(new DivergenceDetector()));
     List<AlertEvent> out = new ArrayList<>();
     for (int s = 0; s < 1000; s++) {
-      double loss = s < 300 ? 1 + 3 * Math.exp(-s / 60.0) : s < 500 ? 1.0 : 1.0 + (peak - 1.0) * Math.min(1, (s - 500) / 300.0);
+      double loss =
+          s < 300
+              ? 1 + 3 * Math.exp(-s / 60.0)
+              : s < 500 ? 1.0 : 1.0 + (peak - 1.0) * Math.min(1, (s - 500) / 300.0);
       m.observe(TelemetryRecord.of("r", s, Metrics.of(Map.of("loss", loss, "lr", 1e-3))), out::add);
     }
     return out;
@@ -36,9 +39,11 @@ class DivergenceWarningTest {
   @Test
   void aRiseAboveTheBandWarnsFirstAndEscalatesWhenItDiverges() {
     List<AlertEvent> out = run(2.0);
-    assertThat(out).extracting(AlertEvent::severity, AlertEvent::status).startsWith(
-        org.assertj.core.groups.Tuple.tuple(Severity.WARNING, Status.FIRING),
-        org.assertj.core.groups.Tuple.tuple(Severity.CRITICAL, Status.FIRING));
+    assertThat(out)
+        .extracting(AlertEvent::severity, AlertEvent::status)
+        .startsWith(
+            org.assertj.core.groups.Tuple.tuple(Severity.WARNING, Status.FIRING),
+            org.assertj.core.groups.Tuple.tuple(Severity.CRITICAL, Status.FIRING));
     long warnAt = out.get(0).step();
     long critAt = out.get(1).step();
     // loss crosses 1.3x at step 590 and 1.5x at step 650 (smoothing and sustain add a little)

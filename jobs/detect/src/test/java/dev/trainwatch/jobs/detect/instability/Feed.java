@@ -4,13 +4,13 @@ import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.RunMonitor;
 import dev.trainwatch.jobs.detect.Settings;
-import dev.trainwatch.wire.TraceFiles;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
+import dev.trainwatch.wire.TraceFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,11 +76,13 @@ final class Feed {
 
   static List<TelemetryRecord> trace(String run) {
     List<TelemetryRecord> out = new ArrayList<>();
-    TraceFiles.forEachLine(traces().resolve(run + ".jsonl.gz"), line -> {
-      if (TelemetryParser.DEFAULT.parse(line) instanceof ParseResult.Parsed p) {
-        out.add(p.record());
-      }
-    });
+    TraceFiles.forEachLine(
+        traces().resolve(run + ".jsonl.gz"),
+        line -> {
+          if (TelemetryParser.DEFAULT.parse(line) instanceof ParseResult.Parsed p) {
+            out.add(p.record());
+          }
+        });
     return out;
   }
 }

@@ -28,14 +28,25 @@ class HealthyNoiseTest {
   /** Batch-2 training: log-loss noise 0.8 around a level that decays from 2.3 to 0.3. */
   private static List<TelemetryRecord> smallBatch(long seed, double riseFrom, double riseTo) {
     Random rnd = new Random(seed);
-    return steps(0, 3000, s -> {
-      double level = 0.3 + 2.0 * Math.exp(-s / 300.0);
-      if (s >= riseFrom) {
-        level *= Math.min(riseTo, 1 + (riseTo - 1) * (s - riseFrom) / 200.0);
-      }
-      return rec(s, "lr", 0.01, "loss", level * Math.exp(0.8 * rnd.nextGaussian()),
-          "grad_norm", 1.0 * Math.exp(0.5 * rnd.nextGaussian()), "update_ratio", 1e-3 * Math.exp(0.3 * rnd.nextGaussian()));
-    });
+    return steps(
+        0,
+        3000,
+        s -> {
+          double level = 0.3 + 2.0 * Math.exp(-s / 300.0);
+          if (s >= riseFrom) {
+            level *= Math.min(riseTo, 1 + (riseTo - 1) * (s - riseFrom) / 200.0);
+          }
+          return rec(
+              s,
+              "lr",
+              0.01,
+              "loss",
+              level * Math.exp(0.8 * rnd.nextGaussian()),
+              "grad_norm",
+              1.0 * Math.exp(0.5 * rnd.nextGaussian()),
+              "update_ratio",
+              1e-3 * Math.exp(0.3 * rnd.nextGaussian()));
+        });
   }
 
   @Test
@@ -44,10 +55,17 @@ class HealthyNoiseTest {
       assertThat(firing(all(smallBatch(seed, Long.MAX_VALUE, 1)))).as("seed %d", seed).isEmpty();
     }
     // the same runs judged with the fixed 1.3x band (noise_k 0) raise divergence warnings
-    long warned = java.util.stream.LongStream.rangeClosed(1, 5)
-        .filter(seed -> firing(all(smallBatch(seed, Long.MAX_VALUE, 1), "instability.divergence.noise_k=0"))
-            .stream().anyMatch(a -> a.detector().equals(DivergenceDetector.NAME)))
-        .count();
+    long warned =
+        java.util.stream.LongStream.rangeClosed(1, 5)
+            .filter(
+                seed ->
+                    firing(
+                            all(
+                                smallBatch(seed, Long.MAX_VALUE, 1),
+                                "instability.divergence.noise_k=0"))
+                        .stream()
+                        .anyMatch(a -> a.detector().equals(DivergenceDetector.NAME)))
+            .count();
     assertThat(warned).isPositive();
   }
 
@@ -77,24 +95,45 @@ class HealthyNoiseTest {
       bumpAt[s] = start == 0 ? 1 : 1 + 0.4 * Math.exp(-(s - start) / 15.0);
     }
     Random rnd = new Random(11);
-    List<TelemetryRecord> r = steps(0, 3000, s -> rec(s, "lr", lrAt[(int) s],
-        "loss", (0.2 + 2.0 * Math.exp(-s / 200.0)) * bumpAt[(int) s] * Math.exp(0.05 * rnd.nextGaussian()),
-        "update_ratio", 0.05 * lrAt[(int) s] * bumpAt[(int) s]));
+    List<TelemetryRecord> r =
+        steps(
+            0,
+            3000,
+            s ->
+                rec(
+                    s,
+                    "lr",
+                    lrAt[(int) s],
+                    "loss",
+                    (0.2 + 2.0 * Math.exp(-s / 200.0))
+                        * bumpAt[(int) s]
+                        * Math.exp(0.05 * rnd.nextGaussian()),
+                    "update_ratio",
+                    0.05 * lrAt[(int) s] * bumpAt[(int) s]));
     assertThat(firing(all(r))).isEmpty();
   }
 
   @Test
   void aCyclicLrAndAStepDecayStaySilent() {
     Random rnd = new Random(5);
-    List<TelemetryRecord> r = steps(0, 3000, s -> {
-      long t = s % 400; // triangular between 1e-3 and 1e-2, half-cycle 200
-      double lr = 1e-3 + 9e-3 * (t < 200 ? t / 200.0 : (400 - t) / 200.0);
-      lr *= s < 1500 ? 1 : 0.1; // and a 10x step decay half way
-      double osc = 1 + 0.15 * lr / 1e-2; // the loss rises with the LR in each cycle
-      return rec(s, "lr", lr, "loss", (0.5 + 1.5 * Math.exp(-s / 300.0)) * osc * Math.exp(0.05 * rnd.nextGaussian()),
-          "update_ratio", 0.1 * lr);
-    });
+    List<TelemetryRecord> r =
+        steps(
+            0,
+            3000,
+            s -> {
+              long t = s % 400; // triangular between 1e-3 and 1e-2, half-cycle 200
+              double lr = 1e-3 + 9e-3 * (t < 200 ? t / 200.0 : (400 - t) / 200.0);
+              lr *= s < 1500 ? 1 : 0.1; // and a 10x step decay half way
+              double osc = 1 + 0.15 * lr / 1e-2; // the loss rises with the LR in each cycle
+              return rec(
+                  s,
+                  "lr",
+                  lr,
+                  "loss",
+                  (0.5 + 1.5 * Math.exp(-s / 300.0)) * osc * Math.exp(0.05 * rnd.nextGaussian()),
+                  "update_ratio",
+                  0.1 * lr);
+            });
     assertThat(firing(all(r))).isEmpty();
   }
-
 }

@@ -23,10 +23,11 @@ class InstabilityStateTest {
 
   @ParameterizedTest(name = "{0} cut at step {1}")
   @CsvSource({
-      "lm-char-py-d128-w800-lr1e-1-s1, 390",
-      "lm-char-py-d128-w800-lr1e-1-s1, 850",
-      "mlp-digits-sgdr-s0, 1105",
-      "cl-digits-ci-replay-s0, 610"})
+    "lm-char-py-d128-w800-lr1e-1-s1, 390",
+    "lm-char-py-d128-w800-lr1e-1-s1, 850",
+    "mlp-digits-sgdr-s0, 1105",
+    "cl-digits-ci-replay-s0, 610"
+  })
   void restoredDetectorsEmitTheSameAlertsAsTheOriginals(String run, long cut) throws IOException {
     assumeTrue(Feed.tracesPresent(), "shared eval traces not found");
     List<TelemetryRecord> records = Feed.trace(run);
@@ -65,8 +66,10 @@ class InstabilityStateTest {
   private static RunMonitor restoreWith(RunMonitor a, List<Detector> detectors) throws IOException {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     a.write(new DataOutputStream(buf));
-    RunMonitor full = RunMonitor.read(DetectorConfig.DEFAULTS,
-        new DataInputStream(new ByteArrayInputStream(buf.toByteArray())));
+    RunMonitor full =
+        RunMonitor.read(
+            DetectorConfig.DEFAULTS,
+            new DataInputStream(new ByteArrayInputStream(buf.toByteArray())));
     // full hosts the registry's detectors (other families too); host exactly ours instead,
     // which were restored through writeState/readState directly above.
     full.detectors().clear();

@@ -12,13 +12,14 @@ class LrPhaseTest {
 
   @ParameterizedTest(name = "lr {0} -> {1} after peak {2}: restart {3}")
   @CsvSource({
-      "0.001, 0.002, 0.001, false", // linear warmup doubling early on: never decayed
-      "0.0002, 0.003, 0.003, true", // SGDR: decayed 15x, jumps back to the peak
-      "0.0015, 0.003, 0.003, true", // decayed exactly 2x, jumps 2x
-      "0.002, 0.003, 0.003, true", // decayed 1.5x, back up 1.5x: a short-period warm restart
-      "0.0025, 0.003, 0.003, false", // a 1.2x bump after a short decay: noise, not a restart
-      "0.003, 0.006, 0.003, false", // a new high (2x after 2 reports): not a restart
-      "0.003, 0.003, 0.003, false"}) // constant
+    "0.001, 0.002, 0.001, false", // linear warmup doubling early on: never decayed
+    "0.0002, 0.003, 0.003, true", // SGDR: decayed 15x, jumps back to the peak
+    "0.0015, 0.003, 0.003, true", // decayed exactly 2x, jumps 2x
+    "0.002, 0.003, 0.003, true", // decayed 1.5x, back up 1.5x: a short-period warm restart
+    "0.0025, 0.003, 0.003, false", // a 1.2x bump after a short decay: noise, not a restart
+    "0.003, 0.006, 0.003, false", // a new high (2x after 2 reports): not a restart
+    "0.003, 0.003, 0.003, false"
+  }) // constant
   void restartIsALargeJumpAfterADecay(double prev, double next, double peak, boolean restart) {
     LrPhase p = new LrPhase();
     p.update(rec(0, "lr", peak));
@@ -71,13 +72,14 @@ class LrPhaseTest {
     LrPhase q = new LrPhase();
     int restarts = 0;
     for (int s = 0; s < 300; s++) { // cosine to exactly 0, period 100
-      restarts += q.update(rec(s, "lr", 0.1 * (0.5 + 0.5 * Math.cos(Math.PI * (s % 100) / 99.0)))) ? 1 : 0;
+      restarts +=
+          q.update(rec(s, "lr", 0.1 * (0.5 + 0.5 * Math.cos(Math.PI * (s % 100) / 99.0)))) ? 1 : 0;
     }
     assertThat(restarts).isEqualTo(2);
   }
 
   private static dev.trainwatch.wire.TelemetryRecord withTask(long step, String task) {
-    return new dev.trainwatch.wire.TelemetryRecord(Feed.RUN, step, -1, task, null,
-        rec(step, "loss", 1.0).metrics(), null, null);
+    return new dev.trainwatch.wire.TelemetryRecord(
+        Feed.RUN, step, -1, task, null, rec(step, "loss", 1.0).metrics(), null, null);
   }
 }

@@ -1,10 +1,10 @@
 package dev.trainwatch.jobs.detect.instability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.MetricSink;
 import dev.trainwatch.jobs.detect.RunMonitor;
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
@@ -19,11 +19,16 @@ import org.junit.jupiter.api.Test;
 class RunStalledDetectorTest {
 
   private final List<AlertEvent> alerts = new ArrayList<>();
-  private final RunMonitor m = new RunMonitor("r1", DetectorConfig.DEFAULTS, List.of(new RunStalledDetector()));
+  private final RunMonitor m =
+      new RunMonitor("r1", DetectorConfig.DEFAULTS, List.of(new RunStalledDetector()));
   private long clock = 1_000_000;
 
   private void step(long step) {
-    m.observe(TelemetryRecord.of("r1", step, Metrics.of(Map.of("loss", 1.0))), alerts::add, MetricSink.NONE, clock);
+    m.observe(
+        TelemetryRecord.of("r1", step, Metrics.of(Map.of("loss", 1.0))),
+        alerts::add,
+        MetricSink.NONE,
+        clock);
   }
 
   /** Steps {@code from..to} every {@code everyMs} of processing time. */
@@ -47,14 +52,21 @@ class RunStalledDetectorTest {
     advanceTo(last + 119_999);
     assertThat(alerts).isEmpty();
     advanceTo(last + 120_000);
-    assertThat(alerts).singleElement().satisfies(a -> {
-      assertThat(a.detector()).isEqualTo("run_stalled");
-      assertThat(a.severity()).isEqualTo(Severity.WARNING);
-      assertThat(a.step()).isEqualTo(100);
-      assertThat(a.summary()).isEqualTo("run stalled: no new step for 2.0 min since step 100 (its steps usually"
-          + " come every 1 s, the longest recent gap was 1 s; stalled means 2.0 min without one)");
-      assertThat(a.evidence()).containsEntry("silent_ms", 120_000.0).containsEntry("threshold_ms", 120_000L);
-    });
+    assertThat(alerts)
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.detector()).isEqualTo("run_stalled");
+              assertThat(a.severity()).isEqualTo(Severity.WARNING);
+              assertThat(a.step()).isEqualTo(100);
+              assertThat(a.summary())
+                  .isEqualTo(
+                      "run stalled: no new step for 2.0 min since step 100 (its steps usually"
+                          + " come every 1 s, the longest recent gap was 1 s; stalled means 2.0 min without one)");
+              assertThat(a.evidence())
+                  .containsEntry("silent_ms", 120_000.0)
+                  .containsEntry("threshold_ms", 120_000L);
+            });
     assertThat(m.nextDeadline()).isEqualTo(-1); // firing: nothing more is due until a step comes
     advanceTo(last + 600_000);
     assertThat(alerts).hasSize(1); // fires once
@@ -62,7 +74,8 @@ class RunStalledDetectorTest {
     step(101);
     assertThat(alerts).hasSize(2);
     assertThat(alerts.get(1).status()).isEqualTo(Status.RESOLVED);
-    assertThat(alerts.get(1).summary()).isEqualTo("steps resumed after 10.5 min without one (step 101 after 100)");
+    assertThat(alerts.get(1).summary())
+        .isEqualTo("steps resumed after 10.5 min without one (step 101 after 100)");
     assertThat(m.activeAlerts()).isEmpty();
     // the run came back: a pause it makes is part of its pace now (4 x 630 s, decaying per step)
     assertThat(m.nextDeadline()).isEqualTo(clock + 4 * 630_000);
@@ -90,7 +103,9 @@ class RunStalledDetectorTest {
       advanceTo(last + 200_000);
       clock = last + 199_000; // the next step comes as the evaluation ends
     }
-    assertThat(alerts).filteredOn(a -> a.status() == Status.FIRING).singleElement()
+    assertThat(alerts)
+        .filteredOn(a -> a.status() == Status.FIRING)
+        .singleElement()
         .satisfies(a -> assertThat(a.step()).isEqualTo(199));
   }
 
@@ -100,9 +115,13 @@ class RunStalledDetectorTest {
     long last = clock;
     advanceTo(last + 120_000);
     m.expire(last + 1_800_000, "run idle for 1800 s; state dropped", alerts::add);
-    assertThat(alerts).extracting(AlertEvent::status).containsExactly(Status.FIRING, Status.RESOLVED);
-    assertThat(alerts.get(1).summary()).isEqualTo("run stopped: no step for 30.0 min after step 10 and no run_end;"
-        + " its state is dropped");
+    assertThat(alerts)
+        .extracting(AlertEvent::status)
+        .containsExactly(Status.FIRING, Status.RESOLVED);
+    assertThat(alerts.get(1).summary())
+        .isEqualTo(
+            "run stopped: no step for 30.0 min after step 10 and no run_end;"
+                + " its state is dropped");
     assertThat(alerts.get(1).evidence()).containsEntry("resolved_as", "stopped");
     assertThat(m.activeAlerts()).isEmpty();
   }
@@ -122,9 +141,11 @@ class RunStalledDetectorTest {
     steps(0, 10, 1000);
     java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
     m.write(new java.io.DataOutputStream(b));
-    RunMonitor back = RunMonitor.read(DetectorConfig.DEFAULTS,
-        new java.io.DataInputStream(new java.io.ByteArrayInputStream(b.toByteArray())),
-        () -> List.of(new RunStalledDetector()));
+    RunMonitor back =
+        RunMonitor.read(
+            DetectorConfig.DEFAULTS,
+            new java.io.DataInputStream(new java.io.ByteArrayInputStream(b.toByteArray())),
+            () -> List.of(new RunStalledDetector()));
     assertThat(back.nextDeadline()).isEqualTo(m.nextDeadline()).isEqualTo(clock + 120_000);
   }
 }

@@ -40,8 +40,11 @@ class SoftmaxAbsorptionDetectorTest {
     }
 
     Harness(Map<String, String> settings) {
-      monitor = new RunMonitor(RUN, new DetectorConfig(new Settings(settings)),
-          new ArrayList<>(List.of(new SoftmaxAbsorptionDetector())));
+      monitor =
+          new RunMonitor(
+              RUN,
+              new DetectorConfig(new Settings(settings)),
+              new ArrayList<>(List.of(new SoftmaxAbsorptionDetector())));
     }
 
     Harness feed(TelemetryRecord r) {
@@ -73,13 +76,16 @@ class SoftmaxAbsorptionDetectorTest {
     h.feed(absorbed(0, 0)).feed(absorbed(1, 0.02)).feed(absorbed(2, 0.03));
     assertThat(h.alerts).isEmpty();
     h.feed(absorbed(3, 0.04));
-    assertThat(h.alerts).singleElement().satisfies(a -> {
-      assertThat(a.family()).isEqualTo(Family.SOFTMAX_COLLAPSE);
-      assertThat(a.severity()).isEqualTo(Severity.WARNING);
-      assertThat(a.step()).isEqualTo(3);
-      assertThat(a.evidence()).containsEntry("trigger", "absorption_started");
-      assertThat(a.remedy()).contains("StableMax", "weight decay", "precision");
-    });
+    assertThat(h.alerts)
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.family()).isEqualTo(Family.SOFTMAX_COLLAPSE);
+              assertThat(a.severity()).isEqualTo(Severity.WARNING);
+              assertThat(a.step()).isEqualTo(3);
+              assertThat(a.evidence()).containsEntry("trigger", "absorption_started");
+              assertThat(a.remedy()).contains("StableMax", "weight decay", "precision");
+            });
   }
 
   @Test
@@ -98,8 +104,10 @@ class SoftmaxAbsorptionDetectorTest {
     for (int s = 0; s < fr.length; s++) {
       h.feed(absorbed(s, fr[s]));
     }
-    assertThat(h.firing()).extracting(AlertEvent::severity, AlertEvent::step)
-        .containsExactly(org.assertj.core.groups.Tuple.tuple(Severity.WARNING, 3L),
+    assertThat(h.firing())
+        .extracting(AlertEvent::severity, AlertEvent::step)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(Severity.WARNING, 3L),
             org.assertj.core.groups.Tuple.tuple(Severity.CRITICAL, 7L));
   }
 
@@ -124,8 +132,16 @@ class SoftmaxAbsorptionDetectorTest {
   private static Harness growMarginMean(String dtype, double normSlope, int steps) {
     Harness h = new Harness();
     for (int s = 0; s <= steps; s++) {
-      h.feed(rec(s, s == 0 ? dtype : null, "logits/margin_mean", 8.0 + 0.005 * s,
-          "param_norm", 100 + normSlope * s, "logits/absorbed_frac", 0.0));
+      h.feed(
+          rec(
+              s,
+              s == 0 ? dtype : null,
+              "logits/margin_mean",
+              8.0 + 0.005 * s,
+              "param_norm",
+              100 + normSlope * s,
+              "logits/absorbed_frac",
+              0.0));
     }
     return h;
   }
@@ -133,15 +149,20 @@ class SoftmaxAbsorptionDetectorTest {
   @Test
   void warnsWithEtaWhenMarginMeanApproachesTheDtypeLimit() {
     Harness h = growMarginMean("float32", 0.01, 2000);
-    assertThat(h.alerts).singleElement().satisfies(a -> {
-      assertThat(a.severity()).isEqualTo(Severity.WARNING);
-      assertThat(a.evidence()).containsEntry("trigger", "margin_approaching_limit")
-          .containsEntry("margin_source", "margin_mean");
-      // ETA <= 300 steps binds first: gap <= 1.5 nats, 8 + 0.005 s >= 15.14 at s = 1428
-      assertThat(a.step()).isBetween(1420L, 1435L);
-      assertThat(((Number) a.evidence().get("eta_steps")).longValue()).isBetween(280L, 300L);
-      assertThat(a.summary()).contains("ETA");
-    });
+    assertThat(h.alerts)
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.severity()).isEqualTo(Severity.WARNING);
+              assertThat(a.evidence())
+                  .containsEntry("trigger", "margin_approaching_limit")
+                  .containsEntry("margin_source", "margin_mean");
+              // ETA <= 300 steps binds first: gap <= 1.5 nats, 8 + 0.005 s >= 15.14 at s = 1428
+              assertThat(a.step()).isBetween(1420L, 1435L);
+              assertThat(((Number) a.evidence().get("eta_steps")).longValue())
+                  .isBetween(280L, 300L);
+              assertThat(a.summary()).contains("ETA");
+            });
   }
 
   @Test
@@ -149,10 +170,19 @@ class SoftmaxAbsorptionDetectorTest {
     Harness h = new Harness();
     for (int s = 0; s <= 4000; s++) {
       double mm = 8.0 + 0.005 * Math.min(s, 1500); // grows, then flat 1.14 nats below the limit
-      h.feed(rec(s, s == 0 ? "float32" : null, "logits/margin_mean", mm, "param_norm", 100 + 0.01 * s,
-          "logits/absorbed_frac", 0.0));
+      h.feed(
+          rec(
+              s,
+              s == 0 ? "float32" : null,
+              "logits/margin_mean",
+              mm,
+              "param_norm",
+              100 + 0.01 * s,
+              "logits/absorbed_frac",
+              0.0));
     }
-    assertThat(h.alerts).extracting(AlertEvent::status)
+    assertThat(h.alerts)
+        .extracting(AlertEvent::status)
         .containsExactly(Status.FIRING, Status.RESOLVED);
     assertThat(h.alerts.get(1).step()).isGreaterThan(1500 + 200);
   }
@@ -176,7 +206,14 @@ class SoftmaxAbsorptionDetectorTest {
       // label margin = z_label - ln(96) with the 96 others at 0; spread rows by 0.1 nat
       rows[i][labels[i]] = margin - 0.1 * i + Math.log(96);
     }
-    return new TelemetryRecord(RUN, step, -1, null, null, Metrics.EMPTY, Tags.EMPTY,
+    return new TelemetryRecord(
+        RUN,
+        step,
+        -1,
+        null,
+        null,
+        Metrics.EMPTY,
+        Tags.EMPTY,
         new LogitsSample("bfloat16", labels, rows));
   }
 
@@ -189,7 +226,8 @@ class SoftmaxAbsorptionDetectorTest {
     }
     List<AlertEvent> f = h.firing();
     assertThat(f).isNotEmpty();
-    assertThat(f.get(0).evidence()).containsEntry("dtype", "bfloat16")
+    assertThat(f.get(0).evidence())
+        .containsEntry("dtype", "bfloat16")
         .containsEntry("margin_source", "rows_q90");
     // bf16 band: 3 x 5.55 / 16.64 = 1.0 nat: q90 (margin - 0.07) >= 4.55 from step ~873
     assertThat(f.get(0).step()).isEqualTo(900L);
@@ -213,10 +251,28 @@ class SoftmaxAbsorptionDetectorTest {
     // logit-like metrics published, but the loss is squared error: margins of 40 mean nothing
     Harness h = new Harness();
     for (int s = 0; s <= 1000; s++) {
-      TelemetryRecord r = rec(s, s == 0 ? "float32" : null, "logits/margin_mean", 8.0 + 0.05 * s,
-          "logits/absorbed_frac", s > 500 ? 0.9 : 0.0, "loss", 0.3);
-      h.feed(s == 0 ? new TelemetryRecord(RUN, 0, -1, null, null, r.metrics(),
-          Tags.of(Map.of("dtype", "float32", "loss", "mse")), null) : r);
+      TelemetryRecord r =
+          rec(
+              s,
+              s == 0 ? "float32" : null,
+              "logits/margin_mean",
+              8.0 + 0.05 * s,
+              "logits/absorbed_frac",
+              s > 500 ? 0.9 : 0.0,
+              "loss",
+              0.3);
+      h.feed(
+          s == 0
+              ? new TelemetryRecord(
+                  RUN,
+                  0,
+                  -1,
+                  null,
+                  null,
+                  r.metrics(),
+                  Tags.of(Map.of("dtype", "float32", "loss", "mse")),
+                  null)
+              : r);
     }
     assertThat(h.alerts).isEmpty();
   }
@@ -225,7 +281,14 @@ class SoftmaxAbsorptionDetectorTest {
   void marginMeanAloneIsNoEvidenceOfASoftmax() {
     Harness h = new Harness();
     for (int s = 0; s <= 2000; s++) {
-      h.feed(rec(s, s == 0 ? "float32" : null, "logits/margin_mean", 8.0 + 0.005 * s, "param_norm", 100 + 0.01 * s));
+      h.feed(
+          rec(
+              s,
+              s == 0 ? "float32" : null,
+              "logits/margin_mean",
+              8.0 + 0.005 * s,
+              "param_norm",
+              100 + 0.01 * s));
     }
     assertThat(h.alerts).isEmpty();
   }
@@ -236,8 +299,16 @@ class SoftmaxAbsorptionDetectorTest {
     Harness h = new Harness();
     for (int s = 0; s <= 700; s++) {
       double blow = s < 500 ? 1 : Math.pow(1.5, s - 500);
-      h.feed(rec(s, s == 0 ? "float32" : null, "logits/margin_mean", Math.min(1e3, 0.5 * blow),
-          "logits/absorbed_frac", 0.0, "loss", Math.min(1e4, 0.3 * blow)));
+      h.feed(
+          rec(
+              s,
+              s == 0 ? "float32" : null,
+              "logits/margin_mean",
+              Math.min(1e3, 0.5 * blow),
+              "logits/absorbed_frac",
+              0.0,
+              "loss",
+              Math.min(1e4, 0.3 * blow)));
     }
     assertThat(h.alerts).isEmpty();
   }
@@ -248,13 +319,22 @@ class SoftmaxAbsorptionDetectorTest {
     Harness h = new Harness();
     double v = Double.parseDouble(bad);
     for (int s = 0; s < 500; s++) {
-      h.feed(s % 2 == 0
-          ? rec(s, null, "logits/absorbed_frac", v, "logits/margin_mean", v, "param_norm", v)
-          : rec(s, null, "loss", 1.0));
+      h.feed(
+          s % 2 == 0
+              ? rec(s, null, "logits/absorbed_frac", v, "logits/margin_mean", v, "param_norm", v)
+              : rec(s, null, "loss", 1.0));
     }
     double[][] rows = {{v, 0, 1}, {1, 2}};
-    h.feed(new TelemetryRecord(RUN, 600, -1, null, null, Metrics.EMPTY, Tags.EMPTY,
-        new LogitsSample("float32", new int[] {0, 7}, rows)));
+    h.feed(
+        new TelemetryRecord(
+            RUN,
+            600,
+            -1,
+            null,
+            null,
+            Metrics.EMPTY,
+            Tags.EMPTY,
+            new LogitsSample("float32", new int[] {0, 7}, rows)));
     assertThat(h.alerts).isEmpty();
     assertThat(h.monitor.detectorFailures()).isZero();
   }
@@ -272,22 +352,34 @@ class SoftmaxAbsorptionDetectorTest {
   }
 
   @ParameterizedTest(name = "{0}: bfloat16 collapse warned >= 200 steps before onset {1}")
-  @org.junit.jupiter.params.provider.CsvSource({"psc-add-p113-bf16-lr5e-3-s2, 420", "psc-add-p113-sbf16-lr5e-3-s1, 334"})
+  @org.junit.jupiter.params.provider.CsvSource({
+    "psc-add-p113-bf16-lr5e-3-s2, 420",
+    "psc-add-p113-sbf16-lr5e-3-s1, 334"
+  })
   void warnsOnTheRealBfloat16CollapseRunsInTheirOwnDtype(String run, long onset) {
     Harness h = new Harness();
     Traces.load(run).forEach(h::feed);
     List<AlertEvent> f = h.firing();
     assertThat(f.get(0).severity()).isEqualTo(Severity.WARNING);
-    assertThat(f.get(0).evidence()).containsEntry("dtype", "bfloat16").containsEntry("limit_nats", 5.5452);
+    assertThat(f.get(0).evidence())
+        .containsEntry("dtype", "bfloat16")
+        .containsEntry("limit_nats", 5.5452);
     assertThat(onset - f.get(0).step()).isGreaterThanOrEqualTo(200);
     assertThat(f).anyMatch(a -> a.severity() == Severity.CRITICAL && a.step() <= onset);
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"grok-mlp-p97-wd1-s1", "grok-mlp-p97-wd1-s2", "mlp-p97-f64-s1",
-      "mlp-digits-cosine-s0", "psc-add-p113-sbf16-orthograd-s1",
-      // squared-error regression whose "logits" explode as it diverges: no softmax, no collapse
-      "dg2-mse-tanh-lrjump-s3", "lm2-sgd-lrjump10-s1"})
+  @ValueSource(
+      strings = {
+        "grok-mlp-p97-wd1-s1",
+        "grok-mlp-p97-wd1-s2",
+        "mlp-p97-f64-s1",
+        "mlp-digits-cosine-s0",
+        "psc-add-p113-sbf16-orthograd-s1",
+        // squared-error regression whose "logits" explode as it diverges: no softmax, no collapse
+        "dg2-mse-tanh-lrjump-s3",
+        "lm2-sgd-lrjump10-s1"
+      })
   void staysQuietOnRealHealthyTwins(String run) {
     Harness h = new Harness();
     Traces.load(run).forEach(h::feed);
@@ -315,17 +407,21 @@ class SoftmaxAbsorptionDetectorTest {
     // the whole monitor (context with dtype, last step, every registered detector) round-trips
     ByteArrayOutputStream mon = new ByteArrayOutputStream();
     a.monitor.write(new DataOutputStream(mon));
-    RunMonitor b = RunMonitor.read(a.monitor.context().config(),
-        new DataInputStream(new ByteArrayInputStream(mon.toByteArray())));
+    RunMonitor b =
+        RunMonitor.read(
+            a.monitor.context().config(),
+            new DataInputStream(new ByteArrayInputStream(mon.toByteArray())));
     List<AlertEvent> tailA = new ArrayList<>();
     List<AlertEvent> tailB = new ArrayList<>();
     for (TelemetryRecord r : trace.subList(cut, trace.size())) {
       a.monitor.observe(r, tailA::add);
-      b.observe(r, e -> {
-        if (e.detector().equals(SoftmaxAbsorptionDetector.NAME)) {
-          tailB.add(e);
-        }
-      });
+      b.observe(
+          r,
+          e -> {
+            if (e.detector().equals(SoftmaxAbsorptionDetector.NAME)) {
+              tailB.add(e);
+            }
+          });
     }
     assertThat(tailA).isNotEmpty();
     assertThat(tailB).isEqualTo(tailA);

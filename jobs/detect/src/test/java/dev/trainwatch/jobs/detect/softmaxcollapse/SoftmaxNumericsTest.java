@@ -20,20 +20,20 @@ class SoftmaxNumericsTest {
   }
 
   /**
-   * Two classes: the 1.0 meets the single other term, so absorption starts exactly at
-   * {@code p ln 2}. 97 uniform classes in 8 lanes: the 1.0 meets the others in groups, the
-   * largest (the other half of the lanes) last, so absorption starts at {@code (p-1) ln 2}.
+   * Two classes: the 1.0 meets the single other term, so absorption starts exactly at {@code p ln
+   * 2}. 97 uniform classes in 8 lanes: the 1.0 meets the others in groups, the largest (the other
+   * half of the lanes) last, so absorption starts at {@code (p-1) ln 2}.
    */
   @ParameterizedTest(name = "{0}: margin {1} over {2} classes absorbs = {3}")
   @CsvSource({
-      "FLOAT32,  16.60, 2,  false", "FLOAT32,  16.67, 2,  true",
-      "FLOAT32,  15.85, 97, false", "FLOAT32,  16.05, 97, true",
-      "BFLOAT16, 5.50,  2,  false", "BFLOAT16, 5.60,  2,  true",
-      "BFLOAT16, 4.75,  97, false", "BFLOAT16, 4.95,  97, true",
-      "FLOAT16,  7.60,  2,  false", "FLOAT16,  7.65,  2,  true",
-      "FLOAT16,  6.83,  97, false", "FLOAT16,  7.03,  97, true",
-      "FLOAT64,  36.70, 2,  false", "FLOAT64,  36.78, 2,  true",
-      "FLOAT64,  17.00, 97, false",
+    "FLOAT32,  16.60, 2,  false", "FLOAT32,  16.67, 2,  true",
+    "FLOAT32,  15.85, 97, false", "FLOAT32,  16.05, 97, true",
+    "BFLOAT16, 5.50,  2,  false", "BFLOAT16, 5.60,  2,  true",
+    "BFLOAT16, 4.75,  97, false", "BFLOAT16, 4.95,  97, true",
+    "FLOAT16,  7.60,  2,  false", "FLOAT16,  7.65,  2,  true",
+    "FLOAT16,  6.83,  97, false", "FLOAT16,  7.03,  97, true",
+    "FLOAT64,  36.70, 2,  false", "FLOAT64,  36.78, 2,  true",
+    "FLOAT64,  17.00, 97, false",
   })
   void absorbsFromSignificandBitsTimesLn2(Dtype dtype, double r, int classes, boolean absorbs) {
     double[] row = rowWithMargin(r, classes);
@@ -69,8 +69,9 @@ class SoftmaxNumericsTest {
     assertThat(SoftmaxNumerics.margin(new double[] {1, Double.NaN}, 0)).isNaN();
     assertThat(SoftmaxNumerics.margin(new double[] {1, 2}, 5)).isNaN();
     assertThat(SoftmaxNumerics.margin(new double[] {1}, 0)).isNaN();
-    assertThat(SoftmaxNumerics.absorbs(new double[] {Double.POSITIVE_INFINITY, 0}, 0,
-        Dtype.FLOAT32)).isFalse();
+    assertThat(
+            SoftmaxNumerics.absorbs(new double[] {Double.POSITIVE_INFINITY, 0}, 0, Dtype.FLOAT32))
+        .isFalse();
     assertThat(SoftmaxNumerics.absorbs(null, 0, Dtype.FLOAT32)).isFalse();
   }
 
@@ -81,24 +82,24 @@ class SoftmaxNumericsTest {
    */
   @ParameterizedTest(name = "{0} step {1} row {2} absorbs = {3}")
   @CsvSource({
-      "sc-mlp-p97-lr3e-3-s1, 2300, 4, true",  // r = 15.9159: 0.72 below p ln 2, yet absorbed
-      "sc-mlp-p97-lr3e-3-s1, 2300, 5, false", // r = 16.5928
-      "sc-mlp-p97-lr3e-3-s1, 2200, 2, true",  // r = 15.9765
-      "sc-mlp-p97-lr3e-3-s1, 2750, 5, true",  // r = 16.6333
-      "sc-mlp-p97-lr3e-3-s1, 3050, 4, false", // r = 16.1455
-      "sc-mlp-p97-lr3e-3-s1, 3050, 3, true",  // r = 16.6520, past the limit: always absorbed
+    "sc-mlp-p97-lr3e-3-s1, 2300, 4, true", // r = 15.9159: 0.72 below p ln 2, yet absorbed
+    "sc-mlp-p97-lr3e-3-s1, 2300, 5, false", // r = 16.5928
+    "sc-mlp-p97-lr3e-3-s1, 2200, 2, true", // r = 15.9765
+    "sc-mlp-p97-lr3e-3-s1, 2750, 5, true", // r = 16.6333
+    "sc-mlp-p97-lr3e-3-s1, 3050, 4, false", // r = 16.1455
+    "sc-mlp-p97-lr3e-3-s1, 3050, 3, true", // r = 16.6520, past the limit: always absorbed
   })
   void classifiesRealFloat32RowsLikePytorch(String run, long step, int row, boolean absorbs) {
-    LogitsSample ls = Traces.load(run).stream().filter(r -> r.step() == step)
-        .findFirst().orElseThrow().logits();
+    LogitsSample ls =
+        Traces.load(run).stream().filter(r -> r.step() == step).findFirst().orElseThrow().logits();
     assertThat(ls.dtype()).isEqualTo("float32");
     assertThat(SoftmaxNumerics.absorbs(ls.rows()[row], ls.labels()[row], Dtype.FLOAT32))
         .isEqualTo(absorbs);
   }
 
   /**
-   * 8 sampled rows per logged step reproduce the full-batch absorbed fraction PyTorch
-   * published for the same step, and the margin bounds hold on every row.
+   * 8 sampled rows per logged step reproduce the full-batch absorbed fraction PyTorch published for
+   * the same step, and the margin bounds hold on every row.
    */
   @Test
   void realRowsReproduceThePublishedAbsorbedFraction() {
@@ -107,8 +108,8 @@ class SoftmaxNumericsTest {
     double published = 0;
     double recomputed = 0;
     int steps = 0;
-    for (String run : List.of("sc-mlp-p97-lr3e-3-s1", "sc-mlp-p97-lr3e-3-s2",
-        "sc-mlp-p97-lr5e-3-s3")) {
+    for (String run :
+        List.of("sc-mlp-p97-lr3e-3-s1", "sc-mlp-p97-lr3e-3-s2", "sc-mlp-p97-lr5e-3-s3")) {
       for (TelemetryRecord r : Traces.load(run)) {
         LogitsSample ls = r.logits();
         if (ls == null) {

@@ -22,12 +22,18 @@ final class Traces {
   private Traces() {}
 
   static List<TelemetryRecord> load(String run) {
-    Path p = Path.of(System.getProperty("trainwatch.shared", "../../shared"), "eval", "traces",
-        run + ".jsonl.gz");
+    Path p =
+        Path.of(
+            System.getProperty("trainwatch.shared", "../../shared"),
+            "eval",
+            "traces",
+            run + ".jsonl.gz");
     assumeTrue(Files.isRegularFile(p), "public trace not available: " + p);
     List<TelemetryRecord> out = new ArrayList<>();
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(
-        new GZIPInputStream(Files.newInputStream(p)), StandardCharsets.UTF_8))) {
+    try (BufferedReader r =
+        new BufferedReader(
+            new InputStreamReader(
+                new GZIPInputStream(Files.newInputStream(p)), StandardCharsets.UTF_8))) {
       String line;
       while ((line = r.readLine()) != null) {
         if (TelemetryParser.DEFAULT.parse(line) instanceof ParseResult.Parsed parsed) {

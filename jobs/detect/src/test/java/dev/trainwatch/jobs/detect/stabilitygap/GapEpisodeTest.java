@@ -6,10 +6,10 @@ import dev.trainwatch.jobs.detect.stabilitygap.GapEpisode.Verdict;
 import dev.trainwatch.wire.Severity;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 class GapEpisodeTest {
 
@@ -51,7 +51,8 @@ class GapEpisodeTest {
 
   @Test
   void escalatesAWarningWhenTheDropDeepens() {
-    assertThat(run(0.84, 0.80, 0.65)).containsExactly(Verdict.WARNING, Verdict.NONE, Verdict.CRITICAL);
+    assertThat(run(0.84, 0.80, 0.65))
+        .containsExactly(Verdict.WARNING, Verdict.NONE, Verdict.CRITICAL);
   }
 
   @Test
@@ -78,8 +79,16 @@ class GapEpisodeTest {
   @Test
   void aShortReboundDoesNotResolveSoTheAlertDoesNotFlap() {
     List<Verdict> v = run(0.60, 0.95, 0.94, 0.93, 0.94, 0.80, 0.55, 0.50);
-    assertThat(v).containsExactly(Verdict.CRITICAL, Verdict.NONE, Verdict.NONE, Verdict.NONE,
-        Verdict.NONE, Verdict.NONE, Verdict.NONE, Verdict.NONE);
+    assertThat(v)
+        .containsExactly(
+            Verdict.CRITICAL,
+            Verdict.NONE,
+            Verdict.NONE,
+            Verdict.NONE,
+            Verdict.NONE,
+            Verdict.NONE,
+            Verdict.NONE,
+            Verdict.NONE);
   }
 
   @Test

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 class OldTaskDropDetectorTest {
 
   private final OldTaskDropDetector detector = new OldTaskDropDetector();
-  private final RunMonitor monitor = new RunMonitor("cl", DetectorConfig.DEFAULTS, List.of(detector));
+  private final RunMonitor monitor =
+      new RunMonitor("cl", DetectorConfig.DEFAULTS, List.of(detector));
   private final List<AlertEvent> alerts = new ArrayList<>();
 
   private void feed(long step, String task, Object... evals) {
@@ -34,7 +35,8 @@ class OldTaskDropDetectorTest {
       m.put("eval/acc/" + evals[i], ((Number) evals[i + 1]).doubleValue());
     }
     String event = step == 0 || step == 100 ? TelemetryRecord.TASK_START : null;
-    monitor.observe(new TelemetryRecord("cl", step, -1, task, event, Metrics.of(m), Tags.EMPTY, null),
+    monitor.observe(
+        new TelemetryRecord("cl", step, -1, task, event, Metrics.of(m), Tags.EMPTY, null),
         alerts::add);
   }
 
@@ -57,7 +59,8 @@ class OldTaskDropDetectorTest {
       double acc = s - 100 < t0.length ? t0[s - 100] : 0.94;
       feed(s, "t1", "t0", acc, "t1", Math.min(0.95, 0.1 * (s - 100)));
     }
-    assertThat(firing()).extracting(AlertEvent::severity, AlertEvent::step, AlertEvent::affectedTask)
+    assertThat(firing())
+        .extracting(AlertEvent::severity, AlertEvent::step, AlertEvent::affectedTask)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple(Severity.WARNING, 102L, "t0"),
             org.assertj.core.groups.Tuple.tuple(Severity.CRITICAL, 104L, "t0"));
@@ -133,7 +136,10 @@ class OldTaskDropDetectorTest {
     feed(100, "t1", "t0", 94.0);
     assertThat(alerts).isEmpty();
     feed(101, "t1", "t0", 60.0);
-    assertThat(firing()).singleElement().extracting(AlertEvent::severity).isEqualTo(Severity.CRITICAL);
+    assertThat(firing())
+        .singleElement()
+        .extracting(AlertEvent::severity)
+        .isEqualTo(Severity.CRITICAL);
   }
 
   @Test

@@ -8,12 +8,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.RunMonitor;
-import dev.trainwatch.wire.TraceFiles;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
+import dev.trainwatch.wire.TraceFiles;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -36,23 +36,27 @@ class StabilityGapTraceTest {
     Path file = TRACES.resolve(run + ".jsonl.gz");
     assumeTrue(Files.exists(file), "traces not available: " + file);
     List<TelemetryRecord> out = new ArrayList<>();
-    TraceFiles.forEachLine(file, line -> {
-      if (TelemetryParser.DEFAULT.parse(line) instanceof ParseResult.Parsed p) {
-        out.add(p.record());
-      }
-    });
+    TraceFiles.forEachLine(
+        file,
+        line -> {
+          if (TelemetryParser.DEFAULT.parse(line) instanceof ParseResult.Parsed p) {
+            out.add(p.record());
+          }
+        });
     return out;
   }
 
   private static List<AlertEvent> replay(OldTaskDropDetector d, List<TelemetryRecord> records) {
     List<AlertEvent> alerts = new ArrayList<>();
-    RunMonitor m = new RunMonitor(records.get(0).run(), DetectorConfig.DEFAULTS, List.<Detector>of(d));
+    RunMonitor m =
+        new RunMonitor(records.get(0).run(), DetectorConfig.DEFAULTS, List.<Detector>of(d));
     records.forEach(r -> m.observe(r, alerts::add));
     return alerts;
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cl-digits-ci-replay-s0", "cl-digits-ci-replay-s1", "cl-digits-ci-replay-lr05-s2"})
+  @ValueSource(
+      strings = {"cl-digits-ci-replay-s0", "cl-digits-ci-replay-s1", "cl-digits-ci-replay-lr05-s2"})
   void alertsEveryLabelledGapBetweenTheSwitchAndTheMinimumAndResolvesThemAll(String run)
       throws IOException {
     List<AlertEvent> alerts = replay(new OldTaskDropDetector(), load(run));
@@ -68,29 +72,48 @@ class StabilityGapTraceTest {
         String task = g.get("affected").asText();
         assertThat(alerts)
             .as("gap of %s after the switch at %d", task, from)
-            .anyMatch(a -> a.status() == Status.FIRING && task.equals(a.affectedTask())
-                && a.step() >= from && a.step() <= to);
+            .anyMatch(
+                a ->
+                    a.status() == Status.FIRING
+                        && task.equals(a.affectedTask())
+                        && a.step() >= from
+                        && a.step() <= to);
         gaps++;
       }
     }
     assertThat(gaps).isPositive();
-    long fired = alerts.stream().filter(a -> a.status() == Status.FIRING && a.severity().ordinal() == 0).count();
+    long fired =
+        alerts.stream()
+            .filter(a -> a.status() == Status.FIRING && a.severity().ordinal() == 0)
+            .count();
     long opened = alerts.stream().filter(a -> a.status() == Status.RESOLVED).count();
-    assertThat(alerts.stream().filter(a -> a.status() == Status.FIRING).map(a -> a.fingerprint() + a.step()))
+    assertThat(
+            alerts.stream()
+                .filter(a -> a.status() == Status.FIRING)
+                .map(a -> a.fingerprint() + a.step()))
         .doesNotHaveDuplicates();
-    assertThat(opened).as("one resolution per alert, none left firing").isEqualTo(
-        alerts.stream().filter(a -> a.status() == Status.FIRING)
-            .map(a -> a.fingerprint() + "@" + a.evidence().get("switch_step")).distinct().count());
+    assertThat(opened)
+        .as("one resolution per alert, none left firing")
+        .isEqualTo(
+            alerts.stream()
+                .filter(a -> a.status() == Status.FIRING)
+                .map(a -> a.fingerprint() + "@" + a.evidence().get("switch_step"))
+                .distinct()
+                .count());
     assertThat(fired).isLessThanOrEqualTo(gaps + 1);
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"cl-digits-ci-replay-s0"})
   void noAlertForTheEarlierTaskWhoseDipStaysUnderTenPoints(String run) {
-    // labels: at the switch to t3 (step 900) t1 only dips 0.07: listed in all_switch_pairs, not in gaps
+    // labels: at the switch to t3 (step 900) t1 only dips 0.07: listed in all_switch_pairs, not in
+    // gaps
     List<AlertEvent> alerts = replay(new OldTaskDropDetector(), load(run));
-    assertThat(alerts).noneMatch(a -> "t1".equals(a.affectedTask())
-        && Long.valueOf(900L).equals(a.evidence().get("switch_step")));
+    assertThat(alerts)
+        .noneMatch(
+            a ->
+                "t1".equals(a.affectedTask())
+                    && Long.valueOf(900L).equals(a.evidence().get("switch_step")));
   }
 
   @ParameterizedTest
@@ -101,7 +124,8 @@ class StabilityGapTraceTest {
 
     OldTaskDropDetector first = new OldTaskDropDetector();
     List<AlertEvent> alerts = new ArrayList<>();
-    RunMonitor before = new RunMonitor("cl-digits-ci-replay-s0", DetectorConfig.DEFAULTS, List.<Detector>of(first));
+    RunMonitor before =
+        new RunMonitor("cl-digits-ci-replay-s0", DetectorConfig.DEFAULTS, List.<Detector>of(first));
     records.stream().filter(r -> r.step() < cut).forEach(r -> before.observe(r, alerts::add));
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     first.writeState(new DataOutputStream(bytes));
@@ -109,11 +133,15 @@ class StabilityGapTraceTest {
 
     OldTaskDropDetector restored = new OldTaskDropDetector();
     restored.readState(new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())));
-    RunMonitor after = new RunMonitor("cl-digits-ci-replay-s0", DetectorConfig.DEFAULTS, List.<Detector>of(restored));
+    RunMonitor after =
+        new RunMonitor(
+            "cl-digits-ci-replay-s0", DetectorConfig.DEFAULTS, List.<Detector>of(restored));
     records.stream().filter(r -> r.step() >= cut).forEach(r -> after.observe(r, alerts::add));
 
     // only the detector's state is restored here, not the monitor's context with the run's tags
-    assertThat(alerts).usingRecursiveFieldByFieldElementComparatorIgnoringFields("tags").isEqualTo(reference);
+    assertThat(alerts)
+        .usingRecursiveFieldByFieldElementComparatorIgnoringFields("tags")
+        .isEqualTo(reference);
     assertThat(restored.snapshot()).isEqualTo(replaySnapshot(records));
   }
 
