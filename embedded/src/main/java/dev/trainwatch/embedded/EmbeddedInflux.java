@@ -1,5 +1,6 @@
 package dev.trainwatch.embedded;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
@@ -50,8 +51,7 @@ public final class EmbeddedInflux implements AutoCloseable {
   /** The influxd binary on PATH or in /usr/bin, if installed. */
   public static Optional<Path> findBinary() {
     String path = System.getenv().getOrDefault("PATH", "");
-    for (String d :
-        (path + java.io.File.pathSeparator + "/usr/bin").split(java.io.File.pathSeparator)) {
+    for (String d : (path + File.pathSeparator + "/usr/bin").split(File.pathSeparator)) {
       if (d.isEmpty()) {
         continue;
       }

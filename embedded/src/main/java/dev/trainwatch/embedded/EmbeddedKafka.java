@@ -1,11 +1,15 @@
 package dev.trainwatch.embedded;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -83,7 +87,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** The ids of the brokers (not the controller). */
   public List<Integer> brokerIds() {
-    return List.copyOf(new java.util.TreeSet<>(cluster.brokers().keySet()));
+    return List.copyOf(new TreeSet<>(cluster.brokers().keySet()));
   }
 
   /**
@@ -183,7 +187,7 @@ public final class EmbeddedKafka implements AutoCloseable {
               list.add(new NewTopic(name, partitions, replication).configs(topicConfig)));
       try {
         admin.createTopics(list).all().get(30, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.ExecutionException e) {
+      } catch (ExecutionException e) {
         if (!(e.getCause() instanceof TopicExistsException)) {
           throw e;
         }
@@ -202,8 +206,8 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   private static void deleteRecursively(Path p) {
     try (var s = Files.walk(p)) {
-      s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    } catch (java.io.IOException ignored) {
+      s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException ignored) {
       // best effort: a temp dir left behind is not worth failing a run for
     }
   }

@@ -23,10 +23,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -181,8 +183,7 @@ class DashboardQueriesIT {
     String s =
         run == null
             ? q
-            : q.replace(
-                "$run", java.util.regex.Pattern.quote(run).replace("\\Q", "").replace("\\E", ""));
+            : q.replace("$run", Pattern.quote(run).replace("\\Q", "").replace("\\E", ""));
     return s.replace("$timeFilter", "time >= " + from + " AND time <= " + to)
         .replace("$__interval", intervalMs + "ms");
   }
@@ -198,8 +199,7 @@ class DashboardQueriesIT {
             .get(0)
             .get(0)
             .asText();
-    return java.time.Instant.parse(t).getEpochSecond() * 1_000_000_000L
-        + java.time.Instant.parse(t).getNano();
+    return Instant.parse(t).getEpochSecond() * 1_000_000_000L + Instant.parse(t).getNano();
   }
 
   private static boolean hasValue(JsonNode result) {

@@ -6,6 +6,7 @@ import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TraceFiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -36,7 +37,7 @@ final class LabelAlerts {
                   .computeIfAbsent(n.path("run").asText(), k -> new HashMap<>())
                   .put(n.path("step").asLong(), n.path("time_ms").asLong(-1));
             } catch (IOException e) {
-              throw new java.io.UncheckedIOException(e);
+              throw new UncheckedIOException(e);
             }
           });
     }

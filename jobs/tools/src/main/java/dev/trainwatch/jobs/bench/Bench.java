@@ -2,12 +2,14 @@ package dev.trainwatch.jobs.bench;
 
 import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.jobs.flink.JobConfig;
+import dev.trainwatch.jobs.flink.RawTelemetry;
 import dev.trainwatch.jobs.flink.RawTelemetryDeserializer;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
 import dev.trainwatch.jobs.replay.Replay;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -22,7 +24,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
@@ -266,7 +270,7 @@ public final class Bench {
         "%n== CPU per record by stage, warm round (us; whole job incl. start-up, over %d records)%n",
         o.records());
     out.printf("  %-48s %10s %12s%n", "stage", "trivial", "trainwatch");
-    java.util.TreeSet<String> stages = new java.util.TreeSet<>(passCpu.cpuByStage().keySet());
+    TreeSet<String> stages = new TreeSet<>(passCpu.cpuByStage().keySet());
     stages.addAll(twCpu.cpuByStage().keySet());
     long passTotal = 0;
     long twTotal = 0;
@@ -360,7 +364,7 @@ public final class Bench {
         "%n== CPU per record by stage, per-layer records (us per record; ns per metric value)%n");
     out.printf(
         "  %-48s %10s %12s %10s %12s%n", "stage", "trivial", "trainwatch", "ns/value", "ns/value");
-    java.util.TreeSet<String> stages = new java.util.TreeSet<>(passCpu.cpuByStage().keySet());
+    TreeSet<String> stages = new TreeSet<>(passCpu.cpuByStage().keySet());
     stages.addAll(twCpu.cpuByStage().keySet());
     long passTotal = 0;
     long twTotal = 0;
@@ -410,9 +414,8 @@ public final class Bench {
     return JobConfig.of(c);
   }
 
-  private KafkaSource<dev.trainwatch.jobs.flink.RawTelemetry> source(
-      EmbeddedKafka kafka, String topic) {
-    return KafkaSource.<dev.trainwatch.jobs.flink.RawTelemetry>builder()
+  private KafkaSource<RawTelemetry> source(EmbeddedKafka kafka, String topic) {
+    return KafkaSource.<RawTelemetry>builder()
         .setBootstrapServers(kafka.bootstrapServers())
         .setTopics(topic)
         .setGroupId("bench-pass-" + System.nanoTime())
@@ -422,8 +425,7 @@ public final class Bench {
         .build();
   }
 
-  private void runJob(java.util.function.Consumer<StreamExecutionEnvironment> job)
-      throws Exception {
+  private void runJob(Consumer<StreamExecutionEnvironment> job) throws Exception {
     StreamExecutionEnvironment env = Replay.localEnvironment(o.parallelism());
     env.enableCheckpointing(1_000);
     env.getConfig().enableObjectReuse(); // as TrainwatchJob.configure does, for both jobs
@@ -518,9 +520,7 @@ public final class Bench {
         for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(20))) {
           long now = System.currentTimeMillis();
           AlertEvent a = AlertJson.parse(r.value());
-          if (a.status() == dev.trainwatch.wire.Status.FIRING
-              && a.detector().equals("non_finite")
-              && a.timeMs() > 0) {
+          if (a.status() == Status.FIRING && a.detector().equals("non_finite") && a.timeMs() > 0) {
             synchronized (out) {
               out.add(now - a.timeMs());
             }

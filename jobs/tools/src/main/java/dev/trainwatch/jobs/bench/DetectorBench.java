@@ -4,14 +4,19 @@ import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.DetectorRegistry;
 import dev.trainwatch.jobs.detect.RunMonitor;
+import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Per-record cost of parsing and of each detector, and state bytes per run, measured in-process
@@ -51,10 +56,7 @@ final class DetectorBench {
     // share their names array (and a wide record's name index)
     List<TelemetryRecord> records =
         json.stream()
-            .map(
-                b ->
-                    ((dev.trainwatch.wire.ParseResult.Parsed) TelemetryParser.DEFAULT.parse(b))
-                        .record())
+            .map(b -> ((ParseResult.Parsed) TelemetryParser.DEFAULT.parse(b)).record())
             .toList();
     Map<String, Double> ns = new LinkedHashMap<>();
     int n = perDetector ? DetectorRegistry.newDetectors().size() : 0;
@@ -78,11 +80,7 @@ final class DetectorBench {
                   long t = cpuNanos();
                   int ok = 0;
                   for (byte[] b : json) {
-                    ok +=
-                        TelemetryParser.DEFAULT.parse(b)
-                                instanceof dev.trainwatch.wire.ParseResult.Parsed
-                            ? 1
-                            : 0;
+                    ok += TelemetryParser.DEFAULT.parse(b) instanceof ParseResult.Parsed ? 1 : 0;
                   }
                   if (ok != json.size()) {
                     throw new IllegalStateException("bench records must parse");
@@ -111,8 +109,7 @@ final class DetectorBench {
     return new Result(ns, parse, (double) sum / monitors.size(), max);
   }
 
-  private static long feed(
-      List<TelemetryRecord> records, java.util.function.Supplier<List<Detector>> detectors) {
+  private static long feed(List<TelemetryRecord> records, Supplier<List<Detector>> detectors) {
     Map<String, RunMonitor> monitors = new HashMap<>();
     List<Object> sink = new ArrayList<>();
     long t = cpuNanos();
@@ -127,8 +124,7 @@ final class DetectorBench {
     return cpuNanos() - t;
   }
 
-  private static final java.lang.management.ThreadMXBean THREADS =
-      java.lang.management.ManagementFactory.getThreadMXBean();
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
   /**
    * This thread's CPU time: on a machine shared by several loaded processes, wall time mostly
@@ -138,7 +134,7 @@ final class DetectorBench {
     return THREADS.getCurrentThreadCpuTime();
   }
 
-  private static double bestOf(int rounds, java.util.function.LongSupplier timed) {
+  private static double bestOf(int rounds, LongSupplier timed) {
     for (int i = 0; i < Math.max(2, rounds / 2); i++) {
       timed.getAsLong(); // warm-up: JIT and caches
     }

@@ -4,6 +4,8 @@ import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Tags;
 import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryRecord;
+import java.util.Arrays;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -97,7 +99,7 @@ public final class SyntheticFleet {
           "families must be 0.." + MAX_FAMILIES + " and layers >= 0");
     }
     this.layers = families == 0 ? 0 : layers;
-    this.names = java.util.Arrays.copyOf(NAMES, METRICS + this.layers * families);
+    this.names = Arrays.copyOf(NAMES, METRICS + this.layers * families);
     for (int f = 0, k = METRICS; f < families; f++) {
       for (int l = 0; l < this.layers; l++) {
         names[k++] = FAMILIES[f] + "/layer." + l;
@@ -155,7 +157,7 @@ public final class SyntheticFleet {
       30
     };
     if (names.length > METRICS) {
-      v = java.util.Arrays.copyOf(v, names.length);
+      v = Arrays.copyOf(v, names.length);
       // per-layer values: the family's level, a fixed per-layer profile and the step's noise
       // (one random draw a record: the generator must not be what the benchmark measures)
       for (int k = METRICS; k < names.length; k++) {
@@ -164,8 +166,7 @@ public final class SyntheticFleet {
         v[k] = FAMILY_LEVEL[f] * (0.8 + 0.4 * ((l * 7919 % 97) / 97.0)) * noise;
       }
     }
-    Tags tags =
-        step == 0 ? Tags.of(java.util.Map.of("dtype", "bfloat16", "model", "bench")) : Tags.EMPTY;
+    Tags tags = step == 0 ? Tags.of(Map.of("dtype", "bfloat16", "model", "bench")) : Tags.EMPTY;
     return new TelemetryRecord(
         runNames[r],
         step,

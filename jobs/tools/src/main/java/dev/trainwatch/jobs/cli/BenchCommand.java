@@ -1,6 +1,7 @@
 package dev.trainwatch.jobs.cli;
 
 import dev.trainwatch.jobs.bench.Bench;
+import dev.trainwatch.jobs.detect.ConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -68,7 +69,7 @@ final class BenchCommand implements Callable<Integer> {
     Checks.atLeast("--metrics-per-record", wideMetrics, 0);
     Checks.atLeast("--wide-records", wideRecords, 0);
     if (wideMetrics > 4096) {
-      throw new dev.trainwatch.jobs.detect.ConfigException(
+      throw new ConfigException(
           "option '--metrics-per-record': expected a value <= 4096 (the parser's metric limit), got "
               + wideMetrics);
     }

@@ -3,9 +3,9 @@ package dev.trainwatch.jobs.cli;
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.replay.OfflineEvaluation;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Runs the detectors over traces in-process (no Kafka, no Flink): the detector tuning loop. */
@@ -16,12 +16,7 @@ import picocli.CommandLine.Option;
         "Run the detectors over recorded traces in-process (no Kafka/Flink) and write the alerts.")
 final class EvaluateCommand implements Callable<Integer> {
 
-  @Option(
-      names = "--traces",
-      required = true,
-      split = ",",
-      description = "trace files or directories (.jsonl, .jsonl.gz)")
-  List<Path> traces;
+  @Mixin TraceOptions input;
 
   @Option(
       names = "--alerts-out",
@@ -29,15 +24,11 @@ final class EvaluateCommand implements Callable<Integer> {
       description = "where to write the alerts (JSON Lines)")
   Path alertsOut;
 
-  @Option(names = "--set", description = "detector setting key=value (repeatable)")
-  java.util.Map<String, String> settings = new java.util.HashMap<>();
-
   @Override
   public Integer call() throws Exception {
-    DetectorConfig detectors =
-        new DetectorConfig(new dev.trainwatch.jobs.detect.Settings(settings)); // validates
+    DetectorConfig detectors = input.detectors(); // validates
     long t0 = System.nanoTime();
-    OfflineEvaluation.Result r = OfflineEvaluation.run(traces, detectors);
+    OfflineEvaluation.Result r = OfflineEvaluation.run(input.traces, detectors);
     AlertsFile.write(alertsOut, r.alerts());
     double secs = (System.nanoTime() - t0) / 1e9;
     System.err.printf(

@@ -2,6 +2,7 @@ package dev.trainwatch.jobs.cli;
 
 import dev.trainwatch.embedded.EmbeddedInflux;
 import dev.trainwatch.jobs.storage.InfluxSinkConfig;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -35,7 +36,7 @@ public final class LocalStorage implements AutoCloseable {
       return Optional.empty();
     }
     EmbeddedInflux influx = EmbeddedInflux.start();
-    Map<String, String> s = new java.util.HashMap<>(settings);
+    Map<String, String> s = new HashMap<>(settings);
     s.put("influx.url", influx.url());
     return Optional.of(new LocalStorage(InfluxSinkConfig.load(s, env).orElseThrow(), influx));
   }

@@ -1,19 +1,21 @@
 package dev.trainwatch.jobs.cli;
 
 import dev.trainwatch.embedded.PersistentKafka;
-import dev.trainwatch.jobs.detect.DetectorConfig;
-import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.replay.Replay;
 import dev.trainwatch.jobs.replay.ReplaySchedule;
 import dev.trainwatch.jobs.replay.TraceProducer;
 import dev.trainwatch.wire.DeadLetter;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** {@code trainwatch replay}: recorded runs through embedded Kafka and Flink, alerts to a file. */
 @Command(
@@ -25,12 +27,7 @@ import picocli.CommandLine.Option;
             + "running deployment's Kafka (its job detects, its alerts service notifies), paced by --pace.")
 final class ReplayCommand implements Callable<Integer> {
 
-  @Option(
-      names = "--traces",
-      required = true,
-      split = ",",
-      description = "trace files or directories (.jsonl, .jsonl.gz)")
-  List<Path> traces;
+  @Mixin TraceOptions input;
 
   @Option(
       names = "--alerts-out",
@@ -65,16 +62,13 @@ final class ReplayCommand implements Callable<Integer> {
               + "faster than recorded (default ${DEFAULT-VALUE})")
   double speed;
 
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Option(
       names = "--parallelism",
       defaultValue = "2",
       description = "Flink parallelism (default ${DEFAULT-VALUE})")
   int parallelism;
-
-  @Option(names = "--set", description = "detector setting key=value (repeatable)")
-  Map<String, String> settings = new HashMap<>();
 
   @Option(
       names = "--influx",
@@ -88,22 +82,22 @@ final class ReplayCommand implements Callable<Integer> {
     if (bootstrapServers != null) {
       return publish();
     }
-    new DetectorConfig(new Settings(settings)); // validates before the broker starts
+    input.detectors(); // validates before the broker starts
     Checks.atLeast("--parallelism", parallelism, 1);
     if (pace != null) {
-      throw new picocli.CommandLine.ParameterException(
+      throw new ParameterException(
           spec.commandLine(),
           "--pace needs --bootstrap-servers: "
               + "the embedded replay produces everything before its job runs");
     }
     if (alertsOut == null) {
-      throw new picocli.CommandLine.ParameterException(
+      throw new ParameterException(
           spec.commandLine(), "--alerts-out is required " + "(without --bootstrap-servers)");
     }
     if (influx != null) {
       return replayWithStorage();
     }
-    return report(Replay.run(traces, parallelism, settings));
+    return report(Replay.run(input.traces, parallelism, input.settings));
   }
 
   /**
@@ -111,7 +105,7 @@ final class ReplayCommand implements Callable<Integer> {
    */
   private Integer publish() throws Exception {
     if (alertsOut != null || influx != null) {
-      throw new picocli.CommandLine.ParameterException(
+      throw new ParameterException(
           spec.commandLine(),
           "--alerts-out and --influx belong "
               + "to the embedded replay; with --bootstrap-servers the deployment detects, stores and notifies");
@@ -120,16 +114,16 @@ final class ReplayCommand implements Callable<Integer> {
     try {
       p = pace == null ? null : ReplaySchedule.Pace.parse(pace, speed);
     } catch (IllegalArgumentException e) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
     long t0 = System.nanoTime();
     long sent;
     if (p == null) {
-      sent = TraceProducer.produce(bootstrapServers, topic, traces);
+      sent = TraceProducer.produce(bootstrapServers, topic, input.traces);
     } else {
-      List<ReplaySchedule.Entry> schedule = ReplaySchedule.ofTraces(traces, p);
+      List<ReplaySchedule.Entry> schedule = ReplaySchedule.ofTraces(input.traces, p);
       System.err.printf(
-          java.util.Locale.ROOT,
+          Locale.ROOT,
           "publishing %d records to %s on %s over %.1f s%n",
           schedule.size(),
           topic,
@@ -140,12 +134,10 @@ final class ReplayCommand implements Callable<Integer> {
               bootstrapServers,
               topic,
               schedule,
-              n ->
-                  System.err.printf(
-                      java.util.Locale.ROOT, "  %d of %d sent%n", n, schedule.size()));
+              n -> System.err.printf(Locale.ROOT, "  %d of %d sent%n", n, schedule.size()));
     }
     System.err.printf(
-        java.util.Locale.ROOT,
+        Locale.ROOT,
         "published %d records to %s in %d ms%n",
         sent,
         topic,
@@ -166,9 +158,9 @@ final class ReplayCommand implements Callable<Integer> {
       return report(
           Replay.run(
               kafka.bootstrapServers(),
-              traces,
+              input.traces,
               parallelism,
-              settings,
+              input.settings,
               System.nanoTime(),
               storage == null ? null : storage.config()));
     }

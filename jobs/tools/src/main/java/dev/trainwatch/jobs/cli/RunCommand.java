@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code trainwatch run}: production mode. Runs the detection job against an external Kafka cluster
  * on a local Flink runtime in this JVM; the same jar submits to a Flink cluster with {@code flink
- * run -c dev.trainwatch.jobs.flink.TrainwatchJob}.
+ * run -c TrainwatchJob}.
  */
 @Command(
     name = "run",

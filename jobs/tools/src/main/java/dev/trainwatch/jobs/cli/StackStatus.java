@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,6 +16,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
@@ -55,7 +57,7 @@ final class StackStatus implements Runnable {
     lastAccepted = acc;
     lastNanos = now;
     return String.format(
-        java.util.Locale.ROOT,
+        Locale.ROOT,
         "status: %d runs seen, %.1f records/s, %d alerts firing",
         runs.size(),
         rate,
@@ -103,7 +105,7 @@ final class StackStatus implements Runnable {
           }
         }
       }
-    } catch (org.apache.kafka.common.errors.InterruptException e) {
+    } catch (InterruptException e) {
       // stopping
     }
   }

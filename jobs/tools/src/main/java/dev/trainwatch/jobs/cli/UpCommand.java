@@ -12,6 +12,7 @@ import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
 import dev.trainwatch.jobs.storage.InfluxSinkConfig;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
@@ -19,11 +20,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
@@ -208,7 +212,7 @@ final class UpCommand implements Callable<Integer> {
 
         Optional<InfluxSinkConfig> storage = job.influx(env);
         out.printf(
-            java.util.Locale.ROOT,
+            Locale.ROOT,
             "trainwatch up: ready in %.1f s: intake %s/v1/records | alerts API "
                 + "http://127.0.0.1:%d/api/v2/alerts | InfluxDB %s | Grafana: point it at that InfluxDB with grafana/provisioning"
                 + " | notifications %s%n",
@@ -240,10 +244,9 @@ final class UpCommand implements Callable<Integer> {
                       dir.resolve("savepoints").toUri().toString(),
                       SavepointFormatType.CANONICAL)
                   .get(20, TimeUnit.SECONDS);
-          ResumePoint.pruneSavepoints(dir, Path.of(java.net.URI.create(savepoint)));
+          ResumePoint.pruneSavepoints(dir, Path.of(URI.create(savepoint)));
           out.println("trainwatch up: job state saved in " + savepoint);
-        } catch (java.util.concurrent.TimeoutException
-            | java.util.concurrent.ExecutionException e) {
+        } catch (TimeoutException | ExecutionException e) {
           out.println(
               "trainwatch up: no savepoint ("
                   + e.getMessage()
@@ -262,9 +265,7 @@ final class UpCommand implements Callable<Integer> {
         tailThread.join(2000);
         statusThread.join(2000);
         out.printf(
-            java.util.Locale.ROOT,
-            "trainwatch up: stopped in %.1f s%n",
-            (System.nanoTime() - s0) / 1e9);
+            Locale.ROOT, "trainwatch up: stopped in %.1f s%n", (System.nanoTime() - s0) / 1e9);
       } finally {
         if (localInflux != null) {
           localInflux.close();

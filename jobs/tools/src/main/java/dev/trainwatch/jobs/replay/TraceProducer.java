@@ -6,7 +6,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -48,10 +50,7 @@ public final class TraceProducer {
    * sent. Returns the number of lines sent.
    */
   public static long produce(
-      String bootstrap,
-      String topic,
-      List<ReplaySchedule.Entry> schedule,
-      java.util.function.LongConsumer progress)
+      String bootstrap, String topic, List<ReplaySchedule.Entry> schedule, LongConsumer progress)
       throws InterruptedException {
     AtomicReference<Exception> failure = new AtomicReference<>();
     long sent = 0;
@@ -65,7 +64,7 @@ public final class TraceProducer {
       for (ReplaySchedule.Entry e : schedule) {
         long wait = start + e.atNanos() - System.nanoTime();
         if (wait > 1_000_000) { // under a millisecond late is on time: no sleep per record
-          java.util.concurrent.TimeUnit.NANOSECONDS.sleep(wait);
+          TimeUnit.NANOSECONDS.sleep(wait);
         }
         send(producer, topic, e.line(), failure);
         sent++;

@@ -4,6 +4,7 @@ import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
 import dev.trainwatch.wire.TelemetryJson;
+import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.regex.Matcher;
@@ -21,6 +23,7 @@ import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -118,8 +121,7 @@ public final class StateBackendBench {
                 parsed
                     .map(new ThroughputProbe<>("sb"))
                     .returns(parsed.getType())
-                    .sinkTo(
-                        new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>()));
+                    .sinkTo(new DiscardingSink<>()));
     var job = env.executeAsync("sb-" + backend);
     HttpClient http = HttpClient.newHttpClient();
     URI stats = URI.create("http://127.0.0.1:" + port + "/jobs/" + job.getJobID() + "/checkpoints");
@@ -131,7 +133,7 @@ public final class StateBackendBench {
         last =
             http.send(HttpRequest.newBuilder(stats).build(), HttpResponse.BodyHandlers.ofString())
                 .body();
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         continue; // REST not up yet
       }
       Matcher m = COMPLETED.matcher(last);
@@ -142,7 +144,7 @@ public final class StateBackendBench {
     job.cancel().get();
     Thread.sleep(2000); // the probes publish at close
     System.out.printf(
-        java.util.Locale.ROOT,
+        Locale.ROOT,
         "%n== state.backend=%s: %,.0f records/s (%,d of %,d records seen)%n",
         backend,
         ThroughputProbe.rate("sb"),

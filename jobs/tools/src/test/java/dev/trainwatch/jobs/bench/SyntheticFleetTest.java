@@ -8,7 +8,9 @@ import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class SyntheticFleetTest {
@@ -39,7 +41,7 @@ class SyntheticFleetTest {
   void healthyFleetRaisesNoAlertButAPoisonedRecordDoes() {
     SyntheticFleet f = new SyntheticFleet(10, 1);
     List<Object> alerts = new ArrayList<>();
-    java.util.Map<String, RunMonitor> monitors = new java.util.HashMap<>();
+    Map<String, RunMonitor> monitors = new HashMap<>();
     for (int i = 0; i < 5000; i++) {
       TelemetryRecord r = i == 4999 ? f.poisoned(i) : f.next(i);
       monitors
@@ -55,7 +57,7 @@ class SyntheticFleetTest {
     SyntheticFleet f = SyntheticFleet.wide(4, 1, 1000);
     assertThat(f.metrics()).isEqualTo(20 + 98 * 10);
     List<Object> alerts = new ArrayList<>();
-    java.util.Map<String, RunMonitor> monitors = new java.util.HashMap<>();
+    Map<String, RunMonitor> monitors = new HashMap<>();
     for (int i = 0; i < 400; i++) {
       TelemetryRecord r =
           ((ParseResult.Parsed) TelemetryParser.DEFAULT.parse(f.nextJson(i))).record();
@@ -69,7 +71,7 @@ class SyntheticFleetTest {
     assertThat(last.metrics().get("attn/max_logit/layer.3")).isBetween(5.0, 12.0);
     assertThat(alerts).isEmpty();
     SyntheticFleet narrow = new SyntheticFleet(4, 1);
-    java.util.Map<String, RunMonitor> narrowMonitors = new java.util.HashMap<>();
+    Map<String, RunMonitor> narrowMonitors = new HashMap<>();
     for (int i = 0; i < 400; i++) {
       TelemetryRecord r = narrow.next(i);
       narrowMonitors

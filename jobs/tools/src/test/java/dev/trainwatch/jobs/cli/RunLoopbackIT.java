@@ -4,12 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trainwatch.embedded.EmbeddedKafka;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
@@ -70,7 +74,7 @@ class RunLoopbackIT {
                       log.append(line).append('\n');
                     }
                   }
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                   // process ended
                 }
               });
@@ -131,7 +135,7 @@ class RunLoopbackIT {
             .redirectErrorStream(true)
             .redirectOutput(dir.resolve("demo.log").toFile())
             .start();
-    java.util.Set<String> seen = new java.util.TreeSet<>();
+    Set<String> seen = new TreeSet<>();
     try {
       // sample while it runs: the broker comes first, the sidecar and Flink's servers later
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
@@ -160,7 +164,7 @@ class RunLoopbackIT {
     }
     try (Stream<Path> s = Files.walk(checkpoints, 3)) {
       return s.anyMatch(f -> f.getFileName().toString().equals("_metadata"));
-    } catch (java.io.UncheckedIOException e) {
+    } catch (UncheckedIOException e) {
       return false; // a checkpoint discarded while listing
     }
   }

@@ -19,7 +19,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -36,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * of one JobManager and two TaskManager JVMs, telemetry streams in, one TaskManager is killed
  * mid-stream, and the committed alerts must equal those of an uninterrupted run.
  */
-@Timeout(value = 6, unit = java.util.concurrent.TimeUnit.MINUTES)
+@Timeout(value = 6, unit = TimeUnit.MINUTES)
 class FlinkClusterFailoverIT {
 
   static final Path TRACES =
@@ -185,7 +187,7 @@ class FlinkClusterFailoverIT {
     }
   }
 
-  private static void awaitCondition(java.util.function.BooleanSupplier c, Duration timeout)
+  private static void awaitCondition(BooleanSupplier c, Duration timeout)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!c.getAsBoolean()) {

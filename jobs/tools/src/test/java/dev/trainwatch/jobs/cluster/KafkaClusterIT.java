@@ -14,17 +14,22 @@ import dev.trainwatch.jobs.replay.TopicReader;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.Topics;
 import dev.trainwatch.wire.TraceFiles;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
@@ -38,7 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  * spool); every acknowledged record reaches the telemetry topic, and the exactly-once alerts equal
  * those of the uninterrupted, in-process reference.
  */
-@Timeout(value = 6, unit = java.util.concurrent.TimeUnit.MINUTES)
+@Timeout(value = 6, unit = TimeUnit.MINUTES)
 class KafkaClusterIT {
 
   static final Path TRACES =
@@ -133,7 +138,7 @@ class KafkaClusterIT {
       for (byte[] v :
           TopicReader.readAll(
               kafka.bootstrapServers(), topics.telemetry(), Duration.ofMinutes(1))) {
-        delivered.add(key(new String(v, java.nio.charset.StandardCharsets.UTF_8)));
+        delivered.add(key(new String(v, StandardCharsets.UTF_8)));
       }
       assertThat(delivered)
           .as("every acknowledged record is in the replicated topic")
@@ -164,7 +169,7 @@ class KafkaClusterIT {
               .toList();
       job.cancel().get();
       System.out.printf(
-          java.util.Locale.ROOT,
+          Locale.ROOT,
           "replicated cluster: %,d records acknowledged, %d alerts%n",
           acknowledged.size(),
           actual.size());
@@ -193,8 +198,8 @@ class KafkaClusterIT {
           + n.get("step").asLong()
           + "/"
           + n.path("event").asText("");
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 }

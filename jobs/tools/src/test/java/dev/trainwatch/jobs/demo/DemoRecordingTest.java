@@ -11,11 +11,13 @@ import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,8 +32,7 @@ class DemoRecordingTest {
   private static List<TelemetryRecord> parse(DemoRecording r) {
     List<TelemetryRecord> out = new ArrayList<>();
     for (String line : r.lines()) {
-      ParseResult p =
-          TelemetryParser.DEFAULT.parse(line.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      ParseResult p = TelemetryParser.DEFAULT.parse(line.getBytes(StandardCharsets.UTF_8));
       assertThat(p).as(r.run() + ": " + line).isInstanceOf(ParseResult.Parsed.class);
       out.add(((ParseResult.Parsed) p).record());
     }
@@ -82,10 +83,7 @@ class DemoRecordingTest {
     assertThat(records)
         .filteredOn(r -> TelemetryRecord.TASK_START.equals(r.event()))
         .extracting(TelemetryRecord::step, TelemetryRecord::task)
-        .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(150L, "t1"),
-            org.assertj.core.groups.Tuple.tuple(300L, "t2"),
-            org.assertj.core.groups.Tuple.tuple(450L, "t3"));
+        .containsExactly(Tuple.tuple(150L, "t1"), Tuple.tuple(300L, "t2"), Tuple.tuple(450L, "t3"));
     assertThat(records.get(449).metrics().get("eval/acc/t2")).isBetween(0.0, 1.0);
     assertThat(Double.isNaN(records.get(449).metrics().get("eval/acc/t3"))).isTrue();
   }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -67,7 +68,7 @@ class RecordDemoScriptIT {
     assertThat(made).hasSize(600).isEqualTo(committed);
   }
 
-  private static List<JsonNode> records(java.io.InputStream gz) throws Exception {
+  private static List<JsonNode> records(InputStream gz) throws Exception {
     List<JsonNode> out = new ArrayList<>();
     try (BufferedReader r =
         new BufferedReader(

@@ -2,9 +2,14 @@ package dev.trainwatch.jobs.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.trainwatch.jobs.flink.JobConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,7 +63,7 @@ class DockerComposeTest {
   void publishesOnlyGrafanaAndTheLoopbackSidecarAndReplicatesKafka() throws Exception {
     String yaml = Files.readString(COMPOSE);
     Matcher ports = Pattern.compile("\n    ports:\n((?:      - .*\n)+)").matcher(yaml);
-    java.util.List<String> published = new java.util.ArrayList<>();
+    List<String> published = new ArrayList<>();
     while (ports.find()) {
       published.add(ports.group(1).trim());
     }
@@ -84,7 +89,7 @@ class DockerComposeTest {
         Pattern.compile("(?s)  submit-job:.*?command: >\\n(.*?)\\n    volumes:").matcher(yaml);
     assertThat(m.find()).as("submit-job command").isTrue();
     String[] words = m.group(1).trim().split("\\s+");
-    java.util.Map<String, String> args = new java.util.LinkedHashMap<>();
+    Map<String, String> args = new LinkedHashMap<>();
     boolean afterJar = false;
     for (String w : words) {
       if (afterJar) {
@@ -93,9 +98,8 @@ class DockerComposeTest {
       }
       afterJar |= w.endsWith("trainwatch-jobs-flink.jar");
     }
-    dev.trainwatch.jobs.flink.JobConfig c =
-        dev.trainwatch.jobs.flink.JobConfig.of(args); // throws on a bad key
-    assertThat(c.influx(java.util.Map.of()).orElseThrow().url()).isEqualTo("http://influxdb:8086");
+    JobConfig c = JobConfig.of(args); // throws on a bad key
+    assertThat(c.influx(Map.of()).orElseThrow().url()).isEqualTo("http://influxdb:8086");
     assertThat(c.checkpointUri()).isEqualTo("file:///flink-checkpoints");
     assertThat(yaml).contains("- flink-checkpoints:/flink-checkpoints");
   }

@@ -8,8 +8,11 @@ import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.Topics;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -17,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.core.execution.JobClient;
@@ -37,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * never committed. Now: checkpoints land under {@code checkpoint.dir}, larger than 5 MiB, the
  * poison record is a dead letter naming the limit, and the victim's alert is committed.
  */
-@Timeout(value = 6, unit = java.util.concurrent.TimeUnit.MINUTES)
+@Timeout(value = 6, unit = TimeUnit.MINUTES)
 class CheckpointScaleIT {
 
   static final int RUNS = 100_000;
@@ -179,7 +183,7 @@ class CheckpointScaleIT {
               last = Math.max(last, size(chk));
             }
           }
-        } catch (java.io.UncheckedIOException | java.nio.file.NoSuchFileException e) {
+        } catch (UncheckedIOException | NoSuchFileException e) {
           // a checkpoint being discarded as we list it
         }
         if (last > min) {
@@ -192,7 +196,7 @@ class CheckpointScaleIT {
         "no completed checkpoint above " + min + " bytes under " + jobDir + "; largest " + last);
   }
 
-  private static long size(Path chk) throws java.io.IOException {
+  private static long size(Path chk) throws IOException {
     try (Stream<Path> files = Files.walk(chk)) {
       return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
     }

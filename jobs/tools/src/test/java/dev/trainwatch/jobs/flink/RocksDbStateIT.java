@@ -16,6 +16,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
@@ -36,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * trip is an alert: the victim's non_finite alert fires before the restore, and only a monitor that
  * came back knowing it fires can resolve it after 50 finite records (a fresh one stays silent).
  */
-@Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 class RocksDbStateIT {
 
   @TempDir Path dir;

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -87,7 +88,7 @@ class ReplayPublishIT {
   }
 
   private static void assertInOrderPerRun(List<ConsumerRecord<String, String>> recs) {
-    Map<String, Integer> next = new java.util.HashMap<>();
+    Map<String, Integer> next = new HashMap<>();
     for (ConsumerRecord<String, String> r : recs) {
       int step = Integer.parseInt(r.value().replaceAll(".*\"step\":(\\d+).*", "$1"));
       assertThat(r.value()).contains("\"run\":\"" + r.key() + "\"");

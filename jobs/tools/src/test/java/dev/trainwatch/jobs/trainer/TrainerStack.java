@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * What a training process talks to on one machine, each part real: the embedded KRaft broker, the
@@ -68,7 +69,7 @@ final class TrainerStack implements AutoCloseable {
       throw new AssertionError(
           "TRAINWATCH_PYTHON is not set (got " + python + "): run the tests through bin/test");
     }
-    org.junit.jupiter.api.Assumptions.assumeTrue(
+    Assumptions.assumeTrue(
         present, "TRAINWATCH_PYTHON not set: export TRAINWATCH_PYTHON=$(bin/pyenv)/bin/python");
     return python;
   }
