@@ -45,6 +45,21 @@ public final class AlertLatch {
   }
 
   /**
+   * Applies a rule's verdict for the record at {@code step}: fires, escalates or resolves, emitting
+   * only on a change. Returns true if an event was emitted.
+   */
+  public boolean apply(Verdict v, RunContext ctx, long step, long timeMs, AlertSink out) {
+    if (v instanceof Verdict.Fire f) {
+      return raise(
+          f.severity(), ctx, step, timeMs, f.summary(), f.remedy(), f.evidence().map(), out);
+    }
+    if (v instanceof Verdict.Resolve r) {
+      return resolve(ctx, step, timeMs, r.summary(), r.evidence().map(), out);
+    }
+    return false;
+  }
+
+  /**
    * Raises the alert at {@code severity}; emits when it was not firing or is escalated. Returns
    * true if an event was emitted.
    */

@@ -5,14 +5,17 @@ import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.TelemetryRecord;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInput;
-import java.io.DataInputStream;
 import java.io.DataOutput;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +39,11 @@ public final class RunMonitor {
 
   private static final Logger LOG = LoggerFactory.getLogger(RunMonitor.class);
 
-  /** 2: the run's tags; version 1 states (no tags) are still read. */
-  private static final int FORMAT_VERSION = 2;
+  /**
+   * 3: each detector's state framed with its format version ({@link DetectorStates}); 2: the run's
+   * tags. Versions 1 and 2 are still read (their detector frames are each detector's version 1).
+   */
+  private static final int FORMAT_VERSION = 3;
 
   /** Detector metrics are collected on every this-many-th record of a run. */
   public static final int METRICS_EVERY = 10;
@@ -49,8 +55,7 @@ public final class RunMonitor {
   private long detectorFailures;
 
   /** Alerts now firing, by fingerprint: resolved for the user when the run ends or goes idle. */
-  private final java.util.LinkedHashMap<String, AlertEvent> active =
-      new java.util.LinkedHashMap<>();
+  private final LinkedHashMap<String, AlertEvent> active = new LinkedHashMap<>();
 
   private AlertSink target;
   private final AlertSink tracking = this::track;
@@ -95,7 +100,7 @@ public final class RunMonitor {
   }
 
   /** Alerts currently firing for this run. */
-  public java.util.Collection<AlertEvent> activeAlerts() {
+  public Collection<AlertEvent> activeAlerts() {
     return active.values();
   }
 
@@ -115,7 +120,7 @@ public final class RunMonitor {
    */
   public void resolveAll(long step, long timeMs, String why, AlertSink out) {
     for (AlertEvent a : active.values()) {
-      out.emit(a.resolve(Math.max(step, a.step()), timeMs, why, java.util.Map.of()));
+      out.emit(a.resolve(Math.max(step, a.step()), timeMs, why, Map.of()));
     }
     active.clear();
   }
@@ -281,17 +286,13 @@ public final class RunMonitor {
     out.writeShort(detectors.size());
     ByteArrayOutputStream buf = new ByteArrayOutputStream(256);
     for (Detector d : detectors) {
-      buf.reset();
-      d.writeState(new DataOutputStream(buf));
-      out.writeUTF(d.name());
-      out.writeInt(buf.size());
-      out.write(buf.toByteArray());
+      DetectorStates.write(d, out, buf);
     }
   }
 
   /**
    * Restores a monitor written by {@link #write}; state of detectors no longer registered is
-   * skipped.
+   * skipped, a detector state of an unknown format version fails with the detector's name.
    */
   public static RunMonitor read(DetectorConfig config, DataInput in) throws IOException {
     return read(config, in, DetectorRegistry::newDetectors);
@@ -299,10 +300,9 @@ public final class RunMonitor {
 
   /** Restores a monitor whose detectors come from {@code detectors} (tests use their own). */
   public static RunMonitor read(
-      DetectorConfig config, DataInput in, java.util.function.Supplier<List<Detector>> detectors)
-      throws IOException {
+      DetectorConfig config, DataInput in, Supplier<List<Detector>> detectors) throws IOException {
     int version = in.readByte();
-    if (version != FORMAT_VERSION && version != 1) {
+    if (version < 1 || version > FORMAT_VERSION) {
       throw new IOException("unknown run-state format version " + version);
     }
     RunMonitor m = new RunMonitor(in.readUTF(), config, detectors.get());
@@ -327,13 +327,10 @@ public final class RunMonitor {
     }
     int n = in.readShort();
     for (int i = 0; i < n; i++) {
-      String name = in.readUTF();
-      byte[] bytes = new byte[in.readInt()];
-      in.readFully(bytes);
-      for (Detector d : m.detectors) {
-        if (d.name().equals(name)) {
-          d.readState(new DataInputStream(new ByteArrayInputStream(bytes)));
-        }
+      if (version >= 3) {
+        DetectorStates.read(m.detectors, in);
+      } else {
+        DetectorStates.readUnversioned(m.detectors, in);
       }
     }
     return m;
@@ -345,7 +342,7 @@ public final class RunMonitor {
     try {
       write(new DataOutputStream(b));
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      throw new UncheckedIOException(e);
     }
     return b.size();
   }

@@ -113,7 +113,7 @@ class RunMonitorTest {
 
           public void writeState(java.io.DataOutput o) {}
 
-          public void readState(java.io.DataInput i) {}
+          public void readState(java.io.DataInput i, int version) {}
         };
     ThresholdDetector ok = new ThresholdDetector();
     RunMonitor m = new RunMonitor("r1", DetectorConfig.DEFAULTS, List.of(broken, ok));
@@ -205,7 +205,8 @@ class RunMonitorTest {
               assertThat(a.tags()).containsEntry("team", "ml-infra");
             });
 
-    // the same state as version 1 wrote it: no tags section after the context
+    // the same state as version 1 wrote it: no tags section after the context, and detector
+    // frames without a format version (read as each detector's version 1)
     RunMonitor plain = monitor();
     plain.observe(x(1, 5), alerts::add);
     ByteArrayOutputStream v2 = new ByteArrayOutputStream();
@@ -219,9 +220,13 @@ class RunMonitorTest {
             + 1
             + (1 + 8 + 8 + 1 + 8); // version, run, lastStep, ended, context
     assertThat(b[tagsAt]).isZero();
-    byte[] v1 = new byte[b.length - 1];
+    // the threshold detector's frame ends the state: version byte, length, latch (9) + seen (8)
+    int frameVersionAt = b.length - 17 - 4 - 1;
+    assertThat(b[frameVersionAt]).isEqualTo((byte) 1);
+    byte[] v1 = new byte[b.length - 2];
     System.arraycopy(b, 0, v1, 0, tagsAt);
-    System.arraycopy(b, tagsAt + 1, v1, tagsAt, b.length - tagsAt - 1);
+    System.arraycopy(b, tagsAt + 1, v1, tagsAt, frameVersionAt - tagsAt - 1);
+    System.arraycopy(b, frameVersionAt + 1, v1, frameVersionAt - 1, b.length - frameVersionAt - 1);
     v1[0] = 1;
     RunMonitor old =
         RunMonitor.read(

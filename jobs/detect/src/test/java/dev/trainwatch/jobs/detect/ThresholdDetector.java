@@ -48,7 +48,7 @@ public final class ThresholdDetector implements Detector {
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
+  public void readState(DataInput in, int version) throws IOException {
     latch.read(in);
     seen = in.readLong();
   }

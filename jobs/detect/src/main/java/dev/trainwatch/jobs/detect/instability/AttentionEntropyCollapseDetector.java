@@ -1,21 +1,20 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
-import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.Hysteresis;
+import dev.trainwatch.jobs.detect.LatchedDetector;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
-import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Attention-entropy collapse (Zhai et al. 2023): the mean attention entropy of some head ({@code
@@ -26,7 +25,7 @@ import java.util.Map;
  * ~0.015 nats, so only a further order of magnitude (1e-3 nats: the top key holds more than 99.99%
  * of the mass on average) separates collapse from specialisation.
  */
-public final class AttentionEntropyCollapseDetector implements Detector {
+public final class AttentionEntropyCollapseDetector extends LatchedDetector {
 
   public static final String NAME = "attention_entropy_collapse";
 
@@ -64,69 +63,56 @@ public final class AttentionEntropyCollapseDetector implements Detector {
     }
   }
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
-  private final Sustain sustain = new Sustain();
+  private final Hysteresis hysteresis = new Hysteresis();
   private double startEntropy = Double.NaN;
 
-  @Override
-  public String name() {
-    return NAME;
+  public AttentionEntropyCollapseDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
     double e = r.metrics().get(METRIC);
     if (!Double.isFinite(e)) {
-      return;
+      return Verdict.HOLD;
     }
     if (Double.isNaN(startEntropy)) {
       startEntropy = e;
     }
     Config c = ctx.config(Config.class, Config::from);
-    if (!latch.isFiring()) {
-      if (sustain.hold(e < c.warn(), c.sustain())) {
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("entropy_min", e);
-        ev.put("initial_entropy", startEntropy);
-        ev.put("threshold", c.warn());
-        ev.put("attn_max_logit", r.metrics().get(AttentionLogitGrowthDetector.GLOBAL));
-        ev.put("lr", ctx.lr());
-        latch.raise(
-            Severity.WARNING,
-            ctx,
-            r.step(),
-            r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt(
-                "attention entropy collapsed to %.2g nats (< %.2g): a head attends one-hot",
-                e, c.warn()),
-            Remedies.withRollback(Remedies.ATTENTION, ctx),
-            ev,
-            out);
-        sustain.reset();
+    if (!firing()) {
+      if (!hysteresis.fires(e < c.warn(), c.sustain())) {
+        return Verdict.HOLD;
       }
-      return;
+      return Verdict.warning(
+          Fmt.fmt(
+              "attention entropy collapsed to %.2g nats (< %.2g): a head attends one-hot",
+              e, c.warn()),
+          Remedies.withRollback(Remedies.ATTENTION, ctx),
+          Evidence.of()
+              .num("entropy_min", e)
+              .num("initial_entropy", startEntropy)
+              .num("threshold", c.warn())
+              .num("attn_max_logit", r.metrics().get(AttentionLogitGrowthDetector.GLOBAL))
+              .num("lr", ctx.lr()));
     }
-    if (sustain.release(e > c.resolve(), c.sustain())) {
-      Map<String, Object> ev = new LinkedHashMap<>();
-      ev.put("entropy_min", e);
-      ev.put("resolve_above", c.resolve());
-      latch.resolve(
-          ctx, r.step(), r.timeMs(), "attention entropy recovered above " + c.resolve(), ev, out);
-      sustain.reset();
+    if (!hysteresis.resolves(e > c.resolve(), c.sustain())) {
+      return Verdict.HOLD;
     }
+    return Verdict.resolve(
+        "attention entropy recovered above " + c.resolve(),
+        Evidence.of().num("entropy_min", e).num("resolve_above", c.resolve()));
   }
 
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
-    sustain.write(out);
+  protected void writeRuleState(DataOutput out) throws IOException {
+    hysteresis.write(out);
     out.writeDouble(startEntropy);
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
-    sustain.read(in);
+  protected void readRuleState(DataInput in, int version) throws IOException {
+    hysteresis.read(in);
     startEntropy = in.readDouble();
   }
 }

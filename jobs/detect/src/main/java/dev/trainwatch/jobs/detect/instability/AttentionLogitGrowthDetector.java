@@ -1,22 +1,23 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
-import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.Hysteresis;
+import dev.trainwatch.jobs.detect.LatchedDetector;
+import dev.trainwatch.jobs.detect.Layers;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Metrics;
-import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.List;
 
 /**
  * Attention-logit growth (Dehghani et al. 2023, Wortsman et al. 2023): the largest pre-softmax
@@ -24,7 +25,7 @@ import java.util.Map;
  * steps later. Reads {@code attn/max_logit}, else the largest {@code attn/max_logit/<layer>}; the
  * evidence names the worst layer. A precursor: warning.
  */
-public final class AttentionLogitGrowthDetector implements Detector {
+public final class AttentionLogitGrowthDetector extends LatchedDetector {
 
   public static final String NAME = "attention_logit_growth";
 
@@ -65,17 +66,15 @@ public final class AttentionLogitGrowthDetector implements Detector {
     }
   }
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
-  private final Sustain sustain = new Sustain();
+  private final Hysteresis hysteresis = new Hysteresis();
   private double peak;
 
-  @Override
-  public String name() {
-    return NAME;
+  public AttentionLogitGrowthDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
     Metrics m = r.metrics();
     double v = m.get(GLOBAL);
     int layer = -1;
@@ -84,46 +83,35 @@ public final class AttentionLogitGrowthDetector implements Detector {
       v = layer < 0 ? Double.NaN : m.value(layer);
     }
     if (!Double.isFinite(v)) {
-      return; // absent; a non-finite value is the non_finite detector's alert
+      return Verdict.HOLD; // absent; a non-finite value is the non_finite detector's alert
     }
     Config c = ctx.config(Config.class, Config::from);
-    if (!latch.isFiring()) {
-      if (sustain.hold(v > c.warn(), c.sustain())) {
-        peak = v;
-        java.util.List<String> layers = dev.trainwatch.jobs.detect.Layers.top(m, GLOBAL, 3, 0.5);
-        latch.raise(
-            Severity.WARNING,
-            ctx,
-            r.step(),
-            r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt(
-                "max attention logit %s%s > %s (healthy runs stay below ~35): attention is going one-hot, the loss diverges next",
-                dev.trainwatch.jobs.detect.Fmt.num(v),
-                dev.trainwatch.jobs.detect.Layers.text(layers),
-                dev.trainwatch.jobs.detect.Fmt.num(c.warn())),
-            Remedies.withRollback(Remedies.ATTENTION, ctx),
-            dev.trainwatch.jobs.detect.Evidence.of("attn_max_logit", v)
-                .put("layer", layers.isEmpty() ? "all" : layers.get(0))
-                .put("layers", layers.isEmpty() ? null : layers)
-                .num("threshold", c.warn())
-                .num("healthy_typical", 35.0)
-                .num("lr", ctx.lr())
-                .map(),
-            out);
-        sustain.reset();
+    if (!firing()) {
+      if (!hysteresis.fires(v > c.warn(), c.sustain())) {
+        return Verdict.HOLD;
       }
-      return;
+      peak = v;
+      List<String> layers = Layers.top(m, GLOBAL, 3, 0.5);
+      return Verdict.warning(
+          Fmt.fmt(
+              "max attention logit %s%s > %s (healthy runs stay below ~35): attention is going one-hot, the loss diverges next",
+              Fmt.num(v), Layers.text(layers), Fmt.num(c.warn())),
+          Remedies.withRollback(Remedies.ATTENTION, ctx),
+          Evidence.of()
+              .finite("attn_max_logit", v)
+              .text("layer", layers.isEmpty() ? "all" : layers.get(0))
+              .list("layers", layers)
+              .finite("threshold", c.warn())
+              .finite("healthy_typical", 35.0)
+              .finite("lr", ctx.lr()));
     }
     peak = Math.max(peak, v);
-    if (sustain.release(v < c.resolve(), c.sustain())) {
-      Map<String, Object> ev = new LinkedHashMap<>();
-      ev.put("attn_max_logit", v);
-      ev.put("peak", peak);
-      ev.put("resolve_below", c.resolve());
-      latch.resolve(
-          ctx, r.step(), r.timeMs(), "max attention logit back below " + c.resolve(), ev, out);
-      sustain.reset();
+    if (!hysteresis.resolves(v < c.resolve(), c.sustain())) {
+      return Verdict.HOLD;
     }
+    return Verdict.resolve(
+        "max attention logit back below " + c.resolve(),
+        Evidence.of().num("attn_max_logit", v).num("peak", peak).num("resolve_below", c.resolve()));
   }
 
   /** Index of the largest finite per-layer max logit, or -1. */
@@ -140,16 +128,14 @@ public final class AttentionLogitGrowthDetector implements Detector {
   }
 
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
-    sustain.write(out);
+  protected void writeRuleState(DataOutput out) throws IOException {
+    hysteresis.write(out);
     out.writeDouble(peak);
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
-    sustain.read(in);
+  protected void readRuleState(DataInput in, int version) throws IOException {
+    hysteresis.read(in);
     peak = in.readDouble();
   }
 }

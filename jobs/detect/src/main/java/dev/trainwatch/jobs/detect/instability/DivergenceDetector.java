@@ -1,12 +1,16 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
-import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.Hysteresis;
+import dev.trainwatch.jobs.detect.LatchedDetector;
+import dev.trainwatch.jobs.detect.MetricSink;
+import dev.trainwatch.jobs.detect.MetricsReporter;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Severity;
@@ -14,8 +18,6 @@ import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Divergence from the loss alone (runs without attention metrics need it): a warning when the
@@ -27,8 +29,7 @@ import java.util.Map;
  * is ~0 quiet: there a tiny absolute wobble is a huge ratio but no lost progress. Task switches and
  * LR restarts start a new baseline (the loss legitimately jumps there).
  */
-public final class DivergenceDetector
-    implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
+public final class DivergenceDetector extends LatchedDetector implements MetricsReporter {
 
   public static final String NAME = "divergence";
 
@@ -135,87 +136,72 @@ public final class DivergenceDetector
     }
   }
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
   private final LrPhase phase = new LrPhase();
   private final LossTrend trend = new LossTrend();
-  private final Sustain sustain = new Sustain();
+
+  /** The critical condition (held) and the release condition (calm). */
+  private final Hysteresis critical = new Hysteresis();
 
   /** Counts records meeting the warning (precursor) conditions while not yet critical. */
-  private final Sustain warnSustain = new Sustain();
+  private final Hysteresis warning = new Hysteresis();
 
-  @Override
-  public String name() {
-    return NAME;
+  public DivergenceDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
     if (phase.update(r)) {
       trend.rebaseline();
-      sustain.reset();
-      warnSustain.reset();
+      critical.reset();
+      warning.reset();
     }
     double loss = r.metrics().get(MetricNames.LOSS);
     if (!Double.isFinite(loss)) {
-      return;
+      return Verdict.HOLD;
     }
     Config c = ctx.config(Config.class, Config::from);
     long step = r.step();
     trend.add(loss, !phase.settling(step, c.minSteps(), c.settle()));
     if (!trend.ready()) {
-      return;
+      return Verdict.HOLD;
     }
     double ratio = trend.ratio();
     double back = trend.givenBack();
     double band = trend.noiseBand(c.noiseK());
     double warnAt = Math.max(c.warnRatio(), band);
     double criticalAt = Math.max(c.ratio(), band * c.ratio() / c.warnRatio());
-    trend.freezeNoise(ratio >= warnAt || latch.isFiring());
-    if (latch.severity() != Severity.CRITICAL) {
-      boolean critical = sustain.hold(ratio >= criticalAt && back >= c.givenBack(), c.sustain());
-      boolean warning =
-          warnSustain.hold(ratio >= warnAt && back >= c.warnGivenBack(), c.warnSustain());
-      if (critical) {
-        latch.raise(
-            Severity.CRITICAL,
-            ctx,
-            step,
-            r.timeMs(),
+    trend.freezeNoise(ratio >= warnAt || firing());
+    if (severity() != Severity.CRITICAL) {
+      boolean isCritical = critical.hold(ratio >= criticalAt && back >= c.givenBack(), c.sustain());
+      boolean isWarning =
+          warning.hold(ratio >= warnAt && back >= c.warnGivenBack(), c.warnSustain());
+      if (isCritical) {
+        critical.reset();
+        return Verdict.critical(
             "loss diverged: " + rise(back),
             Remedies.withRollback(Remedies.DIVERGENCE, ctx),
-            evidence(loss, c, warnAt, criticalAt),
-            out);
-        sustain.reset();
-        return;
+            evidence(loss, c, warnAt, criticalAt));
       }
-      if (warning && !latch.isFiring()) {
-        latch.raise(
-            Severity.WARNING,
-            ctx,
-            step,
-            r.timeMs(),
+      if (isWarning && !firing()) {
+        return Verdict.warning(
             "loss rising towards divergence: " + rise(back),
             Remedies.withRollback(Remedies.DIVERGENCE, ctx),
-            evidence(loss, c, warnAt, criticalAt),
-            out);
-        return;
+            evidence(loss, c, warnAt, criticalAt));
       }
-      if (!latch.isFiring()) {
-        return;
+      if (!firing()) {
+        return Verdict.HOLD;
       }
     }
     double resolveAt = Math.max(c.resolveRatio(), band * c.resolveRatio() / c.warnRatio());
-    if (sustain.release(ratio < resolveAt, c.sustain())) {
-      latch.resolve(
-          ctx,
-          step,
-          r.timeMs(),
-          "loss back within " + dev.trainwatch.jobs.detect.Fmt.times(resolveAt) + " of its best",
-          evidence(loss, c, warnAt, criticalAt),
-          out);
-      sustain.reset();
-      warnSustain.reset();
+    if (!critical.release(ratio < resolveAt, c.sustain())) {
+      return Verdict.HOLD;
     }
+    critical.reset();
+    warning.reset();
+    return Verdict.resolve(
+        "loss back within " + Fmt.times(resolveAt) + " of its best",
+        evidence(loss, c, warnAt, criticalAt));
   }
 
   /**
@@ -224,54 +210,49 @@ public final class DivergenceDetector
    */
   private String rise(double back) {
     return "smoothed loss "
-        + dev.trainwatch.jobs.detect.Fmt.num(trend.ewma())
+        + Fmt.num(trend.ewma())
         + ", "
-        + dev.trainwatch.jobs.detect.Fmt.against(
-            trend.ewma(), trend.min(), MEANINGFUL_LOSS, "its best")
+        + Fmt.against(trend.ewma(), trend.min(), MEANINGFUL_LOSS, "its best")
         + " ("
-        + dev.trainwatch.jobs.detect.Fmt.pct(Math.min(1, back))
+        + Fmt.pct(Math.min(1, back))
         + " of the progress lost)";
   }
 
   /** Below this loss (nats) a ratio to it says nothing a user can act on. */
   static final double MEANINGFUL_LOSS = 1e-3;
 
-  private Map<String, Object> evidence(double loss, Config c, double warnAt, double criticalAt) {
-    Map<String, Object> ev = new LinkedHashMap<>();
-    ev.put("loss", loss);
-    ev.put("loss_ewma", trend.ewma());
-    ev.put("baseline_min", trend.min());
-    ev.put("baseline_start", trend.peak());
-    ev.put("ratio", trend.ratio());
-    ev.put("threshold_ratio", criticalAt);
-    ev.put("warn_ratio", warnAt);
-    ev.put("given_back", trend.givenBack());
-    ev.put("threshold_given_back", c.givenBack());
-    return ev;
+  private Evidence evidence(double loss, Config c, double warnAt, double criticalAt) {
+    return Evidence.of()
+        .num("loss", loss)
+        .num("loss_ewma", trend.ewma())
+        .num("baseline_min", trend.min())
+        .num("baseline_start", trend.peak())
+        .num("ratio", trend.ratio())
+        .num("threshold_ratio", criticalAt)
+        .num("warn_ratio", warnAt)
+        .num("given_back", trend.givenBack())
+        .num("threshold_given_back", c.givenBack());
   }
 
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
+  protected void writeRuleState(DataOutput out) throws IOException {
     phase.write(out);
     trend.write(out);
-    sustain.write(out);
-    warnSustain.write(out);
+    critical.write(out);
+    warning.write(out);
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
+  protected void readRuleState(DataInput in, int version) throws IOException {
     phase.read(in);
     trend.read(in);
-    sustain.read(in);
-    warnSustain.read(in);
+    critical.read(in);
+    warning.read(in);
   }
 
   /** The smoothed loss and the running minimum divergence is measured against. */
   @Override
-  public void reportMetrics(
-      TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+  public void reportMetrics(TelemetryRecord r, RunContext ctx, MetricSink out) {
     if (Double.isFinite(trend.ewma())) {
       out.metric(NAME, "loss_ewma", trend.ewma());
     }

@@ -1,21 +1,21 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
-import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.Hysteresis;
+import dev.trainwatch.jobs.detect.LatchedDetector;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
-import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.Locale;
 
 /**
  * Sharpness above the edge of stability (Cohen et al. 2021): gradient descent with step size lr is
@@ -24,7 +24,7 @@ import java.util.Map;
  * "adam") the preconditioned sharpness equilibrates near 38 / lr (Cohen et al. 2022), so their
  * limit is separate. Warning.
  */
-public final class EdgeOfStabilityDetector implements Detector {
+public final class EdgeOfStabilityDetector extends LatchedDetector {
 
   public static final String NAME = "edge_of_stability";
 
@@ -62,71 +62,58 @@ public final class EdgeOfStabilityDetector implements Detector {
     }
   }
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
-  private final Sustain sustain = new Sustain();
+  private final Hysteresis hysteresis = new Hysteresis();
   private boolean adaptive;
 
-  @Override
-  public String name() {
-    return NAME;
+  public EdgeOfStabilityDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
     String opt = r.tags().get("optimizer");
     if (opt != null) {
-      adaptive = opt.toLowerCase(java.util.Locale.ROOT).startsWith("adam");
+      adaptive = opt.toLowerCase(Locale.ROOT).startsWith("adam");
     }
     double sharp = r.metrics().get(MetricNames.SHARPNESS);
     double lr = ctx.lr();
     if (!Double.isFinite(sharp) || !Double.isFinite(lr) || lr <= 0) {
-      return;
+      return Verdict.HOLD;
     }
     Config c = ctx.config(Config.class, Config::from);
     double limit = adaptive ? c.adaptiveLimit() : c.limit();
     double x = lr * sharp;
-    if (!latch.isFiring()) {
-      if (sustain.hold(x > limit, c.sustain())) {
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("sharpness", sharp);
-        ev.put("lr", lr);
-        ev.put("lr_times_sharpness", x);
-        ev.put("threshold", limit);
-        ev.put("max_stable_lr", limit / sharp);
-        latch.raise(
-            Severity.WARNING,
-            ctx,
-            r.step(),
-            r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt(
-                "past the edge of stability: lr * sharpness = %.3g > %.3g", x, limit),
-            Remedies.withRollback(Remedies.EDGE, ctx),
-            ev,
-            out);
-        sustain.reset();
+    if (!firing()) {
+      if (!hysteresis.fires(x > limit, c.sustain())) {
+        return Verdict.HOLD;
       }
-      return;
+      return Verdict.warning(
+          Fmt.fmt("past the edge of stability: lr * sharpness = %.3g > %.3g", x, limit),
+          Remedies.withRollback(Remedies.EDGE, ctx),
+          Evidence.of()
+              .num("sharpness", sharp)
+              .num("lr", lr)
+              .num("lr_times_sharpness", x)
+              .num("threshold", limit)
+              .num("max_stable_lr", limit / sharp));
     }
-    if (sustain.release(x <= limit, c.sustain())) {
-      Map<String, Object> ev = new LinkedHashMap<>();
-      ev.put("lr_times_sharpness", x);
-      ev.put("threshold", limit);
-      latch.resolve(ctx, r.step(), r.timeMs(), "lr * sharpness back below " + limit, ev, out);
-      sustain.reset();
+    if (!hysteresis.resolves(x <= limit, c.sustain())) {
+      return Verdict.HOLD;
     }
+    return Verdict.resolve(
+        "lr * sharpness back below " + limit,
+        Evidence.of().num("lr_times_sharpness", x).num("threshold", limit));
   }
 
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
-    sustain.write(out);
+  protected void writeRuleState(DataOutput out) throws IOException {
+    hysteresis.write(out);
     out.writeBoolean(adaptive);
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
-    sustain.read(in);
+  protected void readRuleState(DataInput in, int version) throws IOException {
+    hysteresis.read(in);
     adaptive = in.readBoolean();
   }
 }

@@ -1,21 +1,24 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
-import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.Hysteresis;
+import dev.trainwatch.jobs.detect.LatchedDetector;
+import dev.trainwatch.jobs.detect.Layers;
+import dev.trainwatch.jobs.detect.MetricSink;
+import dev.trainwatch.jobs.detect.MetricsReporter;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
-import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.List;
 
 /**
  * Gradient-norm spikes, Stable-SPAM style: {@code grad_norm} far above both its EMA (the typical
@@ -25,8 +28,7 @@ import java.util.Map;
  * (memorised regime, see {@link Config}), during warmup; an LR restart or task switch starts a new
  * baseline. Warning; resolves after {@code resolve_after} spike-free records.
  */
-public final class GradNormSpikeDetector
-    implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
+public final class GradNormSpikeDetector extends LatchedDetector implements MetricsReporter {
 
   public static final String NAME = "grad_norm_spike";
 
@@ -127,21 +129,22 @@ public final class GradNormSpikeDetector
     }
   }
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
   private final LrPhase phase = new LrPhase();
   private double ema = Double.NaN;
   private double runMax = Double.NaN;
   private double lossEma = Double.NaN;
-  private int calm;
+
+  /** Spike-free records in a row while firing (the release side). */
+  private final Hysteresis hysteresis = new Hysteresis();
+
   private final RobustWindow logNorm = new RobustWindow();
 
-  @Override
-  public String name() {
-    return NAME;
+  public GradNormSpikeDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
     if (phase.update(r)) {
       ema = Double.NaN;
       runMax = Double.NaN;
@@ -150,7 +153,7 @@ public final class GradNormSpikeDetector
     }
     double g = r.metrics().get(MetricNames.GRAD_NORM);
     if (!Double.isFinite(g) || g < 0) {
-      return;
+      return Verdict.HOLD;
     }
     Config c = ctx.config(Config.class, Config::from);
     double loss = r.metrics().get(MetricNames.LOSS);
@@ -167,56 +170,47 @@ public final class GradNormSpikeDetector
     boolean spike =
         !quiet && g > c.emaRatio() * ema && g > c.maxRatio() * runMax && robustZ(g) >= c.z();
     if (spike) {
-      calm = 0;
-      if (!latch.isFiring()) {
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("grad_norm", g);
-        ev.put("baseline_ema", ema);
-        ev.put("running_max", runMax);
-        ev.put("ratio_to_ema", g / ema);
-        ev.put("ratio_to_max", g / runMax);
-        ev.put("threshold_ema_ratio", c.emaRatio());
-        ev.put("threshold_max_ratio", c.maxRatio());
-        ev.put("threshold_z", c.z());
-        ev.put("lr", ctx.lr());
-        // the layers whose gradient norm is largest (at least half the largest), when published
-        java.util.List<String> layers =
-            dev.trainwatch.jobs.detect.Layers.top(r.metrics(), MetricNames.GRAD_NORM, 3, 0.5);
-        if (!layers.isEmpty()) {
-          ev.put("layers", layers);
-        }
-        latch.raise(
-            Severity.WARNING,
-            ctx,
-            r.step(),
-            r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt(
-                "gradient norm spike %s%s: %s its EMA %s, %s its running max %s",
-                dev.trainwatch.jobs.detect.Fmt.num(g),
-                dev.trainwatch.jobs.detect.Layers.text(layers),
-                dev.trainwatch.jobs.detect.Fmt.times(g / ema),
-                dev.trainwatch.jobs.detect.Fmt.num(ema),
-                dev.trainwatch.jobs.detect.Fmt.times(g / runMax),
-                dev.trainwatch.jobs.detect.Fmt.num(runMax)),
-            Remedies.withRollback(Remedies.GRADIENT, ctx),
-            ev,
-            out);
+      hysteresis.release(false, c.resolveAfter()); // a spike breaks the spike-free streak
+      if (firing()) {
+        return Verdict.HOLD; // spikes stay out of the baseline
       }
-      return; // spikes stay out of the baseline
+      // the layers whose gradient norm is largest (at least half the largest), when published
+      List<String> layers = Layers.top(r.metrics(), MetricNames.GRAD_NORM, 3, 0.5);
+      return Verdict.warning(
+          Fmt.fmt(
+              "gradient norm spike %s%s: %s its EMA %s, %s its running max %s",
+              Fmt.num(g),
+              Layers.text(layers),
+              Fmt.times(g / ema),
+              Fmt.num(ema),
+              Fmt.times(g / runMax),
+              Fmt.num(runMax)),
+          Remedies.withRollback(Remedies.GRADIENT, ctx),
+          Evidence.of()
+              .num("grad_norm", g)
+              .num("baseline_ema", ema)
+              .num("running_max", runMax)
+              .num("ratio_to_ema", g / ema)
+              .num("ratio_to_max", g / runMax)
+              .num("threshold_ema_ratio", c.emaRatio())
+              .num("threshold_max_ratio", c.maxRatio())
+              .num("threshold_z", c.z())
+              .num("lr", ctx.lr())
+              .list("layers", layers));
     }
     if (g > 0) {
       logNorm.add(Math.log(g));
     }
     ema = Double.isNaN(ema) ? g : c.emaBeta() * ema + (1 - c.emaBeta()) * g;
     runMax = Double.isNaN(runMax) ? g : Math.max(runMax * c.maxDecay(), g);
-    if (latch.isFiring() && ++calm >= c.resolveAfter()) {
-      Map<String, Object> ev = new LinkedHashMap<>();
-      ev.put("grad_norm", g);
-      ev.put("baseline_ema", ema);
-      latch.resolve(
-          ctx, r.step(), r.timeMs(), "no gradient spike for " + calm + " records", ev, out);
-      calm = 0;
+    if (!firing() || !hysteresis.release(true, c.resolveAfter())) {
+      return Verdict.HOLD;
     }
+    int calm = hysteresis.calm();
+    hysteresis.reset();
+    return Verdict.resolve(
+        "no gradient spike for " + calm + " records",
+        Evidence.of().num("grad_norm", g).num("baseline_ema", ema));
   }
 
   /**
@@ -230,32 +224,44 @@ public final class GradNormSpikeDetector
     return (Math.log(g) - med) / Math.max(logNorm.sigma(med), 1e-6);
   }
 
+  /** 2: a {@link Hysteresis} (held, calm) where 1 had the calm count alone. */
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
+  public int stateVersion() {
+    return 2;
+  }
+
+  @Override
+  public int oldestStateVersion() {
+    return 1;
+  }
+
+  @Override
+  protected void writeRuleState(DataOutput out) throws IOException {
     phase.write(out);
     out.writeDouble(ema);
     out.writeDouble(runMax);
     out.writeDouble(lossEma);
-    out.writeInt(calm);
+    hysteresis.write(out);
     logNorm.write(out);
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
+  protected void readRuleState(DataInput in, int version) throws IOException {
     phase.read(in);
     ema = in.readDouble();
     runMax = in.readDouble();
     lossEma = in.readDouble();
-    calm = in.readInt();
+    if (version == 1) {
+      hysteresis.readCalmOnly(in);
+    } else {
+      hysteresis.read(in);
+    }
     logNorm.read(in);
   }
 
   /** The baselines a gradient norm is compared with: its EMA and its decaying running max. */
   @Override
-  public void reportMetrics(
-      TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+  public void reportMetrics(TelemetryRecord r, RunContext ctx, MetricSink out) {
     if (Double.isFinite(ema)) {
       out.metric(NAME, "grad_norm_ema", ema);
     }

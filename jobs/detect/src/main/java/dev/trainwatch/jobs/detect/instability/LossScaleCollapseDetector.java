@@ -1,21 +1,19 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
-import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.LatchedDetector;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
-import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Mixed-precision {@code loss_scale} collapsing: a dynamic scaler halves the scale on every
@@ -23,7 +21,7 @@ import java.util.Map;
  * from its running max, or below {@code min_scale}, means gradients overflow step after step.
  * Warning; resolves when the scale recovers to within {@code max_halvings} / 2 halvings of its max.
  */
-public final class LossScaleCollapseDetector implements Detector {
+public final class LossScaleCollapseDetector extends LatchedDetector {
 
   public static final String NAME = "loss_scale_collapse";
 
@@ -54,62 +52,51 @@ public final class LossScaleCollapseDetector implements Detector {
     }
   }
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
   private double maxScale = Double.NaN;
 
-  @Override
-  public String name() {
-    return NAME;
+  public LossScaleCollapseDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
     double s = r.metrics().get(MetricNames.LOSS_SCALE);
     if (!Double.isFinite(s) || s <= 0) {
-      return;
+      return Verdict.HOLD;
     }
     maxScale = Double.isNaN(maxScale) ? s : Math.max(maxScale, s);
     Config c = ctx.config(Config.class, Config::from);
     double halvings = Math.log(maxScale / s) / Math.log(2);
-    if (!latch.isFiring()) {
-      if (halvings >= c.maxHalvings() || s < c.minScale()) {
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("loss_scale", s);
-        ev.put("running_max", maxScale);
-        ev.put("halvings", halvings);
-        ev.put("threshold_halvings", c.maxHalvings());
-        ev.put("min_scale", c.minScale());
-        latch.raise(
-            Severity.WARNING,
-            ctx,
-            r.step(),
-            r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt(
-                "loss scale collapsed to %.3g (%.0f halvings below its max %.3g)",
-                s, halvings, maxScale),
-            Remedies.withRollback(Remedies.LOSS_SCALE, ctx),
-            ev,
-            out);
+    if (!firing()) {
+      if (!(halvings >= c.maxHalvings() || s < c.minScale())) {
+        return Verdict.HOLD;
       }
-      return;
+      return Verdict.warning(
+          Fmt.fmt(
+              "loss scale collapsed to %.3g (%.0f halvings below its max %.3g)",
+              s, halvings, maxScale),
+          Remedies.withRollback(Remedies.LOSS_SCALE, ctx),
+          Evidence.of()
+              .num("loss_scale", s)
+              .num("running_max", maxScale)
+              .num("halvings", halvings)
+              .count("threshold_halvings", c.maxHalvings())
+              .num("min_scale", c.minScale()));
     }
-    if (halvings <= c.maxHalvings() / 2.0 && s >= c.minScale()) {
-      Map<String, Object> ev = new LinkedHashMap<>();
-      ev.put("loss_scale", s);
-      ev.put("running_max", maxScale);
-      latch.resolve(ctx, r.step(), r.timeMs(), "loss scale recovered", ev, out);
+    if (!(halvings <= c.maxHalvings() / 2.0 && s >= c.minScale())) {
+      return Verdict.HOLD;
     }
+    return Verdict.resolve(
+        "loss scale recovered", Evidence.of().num("loss_scale", s).num("running_max", maxScale));
   }
 
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
+  protected void writeRuleState(DataOutput out) throws IOException {
     out.writeDouble(maxScale);
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
+  protected void readRuleState(DataInput in, int version) throws IOException {
     maxScale = in.readDouble();
   }
 }

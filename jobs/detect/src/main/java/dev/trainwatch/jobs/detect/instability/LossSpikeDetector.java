@@ -1,17 +1,18 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
-import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.Hysteresis;
+import dev.trainwatch.jobs.detect.LatchedDetector;
+import dev.trainwatch.jobs.detect.MetricSink;
+import dev.trainwatch.jobs.detect.MetricsReporter;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
-import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -33,8 +34,7 @@ import java.io.IOException;
  * a new baseline. A "spike" that lasts {@code level_shift} records is a new level, not a spike: it
  * resolves as such and the divergence detectors judge it.
  */
-public final class LossSpikeDetector
-    implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
+public final class LossSpikeDetector extends LatchedDetector implements MetricsReporter {
 
   public static final String NAME = "loss_spike";
 
@@ -138,7 +138,6 @@ public final class LossSpikeDetector
   /** Robust sigmas within which a loss counts as back in the band. */
   static final double BACK_Z = 3;
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
   private final LrPhase phase = new LrPhase();
   private final RobustWindow window = new RobustWindow();
   // the spike being reported
@@ -148,39 +147,40 @@ public final class LossSpikeDetector
   private double base;
   private double sigma;
   private int spikeRecords;
-  private int back;
 
-  @Override
-  public String name() {
-    return NAME;
+  /** Records back in the band in a row while a spike is open (the release side). */
+  private final Hysteresis back = new Hysteresis();
+
+  public LossSpikeDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
     if (phase.update(r)) {
       window.clear();
     }
     double loss = r.metrics().get(MetricNames.LOSS);
     if (!Double.isFinite(loss) || loss <= 0) {
-      return; // a non-finite loss is the non_finite detector's alert; the spike stays open
+      return Verdict
+          .HOLD; // a non-finite loss is the non_finite detector's alert; the spike stays open
     }
     Config c = ctx.config(Config.class, Config::from);
     double x = Math.log(loss);
-    if (latch.isFiring()) {
-      follow(r, ctx, c, x, loss, out);
-      return;
+    if (firing()) {
+      return follow(r, c, x, loss);
     }
     if (phase.quiet(r.step(), c.minSteps(), c.settle())
         || window.size() < RobustWindow.CAPACITY / 2) {
       window.add(x);
-      return;
+      return Verdict.HOLD;
     }
     // Exact pre-filter: the median is >= the window minimum, so a loss that fails the ratio or
     // rise test against the minimum fails it against the median; skip the sort (most records).
     double floor = Math.exp(window.min());
     if (loss < c.ratio() * floor || loss - floor < c.minRise()) {
       window.add(x);
-      return;
+      return Verdict.HOLD;
     }
     double med = window.median();
     double sd = Math.max(window.sigma(med), 1e-6);
@@ -192,94 +192,91 @@ public final class LossSpikeDetector
       base = b;
       sigma = sd;
       spikeRecords = 1;
-      back = 0;
-      latch.raise(
-          Severity.WARNING,
-          ctx,
-          r.step(),
-          r.timeMs(),
+      back.reset();
+      return Verdict.warning(
           Fmt.fmt(
               "loss spike at step %d: %s, %s (%.1f robust sigmas above the last %d steps)",
               r.step(), Fmt.num(loss), Fmt.against(loss, b, 0, "the median"), z, window.size()),
           Remedies.withRollback(Remedies.LOSS_SPIKE, ctx),
-          Evidence.of("trigger", "spike")
-              .num("loss", loss)
-              .num("baseline_median", b)
-              .num("ratio", loss / b)
-              .num("robust_z", z)
-              .num("threshold_z", c.z())
-              .num("threshold_ratio", c.ratio())
-              .num("lr", ctx.lr())
-              .map(),
-          out);
-      return;
+          Evidence.of()
+              .text("trigger", "spike")
+              .finite("loss", loss)
+              .finite("baseline_median", b)
+              .finite("ratio", loss / b)
+              .finite("robust_z", z)
+              .finite("threshold_z", c.z())
+              .finite("threshold_ratio", c.ratio())
+              .finite("lr", ctx.lr()));
     }
     window.add(x);
+    return Verdict.HOLD;
   }
 
   /** While a spike is open: track its peak and length, resolve once the loss is back. */
-  private void follow(
-      TelemetryRecord r, RunContext ctx, Config c, double x, double loss, AlertSink out) {
+  private Verdict follow(TelemetryRecord r, Config c, double x, double loss) {
     boolean isBack = loss <= c.backRatio() * base || (x - Math.log(base)) / sigma <= BACK_Z;
     if (!isBack) {
-      back = 0;
+      back.release(false, c.resolveAfter());
       lastSpikeStep = r.step();
       peakLoss = Math.max(peakLoss, loss);
-      if (++spikeRecords >= c.levelShift()) {
-        resolve(
-            r,
-            ctx,
-            "level_shift",
-            Fmt.fmt(
-                "the loss has stayed high for %d records since step %d:"
-                    + " a new level, not a spike (the divergence detectors judge it)",
-                spikeRecords, firstStep),
-            out);
-        window.clear();
+      if (++spikeRecords < c.levelShift()) {
+        return Verdict.HOLD;
       }
-      return;
+      Verdict v =
+          resolved(
+              "level_shift",
+              Fmt.fmt(
+                  "the loss has stayed high for %d records since step %d:"
+                      + " a new level, not a spike (the divergence detectors judge it)",
+                  spikeRecords, firstStep));
+      window.clear();
+      return v;
     }
     window.add(x);
-    if (++back >= c.resolveAfter()) {
-      resolve(
-          r,
-          ctx,
-          "back",
-          Fmt.fmt(
-              "loss back to %s after a spike of %d step(s) from step %d, peak %s (%s)",
-              Fmt.num(loss),
-              lastSpikeStep - firstStep + 1,
-              firstStep,
-              Fmt.num(peakLoss),
-              Fmt.against(peakLoss, base, 0, "the median")),
-          out);
+    if (!back.release(true, c.resolveAfter())) {
+      return Verdict.HOLD;
     }
+    return resolved(
+        "back",
+        Fmt.fmt(
+            "loss back to %s after a spike of %d step(s) from step %d, peak %s (%s)",
+            Fmt.num(loss),
+            lastSpikeStep - firstStep + 1,
+            firstStep,
+            Fmt.num(peakLoss),
+            Fmt.against(peakLoss, base, 0, "the median")));
   }
 
-  private void resolve(
-      TelemetryRecord r, RunContext ctx, String how, String summary, AlertSink out) {
-    latch.resolve(
-        ctx,
-        r.step(),
-        r.timeMs(),
-        summary,
-        Evidence.of("resolved_as", how)
-            .put("spike_step", firstStep)
-            .put("last_spike_step", lastSpikeStep)
-            .put("duration_steps", lastSpikeStep - firstStep + 1)
-            .num("peak_loss", peakLoss)
-            .num("baseline_median", base)
-            .num("peak_ratio", peakLoss / base)
-            .map(),
-        out);
+  /** The spike's resolution (how it ended and its shape); the spike is closed. */
+  private Verdict resolved(String how, String summary) {
+    Evidence ev =
+        Evidence.of()
+            .text("resolved_as", how)
+            .count("spike_step", firstStep)
+            .count("last_spike_step", lastSpikeStep)
+            .count("duration_steps", lastSpikeStep - firstStep + 1)
+            .finite("peak_loss", peakLoss)
+            .finite("baseline_median", base)
+            .finite("peak_ratio", peakLoss / base);
     firstStep = lastSpikeStep = -1;
     spikeRecords = 0;
-    back = 0;
+    back.reset();
+    return Verdict.resolve(summary, ev);
+  }
+
+  /** 2: a {@link Hysteresis} (held, calm) where 1 had the count of records back alone. */
+  @Override
+  public int stateVersion() {
+    return 2;
   }
 
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
+  public int oldestStateVersion() {
+    return 1;
+  }
+
+  @Override
+  protected void writeRuleState(DataOutput out) throws IOException {
     phase.write(out);
     window.write(out);
     out.writeLong(firstStep);
@@ -288,12 +285,11 @@ public final class LossSpikeDetector
     out.writeDouble(base);
     out.writeDouble(sigma);
     out.writeInt(spikeRecords);
-    out.writeInt(back);
+    back.write(out);
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
+  protected void readRuleState(DataInput in, int version) throws IOException {
     phase.read(in);
     window.read(in);
     firstStep = in.readLong();
@@ -302,13 +298,16 @@ public final class LossSpikeDetector
     base = in.readDouble();
     sigma = in.readDouble();
     spikeRecords = in.readInt();
-    back = in.readInt();
+    if (version == 1) {
+      back.readCalmOnly(in);
+    } else {
+      back.read(in);
+    }
   }
 
   /** The robust baseline: median loss of the recent normal window. */
   @Override
-  public void reportMetrics(
-      TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+  public void reportMetrics(TelemetryRecord r, RunContext ctx, MetricSink out) {
     if (window.size() > 0) {
       out.metric(NAME, "loss_median", Math.exp(window.median()));
     }

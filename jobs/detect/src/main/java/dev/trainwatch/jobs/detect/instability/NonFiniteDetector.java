@@ -1,29 +1,27 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
-import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Hysteresis;
+import dev.trainwatch.jobs.detect.LatchedDetector;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Metrics;
-import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * NaN or infinity in any metric: an immediate critical alert. A non-finite loss or gradient means
  * the weights are (or are about to be) poisoned; nothing the run does afterwards can be trusted.
  * Resolves after {@code resolve_after} consecutive all-finite records.
  */
-public final class NonFiniteDetector implements Detector {
+public final class NonFiniteDetector extends LatchedDetector {
 
   public static final String NAME = "non_finite";
 
@@ -47,16 +45,15 @@ public final class NonFiniteDetector implements Detector {
     }
   }
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
-  private int finiteRun;
+  /** All-finite records in a row while firing (only the release side counts). */
+  private final Hysteresis finite = new Hysteresis();
 
-  @Override
-  public String name() {
-    return NAME;
+  public NonFiniteDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
     Metrics m = r.metrics();
     int bad = -1;
     for (int i = 0; i < m.size(); i++) {
@@ -66,44 +63,53 @@ public final class NonFiniteDetector implements Detector {
       }
     }
     if (bad >= 0) {
-      finiteRun = 0;
-      if (!latch.isFiring()) {
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("metric", m.name(bad));
-        ev.put("value", m.value(bad));
-        ev.put("loss", m.get(MetricNames.LOSS));
-        ev.put("lr", ctx.lr());
-        latch.raise(
-            Severity.CRITICAL,
-            ctx,
-            r.step(),
-            r.timeMs(),
-            "non-finite " + m.name(bad) + " = " + m.value(bad) + " at step " + r.step(),
-            Remedies.withRollback(Remedies.NON_FINITE, ctx),
-            ev,
-            out);
+      finite.release(false, 1);
+      if (firing()) {
+        return Verdict.HOLD;
       }
-      return;
+      return Verdict.critical(
+          "non-finite " + m.name(bad) + " = " + m.value(bad) + " at step " + r.step(),
+          Remedies.withRollback(Remedies.NON_FINITE, ctx),
+          Evidence.of()
+              .text("metric", m.name(bad))
+              .num("value", m.value(bad))
+              .num("loss", m.get(MetricNames.LOSS))
+              .num("lr", ctx.lr()));
     }
-    if (latch.isFiring()
+    if (firing()
         && m.size() > 0
-        && ++finiteRun >= ctx.config(Config.class, Config::from).resolveAfter()) {
-      Map<String, Object> ev = new LinkedHashMap<>();
-      ev.put("finite_records", finiteRun);
-      latch.resolve(
-          ctx, r.step(), r.timeMs(), "all metrics finite for " + finiteRun + " records", ev, out);
+        && finite.release(true, ctx.config(Config.class, Config::from).resolveAfter())) {
+      int records = finite.calm();
+      finite.reset();
+      return Verdict.resolve(
+          "all metrics finite for " + records + " records",
+          Evidence.of().count("finite_records", records));
     }
+    return Verdict.HOLD;
+  }
+
+  /** 2: a {@link Hysteresis} (held, calm); 1 had the calm count alone. */
+  @Override
+  public int stateVersion() {
+    return 2;
   }
 
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
-    out.writeInt(finiteRun);
+  public int oldestStateVersion() {
+    return 1;
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
-    finiteRun = in.readInt();
+  protected void writeRuleState(DataOutput out) throws IOException {
+    finite.write(out);
+  }
+
+  @Override
+  protected void readRuleState(DataInput in, int version) throws IOException {
+    if (version == 1) {
+      finite.readCalmOnly(in);
+    } else {
+      finite.read(in);
+    }
   }
 }

@@ -1,21 +1,20 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
-import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.Hysteresis;
+import dev.trainwatch.jobs.detect.LatchedDetector;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
-import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Output-logit divergence (PaLM; Wortsman et al. 2023): log Z ({@code logits/lse_mean}) drifts far
@@ -26,7 +25,7 @@ import java.util.Map;
  * collapse, with the loss ~0 in both); that is the softmax_collapse family's business. Drift is an
  * instability only when the loss is losing ground at the same time.
  */
-public final class OutputLogitDriftDetector implements Detector {
+public final class OutputLogitDriftDetector extends LatchedDetector {
 
   public static final String NAME = "output_logit_drift";
 
@@ -90,21 +89,19 @@ public final class OutputLogitDriftDetector implements Detector {
     }
   }
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
   private final LrPhase phase = new LrPhase();
   private final LossTrend trend = new LossTrend();
-  private final Sustain sustain = new Sustain();
+  private final Hysteresis hysteresis = new Hysteresis();
 
-  @Override
-  public String name() {
-    return NAME;
+  public OutputLogitDriftDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
     if (phase.update(r)) {
       trend.rebaseline();
-      sustain.reset();
+      hysteresis.reset();
     }
     Config c = ctx.config(Config.class, Config::from);
     double loss = r.metrics().get(MetricNames.LOSS);
@@ -113,62 +110,51 @@ public final class OutputLogitDriftDetector implements Detector {
     }
     double lse = r.metrics().get(METRIC);
     if (!Double.isFinite(lse)) {
-      return;
+      return Verdict.HOLD;
     }
     boolean drifted = Math.abs(lse) > c.maxAbsLse();
-    if (!latch.isFiring()) {
+    if (!firing()) {
       boolean losing =
           trend.ready() && trend.ratio() >= c.lossRatio() && trend.givenBack() >= c.givenBack();
-      if (sustain.hold(drifted && losing, c.sustain())) {
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("lse_mean", lse);
-        ev.put("threshold", c.maxAbsLse());
-        ev.put("loss_ewma", trend.ewma());
-        ev.put("baseline_min", trend.min());
-        ev.put("loss_ratio", trend.ratio());
-        ev.put("given_back", trend.givenBack());
-        latch.raise(
-            Severity.WARNING,
-            ctx,
-            r.step(),
-            r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt(
-                "output log Z drifted to %s (|log Z| > %s) while the smoothed loss rose from its best %s to %s (%s of the progress lost)",
-                dev.trainwatch.jobs.detect.Fmt.num(lse),
-                dev.trainwatch.jobs.detect.Fmt.num(c.maxAbsLse()),
-                dev.trainwatch.jobs.detect.Fmt.num(trend.min()),
-                dev.trainwatch.jobs.detect.Fmt.num(trend.ewma()),
-                dev.trainwatch.jobs.detect.Fmt.pct(Math.min(1, trend.givenBack()))),
-            Remedies.withRollback(Remedies.OUTPUT_LOGITS, ctx),
-            ev,
-            out);
-        sustain.reset();
+      if (!hysteresis.fires(drifted && losing, c.sustain())) {
+        return Verdict.HOLD;
       }
-      return;
+      return Verdict.warning(
+          Fmt.fmt(
+              "output log Z drifted to %s (|log Z| > %s) while the smoothed loss rose from its best %s to %s (%s of the progress lost)",
+              Fmt.num(lse),
+              Fmt.num(c.maxAbsLse()),
+              Fmt.num(trend.min()),
+              Fmt.num(trend.ewma()),
+              Fmt.pct(Math.min(1, trend.givenBack()))),
+          Remedies.withRollback(Remedies.OUTPUT_LOGITS, ctx),
+          Evidence.of()
+              .num("lse_mean", lse)
+              .num("threshold", c.maxAbsLse())
+              .num("loss_ewma", trend.ewma())
+              .num("baseline_min", trend.min())
+              .num("loss_ratio", trend.ratio())
+              .num("given_back", trend.givenBack()));
     }
-    if (sustain.release(!drifted, c.sustain())) {
-      Map<String, Object> ev = new LinkedHashMap<>();
-      ev.put("lse_mean", lse);
-      ev.put("threshold", c.maxAbsLse());
-      latch.resolve(
-          ctx, r.step(), r.timeMs(), "log Z back within " + c.maxAbsLse() + " of 0", ev, out);
-      sustain.reset();
+    if (!hysteresis.resolves(!drifted, c.sustain())) {
+      return Verdict.HOLD;
     }
+    return Verdict.resolve(
+        "log Z back within " + c.maxAbsLse() + " of 0",
+        Evidence.of().num("lse_mean", lse).num("threshold", c.maxAbsLse()));
   }
 
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
+  protected void writeRuleState(DataOutput out) throws IOException {
     phase.write(out);
     trend.write(out);
-    sustain.write(out);
+    hysteresis.write(out);
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
+  protected void readRuleState(DataInput in, int version) throws IOException {
     phase.read(in);
     trend.read(in);
-    sustain.read(in);
+    hysteresis.read(in);
   }
 }

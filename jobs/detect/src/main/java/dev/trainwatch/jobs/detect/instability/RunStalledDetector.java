@@ -1,17 +1,16 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.LatchedDetector;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
 import dev.trainwatch.jobs.detect.TimeDriven;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
-import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -32,7 +31,7 @@ import java.io.IOException;
  * about 5x the observed interval; prime-rl suggests a fixed 10 minutes). Off-line evaluation has no
  * processing time and never fires.
  */
-public final class RunStalledDetector implements Detector, TimeDriven {
+public final class RunStalledDetector extends LatchedDetector implements TimeDriven {
 
   public static final String NAME = "run_stalled";
 
@@ -65,40 +64,36 @@ public final class RunStalledDetector implements Detector, TimeDriven {
     }
   }
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
   private long lastArrivalMs = -1;
   private long lastStep = -1;
   private double longestGapMs;
   private double typicalGapMs = Double.NaN;
   private long stalledSinceMs = -1;
 
-  @Override
-  public String name() {
-    return NAME;
+  public RunStalledDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
     long now = ctx.nowMs();
     if (now < 0) {
-      return; // no processing time (off-line evaluation)
+      return Verdict.HOLD; // no processing time (off-line evaluation)
     }
     Config c = ctx.config(Config.class, Config::from);
+    Verdict v = Verdict.HOLD;
     if (lastArrivalMs >= 0) {
       double gap = Math.max(0, now - lastArrivalMs);
-      if (latch.isFiring()) {
-        latch.resolve(
-            ctx,
-            r.step(),
-            r.timeMs(),
-            Fmt.fmt(
-                "steps resumed after %s without one (step %d after %d)",
-                duration(gap), r.step(), lastStep),
-            Evidence.of("resolved_as", "resumed")
-                .num("silent_ms", gap)
-                .put("last_step", lastStep)
-                .map(),
-            out);
+      if (firing()) {
+        v =
+            Verdict.resolve(
+                Fmt.fmt(
+                    "steps resumed after %s without one (step %d after %d)",
+                    duration(gap), r.step(), lastStep),
+                Evidence.of()
+                    .text("resolved_as", "resumed")
+                    .finite("silent_ms", gap)
+                    .count("last_step", lastStep));
       }
       // A pause the run came back from is learnt too: a run that evaluates or checkpoints for
       // minutes every few thousand steps alarms at the first such pause, not at every one.
@@ -108,6 +103,7 @@ public final class RunStalledDetector implements Detector, TimeDriven {
     lastArrivalMs = now;
     lastStep = r.step();
     stalledSinceMs = -1;
+    return v;
   }
 
   /** How long without a new step counts as stalled for this run now (ms). */
@@ -117,7 +113,7 @@ public final class RunStalledDetector implements Detector, TimeDriven {
 
   @Override
   public long deadline(RunContext ctx) {
-    if (lastArrivalMs < 0 || latch.isFiring()) {
+    if (lastArrivalMs < 0 || firing()) {
       return -1;
     }
     return lastArrivalMs + thresholdMs(ctx.config(Config.class, Config::from));
@@ -132,48 +128,50 @@ public final class RunStalledDetector implements Detector, TimeDriven {
     Config c = ctx.config(Config.class, Config::from);
     long silent = nowMs - lastArrivalMs;
     stalledSinceMs = nowMs;
-    latch.raise(
-        Severity.WARNING,
+    apply(
+        Verdict.warning(
+            Fmt.fmt(
+                "run stalled: no new step for %s since step %d (its steps usually come every %s, the longest"
+                    + " recent gap was %s; stalled means %s without one)",
+                duration(silent),
+                lastStep,
+                duration(typicalGapMs),
+                duration(longestGapMs),
+                duration(thresholdMs(c))),
+            "Check the training process: a hang (NCCL/collective deadlock, dead data-loader worker, full disk), "
+                + "a crash without run_end, or a preempted node. py-spy dump --pid <pid> shows where it waits.",
+            Evidence.of()
+                .text("trigger", "no_new_step")
+                .finite("silent_ms", silent)
+                .count("last_step", lastStep)
+                .finite("typical_interval_ms", typicalGapMs)
+                .finite("longest_interval_ms", longestGapMs)
+                .count("threshold_ms", thresholdMs(c))),
         ctx,
         lastStep,
         -1,
-        Fmt.fmt(
-            "run stalled: no new step for %s since step %d (its steps usually come every %s, the longest"
-                + " recent gap was %s; stalled means %s without one)",
-            duration(silent),
-            lastStep,
-            duration(typicalGapMs),
-            duration(longestGapMs),
-            duration(thresholdMs(c))),
-        "Check the training process: a hang (NCCL/collective deadlock, dead data-loader worker, full disk), "
-            + "a crash without run_end, or a preempted node. py-spy dump --pid <pid> shows where it waits.",
-        Evidence.of("trigger", "no_new_step")
-            .num("silent_ms", silent)
-            .put("last_step", lastStep)
-            .num("typical_interval_ms", typicalGapMs)
-            .num("longest_interval_ms", longestGapMs)
-            .put("threshold_ms", thresholdMs(c))
-            .map(),
         out);
   }
 
   @Override
   public void onExpire(long nowMs, RunContext ctx, AlertSink out) {
-    if (!latch.isFiring()) {
+    if (!firing()) {
       return;
     }
     long silent = nowMs - lastArrivalMs;
-    latch.resolve(
+    apply(
+        Verdict.resolve(
+            Fmt.fmt(
+                "run stopped: no step for %s after step %d and no run_end;"
+                    + " its state is dropped",
+                duration(silent), lastStep),
+            Evidence.of()
+                .text("resolved_as", "stopped")
+                .finite("silent_ms", silent)
+                .count("last_step", lastStep)),
         ctx,
         lastStep,
         -1,
-        Fmt.fmt(
-            "run stopped: no step for %s after step %d and no run_end;" + " its state is dropped",
-            duration(silent), lastStep),
-        Evidence.of("resolved_as", "stopped")
-            .num("silent_ms", silent)
-            .put("last_step", lastStep)
-            .map(),
         out);
   }
 
@@ -195,8 +193,7 @@ public final class RunStalledDetector implements Detector, TimeDriven {
   }
 
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
+  protected void writeRuleState(DataOutput out) throws IOException {
     out.writeLong(lastArrivalMs);
     out.writeLong(lastStep);
     out.writeDouble(longestGapMs);
@@ -205,8 +202,7 @@ public final class RunStalledDetector implements Detector, TimeDriven {
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
+  protected void readRuleState(DataInput in, int version) throws IOException {
     lastArrivalMs = in.readLong();
     lastStep = in.readLong();
     longestGapMs = in.readDouble();

@@ -5,10 +5,12 @@ import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.Hysteresis;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Severity;
@@ -30,6 +32,10 @@ import java.util.Locale;
  * {@code resolve_after} records (the run took the change).
  */
 public final class SuddenDivergenceDetector implements Detector {
+
+  // Not a LatchedDetector: one record can warn (a precursor) and escalate (the loss is already
+  // non-finite) or even resolve, two events where a rule returns one verdict. It applies each
+  // verdict to its latch as it reaches it.
 
   public static final String NAME = "sudden_divergence";
 
@@ -140,8 +146,9 @@ public final class SuddenDivergenceDetector implements Detector {
   private double sharpness = Double.NaN;
   private boolean adaptive;
   private double lastExplode = Double.NaN;
-  private int explodeRun;
-  private int calm;
+
+  /** Exploding records in a row (held) and records back in the old band in a row (calm). */
+  private final Hysteresis explode = new Hysteresis();
 
   @Override
   public String name() {
@@ -185,13 +192,14 @@ public final class SuddenDivergenceDetector implements Detector {
                 "LR raised %s in one step, from %s to %s at step %d, above anything the run"
                     + " trained at: a sudden divergence usually follows within a few steps",
                 Fmt.times(lr / phase.jumpFrom()), Fmt.num(phase.jumpFrom()), Fmt.num(lr), step),
-            Evidence.of("trigger", "lr_jump")
-                .num("lr", lr)
-                .num("lr_before", phase.jumpFrom())
-                .num("lr_factor", lr / phase.jumpFrom())
-                .num("loss", l)
-                .num("baseline_median", baseline(base))
-                .num("lr_times_sharpness", lr * sharpness),
+            Evidence.of()
+                .text("trigger", "lr_jump")
+                .finite("lr", lr)
+                .finite("lr_before", phase.jumpFrom())
+                .finite("lr_factor", lr / phase.jumpFrom())
+                .finite("loss", l)
+                .finite("baseline_median", baseline(base))
+                .finite("lr_times_sharpness", lr * sharpness),
             out);
       } else {
         edgeCrossing(r, ctx, c, lrBefore, l, base, out);
@@ -223,13 +231,14 @@ public final class SuddenDivergenceDetector implements Detector {
                   update.size(),
                   step,
                   Fmt.pct(u)),
-              Evidence.of("trigger", "update_jump")
-                  .num("update_ratio", u)
-                  .num("baseline_median", med)
-                  .num("ratio", u / med)
-                  .num("threshold_ratio", c.updateJump())
-                  .num("lr", ctx.lr())
-                  .num("loss", l),
+              Evidence.of()
+                  .text("trigger", "update_jump")
+                  .finite("update_ratio", u)
+                  .finite("baseline_median", med)
+                  .finite("ratio", u / med)
+                  .finite("threshold_ratio", c.updateJump())
+                  .finite("lr", ctx.lr())
+                  .finite("loss", l),
               out);
         }
       }
@@ -241,21 +250,21 @@ public final class SuddenDivergenceDetector implements Detector {
     // --- confirmation: critical ---
     if (!Double.isFinite(l)) {
       if (latch.isFiring() && latch.severity() != Severity.CRITICAL) {
-        latch.raise(
-            Severity.CRITICAL,
+        latch.apply(
+            Verdict.critical(
+                Fmt.fmt("blow-up confirmed: the loss is %s at step %d", Double.toString(l), step),
+                Remedies.withRollback(Remedies.SUDDEN, ctx),
+                Evidence.of()
+                    .text("trigger", "non_finite_loss")
+                    .text("loss", String.valueOf(l))
+                    .finite("lr", ctx.lr())
+                    .finite("baseline_median", baseline(base))),
             ctx,
             step,
             r.timeMs(),
-            Fmt.fmt("blow-up confirmed: the loss is %s at step %d", Double.toString(l), step),
-            Remedies.withRollback(Remedies.SUDDEN, ctx),
-            Evidence.of("trigger", "non_finite_loss")
-                .put("loss", String.valueOf(l))
-                .num("lr", ctx.lr())
-                .num("baseline_median", baseline(base))
-                .map(),
             out);
       }
-      calm = 0;
+      explode.release(false, c.resolveAfter()); // not back in the band
       return;
     }
     if (l <= 0) {
@@ -267,25 +276,24 @@ public final class SuddenDivergenceDetector implements Detector {
             && (Math.log(l) - Math.log(base)) / Math.max(loss.sigma(loss.median()), 1e-6)
                 >= c.explodeZ();
     boolean exploding = outlier && trusted && !(l < lastExplode) && base >= c.minBaselineLoss();
-    explodeRun = exploding ? explodeRun + 1 : 0;
     lastExplode = exploding ? l : Double.NaN;
-    if (explodeRun >= c.explodeObs() && latch.severity() != Severity.CRITICAL) {
-      latch.raise(
-          Severity.CRITICAL,
+    if (explode.hold(exploding, c.explodeObs()) && latch.severity() != Severity.CRITICAL) {
+      latch.apply(
+          Verdict.critical(
+              Fmt.fmt(
+                  "loss exploding: %s at step %d, %s, rising for %d steps",
+                  Fmt.num(l), step, Fmt.against(l, base, 0, "its median"), explode.held()),
+              Remedies.withRollback(Remedies.SUDDEN, ctx),
+              Evidence.of()
+                  .text("trigger", "loss_explosion")
+                  .finite("loss", l)
+                  .finite("baseline_median", base)
+                  .finite("ratio", l / base)
+                  .finite("threshold_ratio", c.explodeRatio())
+                  .finite("lr", ctx.lr())),
           ctx,
           step,
           r.timeMs(),
-          Fmt.fmt(
-              "loss exploding: %s at step %d, %s, rising for %d steps",
-              Fmt.num(l), step, Fmt.against(l, base, 0, "its median"), explodeRun),
-          Remedies.withRollback(Remedies.SUDDEN, ctx),
-          Evidence.of("trigger", "loss_explosion")
-              .num("loss", l)
-              .num("baseline_median", base)
-              .num("ratio", l / base)
-              .num("threshold_ratio", c.explodeRatio())
-              .num("lr", ctx.lr())
-              .map(),
           out);
     }
     if (latch.isFiring()) {
@@ -294,21 +302,20 @@ public final class SuddenDivergenceDetector implements Detector {
     if (!outlier) {
       loss.add(Math.log(l)); // only the excursion itself stays out: the band keeps its true width
     }
-    if (latch.isFiring()) {
-      calm = Double.isFinite(base) && l <= BACK_RATIO * base ? calm + 1 : 0;
-      if (calm >= c.resolveAfter()) {
-        latch.resolve(
-            ctx,
-            step,
-            r.timeMs(),
-            Fmt.fmt(
-                "the loss stayed within %sx of its median %s for %d"
-                    + " records: the run took the change",
-                Fmt.num(BACK_RATIO), Fmt.num(base), calm),
-            Evidence.of("loss", l).num("baseline_median", base).map(),
-            out);
-        calm = 0;
-      }
+    if (latch.isFiring()
+        && explode.release(Double.isFinite(base) && l <= BACK_RATIO * base, c.resolveAfter())) {
+      latch.apply(
+          Verdict.resolve(
+              Fmt.fmt(
+                  "the loss stayed within %sx of its median %s for %d"
+                      + " records: the run took the change",
+                  Fmt.num(BACK_RATIO), Fmt.num(base), explode.calm()),
+              Evidence.of().finite("loss", l).finite("baseline_median", base)),
+          ctx,
+          step,
+          r.timeMs(),
+          out);
+      explode.release(false, c.resolveAfter()); // the next episode counts from zero
     }
   }
 
@@ -342,14 +349,15 @@ public final class SuddenDivergenceDetector implements Detector {
               Fmt.num(lr * sharpness),
               Fmt.num(limit),
               Fmt.num(limit / sharpness)),
-          Evidence.of("trigger", "edge_crossed")
-              .num("lr", lr)
-              .num("lr_before", lrBefore)
-              .num("sharpness", sharpness)
-              .num("lr_times_sharpness", lr * sharpness)
-              .num("threshold", limit)
-              .num("loss", l)
-              .num("baseline_median", baseline(base)),
+          Evidence.of()
+              .text("trigger", "edge_crossed")
+              .finite("lr", lr)
+              .finite("lr_before", lrBefore)
+              .finite("sharpness", sharpness)
+              .finite("lr_times_sharpness", lr * sharpness)
+              .finite("threshold", limit)
+              .finite("loss", l)
+              .finite("baseline_median", baseline(base)),
           out);
     }
   }
@@ -365,15 +373,12 @@ public final class SuddenDivergenceDetector implements Detector {
   }
 
   private void warn(TelemetryRecord r, RunContext ctx, String summary, Evidence ev, AlertSink out) {
-    calm = 0;
-    latch.raise(
-        Severity.WARNING,
+    explode.release(false, 1); // a new warning counts its calm records from zero
+    latch.apply(
+        Verdict.warning(summary, Remedies.withRollback(Remedies.SUDDEN, ctx), ev),
         ctx,
         r.step(),
         r.timeMs(),
-        summary,
-        Remedies.withRollback(Remedies.SUDDEN, ctx),
-        ev.map(),
         out);
   }
 
@@ -386,12 +391,11 @@ public final class SuddenDivergenceDetector implements Detector {
     out.writeDouble(sharpness);
     out.writeBoolean(adaptive);
     out.writeDouble(lastExplode);
-    out.writeInt(explodeRun);
-    out.writeInt(calm);
+    explode.write(out); // the layout of the former explodeRun and calm ints
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
+  public void readState(DataInput in, int version) throws IOException {
     latch.read(in);
     phase.read(in);
     loss.read(in);
@@ -399,7 +403,6 @@ public final class SuddenDivergenceDetector implements Detector {
     sharpness = in.readDouble();
     adaptive = in.readBoolean();
     lastExplode = in.readDouble();
-    explodeRun = in.readInt();
-    calm = in.readInt();
+    explode.read(in);
   }
 }

@@ -1,21 +1,20 @@
 package dev.trainwatch.jobs.detect.instability;
 
-import dev.trainwatch.jobs.detect.AlertLatch;
-import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.Hysteresis;
+import dev.trainwatch.jobs.detect.LatchedDetector;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.MetricNames;
-import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * {@code update_ratio} (|update| / |weights| per step) out of range for a sustained stretch. Around
@@ -24,7 +23,7 @@ import java.util.Map;
  * gradients, dead units). The low side is skipped once the schedule has decayed the LR below {@code
  * low_lr_fraction} of its peak, where tiny updates are intended. Warning.
  */
-public final class UpdateRatioDetector implements Detector {
+public final class UpdateRatioDetector extends LatchedDetector {
 
   public static final String NAME = "update_ratio";
 
@@ -93,20 +92,18 @@ public final class UpdateRatioDetector implements Detector {
     }
   }
 
-  private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
   private final LrPhase phase = new LrPhase();
-  private final Sustain sustain = new Sustain();
+  private final Hysteresis hysteresis = new Hysteresis();
   private double peakLr = Double.NaN;
 
-  @Override
-  public String name() {
-    return NAME;
+  public UpdateRatioDetector() {
+    super(Family.INSTABILITY, NAME);
   }
 
   @Override
-  public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
-    if (phase.update(r) && !latch.isFiring()) {
-      sustain.reset();
+  protected Verdict judge(TelemetryRecord r, RunContext ctx) {
+    if (phase.update(r) && !firing()) {
+      hysteresis.reset();
     }
     double lr = ctx.lr();
     if (Double.isFinite(lr)) {
@@ -114,63 +111,50 @@ public final class UpdateRatioDetector implements Detector {
     }
     double u = r.metrics().get(MetricNames.UPDATE_RATIO);
     if (!Double.isFinite(u)) {
-      return;
+      return Verdict.HOLD;
     }
     Config c = ctx.config(Config.class, Config::from);
-    if (!latch.isFiring() && phase.quiet(r.step(), c.minSteps(), c.settle())) {
-      return;
+    if (!firing() && phase.quiet(r.step(), c.minSteps(), c.settle())) {
+      return Verdict.HOLD;
     }
     boolean lrHigh = Double.isNaN(lr) || lr >= c.lowLrFraction() * peakLr;
     boolean tooHigh = u > c.high();
     boolean tooLow = u < c.low() && lrHigh;
-    if (!latch.isFiring()) {
-      if (sustain.hold(tooHigh || tooLow, c.sustain())) {
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("update_ratio", u);
-        ev.put("threshold", tooHigh ? c.high() : c.low());
-        ev.put("side", tooHigh ? "high" : "low");
-        ev.put("lr", lr);
-        ev.put("records", c.sustain());
-        latch.raise(
-            Severity.WARNING,
-            ctx,
-            r.step(),
-            r.timeMs(),
-            dev.trainwatch.jobs.detect.Fmt.fmt(
-                "update_ratio %.3g %s for %d records",
-                u,
-                tooHigh
-                    ? "> " + c.high() + " (steps too large)"
-                    : "< " + c.low() + " (not learning)",
-                c.sustain()),
-            Remedies.withRollback(Remedies.UPDATE, ctx),
-            ev,
-            out);
-        sustain.reset();
+    if (!firing()) {
+      if (!hysteresis.fires(tooHigh || tooLow, c.sustain())) {
+        return Verdict.HOLD;
       }
-      return;
+      return Verdict.warning(
+          Fmt.fmt(
+              "update_ratio %.3g %s for %d records",
+              u,
+              tooHigh ? "> " + c.high() + " (steps too large)" : "< " + c.low() + " (not learning)",
+              c.sustain()),
+          Remedies.withRollback(Remedies.UPDATE, ctx),
+          Evidence.of()
+              .num("update_ratio", u)
+              .num("threshold", tooHigh ? c.high() : c.low())
+              .text("side", tooHigh ? "high" : "low")
+              .num("lr", lr)
+              .count("records", c.sustain()));
     }
-    if (sustain.release(!tooHigh && !tooLow, c.sustain())) {
-      Map<String, Object> ev = new LinkedHashMap<>();
-      ev.put("update_ratio", u);
-      latch.resolve(ctx, r.step(), r.timeMs(), "update_ratio back in range", ev, out);
-      sustain.reset();
+    if (!hysteresis.resolves(!tooHigh && !tooLow, c.sustain())) {
+      return Verdict.HOLD;
     }
+    return Verdict.resolve("update_ratio back in range", Evidence.of().num("update_ratio", u));
   }
 
   @Override
-  public void writeState(DataOutput out) throws IOException {
-    latch.write(out);
+  protected void writeRuleState(DataOutput out) throws IOException {
     phase.write(out);
-    sustain.write(out);
+    hysteresis.write(out);
     out.writeDouble(peakLr);
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
-    latch.read(in);
+  protected void readRuleState(DataInput in, int version) throws IOException {
     phase.read(in);
-    sustain.read(in);
+    hysteresis.read(in);
     peakLr = in.readDouble();
   }
 }

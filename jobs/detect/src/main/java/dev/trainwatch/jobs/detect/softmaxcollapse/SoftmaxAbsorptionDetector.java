@@ -723,7 +723,7 @@ public final class SoftmaxAbsorptionDetector
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
+  public void readState(DataInput in, int version) throws IOException {
     latch.read(in);
     rowsMargin.read(in);
     summaryMargin.read(in);

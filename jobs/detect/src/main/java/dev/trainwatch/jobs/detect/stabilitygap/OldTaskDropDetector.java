@@ -507,7 +507,7 @@ public final class OldTaskDropDetector
   }
 
   @Override
-  public void readState(DataInput in) throws IOException {
+  public void readState(DataInput in, int version) throws IOException {
     currentTask = RunContext.readNullable(in);
     int n = in.readUnsignedByte();
     tasks.clear();
