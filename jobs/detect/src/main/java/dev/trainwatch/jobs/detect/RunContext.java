@@ -6,6 +6,9 @@ import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * What every detector of a run may read besides the record: the run's name, its dtype (sticky: tags
@@ -25,7 +28,7 @@ public final class RunContext {
   private String task;
   private long records;
   private long nowMs = -1; // processing time of the current arrival; not state
-  private final java.util.TreeMap<String, String> tags = new java.util.TreeMap<>();
+  private final TreeMap<String, String> tags = new TreeMap<>();
 
   public RunContext(String run, DetectorConfig config) {
     this.run = run;
@@ -40,7 +43,7 @@ public final class RunContext {
     return config;
   }
 
-  public <C> C config(Class<C> type, java.util.function.Function<Settings, C> factory) {
+  public <C> C config(Class<C> type, Function<Settings, C> factory) {
     return config.get(type, factory);
   }
 
@@ -88,7 +91,7 @@ public final class RunContext {
   }
 
   /** The run's tags seen so far (alerts carry them; the alerts service labels by an allow-list). */
-  public java.util.Map<String, String> tags() {
+  public Map<String, String> tags() {
     return tags;
   }
 
@@ -141,7 +144,7 @@ public final class RunContext {
     out.writeLong(records);
     out.writeByte(
         tags.size()); // at most MAX_TAGS (16); names <= 256 and values <= 128 chars fit writeUTF
-    for (java.util.Map.Entry<String, String> t : tags.entrySet()) {
+    for (Map.Entry<String, String> t : tags.entrySet()) {
       out.writeUTF(t.getKey());
       out.writeUTF(t.getValue());
     }

@@ -1,6 +1,7 @@
 package dev.trainwatch.jobs.detect;
 
 import java.io.Serializable;
+import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -81,6 +82,6 @@ public final class Settings implements Serializable {
   }
 
   public Map<String, String> asMap() {
-    return java.util.Collections.unmodifiableMap(values);
+    return Collections.unmodifiableMap(values);
   }
 }

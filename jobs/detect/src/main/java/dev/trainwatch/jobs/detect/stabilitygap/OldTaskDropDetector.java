@@ -2,10 +2,15 @@ package dev.trainwatch.jobs.detect.stabilitygap;
 
 import dev.trainwatch.jobs.detect.AlertSink;
 import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.Evidence;
+import dev.trainwatch.jobs.detect.Fmt;
+import dev.trainwatch.jobs.detect.MetricSink;
+import dev.trainwatch.jobs.detect.MetricsReporter;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
 import dev.trainwatch.jobs.detect.SettingsDef;
+import dev.trainwatch.jobs.detect.Verdict;
 import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
@@ -40,8 +45,10 @@ import java.util.Map;
  * ContinualMetrics m = d.snapshot();
  * }</pre>
  */
-public final class OldTaskDropDetector
-    implements Detector, dev.trainwatch.jobs.detect.MetricsReporter {
+public final class OldTaskDropDetector implements Detector, MetricsReporter {
+
+  // Not a LatchedDetector: one alert per affected task, each with its own AlertLatch in its
+  // TaskTrack; GapEpisode is the rule, and its verdicts become Verdicts applied to that latch.
 
   public static final String NAME = "old_task_drop";
 
@@ -324,35 +331,29 @@ public final class OldTaskDropDetector
   private void raise(
       TaskTrack t, Severity s, TelemetryRecord r, double acc, RunContext ctx, AlertSink out) {
     GapEpisode e = t.episode;
-    Map<String, Object> ev = new LinkedHashMap<>();
-    ev.put("affected_task", t.name);
-    ev.put("new_task", currentTask);
-    ev.put("switch_step", e.switchStep);
-    ev.put("value", acc);
-    ev.put("baseline", (double) e.pre);
-    ev.put("drop", e.pre - acc);
-    ev.put(
-        "threshold",
-        (double)
-            (s == Severity.CRITICAL
-                ? Math.max(ctx.config(Config.class, Config::from).criticalDrop(), e.threshold)
-                : e.threshold));
-    ev.put("noise_sd", (double) e.noise);
-    ev.put("min_acc", (double) e.minAcc);
-    ev.put("min_step", e.minStep);
-    ev.put("steps_since_switch", r.step() - e.switchStep);
+    double threshold =
+        s == Severity.CRITICAL
+            ? Math.max(ctx.config(Config.class, Config::from).criticalDrop(), e.threshold)
+            : e.threshold;
+    Evidence ev =
+        Evidence.of()
+            .text("affected_task", t.name)
+            .text("new_task", currentTask)
+            .count("switch_step", e.switchStep)
+            .num("value", acc)
+            .num("baseline", e.pre)
+            .num("drop", e.pre - acc)
+            .num("threshold", threshold)
+            .num("noise_sd", e.noise)
+            .num("min_acc", e.minAcc)
+            .count("min_step", e.minStep)
+            .count("steps_since_switch", r.step() - e.switchStep);
     putMetrics(ev);
     String summary =
-        String.format(
-            java.util.Locale.ROOT,
+        Fmt.fmt(
             "Stability gap: %s accuracy %.3f is %.3f below its pre-switch %.3f, %d steps after the switch to %s",
-            t.name,
-            acc,
-            e.pre - acc,
-            e.pre,
-            r.step() - e.switchStep,
-            currentTask);
-    t.latch.raise(s, ctx, r.step(), r.timeMs(), summary, REMEDY, ev, out);
+            t.name, acc, e.pre - acc, e.pre, r.step() - e.switchStep, currentTask);
+    t.latch.apply(Verdict.fire(s, summary, REMEDY, ev), ctx, r.step(), r.timeMs(), out);
   }
 
   private void resolve(
@@ -367,15 +368,6 @@ public final class OldTaskDropDetector
     if (!t.latch.isFiring()) {
       return;
     }
-    Map<String, Object> ev = new LinkedHashMap<>();
-    ev.put("affected_task", t.name);
-    ev.put("switch_step", e.switchStep);
-    ev.put("baseline", (double) e.pre);
-    ev.put("depth", e.depth());
-    ev.put("min_acc", (double) e.minAcc);
-    ev.put("min_step", e.minStep);
-    ev.put("steps_to_min", e.minStep - e.switchStep);
-    ev.put("recovered", recovered);
     // Recovered: back within recover_drop of the baseline. Otherwise recovery is measured
     // to the level it settled at (mean of the evals since the minimum, at most pre_evals of
     // them), like the labels' "acc >= window_final - 0.05".
@@ -385,44 +377,41 @@ public final class OldTaskDropDetector
         recovered
             ? e.recoveredSince
             : e.firstStepAtOrAbove(level - c.recoverDrop(), c.newMinMargin());
-    ev.put("settled_acc", level);
-    ev.put("residual_drop", e.pre - level);
+    Evidence ev =
+        Evidence.of()
+            .text("affected_task", t.name)
+            .count("switch_step", e.switchStep)
+            .num("baseline", e.pre)
+            .num("depth", e.depth())
+            .num("min_acc", e.minAcc)
+            .count("min_step", e.minStep)
+            .count("steps_to_min", e.minStep - e.switchStep)
+            .flag("recovered", recovered)
+            .num("settled_acc", level)
+            .num("residual_drop", e.pre - level)
+            .count("duration_steps", r.step() - e.switchStep)
+            .text("resolved_as", how);
     if (at >= 0) {
-      ev.put("steps_to_recovery", at - e.switchStep);
+      ev.count("steps_to_recovery", at - e.switchStep);
     }
-    ev.put("duration_steps", r.step() - e.switchStep);
-    ev.put("resolved_as", how);
     putMetrics(ev);
     String summary =
-        String.format(
-            java.util.Locale.ROOT,
+        Fmt.fmt(
             "Stability gap on %s %s: depth %.3f (min %.3f at +%d steps), level %.3f vs pre-switch %.3f",
-            t.name,
-            how,
-            e.depth(),
-            e.minAcc,
-            e.minStep - e.switchStep,
-            level,
-            e.pre);
-    t.latch.resolve(ctx, r.step(), r.timeMs(), summary, ev, out);
+            t.name, how, e.depth(), e.minAcc, e.minStep - e.switchStep, level, e.pre);
+    t.latch.apply(Verdict.resolve(summary, ev), ctx, r.step(), r.timeMs(), out);
   }
 
-  private void putMetrics(Map<String, Object> ev) {
+  private void putMetrics(Evidence ev) {
     ContinualMetrics m = snapshot();
     for (Map.Entry<String, Double> x : m.minAcc().entrySet()) {
-      ev.put("min_acc/" + x.getKey(), x.getValue());
+      ev.num("min_acc/" + x.getKey(), x.getValue());
     }
-    putFinite(ev, "wc_acc", m.wcAcc());
-    putFinite(ev, "wf10", m.wf10());
-    putFinite(ev, "wf100", m.wf100());
-    putFinite(ev, "wp10", m.wp10());
-    putFinite(ev, "wp100", m.wp100());
-  }
-
-  private static void putFinite(Map<String, Object> ev, String key, double v) {
-    if (Double.isFinite(v)) {
-      ev.put(key, v);
-    }
+    ev.finite("wc_acc", m.wcAcc())
+        .finite("wf10", m.wf10())
+        .finite("wf100", m.wf100())
+        .finite("wp10", m.wp10())
+        .finite("wp100", m.wp100());
   }
 
   /**
@@ -430,8 +419,7 @@ public final class OldTaskDropDetector
    */
   /** The continual-evaluation metrics: min-ACC per task, WC-ACC, WF^10/100, WP^10/100. */
   @Override
-  public void reportMetrics(
-      TelemetryRecord r, RunContext ctx, dev.trainwatch.jobs.detect.MetricSink out) {
+  public void reportMetrics(TelemetryRecord r, RunContext ctx, MetricSink out) {
     if (tasks.isEmpty()) {
       return;
     }
