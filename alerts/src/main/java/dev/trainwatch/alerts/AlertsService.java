@@ -2,8 +2,6 @@ package dev.trainwatch.alerts;
 
 import dev.trainwatch.alerts.api.ApiServer;
 import dev.trainwatch.alerts.config.AlertsConfig;
-import dev.trainwatch.alerts.config.ConfigException;
-import dev.trainwatch.alerts.config.ConfigLoader;
 import dev.trainwatch.alerts.dispatch.Dispatcher;
 import dev.trainwatch.alerts.dispatch.RouteNode;
 import dev.trainwatch.alerts.inhibit.Inhibitor;
@@ -21,7 +19,6 @@ import dev.trainwatch.alerts.silence.Silence;
 import dev.trainwatch.alerts.silence.Silences;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
@@ -270,38 +267,13 @@ public final class AlertsService implements AutoCloseable {
     }
   }
 
-  /** {@code java -cp ... dev.trainwatch.alerts.AlertsService --config alerts.yaml} */
-  public static void main(String[] args) throws Exception {
-    Path config = null;
-    for (int i = 0; i < args.length; i++) {
-      if (args[i].equals("--config") && i + 1 < args.length) {
-        config = Path.of(args[++i]);
-      }
-    }
-    if (config == null) {
-      System.err.println("usage: AlertsService --config alerts.yaml");
-      System.exit(2);
-    }
-    AlertsConfig c;
-    try {
-      c = ConfigLoader.load(config, System.getenv());
-    } catch (ConfigException e) {
-      System.err.println("invalid configuration: " + e.getMessage());
-      System.exit(2);
-      return;
-    }
-    AlertsService s = builder(c).start();
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  try {
-                    s.close();
-                  } catch (Exception e) {
-                    LOG.warn("shutdown: {}", e.toString());
-                  }
-                },
-                "alerts-shutdown"));
-    s.loopThread.join();
+  /** Blocks until the dispatch loop ends: after {@link #close()} or when it failed. */
+  public void awaitTermination() throws InterruptedException {
+    loopThread.join();
+  }
+
+  /** {@code java -jar trainwatch-alerts.jar --config alerts.yaml}; see {@link AlertsCommand}. */
+  public static void main(String[] args) {
+    System.exit(AlertsCommand.execute(args));
   }
 }
