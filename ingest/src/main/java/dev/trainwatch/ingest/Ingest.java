@@ -151,7 +151,7 @@ public final class Ingest implements AutoCloseable {
               new LineSink(intake, "file " + tail),
               maxRecord,
               c.getInt(IngestConfig.TAIL_POLL_MS),
-              metrics.rejected::add);
+              metrics.rejected::inc);
       thread("ingest-tail", tailer, true);
     }
     if (c.getBoolean(IngestConfig.STDIN)) {
@@ -161,7 +161,7 @@ public final class Ingest implements AutoCloseable {
               stdin,
               new LineSink(intake, "stdin"),
               maxRecord,
-              metrics.rejected::add,
+              metrics.rejected::inc,
               stdinDone::countDown),
           true);
     } else {

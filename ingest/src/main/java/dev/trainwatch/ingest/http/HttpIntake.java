@@ -275,7 +275,7 @@ public final class HttpIntake implements AutoCloseable {
         call ->
             new Reply(
                 200,
-                "text/plain; version=0.0.4",
+                IngestMetrics.CONTENT_TYPE,
                 metrics.prometheus().getBytes(StandardCharsets.UTF_8),
                 Map.of()));
     try {

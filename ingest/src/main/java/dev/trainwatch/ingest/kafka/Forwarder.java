@@ -94,12 +94,19 @@ public final class Forwarder implements Runnable {
     this.kafkaReachable = kafkaReachable;
     this.probeIntervalMs = probeIntervalMs;
     this.down = !spool.isEmpty(); // records left from a previous run: probe before draining
-    metrics.gauge("queue_depth", queue::size);
-    metrics.gauge("spool_records", spool::size);
-    metrics.gauge("spool_bytes", spool::bytes);
-    metrics.gauge("kafka_down", () -> down ? 1 : 0);
-    metrics.gauge("refusing", () -> refusal != null ? 1 : 0);
-    metrics.gauge("held_records", () -> held.size());
+    metrics.gauge("queue_depth", "records waiting in memory for Kafka", queue::size);
+    metrics.gauge("spool_records", "records in the disk spool", spool::size);
+    metrics.gauge("spool_bytes", "bytes of the disk spool", spool::bytes);
+    metrics.gauge(
+        "kafka_down", "1 while Kafka is unreachable (records go to the spool)", () -> down ? 1 : 0);
+    metrics.gauge(
+        "refusing",
+        "1 while the spool cannot take records (HTTP answers 503)",
+        () -> refusal != null ? 1 : 0);
+    metrics.gauge(
+        "held_records",
+        "records the spool refused, held in memory until placed",
+        () -> held.size());
   }
 
   public boolean kafkaDown() {
@@ -164,7 +171,7 @@ public final class Forwarder implements Runnable {
           new ProducerRecord<>(o.topic(), o.key(), o.value()),
           (md, ex) -> {
             if (ex == null) {
-              metrics.sent.increment();
+              metrics.sent.inc();
               o.ticket().done();
             } else {
               onFailure(seq, o, ex);
@@ -188,7 +195,7 @@ public final class Forwarder implements Runnable {
   }
 
   private void onFailure(long seq, Outgoing o, Exception ex) {
-    metrics.sendFailed.increment();
+    metrics.sendFailed.inc();
     LOG.debug("send {} failed: {}", seq, ex.toString());
     if (ex instanceof RetriableException
         || ex instanceof TimeoutException
@@ -200,7 +207,7 @@ public final class Forwarder implements Runnable {
       down = true;
     } else {
       LOG.error("record to {} dropped: permanent Kafka error {}", o.topic(), ex.toString());
-      metrics.dropped.increment();
+      metrics.dropped.inc();
       o.ticket().done();
     }
   }
@@ -214,7 +221,7 @@ public final class Forwarder implements Runnable {
       return;
     }
     Spool.Appended a = spool.append(records);
-    metrics.spooled.add(a.count());
+    metrics.spooled.inc(a.count());
     for (int i = 0; i < a.count(); i++) {
       records.get(i).ticket().done();
     }
@@ -306,7 +313,7 @@ public final class Forwarder implements Runnable {
           return;
         }
         spool.commit(chunk.subList(0, 1));
-        metrics.drained.increment();
+        metrics.drained.inc();
         down = false;
         LOG.info("Kafka reachable again; draining {} spooled records", spool.size());
         continue;
@@ -337,7 +344,7 @@ public final class Forwarder implements Runnable {
         return;
       }
       spool.commit(chunk);
-      metrics.drained.add(chunk.size());
+      metrics.drained.inc(chunk.size());
       if (!queue.isEmpty() && queue.remainingCapacity() < CHUNK) {
         List<Outgoing> more = new ArrayList<>();
         queue.drainTo(more);
@@ -374,7 +381,7 @@ public final class Forwarder implements Runnable {
     queue.drainTo(left);
     if (!left.isEmpty()) {
       // the one loss the sidecar has: stopped while the spool refused records and Kafka was away
-      metrics.dropped.add(left.size());
+      metrics.dropped.inc(left.size());
       LOG.error(
           "stopping with {} records neither in Kafka nor in the spool ({}): lost",
           left.size(),

@@ -60,18 +60,18 @@ public final class Intake {
    */
   public Outcome offer(byte[] line, String origin, Ticket ticket, long waitMs)
       throws InterruptedException {
-    metrics.received.increment();
+    metrics.received.inc();
     ParseResult r = parser.parse(line);
     if (r instanceof ParseResult.Parsed p) {
       if (!put(new Outgoing(topic, p.record().run(), line, ticket), waitMs)) {
-        metrics.queueFull.increment();
+        metrics.queueFull.inc();
         return FULL;
       }
-      metrics.accepted.increment();
+      metrics.accepted.inc();
       return ACCEPTED;
     }
     ParseResult.Rejected rej = (ParseResult.Rejected) r;
-    metrics.rejected.increment();
+    metrics.rejected.inc();
     DeadLetter dl =
         new DeadLetter(
             rej.reason(),
@@ -80,7 +80,7 @@ public final class Intake {
             new String(line, StandardCharsets.UTF_8),
             clock.millis());
     if (!put(new Outgoing(deadLetterTopic, rej.run(), dl.toJson(), ticket), waitMs)) {
-      metrics.dropped.increment(); // a dead letter is best effort: the caller got the reason
+      metrics.dropped.inc(); // a dead letter is best effort: the caller got the reason
       ticket.done();
     }
     return new Outcome.Rejected(rej.reason(), line.length > parser.limits().maxBytes());

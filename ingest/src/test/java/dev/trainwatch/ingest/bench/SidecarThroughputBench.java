@@ -56,8 +56,8 @@ public final class SidecarThroughputBench {
             clients,
             perRequest,
             durableMs,
-            ingest.metrics().spooled.sum(),
-            ingest.metrics().queueFull.sum());
+            ingest.metrics().spooled.getLongValue(),
+            ingest.metrics().queueFull.getLongValue());
       }
     }
   }
@@ -128,7 +128,7 @@ public final class SidecarThroughputBench {
     for (Thread t : threads) {
       t.join();
     }
-    while (ingest.metrics().sent.sum() < alreadySent + total) {
+    while (ingest.metrics().sent.getLongValue() < alreadySent + total) {
       Thread.sleep(1);
     }
     return alreadySent + total;

@@ -10,10 +10,12 @@ import dev.trainwatch.ingest.pipeline.Outgoing;
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.Golden;
 import dev.trainwatch.wire.TelemetryParser;
+import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
@@ -156,7 +158,7 @@ class HttpIntakeTest {
     DeadLetter dl = DeadLetter.fromJson(dead.get(0).value());
     assertThat(dl.origin()).startsWith("http ");
     assertThat(dl.payload()).isEqualTo(invalid.get(0).line());
-    assertThat(metrics.rejected.sum()).isEqualTo(invalid.size());
+    assertThat(metrics.rejected.getLongValue()).isEqualTo(invalid.size());
   }
 
   @Test
@@ -189,7 +191,8 @@ class HttpIntakeTest {
   }
 
   @Test
-  void servesHealthAndPrometheusMetrics() throws Exception {
+  void servesHealthAndPrometheusMetricsThatPromtoolAccepts() throws Exception {
+    metrics.gauge("queue_depth", "records waiting in memory for Kafka", () -> 3);
     post("{\"run\":\"a\",\"step\":1}\nnope", null);
     HttpResponse<String> h =
         client.send(
@@ -200,9 +203,20 @@ class HttpIntakeTest {
         client.send(
             HttpRequest.newBuilder(URI.create(http.url() + "/metrics")).build(),
             HttpResponse.BodyHandlers.ofString());
+    assertThat(m.headers().firstValue("Content-Type").orElse(""))
+        .startsWith("text/plain; version=0.0.4");
     assertThat(m.body())
-        .contains("trainwatch_ingest_accepted_total 1")
-        .contains("trainwatch_ingest_rejected_total 1");
+        .contains("trainwatch_ingest_accepted_total 1.0")
+        .contains("trainwatch_ingest_rejected_total 1.0")
+        .contains("# TYPE trainwatch_ingest_queue_depth gauge\ntrainwatch_ingest_queue_depth 3");
+    // Prometheus' own linter accepts the page (Debian prometheus: promtool), as for alerts/
+    Process lint =
+        new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
+    try (OutputStream in = lint.getOutputStream()) {
+      in.write(m.body().getBytes(StandardCharsets.UTF_8));
+    }
+    String verdict = new String(lint.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(lint.waitFor()).as(verdict).isZero();
   }
 
   @Test

@@ -170,7 +170,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         played = new SidecarPlayer(sidecar.httpUrl(), InstantSource.system()).play(runs, rate);
         sidecar.close(); // hands everything it accepted to Kafka
-        produced = sidecar.metrics().sent.sum();
+        produced = sidecar.metrics().sent.getLongValue();
       }
       Thread.sleep(Duration.ofSeconds(4).toMillis()); // the last checkpoint commits the last alerts
       awaitNotifications(notifier, events);

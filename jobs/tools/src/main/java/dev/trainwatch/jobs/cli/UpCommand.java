@@ -206,7 +206,7 @@ final class UpCommand implements Callable<Integer> {
                 kafka.bootstrapServers(),
                 job.topics().telemetry(),
                 job.topics().alerts(),
-                () -> intake.metrics().accepted.sum());
+                () -> intake.metrics().accepted.getLongValue());
         Thread tailThread = daemon(tail, "notifications");
         Thread statusThread = daemon(status, "status");
 
