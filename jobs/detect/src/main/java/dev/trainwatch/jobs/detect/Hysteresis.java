@@ -14,7 +14,8 @@ import java.io.IOException;
  *
  * <p>{@link #fires} and {@link #resolves} count and, when the streak is long enough, start both
  * counters over (the next episode counts from zero); {@link #hold} and {@link #release} only count,
- * for rules that keep counting across the change (a warning that may still escalate).
+ * for rules that keep counting across the change (a warning that may still escalate). {@link
+ * #unsettle} breaks the calm streak alone (a spike while firing, a new warning).
  */
 public final class Hysteresis {
 
@@ -31,6 +32,11 @@ public final class Hysteresis {
   public boolean release(boolean condition, int m) {
     calm = condition ? calm + 1 : 0;
     return calm >= m;
+  }
+
+  /** An observation that is not calm: the release streak starts over (the held one is kept). */
+  public void unsettle() {
+    calm = 0;
   }
 
   /** {@link #hold}, and a new start when it is true (the alert fires now). */

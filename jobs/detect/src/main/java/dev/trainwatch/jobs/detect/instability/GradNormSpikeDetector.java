@@ -170,7 +170,7 @@ public final class GradNormSpikeDetector extends LatchedDetector implements Metr
     boolean spike =
         !quiet && g > c.emaRatio() * ema && g > c.maxRatio() * runMax && robustZ(g) >= c.z();
     if (spike) {
-      hysteresis.release(false, c.resolveAfter()); // a spike breaks the spike-free streak
+      hysteresis.unsettle(); // a spike breaks the spike-free streak
       if (firing()) {
         return Verdict.HOLD; // spikes stay out of the baseline
       }

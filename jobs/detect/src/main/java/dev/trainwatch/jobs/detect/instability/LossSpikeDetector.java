@@ -216,7 +216,7 @@ public final class LossSpikeDetector extends LatchedDetector implements MetricsR
   private Verdict follow(TelemetryRecord r, Config c, double x, double loss) {
     boolean isBack = loss <= c.backRatio() * base || (x - Math.log(base)) / sigma <= BACK_Z;
     if (!isBack) {
-      back.release(false, c.resolveAfter());
+      back.unsettle();
       lastSpikeStep = r.step();
       peakLoss = Math.max(peakLoss, loss);
       if (++spikeRecords < c.levelShift()) {

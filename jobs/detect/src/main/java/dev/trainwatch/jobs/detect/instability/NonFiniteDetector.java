@@ -63,7 +63,7 @@ public final class NonFiniteDetector extends LatchedDetector {
       }
     }
     if (bad >= 0) {
-      finite.release(false, 1);
+      finite.unsettle();
       if (firing()) {
         return Verdict.HOLD;
       }

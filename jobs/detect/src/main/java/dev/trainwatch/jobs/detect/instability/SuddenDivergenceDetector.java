@@ -264,7 +264,7 @@ public final class SuddenDivergenceDetector implements Detector {
             r.timeMs(),
             out);
       }
-      explode.release(false, c.resolveAfter()); // not back in the band
+      explode.unsettle(); // not back in the band
       return;
     }
     if (l <= 0) {
@@ -315,7 +315,7 @@ public final class SuddenDivergenceDetector implements Detector {
           step,
           r.timeMs(),
           out);
-      explode.release(false, c.resolveAfter()); // the next episode counts from zero
+      explode.unsettle(); // the next episode counts from zero (the explosion streak goes on)
     }
   }
 
@@ -373,7 +373,7 @@ public final class SuddenDivergenceDetector implements Detector {
   }
 
   private void warn(TelemetryRecord r, RunContext ctx, String summary, Evidence ev, AlertSink out) {
-    explode.release(false, 1); // a new warning counts its calm records from zero
+    explode.unsettle(); // a new warning counts its calm records from zero
     latch.apply(
         Verdict.warning(summary, Remedies.withRollback(Remedies.SUDDEN, ctx), ev),
         ctx,
