@@ -1,6 +1,6 @@
 package dev.trainwatch.alerts;
 
-import dev.trainwatch.alerts.config.AlertsConfig.Receiver;
+import dev.trainwatch.alerts.config.Receiver;
 import dev.trainwatch.alerts.dispatch.Dispatcher;
 import dev.trainwatch.alerts.metrics.AlertsMetrics;
 import dev.trainwatch.alerts.metrics.AlertsMetrics.Counter;
@@ -23,10 +23,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Re-sends every firing alert an Alertmanager receiver was told about, each {@code
- * resend_interval}, with endsAt {@value Receiver#ENDS_AT_INTERVALS} intervals ahead: the Prometheus
- * rule that keeps a long-firing alert active in Alertmanager (which otherwise resolves it after
- * resolve_timeout) and lets it expire on its own, 4 intervals after trainwatch stops, if trainwatch
- * goes away.
+ * resend_interval}, with endsAt {@value Receiver.Alertmanager#ENDS_AT_INTERVALS} intervals ahead:
+ * the Prometheus rule that keeps a long-firing alert active in Alertmanager (which otherwise
+ * resolves it after resolve_timeout) and lets it expire on its own, 4 intervals after trainwatch
+ * stops, if trainwatch goes away.
  *
  * <p>What is repeated is derived, not stored: the alerts of the receiver's groups that still fire,
  * are unmuted, and were firing in its last notification (the notification log), or for a
@@ -38,7 +38,7 @@ final class AlertmanagerResender {
 
   private static final Logger LOG = LoggerFactory.getLogger(AlertmanagerResender.class);
 
-  private final Map<String, Receiver> receivers = new HashMap<>();
+  private final Map<String, Receiver.Alertmanager> receivers = new HashMap<>();
   private final Map<String, Notifier> notifiers;
   private final NotificationLog nflog;
   private final Executor executor;
@@ -58,7 +58,8 @@ final class AlertmanagerResender {
       AlertLinks links,
       String externalUrl) {
     all.values().stream()
-        .filter(r -> r.type().equals("alertmanager"))
+        .filter(r -> r instanceof Receiver.Alertmanager)
+        .map(r -> (Receiver.Alertmanager) r)
         .forEach(r -> receivers.put(r.name(), r));
     this.notifiers = notifiers;
     this.nflog = nflog;
@@ -70,7 +71,7 @@ final class AlertmanagerResender {
 
   /** Called on the dispatch thread each tick; sends on the executor. */
   void tick(Dispatcher dispatcher, Instant now) {
-    for (Receiver r : receivers.values()) {
+    for (Receiver.Alertmanager r : receivers.values()) {
       long due =
           nextMs.computeIfAbsent(r.name(), k -> now.toEpochMilli() + r.resendInterval().toMillis());
       if (now.toEpochMilli() < due || inFlight.contains(r.name())) {
@@ -92,7 +93,7 @@ final class AlertmanagerResender {
     }
   }
 
-  private void send(Receiver r, Notification n) {
+  private void send(Receiver.Alertmanager r, Notification n) {
     try {
       DeliveryResult res = notifiers.get(r.name()).send(n);
       if (res instanceof DeliveryResult.Delivered) {

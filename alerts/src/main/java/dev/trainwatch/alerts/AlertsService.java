@@ -2,6 +2,7 @@ package dev.trainwatch.alerts;
 
 import dev.trainwatch.alerts.api.ApiServer;
 import dev.trainwatch.alerts.config.AlertsConfig;
+import dev.trainwatch.alerts.config.Receiver;
 import dev.trainwatch.alerts.dispatch.Dispatcher;
 import dev.trainwatch.alerts.dispatch.RouteNode;
 import dev.trainwatch.alerts.inhibit.Inhibitor;
@@ -101,8 +102,8 @@ public final class AlertsService implements AutoCloseable {
               }
             },
             c.receivers().values().stream()
-                .filter(AlertsConfig.Receiver::forwardsEverything)
-                .map(AlertsConfig.Receiver::name)
+                .filter(Receiver::forwardsEverything)
+                .map(Receiver::name)
                 .toList(),
             c.tagLabels());
     dispatcher.restore(restored.alerts(), restored.tombstones(), clock.instant());

@@ -1,6 +1,6 @@
 package dev.trainwatch.alerts.notify;
 
-import dev.trainwatch.alerts.config.AlertsConfig.Receiver;
+import dev.trainwatch.alerts.config.Receiver;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,17 +19,18 @@ public final class HttpNotifier implements Notifier {
 
   public static final String SIGNATURE_HEADER = WebhookSignature.SIGNATURE_HEADER;
 
-  private final Receiver receiver;
+  private final Receiver.Http receiver;
   private final HttpClient client;
   private final Function<Notification, byte[]> format;
   private final java.time.InstantSource clock;
 
-  public HttpNotifier(Receiver receiver, HttpClient client, Function<Notification, byte[]> format) {
+  public HttpNotifier(
+      Receiver.Http receiver, HttpClient client, Function<Notification, byte[]> format) {
     this(receiver, client, format, java.time.InstantSource.system());
   }
 
   public HttpNotifier(
-      Receiver receiver,
+      Receiver.Http receiver,
       HttpClient client,
       Function<Notification, byte[]> format,
       java.time.InstantSource clock) {

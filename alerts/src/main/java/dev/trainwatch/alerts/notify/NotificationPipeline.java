@@ -1,6 +1,6 @@
 package dev.trainwatch.alerts.notify;
 
-import dev.trainwatch.alerts.config.AlertsConfig.Receiver;
+import dev.trainwatch.alerts.config.Receiver;
 import dev.trainwatch.alerts.dispatch.Flush;
 import dev.trainwatch.alerts.metrics.AlertsMetrics;
 import dev.trainwatch.alerts.metrics.AlertsMetrics.Counter;

@@ -87,7 +87,7 @@ public final class Payloads {
 
   /**
    * Alertmanager API v2 postable alerts. A firing alert carries {@code endsAt} = now + {@value
-   * dev.trainwatch.alerts.config.AlertsConfig.Receiver#ENDS_AT_INTERVALS} x {@code resendInterval},
+   * dev.trainwatch.alerts.config.Receiver.Alertmanager#ENDS_AT_INTERVALS} x {@code resendInterval},
    * so it stays active while it is re-sent and expires on its own if trainwatch goes away (without
    * endsAt, Alertmanager would resolve it after its resolve_timeout, 5 min by default, while it
    * still fires). A resolved alert carries the time it resolved, never later than now: Alertmanager
@@ -97,7 +97,7 @@ public final class Payloads {
     ArrayNode arr = JSON.createArrayNode();
     long nowMs = n.now().toEpochMilli();
     long aheadMs =
-        dev.trainwatch.alerts.config.AlertsConfig.Receiver.ENDS_AT_INTERVALS
+        dev.trainwatch.alerts.config.Receiver.Alertmanager.ENDS_AT_INTERVALS
             * resendInterval.toMillis();
     for (Alert a : n.alerts()) {
       ObjectNode o = arr.addObject();

@@ -33,16 +33,31 @@ class ConfigLoaderTest {
 
     assertThat(c.receivers())
         .containsKeys("console", "file-log", "team-webhook", "slack", "alertmanager");
-    assertThat(c.receivers().get("team-webhook").bearerToken()).isEqualTo("tok");
-    assertThat(c.receivers().get("team-webhook").hmacSecret()).isEqualTo("sec");
+    assertThat(c.receivers().get("team-webhook"))
+        .isEqualTo(
+            new Receiver.Webhook(
+                "team-webhook",
+                "http://127.0.0.1:5001/hook",
+                Duration.ofSeconds(10),
+                "tok",
+                "sec",
+                true,
+                0,
+                Map.of("X-Team", "ml-infra")));
+    assertThat(c.receivers().get("console")).isEqualTo(new Receiver.Stdout("console", true));
+    assertThat(c.receivers().get("file-log"))
+        .isEqualTo(new Receiver.File("file-log", Path.of("alerts-notifications.jsonl"), true, 0));
+    assertThat(c.receivers().get("slack")).isInstanceOf(Receiver.Slack.class);
     assertThat(c.route().routes()).hasSize(2);
     assertThat(c.route().routes().get(0).groupWait()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.route().routes().get(1).groupWait()).isEqualTo(Duration.ofSeconds(30));
     assertThat(c.silences()).hasSize(1);
     assertThat(c.http().auth().configured()).as("the example ships with writes refused").isFalse();
     assertThat(c.http().maxBodyBytes()).isEqualTo(1 << 20);
-    assertThat(c.receivers().get("alertmanager").mode()).isEqualTo("trainwatch");
-    assertThat(c.receivers().get("alertmanager").resendInterval()).isEqualTo(Duration.ofMinutes(1));
+    Receiver.Alertmanager am = (Receiver.Alertmanager) c.receivers().get("alertmanager");
+    assertThat(am.mode()).isEqualTo(Receiver.Mode.TRAINWATCH);
+    assertThat(am.forwardsEverything()).isFalse();
+    assertThat(am.resendInterval()).isEqualTo(Duration.ofMinutes(1));
     assertThat(c.links().dashboardUid()).isEqualTo("trainwatch-run");
   }
 
@@ -176,6 +191,73 @@ class ConfigLoaderTest {
         .isInstanceOf(ConfigException.class)
         .satisfies(e -> assertThat(((ConfigException) e).key()).isEqualTo(key))
         .hasMessageStartingWith(key + ": ");
+  }
+
+  static Stream<Arguments> messages() {
+    String rx = "receivers: [{name: a, type: stdout}]\n";
+    String top = "route: {receiver: a}\n";
+    return Stream.of(
+        arguments(
+            top + "receivers: [{name: a, type: pager}]\n",
+            "receivers[0].type: unknown type 'pager'; "
+                + "expected one of [alertmanager, file, slack, stdout, webhook]"),
+        arguments(
+            top + "receivers: [{name: a}]\n",
+            "receivers[0].type: is required; one of [alertmanager, file, slack, stdout, webhook]"),
+        arguments(
+            top + "receivers: [{name: a, type: stdout, timeout: 1s}]\n",
+            "receivers[0].timeout: unknown key; expected one of [name, send_resolved]"),
+        arguments(
+            top + "receivers: [{name: a, type: alertmanager, url: 'http://x', mode: both}]\n",
+            "receivers[0].mode: must be one of [trainwatch, alertmanager], got 'both'"),
+        arguments(
+            top + "retry: {max_attempts: 2.5}\n" + rx,
+            "retry.max_attempts: must be an integer, got '2.5'"),
+        arguments(
+            top + "http: {auth: {protect_reads: maybe}}\n" + rx,
+            "http.auth.protect_reads: must be true or false, got 'maybe'"),
+        arguments(top + "http: [1]\n" + rx, "http: must be a mapping"),
+        arguments("route: {receiver: a, group_by: run}\n" + rx, "route.group_by: must be a list"),
+        arguments(
+            "route: {receiver: a, routes: [{group_interval: 0s}]}\n" + rx,
+            "route.routes[0].group_interval: must be positive"),
+        arguments(
+            top
+                + "silences: [{matchers: ['run=\"x\"'], starts_at: tomorrow, "
+                + "ends_at: '2026-01-01T00:00:00Z'}]\n"
+                + rx,
+            "silences[0].starts_at: must be an RFC 3339 time like 2026-01-01T00:00:00Z"),
+        arguments(
+            top
+                + "receivers: [{name: a, type: webhook, url: 'http://x', "
+                + "bearer_token: x, bearer_token_env: T}]\n",
+            "receivers[0].bearer_token_env: set only one of "
+                + "bearer_token, bearer_token_env, bearer_token_file"),
+        arguments("[1, 2]", "<root>: must be a mapping"));
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @MethodSource("messages")
+  void errorSaysWhatWouldBeValid(String yaml, String message) {
+    assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of())).hasMessage(message);
+  }
+
+  @Test
+  void receiverSecretsComeFromEnvOrFileAndStateDirFromEnv(
+      @org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+    Path secret = tmp.resolve("hmac");
+    java.nio.file.Files.writeString(secret, "from-file\n");
+    AlertsConfig c =
+        ConfigLoader.parse(
+            "route: {receiver: a}\nreceivers: [{name: a, type: slack, url: 'https://x', "
+                + "bearer_token_env: TOK, hmac_secret_file: '"
+                + secret
+                + "'}]\n",
+            Map.of("TOK", "from-env", "TRAINWATCH_ALERTS_STATE_DIR", "/var/lib/alerts"));
+    Receiver.Slack slack = (Receiver.Slack) c.receivers().get("a");
+    assertThat(slack.bearerToken()).isEqualTo("from-env");
+    assertThat(slack.hmacSecret()).isEqualTo("from-file");
+    assertThat(c.state().dir()).isEqualTo(Path.of("/var/lib/alerts"));
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trainwatch.alerts.Fixtures;
 import dev.trainwatch.alerts.config.AlertsConfig;
+import dev.trainwatch.alerts.config.Receiver;
 import dev.trainwatch.alerts.inhibit.Inhibitor;
 import dev.trainwatch.alerts.metrics.AlertsMetrics;
 import dev.trainwatch.alerts.model.Alert;
@@ -100,21 +101,18 @@ class DispatchPipelineTest {
             InstantSource.fixed(START),
             d -> {},
             metrics);
-    Map<String, AlertsConfig.Receiver> receivers = new java.util.LinkedHashMap<>(c.receivers());
+    Map<String, Receiver> receivers = new java.util.LinkedHashMap<>(c.receivers());
     receivers.put(
         "forward",
-        new AlertsConfig.Receiver(
+        new Receiver.Alertmanager(
             "forward",
-            "alertmanager",
             "http://x",
-            null,
             Duration.ofSeconds(1),
             null,
             null,
             true,
-            0,
             Map.of(),
-            "alertmanager",
+            Receiver.Mode.ALERTMANAGER,
             Duration.ofMinutes(1)));
     pipeline =
         new NotificationPipeline(

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trainwatch.alerts.Fixtures;
 import dev.trainwatch.alerts.TestReceiver;
-import dev.trainwatch.alerts.config.AlertsConfig.Receiver;
+import dev.trainwatch.alerts.config.Receiver;
 import dev.trainwatch.alerts.model.Alert;
 import dev.trainwatch.wire.Family;
 import java.net.http.HttpClient;
@@ -35,20 +35,9 @@ class HttpNotifierTest {
     receiver.close();
   }
 
-  private Receiver webhook(String bearer, String hmac, Duration timeout) {
-    return new Receiver(
-        "team",
-        "webhook",
-        receiver.url(),
-        null,
-        timeout,
-        bearer,
-        hmac,
-        true,
-        0,
-        Map.of("X-Team", "ml"),
-        null,
-        Duration.ofMinutes(1));
+  private Receiver.Webhook webhook(String bearer, String hmac, Duration timeout) {
+    return new Receiver.Webhook(
+        "team", receiver.url(), timeout, bearer, hmac, true, 0, Map.of("X-Team", "ml"));
   }
 
   static Notification notification() {
@@ -68,14 +57,14 @@ class HttpNotifierTest {
         "http://127.0.0.1:9095");
   }
 
-  private HttpNotifier notifier(Receiver r) {
+  private HttpNotifier notifier(Receiver.Webhook r) {
     return new HttpNotifier(r, client, n -> Payloads.webhookV4(n, r.maxAlerts()));
   }
 
   @Test
   void signatureCoversTimestampAndBodyAndExpiresAfterTheWindow() throws Exception {
     Instant sentAt = Instant.parse("2026-11-25T12:00:00Z");
-    Receiver r = webhook(null, "s3cret", Duration.ofSeconds(5));
+    Receiver.Webhook r = webhook(null, "s3cret", Duration.ofSeconds(5));
     DeliveryResult res =
         new HttpNotifier(r, client, n -> Payloads.webhookV4(n, 0), InstantSource.fixed(sentAt))
             .send(notification());
@@ -150,20 +139,9 @@ class HttpNotifierTest {
 
   @Test
   void connectionRefusedIsRetryable() throws Exception {
-    Receiver r =
-        new Receiver(
-            "x",
-            "webhook",
-            "http://127.0.0.1:1/hook",
-            null,
-            Duration.ofSeconds(1),
-            null,
-            null,
-            true,
-            0,
-            Map.of(),
-            null,
-            Duration.ofMinutes(1));
+    Receiver.Webhook r =
+        new Receiver.Webhook(
+            "x", "http://127.0.0.1:1/hook", Duration.ofSeconds(1), null, null, true, 0, Map.of());
     assertThat(notifier(r).send(notification())).isInstanceOf(DeliveryResult.Retryable.class);
   }
 

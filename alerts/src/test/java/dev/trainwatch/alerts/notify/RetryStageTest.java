@@ -3,8 +3,8 @@ package dev.trainwatch.alerts.notify;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trainwatch.alerts.TestReceiver;
-import dev.trainwatch.alerts.config.AlertsConfig.Receiver;
 import dev.trainwatch.alerts.config.AlertsConfig.Retry;
+import dev.trainwatch.alerts.config.Receiver;
 import dev.trainwatch.alerts.metrics.AlertsMetrics;
 import dev.trainwatch.alerts.metrics.AlertsMetrics.Counter;
 import java.net.http.HttpClient;
@@ -33,20 +33,9 @@ class RetryStageTest {
   @Test
   void receiverFailingThreeTimesIsDeliveredOnceAfterThreeRetries() throws Exception {
     try (TestReceiver rx = new TestReceiver().failFirst(3, 503)) {
-      Receiver r =
-          new Receiver(
-              "team",
-              "webhook",
-              rx.url(),
-              null,
-              Duration.ofSeconds(5),
-              null,
-              null,
-              true,
-              0,
-              Map.of(),
-              null,
-              Duration.ofMinutes(1));
+      Receiver.Webhook r =
+          new Receiver.Webhook(
+              "team", rx.url(), Duration.ofSeconds(5), null, null, true, 0, Map.of());
       HttpNotifier n =
           new HttpNotifier(r, HttpClient.newHttpClient(), x -> Payloads.webhookV4(x, 0));
 
@@ -64,20 +53,9 @@ class RetryStageTest {
   @Test
   void slowReceiverTimesOutIsRetriedAndThenDelivered() throws Exception {
     try (TestReceiver rx = new TestReceiver().delay(Duration.ofSeconds(3))) {
-      Receiver r =
-          new Receiver(
-              "team",
-              "webhook",
-              rx.url(),
-              null,
-              Duration.ofMillis(200),
-              null,
-              null,
-              true,
-              0,
-              Map.of(),
-              null,
-              Duration.ofMinutes(1));
+      Receiver.Webhook r =
+          new Receiver.Webhook(
+              "team", rx.url(), Duration.ofMillis(200), null, null, true, 0, Map.of());
       HttpNotifier n =
           new HttpNotifier(r, HttpClient.newHttpClient(), x -> Payloads.webhookV4(x, 0));
       RetryStage stage =
