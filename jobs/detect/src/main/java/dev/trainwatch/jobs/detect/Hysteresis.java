@@ -83,9 +83,12 @@ public final class Hysteresis {
     calm = in.readInt();
   }
 
-  /** Restores a state written before there was a hold counter (a lone calm counter). */
-  public void readCalmOnly(DataInput in) throws IOException {
-    held = 0;
+  /**
+   * Restores the counters, or with {@code calmOnly} a state written before there was a hold counter
+   * (a lone calm int: the format version 1 of NonFinite, GradNormSpike and LossSpike).
+   */
+  public void read(DataInput in, boolean calmOnly) throws IOException {
+    held = calmOnly ? 0 : in.readInt();
     calm = in.readInt();
   }
 }

@@ -22,10 +22,33 @@ public abstract class LatchedDetector implements Detector {
 
   private final String name;
   private final AlertLatch latch;
+  private final int stateVersion;
+  private final int oldestStateVersion;
 
+  /** A detector whose state is in format version 1. */
   protected LatchedDetector(Family family, String name) {
+    this(family, name, 1, 1);
+  }
+
+  /**
+   * A detector whose state is in format {@code stateVersion} and which still reads the formats down
+   * to {@code oldestStateVersion} ({@link #readRuleState} gets the version).
+   */
+  protected LatchedDetector(Family family, String name, int stateVersion, int oldestStateVersion) {
     this.name = name;
     this.latch = new AlertLatch(family, name);
+    this.stateVersion = stateVersion;
+    this.oldestStateVersion = oldestStateVersion;
+  }
+
+  @Override
+  public final int stateVersion() {
+    return stateVersion;
+  }
+
+  @Override
+  public final int oldestStateVersion() {
+    return oldestStateVersion;
   }
 
   @Override

@@ -140,7 +140,8 @@ public final class GradNormSpikeDetector extends LatchedDetector implements Metr
   private final RobustWindow logNorm = new RobustWindow();
 
   public GradNormSpikeDetector() {
-    super(Family.INSTABILITY, NAME);
+    // state format 2: a Hysteresis (held, calm) where format 1 had the calm count alone
+    super(Family.INSTABILITY, NAME, 2, 1);
   }
 
   @Override
@@ -224,17 +225,6 @@ public final class GradNormSpikeDetector extends LatchedDetector implements Metr
     return (Math.log(g) - med) / Math.max(logNorm.sigma(med), 1e-6);
   }
 
-  /** 2: a {@link Hysteresis} (held, calm) where 1 had the calm count alone. */
-  @Override
-  public int stateVersion() {
-    return 2;
-  }
-
-  @Override
-  public int oldestStateVersion() {
-    return 1;
-  }
-
   @Override
   protected void writeRuleState(DataOutput out) throws IOException {
     phase.write(out);
@@ -251,11 +241,7 @@ public final class GradNormSpikeDetector extends LatchedDetector implements Metr
     ema = in.readDouble();
     runMax = in.readDouble();
     lossEma = in.readDouble();
-    if (version == 1) {
-      hysteresis.readCalmOnly(in);
-    } else {
-      hysteresis.read(in);
-    }
+    hysteresis.read(in, version == 1);
     logNorm.read(in);
   }
 

@@ -152,7 +152,8 @@ public final class LossSpikeDetector extends LatchedDetector implements MetricsR
   private final Hysteresis back = new Hysteresis();
 
   public LossSpikeDetector() {
-    super(Family.INSTABILITY, NAME);
+    // state format 2: a Hysteresis (held, calm) where format 1 had the count of records back alone
+    super(Family.INSTABILITY, NAME, 2, 1);
   }
 
   @Override
@@ -264,17 +265,6 @@ public final class LossSpikeDetector extends LatchedDetector implements MetricsR
     return Verdict.resolve(summary, ev);
   }
 
-  /** 2: a {@link Hysteresis} (held, calm) where 1 had the count of records back alone. */
-  @Override
-  public int stateVersion() {
-    return 2;
-  }
-
-  @Override
-  public int oldestStateVersion() {
-    return 1;
-  }
-
   @Override
   protected void writeRuleState(DataOutput out) throws IOException {
     phase.write(out);
@@ -298,11 +288,7 @@ public final class LossSpikeDetector extends LatchedDetector implements MetricsR
     base = in.readDouble();
     sigma = in.readDouble();
     spikeRecords = in.readInt();
-    if (version == 1) {
-      back.readCalmOnly(in);
-    } else {
-      back.read(in);
-    }
+    back.read(in, version == 1);
   }
 
   /** The robust baseline: median loss of the recent normal window. */

@@ -49,7 +49,8 @@ public final class NonFiniteDetector extends LatchedDetector {
   private final Hysteresis finite = new Hysteresis();
 
   public NonFiniteDetector() {
-    super(Family.INSTABILITY, NAME);
+    // state format 2: a Hysteresis (held, calm) where format 1 had the calm count alone
+    super(Family.INSTABILITY, NAME, 2, 1);
   }
 
   @Override
@@ -88,17 +89,6 @@ public final class NonFiniteDetector extends LatchedDetector {
     return Verdict.HOLD;
   }
 
-  /** 2: a {@link Hysteresis} (held, calm); 1 had the calm count alone. */
-  @Override
-  public int stateVersion() {
-    return 2;
-  }
-
-  @Override
-  public int oldestStateVersion() {
-    return 1;
-  }
-
   @Override
   protected void writeRuleState(DataOutput out) throws IOException {
     finite.write(out);
@@ -106,10 +96,6 @@ public final class NonFiniteDetector extends LatchedDetector {
 
   @Override
   protected void readRuleState(DataInput in, int version) throws IOException {
-    if (version == 1) {
-      finite.readCalmOnly(in);
-    } else {
-      finite.read(in);
-    }
+    finite.read(in, version == 1);
   }
 }
