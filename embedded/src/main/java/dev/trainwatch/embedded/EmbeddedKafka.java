@@ -3,14 +3,17 @@ package dev.trainwatch.embedded;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -192,6 +195,36 @@ public final class EmbeddedKafka implements AutoCloseable {
           throw e;
         }
       }
+      awaitLeaders(admin, topics.keySet(), Duration.ofSeconds(30));
+    }
+  }
+
+  /**
+   * Waits until every partition of {@code names} has a leader in the brokers' metadata. The
+   * controller acknowledges a new topic before its broker has loaded the partitions: a producer
+   * that starts at once gets NOT_LEADER_OR_FOLLOWER, and on a loaded machine (load 12 on 2 cores)
+   * the idempotent producer's retry of its first batch then failed with OutOfOrderSequenceException
+   * until its delivery timeout (seen in DashboardQueriesIT).
+   */
+  static void awaitLeaders(Admin admin, Set<String> names, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      boolean ready;
+      try {
+        ready =
+            admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
+                .flatMap(d -> d.partitions().stream())
+                .allMatch(p -> p.leader() != null && p.leader().id() >= 0);
+      } catch (ExecutionException e) {
+        ready = false; // UnknownTopicOrPartition until the broker has the topic
+      }
+      if (ready) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException("topics " + names + " have no leader after " + timeout);
+      }
+      Thread.sleep(50);
     }
   }
 
