@@ -9,6 +9,7 @@ import dev.trainwatch.alerts.config.Receiver;
 import dev.trainwatch.alerts.inhibit.Inhibitor;
 import dev.trainwatch.alerts.metrics.AlertsMetrics;
 import dev.trainwatch.alerts.model.Alert;
+import dev.trainwatch.alerts.model.AlertLinks;
 import dev.trainwatch.alerts.model.Matcher;
 import dev.trainwatch.alerts.nflog.Journal;
 import dev.trainwatch.alerts.nflog.NotificationLog;
@@ -122,7 +123,8 @@ class DispatchPipelineTest {
             retry,
             deadLetters::add,
             metrics,
-            "http://x");
+            "http://x",
+            AlertLinks.NONE);
   }
 
   @AfterEach
