@@ -3,6 +3,8 @@ package dev.trainwatch.jobs.detect;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.trainwatch.jobs.detect.instability.LossScaleCollapseDetector;
+import dev.trainwatch.jobs.detect.instability.NonFiniteDetector;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.Metrics;
@@ -179,7 +181,7 @@ class DetectorStateTest {
 
   @Test
   void aFrameOfAnUnknownVersionIsRejectedNamingTheDetector() throws IOException {
-    Detector d = new dev.trainwatch.jobs.detect.instability.NonFiniteDetector();
+    Detector d = new NonFiniteDetector();
     byte[] f = frame(d);
     f[2 + d.name().length()] = 9; // the version byte after the name
     assertThatThrownBy(() -> DetectorStates.read(List.of(d), in(f)))
@@ -191,7 +193,7 @@ class DetectorStateTest {
 
   @Test
   void aFrameWithTrailingBytesIsRejectedNamingTheDetector() throws IOException {
-    Detector d = new dev.trainwatch.jobs.detect.instability.LossScaleCollapseDetector();
+    Detector d = new LossScaleCollapseDetector();
     byte[] f = withLength(frame(d), +3);
     assertThatThrownBy(() -> DetectorStates.read(List.of(d), in(f)))
         .isInstanceOf(IOException.class)
@@ -201,7 +203,7 @@ class DetectorStateTest {
 
   @Test
   void aShortFrameIsRejectedNamingTheDetector() throws IOException {
-    Detector d = new dev.trainwatch.jobs.detect.instability.LossScaleCollapseDetector();
+    Detector d = new LossScaleCollapseDetector();
     byte[] f = withLength(frame(d), -1);
     assertThatThrownBy(() -> DetectorStates.read(List.of(d), in(f)))
         .isInstanceOf(IOException.class)
