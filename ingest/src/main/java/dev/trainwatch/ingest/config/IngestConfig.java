@@ -1,6 +1,5 @@
 package dev.trainwatch.ingest.config;
 
-import dev.trainwatch.ingest.config.Key.Type;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -12,7 +11,8 @@ import java.util.Properties;
 import java.util.TreeMap;
 
 /**
- * The sidecar's configuration: every key declared once below with type, default and doc.
+ * The sidecar's configuration: every key declared once below with type, default, valid range and
+ * doc ({@link Key}), checked at start-up.
  *
  * <p>Sources, later wins: defaults, a properties file, the environment ({@code
  * TRAINWATCH_INGEST_HTTP_PORT=9000} sets {@code http.port}), then explicit overrides (command-line
@@ -35,172 +35,156 @@ public final class IngestConfig {
   public static final String CONSUMER_PREFIX = "kafka.consumer.";
 
   public static final Key HTTP_BIND =
-      new Key(
+      Key.string(
           "http.bind",
-          Type.STRING,
           "127.0.0.1",
           "address the HTTP input binds to; loopback by default so only the training job can post");
   public static final Key HTTP_PORT =
-      new Key(
+      Key.integer(
           "http.port",
-          Type.INT,
-          "8787",
+          8787,
+          -1,
+          65535,
           "HTTP input port; 0 picks a free port, -1 disables the HTTP input");
   public static final Key HTTP_TOKEN =
-      new Key(
+      Key.string(
           "http.token",
-          Type.STRING,
           null,
           "bearer token required on POST /v1/records and GET /metrics when set");
   public static final Key HTTP_MAX_BODY_BYTES =
-      new Key(
+      Key.integer(
           "http.max.body.bytes",
-          Type.INT,
-          String.valueOf(16 << 20),
+          16 << 20,
+          1,
           "largest accepted request body; larger bodies get 413");
   public static final Key HTTP_ACK_DURABLE_MS =
-      new Key(
+      Key.integer(
           "http.ack.durable.ms",
-          Type.INT,
-          "0",
+          0,
+          0,
           "when > 0, POST answers only once every accepted record is in Kafka or the disk spool, "
               + "waiting at most this long (then 503 + Retry-After, accepted 0; keep it below the "
               + "client's timeout, 5 s in the Python client); 0 answers once the records are queued "
               + "in memory, and a SIGKILL of the sidecar loses what is still queued");
   public static final Key HTTP_THREADS =
-      new Key(
+      Key.integer(
           "http.threads",
-          Type.INT,
-          "8",
+          8,
+          1,
+          1024,
           "threads that handle requests; beyond them 64 requests wait, then 503 (slow clients hold no thread)");
   public static final Key HTTP_IDLE_TIMEOUT_MS =
-      new Key(
+      Key.integer(
           "http.idle.timeout.ms",
-          Type.INT,
-          "30000",
+          30000,
+          1,
           "a connection that sends nothing for this long is closed");
   public static final Key HTTP_REQUEST_TIMEOUT_MS =
-      new Key(
+      Key.integer(
           "http.request.timeout.ms",
-          Type.INT,
-          "10000",
+          10000,
+          1,
           "a request body must arrive within this long, else 408");
   public static final Key HTTP_MAX_CONNECTIONS =
-      new Key(
+      Key.integer(
           "http.max.connections",
-          Type.INT,
-          "1024",
+          1024,
+          1,
           "open connections at most; further ones wait to be accepted");
   public static final Key RECORD_MAX_BYTES =
-      new Key(
+      Key.integer(
           "record.max.bytes",
-          Type.INT,
-          "1000000",
+          1000000,
+          1,
           "largest accepted record (one JSON line); larger lines are rejected (413 over HTTP). "
               + "Must leave "
               + "2048 bytes of the producer's max.request.size (1,048,576 by default) for the key "
               + "and Kafka's record overhead, and stay below the topic's max.message.bytes");
   public static final Key TAIL_FILE =
-      new Key(
+      Key.string(
           "tail.file",
-          Type.STRING,
           null,
           "JSON Lines file written by the trainer to follow (complete lines only)");
   public static final Key TAIL_CHECKPOINT =
-      new Key(
+      Key.string(
           "tail.checkpoint",
-          Type.STRING,
           null,
           "where the tail's inode and byte offset are kept; default <spool.dir>/tail.checkpoint");
   public static final Key TAIL_POLL_MS =
-      new Key(
+      Key.integer(
           "tail.poll.ms",
-          Type.INT,
-          "200",
+          200,
+          1,
           "how often the tailed file is checked for new bytes, rotation and truncation");
-  public static final Key STDIN =
-      new Key("stdin", Type.BOOLEAN, "false", "read JSON Lines from standard input");
+  public static final Key STDIN = Key.bool("stdin", false, "read JSON Lines from standard input");
   public static final Key BOOTSTRAP_SERVERS =
-      new Key("kafka.bootstrap.servers", Type.STRING, "localhost:9092", "Kafka bootstrap servers");
+      Key.string("kafka.bootstrap.servers", "localhost:9092", "Kafka bootstrap servers");
   public static final Key TOPIC =
-      new Key(
-          "topic",
-          Type.STRING,
-          "trainwatch.telemetry",
-          "telemetry topic; records are keyed by run");
+      Key.string("topic", "trainwatch.telemetry", "telemetry topic; records are keyed by run");
   public static final Key DEAD_LETTER_TOPIC =
-      new Key(
+      Key.string(
           "dead.letter.topic",
-          Type.STRING,
           "trainwatch.dead-letter",
           "topic of rejected input (DeadLetter JSON)");
   public static final Key QUEUE_CAPACITY =
-      new Key(
+      Key.integer(
           "queue.capacity",
-          Type.INT,
-          "20000",
+          20000,
+          1,
           "records held in memory between the inputs and Kafka; HTTP answers 503 when full");
   public static final Key QUEUE_MAX_BYTES =
-      new Key(
+      Key.longInteger(
           "queue.max.bytes",
-          Type.LONG,
-          String.valueOf(64L << 20),
+          64L << 20,
+          1,
           "bytes of records held in memory between the inputs and Kafka (64 MiB); HTTP answers 503 when full");
   public static final Key SPOOL_DIR =
-      new Key(
+      Key.string(
           "spool.dir",
-          Type.STRING,
           "trainwatch-spool",
           "directory of the disk spool used while Kafka is unreachable");
   public static final Key SPOOL_SEGMENT_BYTES =
-      new Key(
-          "spool.segment.bytes",
-          Type.LONG,
-          String.valueOf(64L << 20),
-          "size at which the spool starts a new segment file");
+      Key.longInteger(
+          "spool.segment.bytes", 64L << 20, 1, "size at which the spool starts a new segment file");
   public static final Key SPOOL_MAX_BYTES =
-      new Key(
+      Key.longInteger(
           "spool.max.bytes",
-          Type.LONG,
-          String.valueOf(4L << 30),
+          4L << 30,
+          1,
           "spool size limit; beyond it new records are dropped and counted");
   public static final Key PROBE_INTERVAL_MS =
-      new Key(
+      Key.integer(
           "kafka.probe.interval.ms",
-          Type.INT,
-          "1000",
+          1000,
+          1,
           "how often an unreachable Kafka is probed before the spool is drained");
 
   public static final Key ALERTS_FEED =
-      new Key(
+      Key.bool(
           "alerts.feed",
-          Type.BOOLEAN,
-          "true",
+          true,
           "serve GET /v1/runs/{run}/alerts (long poll) from the alerts topic, so the training process "
               + "sees its run's alerts; a consumer reads the topic read_committed");
   public static final Key ALERTS_TOPIC =
-      new Key(
-          "alerts.topic",
-          Type.STRING,
-          "trainwatch.alerts",
-          "the topic the detection job writes alerts to");
+      Key.string(
+          "alerts.topic", "trainwatch.alerts", "the topic the detection job writes alerts to");
   public static final Key ALERTS_LOOKBACK_MS =
-      new Key(
+      Key.longInteger(
           "alerts.lookback.ms",
-          Type.LONG,
-          "86400000",
+          86400000L,
+          0,
           "at start-up, alerts this far back (24 h) are read, so the active alerts of runs already going are known");
   public static final Key ALERTS_MAX_RUNS =
-      new Key(
+      Key.integer(
           "alerts.max.runs",
-          Type.INT,
-          "10000",
+          10000,
+          1,
           "runs whose alerts are kept in memory (the least recently alerted beyond it are forgotten)");
   public static final Key ALERTS_MAX_WAIT_MS =
-      new Key(
+      Key.integer(
           "alerts.max.wait.ms",
-          Type.INT,
-          "25000",
+          25000,
+          1,
           "longest hold of a long poll (the client asks for 20 s); kept below http.idle.timeout.ms");
 
   public static final List<Key> KEYS =
@@ -257,7 +241,7 @@ public final class IngestConfig {
     for (Key k : KEYS) {
       String raw = values.get(k.name());
       if (raw != null) {
-        k.type().parse(k, raw); // fail at start-up, not at first use
+        k.parse(raw); // fail at start-up, not at first use
       }
     }
     if (getInt(ALERTS_MAX_WAIT_MS) >= getInt(HTTP_IDLE_TIMEOUT_MS)) {
@@ -359,15 +343,15 @@ public final class IngestConfig {
   }
 
   public int getInt(Key k) {
-    return (Integer) k.type().parse(k, require(k));
+    return (Integer) k.parse(require(k));
   }
 
   public long getLong(Key k) {
-    return (Long) k.type().parse(k, require(k));
+    return (Long) k.parse(require(k));
   }
 
   public boolean getBoolean(Key k) {
-    return (Boolean) k.type().parse(k, require(k));
+    return (Boolean) k.parse(require(k));
   }
 
   private String require(Key k) {

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class IngestConfigTest {
 
@@ -69,6 +71,41 @@ class IngestConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("http.port")
         .hasMessageContaining("Fix:");
+  }
+
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource({
+    "http.port, 70000, 'http.port: expected an integer in [-1, 65535], got ''70000''. Fix: set http.port to an integer in [-1, 65535] ('",
+    "http.threads, 0, 'http.threads: expected an integer in [1, 1024], got ''0''.'",
+    "http.ack.durable.ms, -5, 'http.ack.durable.ms: expected an integer >= 0, got ''-5''.'",
+    "queue.max.bytes, 0, 'queue.max.bytes: expected an integer >= 1, got ''0''.'",
+    "stdin, yes, 'stdin: expected true or false, got ''yes''.'"
+  })
+  void aValueOutsideItsDeclaredRangeFailsAtStartUpNamingTheKey(
+      String key, String value, String message) {
+    // before: http.threads=0 passed the config and failed inside HttpIntake with a stack trace
+    assertThatThrownBy(() -> IngestConfig.of(Map.of(key, value)))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith(message);
+    assertThatThrownBy(
+            () ->
+                IngestConfig.load(
+                    null,
+                    Map.of(IngestConfig.ENV_PREFIX + key.toUpperCase().replace('.', '_'), value),
+                    Map.of()))
+        .hasMessageStartingWith(message);
+  }
+
+  @Test
+  void everyDefaultIsWithinItsRange() {
+    IngestConfig c = IngestConfig.of(Map.of());
+    for (Key k : IngestConfig.KEYS) {
+      if (k.defaultValue() != null) {
+        assertThat(k.parse(k.defaultValue())).as(k.name()).isNotNull();
+      }
+    }
+    assertThat(c.getInt(IngestConfig.HTTP_PORT)).isEqualTo(8787);
+    assertThat(c.getLong(IngestConfig.SPOOL_MAX_BYTES)).isEqualTo(4L << 30);
   }
 
   @Test
