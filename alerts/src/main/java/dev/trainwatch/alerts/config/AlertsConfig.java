@@ -242,45 +242,23 @@ public record AlertsConfig(
   }
 
   public AlertsConfig withBootstrapServers(String bootstrap) {
-    return new AlertsConfig(
+    return with(
         new Kafka(
             bootstrap, kafka.topic(), kafka.groupId(), kafka.deadLetterTopic(), kafka.properties()),
         http,
-        state,
-        route,
-        inhibitRules,
-        silences,
-        retry,
-        receivers,
-        links,
-        tagLabels);
+        state);
   }
 
   public AlertsConfig withStateDir(Path dir) {
-    return new AlertsConfig(
-        kafka,
-        http,
-        new State(dir),
-        route,
-        inhibitRules,
-        silences,
-        retry,
-        receivers,
-        links,
-        tagLabels);
+    return with(kafka, http, new State(dir));
   }
 
   public AlertsConfig withHttpPort(int port) {
+    return with(kafka, http.withPort(port), state);
+  }
+
+  private AlertsConfig with(Kafka k, Http h, State s) {
     return new AlertsConfig(
-        kafka,
-        http.withPort(port),
-        state,
-        route,
-        inhibitRules,
-        silences,
-        retry,
-        receivers,
-        links,
-        tagLabels);
+        k, h, s, route, inhibitRules, silences, retry, receivers, links, tagLabels);
   }
 }

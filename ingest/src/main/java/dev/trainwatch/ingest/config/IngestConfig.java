@@ -373,21 +373,7 @@ public final class IngestConfig {
    * become {@code X}; the producer prefix wins on conflicts.
    */
   public Map<String, String> kafkaClientSettings() {
-    Map<String, String> common = new TreeMap<>();
-    Map<String, String> producer = new TreeMap<>();
-    values.forEach(
-        (k, v) -> {
-          if (k.startsWith(PRODUCER_PREFIX)) {
-            producer.put(k.substring(PRODUCER_PREFIX.length()), v);
-          } else if (k.startsWith(CONSUMER_PREFIX)) {
-            return; // the alerts consumer's own settings
-          } else if (k.startsWith(KAFKA_PREFIX)
-              && KEYS.stream().noneMatch(d -> d.name().equals(k) && !d.equals(BOOTSTRAP_SERVERS))) {
-            common.put(k.substring(KAFKA_PREFIX.length()), v);
-          }
-        });
-    common.putAll(producer);
-    return common;
+    return clientSettings(PRODUCER_PREFIX, CONSUMER_PREFIX);
   }
 
   /**
@@ -395,19 +381,24 @@ public final class IngestConfig {
    * {@code kafka.consumer.*} with the prefix removed; no producer setting.
    */
   public Map<String, String> kafkaConsumerSettings() {
+    return clientSettings(CONSUMER_PREFIX, PRODUCER_PREFIX);
+  }
+
+  /** Common {@code kafka.X} (not declared here, bootstrap aside), then {@code own} on top. */
+  private Map<String, String> clientSettings(String own, String other) {
     Map<String, String> common = new TreeMap<>();
-    Map<String, String> consumer = new TreeMap<>();
+    Map<String, String> specific = new TreeMap<>();
     values.forEach(
         (k, v) -> {
-          if (k.startsWith(CONSUMER_PREFIX)) {
-            consumer.put(k.substring(CONSUMER_PREFIX.length()), v);
-          } else if (!k.startsWith(PRODUCER_PREFIX)
+          if (k.startsWith(own)) {
+            specific.put(k.substring(own.length()), v);
+          } else if (!k.startsWith(other)
               && k.startsWith(KAFKA_PREFIX)
               && KEYS.stream().noneMatch(d -> d.name().equals(k) && !d.equals(BOOTSTRAP_SERVERS))) {
             common.put(k.substring(KAFKA_PREFIX.length()), v);
           }
         });
-    common.putAll(consumer);
+    common.putAll(specific);
     return common;
   }
 }
