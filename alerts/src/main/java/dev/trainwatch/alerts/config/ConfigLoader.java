@@ -215,8 +215,11 @@ public final class ConfigLoader {
       }
     }
     if (e instanceof UnrecognizedPropertyException u) {
-      return new ConfigException(
-          path, "unknown key; expected one of " + sorted(u.getKnownPropertyIds()));
+      List<Object> known = new java.util.ArrayList<>(u.getKnownPropertyIds());
+      if (Receiver.class.isAssignableFrom(u.getReferringClass())) {
+        known.add("type"); // read by the type resolver, so not among the record's properties
+      }
+      return new ConfigException(path, "unknown key; expected one of " + sorted(known));
     }
     if (e instanceof InvalidTypeIdException t) {
       String types =

@@ -206,7 +206,7 @@ class ConfigLoaderTest {
             "receivers[0].type: is required; one of [alertmanager, file, slack, stdout, webhook]"),
         arguments(
             top + "receivers: [{name: a, type: stdout, timeout: 1s}]\n",
-            "receivers[0].timeout: unknown key; expected one of [name, send_resolved]"),
+            "receivers[0].timeout: unknown key; expected one of [name, send_resolved, type]"),
         arguments(
             top + "receivers: [{name: a, type: alertmanager, url: 'http://x', mode: both}]\n",
             "receivers[0].mode: must be one of [trainwatch, alertmanager], got 'both'"),
