@@ -58,6 +58,16 @@ public sealed interface Receiver {
     String hmacSecret();
 
     Map<String, String> headers();
+
+    /** The secret-bearing fields for {@code toString}: which are set, never their values. */
+    static String secrets(Http r) {
+      return ", bearerToken="
+          + (r.bearerToken() == null ? "none" : "<redacted>")
+          + ", hmacSecret="
+          + (r.hmacSecret() == null ? "none" : "<redacted>")
+          + ", headers="
+          + r.headers().keySet();
+    }
   }
 
   /** Alertmanager's webhook payload, {@code "version": "4"}. */
@@ -79,6 +89,23 @@ public sealed interface Receiver {
       maxAlerts = checkedMaxAlerts(maxAlerts);
       headers = copied(headers);
     }
+
+    /** Secrets and header values are redacted: a receiver may be logged, its token must not be. */
+    @Override
+    public String toString() {
+      return "Webhook[name="
+          + name
+          + ", url="
+          + url
+          + ", timeout="
+          + timeout
+          + ", sendResolved="
+          + sendResolved
+          + ", maxAlerts="
+          + maxAlerts
+          + Http.secrets(this)
+          + "]";
+    }
   }
 
   /** A Slack incoming-webhook message (text + attachments). */
@@ -99,6 +126,23 @@ public sealed interface Receiver {
       sendResolved = sendResolved == null || sendResolved;
       maxAlerts = checkedMaxAlerts(maxAlerts);
       headers = copied(headers);
+    }
+
+    /** Secrets and header values are redacted: a receiver may be logged, its token must not be. */
+    @Override
+    public String toString() {
+      return "Slack[name="
+          + name
+          + ", url="
+          + url
+          + ", timeout="
+          + timeout
+          + ", sendResolved="
+          + sendResolved
+          + ", maxAlerts="
+          + maxAlerts
+          + Http.secrets(this)
+          + "]";
     }
   }
 
@@ -134,6 +178,25 @@ public sealed interface Receiver {
       if (resendInterval.toMillis() < 100) {
         throw new ConfigException("resend_interval", "must be at least 100ms");
       }
+    }
+
+    /** Secrets and header values are redacted: a receiver may be logged, its token must not be. */
+    @Override
+    public String toString() {
+      return "Alertmanager[name="
+          + name
+          + ", url="
+          + url
+          + ", timeout="
+          + timeout
+          + ", sendResolved="
+          + sendResolved
+          + ", mode="
+          + mode
+          + ", resendInterval="
+          + resendInterval
+          + Http.secrets(this)
+          + "]";
     }
 
     @Override

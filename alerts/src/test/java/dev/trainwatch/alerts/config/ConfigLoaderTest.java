@@ -258,6 +258,22 @@ class ConfigLoaderTest {
     assertThat(slack.bearerToken()).isEqualTo("from-env");
     assertThat(slack.hmacSecret()).isEqualTo("from-file");
     assertThat(c.state().dir()).isEqualTo(Path.of("/var/lib/alerts"));
+    assertThat(slack.toString())
+        .doesNotContain("from-env", "from-file")
+        .contains("bearerToken=<redacted>", "hmacSecret=<redacted>", "url=https://x");
+  }
+
+  @Test
+  void receiversNeverPrintTheirSecrets() {
+    AlertsConfig c =
+        ConfigLoader.parse(
+            "route: {receiver: w}\nreceivers: [{name: w, type: webhook, url: 'http://x', "
+                + "bearer_token: s3cret, headers: {X-Api-Key: k3y}}, "
+                + "{name: am, type: alertmanager, url: 'http://am', hmac_secret: h4c}]\n",
+            Map.of());
+    assertThat(c.receivers().values())
+        .allSatisfy(r -> assertThat(r.toString()).doesNotContain("s3cret", "k3y", "h4c"));
+    assertThat(c.receivers().get("w").toString()).contains("headers=[X-Api-Key]");
   }
 
   @Test
