@@ -10,6 +10,7 @@ import dev.trainwatch.alerts.metrics.AlertsMetrics;
 import dev.trainwatch.alerts.model.Alert;
 import dev.trainwatch.alerts.model.AlertLinks;
 import dev.trainwatch.alerts.nflog.Journal;
+import dev.trainwatch.alerts.nflog.NflogEntry;
 import dev.trainwatch.alerts.nflog.NotificationLog;
 import dev.trainwatch.alerts.notify.Backoff;
 import dev.trainwatch.alerts.notify.NotificationPipeline;
@@ -21,6 +22,7 @@ import dev.trainwatch.alerts.silence.Silences;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,6 +32,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.DoubleSupplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
@@ -117,8 +121,7 @@ public final class AlertsService implements AutoCloseable {
                 .send(new ProducerRecord<>(dlTopic, d.run(), d.toJson()))
                 .get(30, TimeUnit.SECONDS);
     AlertLinks links = new AlertLinks(c.links());
-    java.util.concurrent.atomic.AtomicReference<List<Dispatcher.AlertStatus>> view =
-        new java.util.concurrent.atomic.AtomicReference<>(List.of());
+    AtomicReference<List<Dispatcher.AlertStatus>> view = new AtomicReference<>(List.of());
     this.api = new ApiServer(c.http(), silences, view::get, links, metrics, clock, this::healthy);
     Map<String, Notifier> notifiers = new LinkedHashMap<>();
     c.receivers()
@@ -162,8 +165,8 @@ public final class AlertsService implements AutoCloseable {
   /** Current state for journal compaction; called on the dispatch thread. */
   private static Journal.Snapshot snapshot(Dispatcher d, NotificationLog nflog, Silences silences) {
     // a log entry outlives its group by a day: enough for any redelivery to find it
-    nflog.gc(d.groupKeys(), java.time.Instant.now(), Duration.ofDays(1));
-    Map<String, dev.trainwatch.alerts.nflog.NflogEntry> log = new LinkedHashMap<>();
+    nflog.gc(d.groupKeys(), Instant.now(), Duration.ofDays(1));
+    Map<String, NflogEntry> log = new LinkedHashMap<>();
     nflog.all().forEach(e -> log.put(e.key(), e));
     Map<String, Silence> sil = new LinkedHashMap<>();
     silences.all().stream()
@@ -221,8 +224,7 @@ public final class AlertsService implements AutoCloseable {
     private InstantSource clock = InstantSource.system();
     private PrintStream stdout = System.out;
     private RetryStage.Sleeper sleeper = d -> Thread.sleep(d.toMillis());
-    private java.util.function.DoubleSupplier random =
-        () -> ThreadLocalRandom.current().nextDouble();
+    private DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
     private HttpClient httpClient =
         HttpClient.newBuilder()
             // HTTP/1.1: an h2c upgrade attempt on every plain-http request only costs time here

@@ -21,11 +21,15 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,7 +60,7 @@ final class DispatchLoop implements Runnable {
   private final ExecutorService delivery;
   private final InstantSource clock;
   private final AlertsMetrics metrics;
-  private final java.util.function.Supplier<Journal.Snapshot> snapshot;
+  private final Supplier<Journal.Snapshot> snapshot;
   private final AlertmanagerResender resender;
   private final java.util.function.Consumer<List<Dispatcher.AlertStatus>> publish;
 
@@ -85,7 +89,7 @@ final class DispatchLoop implements Runnable {
       ExecutorService delivery,
       InstantSource clock,
       AlertsMetrics metrics,
-      java.util.function.Supplier<Journal.Snapshot> snapshot,
+      Supplier<Journal.Snapshot> snapshot,
       AlertmanagerResender resender,
       java.util.function.Consumer<List<Dispatcher.AlertStatus>> publish) {
     this.publish = publish;
@@ -145,9 +149,9 @@ final class DispatchLoop implements Runnable {
         groups = dispatcher.groupCount();
         try {
           commit(false);
-        } catch (org.apache.kafka.common.errors.WakeupException e) {
+        } catch (WakeupException e) {
           throw e;
-        } catch (org.apache.kafka.common.KafkaException e) {
+        } catch (KafkaException e) {
           // a rebalance or a slow broker: the offsets stay pending and go with the next commit
           LOG.warn("offset commit failed, will retry: {}", e.toString());
         }
@@ -155,7 +159,7 @@ final class DispatchLoop implements Runnable {
           journal.compact(snapshot);
         }
       }
-    } catch (org.apache.kafka.common.errors.WakeupException e) {
+    } catch (WakeupException e) {
       // close() woke us up
     } catch (RuntimeException e) {
       LOG.error("dispatch loop failed; offsets of unsettled alerts stay uncommitted", e);
@@ -173,7 +177,7 @@ final class DispatchLoop implements Runnable {
   private void shutDown() {
     delivery.shutdownNow();
     try {
-      if (!delivery.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+      if (!delivery.awaitTermination(10, TimeUnit.SECONDS)) {
         LOG.warn("deliveries still running after 10 s; their offsets stay uncommitted");
       }
     } catch (InterruptedException e) {

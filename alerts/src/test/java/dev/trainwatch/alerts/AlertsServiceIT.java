@@ -13,6 +13,9 @@ import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.Family;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -249,7 +252,7 @@ class AlertsServiceIT {
   void demoConfigPrintsAndAppendsEachNotificationAndCreatesTheDeadLetterTopic() throws Exception {
     kafka.createTopics(Map.of("trainwatch.alerts", 2));
     Path file = dir.resolve("demo.jsonl");
-    var printed = new java.io.ByteArrayOutputStream();
+    var printed = new ByteArrayOutputStream();
     AlertsConfig demo =
         ConfigLoader.demo(kafka.bootstrapServers(), dir.resolve("demo-state"), file);
     produce(
@@ -257,10 +260,10 @@ class AlertsServiceIT {
         List.of(Fixtures.critical("demo-run", Family.INSTABILITY, "loss_spike", 7)));
     try (AlertsService svc =
         AlertsService.builder(demo)
-            .stdout(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8))
+            .stdout(new PrintStream(printed, true, StandardCharsets.UTF_8))
             .start()) {
       await(Duration.ofSeconds(20), () -> Files.exists(file) && printed.size() > 0, "demo output");
-      assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8))
+      assertThat(printed.toString(StandardCharsets.UTF_8))
           .contains("[FIRING:1] console {family=instability, run=demo-run}")
           .contains("critical loss_spike run=demo-run step=7");
       assertThat(Files.readAllLines(file)).hasSize(1);

@@ -2,6 +2,7 @@ package dev.trainwatch.alerts;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -65,7 +66,7 @@ final class AlertsServiceProcess implements AutoCloseable {
   private static boolean fail(Path log) {
     try {
       throw new AssertionError("alerts service exited:\n" + Files.readString(log));
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new AssertionError("alerts service exited", e);
     }
   }

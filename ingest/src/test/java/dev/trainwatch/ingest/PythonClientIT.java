@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.ingest.config.IngestConfig;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -90,8 +91,7 @@ class PythonClientIT {
   }
 
   /** The shaded sidecar jar in a JVM of its own, on any free port; {@code extra}: more options. */
-  static Process startJar(String bootstrap, Path spool, List<String> extra)
-      throws java.io.IOException {
+  static Process startJar(String bootstrap, Path spool, List<String> extra) throws IOException {
     Path jar = Path.of(System.getProperty("trainwatch.ingest.jar", "target/trainwatch-ingest.jar"));
     assertThat(jar).exists();
     List<String> cmd =
@@ -131,7 +131,7 @@ class PythonClientIT {
                                 while (r.readLine() != null) {
                                   // discard
                                 }
-                              } catch (java.io.IOException ignored) {
+                              } catch (IOException ignored) {
                                 // process ended
                               }
                             });
@@ -140,7 +140,7 @@ class PythonClientIT {
                     return found;
                   }
                 }
-              } catch (java.io.IOException e) {
+              } catch (IOException e) {
                 return null;
               }
               return null;

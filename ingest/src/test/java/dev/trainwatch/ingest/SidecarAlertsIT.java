@@ -8,6 +8,8 @@ import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -216,8 +218,7 @@ class SidecarAlertsIT {
               .redirectErrorStream(true)
               .start();
       var out =
-          new java.io.BufferedReader(
-              new java.io.InputStreamReader(py.getInputStream(), StandardCharsets.UTF_8));
+          new BufferedReader(new InputStreamReader(py.getInputStream(), StandardCharsets.UTF_8));
       assertThat(out.readLine()).isEqualTo("polling");
       Thread.sleep(1500);
       AlertEvent nan =

@@ -1,6 +1,7 @@
 package dev.trainwatch.alerts.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import dev.trainwatch.alerts.api.AlertmanagerShapes.AlertStatusBody;
 import dev.trainwatch.alerts.api.AlertmanagerShapes.ClusterStatus;
 import dev.trainwatch.alerts.api.AlertmanagerShapes.ConfigBody;
@@ -25,6 +26,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -198,7 +200,7 @@ final class AlertmanagerApi {
     PostableSilence p;
     try {
       p = JSON.readValue(body, PostableSilence.class);
-    } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+    } catch (MismatchedInputException e) {
       throw new IllegalArgumentException(
           "body must be a JSON silence object: " + e.getOriginalMessage());
     }
@@ -248,7 +250,7 @@ final class AlertmanagerApi {
 
   private static Instant time(String field, String text) {
     try {
-      return java.time.OffsetDateTime.parse(text).toInstant();
+      return OffsetDateTime.parse(text).toInstant();
     } catch (DateTimeParseException e) {
       throw new IllegalArgumentException(field + ": must be RFC 3339, e.g. 2026-01-01T00:00:00Z");
     }

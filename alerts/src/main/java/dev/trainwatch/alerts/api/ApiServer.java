@@ -1,5 +1,6 @@
 package dev.trainwatch.alerts.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trainwatch.alerts.config.AlertsConfig.Http;
@@ -11,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -106,7 +108,7 @@ public final class ApiServer implements AutoCloseable {
     static Reply of(int status, Object body) {
       try {
         return new Reply(status, "application/json", JSON.writeValueAsString(body));
-      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      } catch (JsonProcessingException e) {
         throw new IllegalStateException("cannot write " + body.getClass().getSimpleName(), e);
       }
     }
@@ -169,7 +171,7 @@ public final class ApiServer implements AutoCloseable {
                             + http.requestTimeout().toMillis()
                             + " ms"));
               } else if (String.valueOf(cause.getMessage())
-                  .toLowerCase(java.util.Locale.ROOT)
+                  .toLowerCase(Locale.ROOT)
                   .contains("max size")) {
                 reply(
                     response,

@@ -1,5 +1,7 @@
 package dev.trainwatch.alerts.config;
 
+import java.time.Duration;
+
 /**
  * A configuration error; the message starts with the offending key, e.g. {@code route.group_wait}.
  * Thrown from a record's compact constructor, the key is relative to that record ({@code url});
@@ -39,7 +41,7 @@ public final class ConfigException extends RuntimeException {
     return v;
   }
 
-  static java.time.Duration positive(String key, java.time.Duration d) {
+  static Duration positive(String key, Duration d) {
     if (d.isZero() || d.isNegative()) {
       throw new ConfigException(key, "must be positive");
     }

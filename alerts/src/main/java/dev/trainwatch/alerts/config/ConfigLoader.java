@@ -1,5 +1,6 @@
 package dev.trainwatch.alerts.config;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationContext;
@@ -23,9 +24,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Function;
@@ -215,7 +218,7 @@ public final class ConfigLoader {
       }
     }
     if (e instanceof UnrecognizedPropertyException u) {
-      List<Object> known = new java.util.ArrayList<>(u.getKnownPropertyIds());
+      List<Object> known = new ArrayList<>(u.getKnownPropertyIds());
       if (Receiver.class.isAssignableFrom(u.getReferringClass())) {
         known.add("type"); // read by the type resolver, so not among the record's properties
       }
@@ -224,10 +227,7 @@ public final class ConfigLoader {
     if (e instanceof InvalidTypeIdException t) {
       String types =
           sorted(
-              Arrays.stream(
-                      Receiver.class
-                          .getAnnotation(com.fasterxml.jackson.annotation.JsonSubTypes.class)
-                          .value())
+              Arrays.stream(Receiver.class.getAnnotation(JsonSubTypes.class).value())
                   .map(s -> s.name())
                   .toList());
       return new ConfigException(
@@ -239,7 +239,7 @@ public final class ConfigLoader {
     if (e instanceof InvalidFormatException f && f.getTargetType().isEnum()) {
       String values =
           Arrays.stream(f.getTargetType().getEnumConstants())
-              .map(c -> ((Enum<?>) c).name().toLowerCase(java.util.Locale.ROOT))
+              .map(c -> ((Enum<?>) c).name().toLowerCase(Locale.ROOT))
               .collect(Collectors.joining(", ", "[", "]"));
       return new ConfigException(path, "must be one of " + values + ", got '" + f.getValue() + "'");
     }

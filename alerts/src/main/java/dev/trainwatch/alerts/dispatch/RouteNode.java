@@ -5,6 +5,7 @@ import dev.trainwatch.alerts.model.Matcher;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
@@ -63,7 +64,7 @@ public record RouteNode(String id, Route route, List<RouteNode> children) {
   }
 
   public Map<String, String> groupLabels(Map<String, String> labels) {
-    Map<String, String> out = new java.util.TreeMap<>();
+    Map<String, String> out = new TreeMap<>();
     for (String l : route.groupBy()) {
       String v = labels.get(l);
       if (v != null) {

@@ -3,6 +3,7 @@ package dev.trainwatch.alerts.inhibit;
 import dev.trainwatch.alerts.config.AlertsConfig.InhibitRule;
 import dev.trainwatch.alerts.model.Alert;
 import dev.trainwatch.alerts.model.Matcher;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
@@ -31,7 +32,7 @@ public final class Inhibitor {
   }
 
   private List<String> inhibitedBy(Alert target, Collection<Alert> all, boolean first) {
-    List<String> out = new java.util.ArrayList<>();
+    List<String> out = new ArrayList<>();
     for (InhibitRule r : rules) {
       if (!Matcher.all(r.target(), target.labels())) {
         continue;

@@ -1,6 +1,9 @@
 package dev.trainwatch.alerts.model;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trainwatch.wire.AlertEvent;
+import dev.trainwatch.wire.Status;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -97,7 +100,7 @@ public record Alert(
       ann.put("evidence", evidenceJson(e.evidence()));
     }
     ann.put(TRAINWATCH_ID, e.fingerprint());
-    boolean resolving = e.status() == dev.trainwatch.wire.Status.RESOLVED;
+    boolean resolving = e.status() == Status.RESOLVED;
     if (resolving && previous != null) {
       labels = new LinkedHashMap<>(previous.labels()); // the identity being resolved
     }
@@ -133,8 +136,7 @@ public record Alert(
     return new Alert(null, source, labels, ann, startsMs, ends, step);
   }
 
-  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
-      new com.fasterxml.jackson.databind.ObjectMapper();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Evidence as a JSON object string (annotations are strings); NaN and infinities as text. */
   private static String evidenceJson(Map<String, Object> evidence) {
@@ -143,7 +145,7 @@ public record Alert(
         (k, v) -> safe.put(k, v instanceof Double d && !Double.isFinite(d) ? d.toString() : v));
     try {
       return JSON.writeValueAsString(safe);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
+    } catch (JsonProcessingException ex) {
       return evidence.toString();
     }
   }

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The local append-only journal of the alerts service: alert state, the notification log and API
@@ -106,7 +107,7 @@ public final class Journal implements AutoCloseable {
    * their in-memory state before appending, so an item is either in the snapshot or appended to the
    * new file afterwards (possibly both: replay keeps the last line, so that is harmless).
    */
-  public synchronized void compact(java.util.function.Supplier<Snapshot> current) {
+  public synchronized void compact(Supplier<Snapshot> current) {
     try {
       writeSnapshot(file, current.get());
       out.close();

@@ -7,6 +7,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.time.InstantSource;
 import java.util.function.Function;
 
 /**
@@ -22,18 +23,18 @@ public final class HttpNotifier implements Notifier {
   private final Receiver.Http receiver;
   private final HttpClient client;
   private final Function<Notification, byte[]> format;
-  private final java.time.InstantSource clock;
+  private final InstantSource clock;
 
   public HttpNotifier(
       Receiver.Http receiver, HttpClient client, Function<Notification, byte[]> format) {
-    this(receiver, client, format, java.time.InstantSource.system());
+    this(receiver, client, format, InstantSource.system());
   }
 
   public HttpNotifier(
       Receiver.Http receiver,
       HttpClient client,
       Function<Notification, byte[]> format,
-      java.time.InstantSource clock) {
+      InstantSource clock) {
     this.receiver = receiver;
     this.client = client;
     this.format = format;

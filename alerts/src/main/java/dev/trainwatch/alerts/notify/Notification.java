@@ -5,6 +5,7 @@ import dev.trainwatch.alerts.model.AlertLinks;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -74,7 +75,7 @@ public record Notification(
   public String summaryLine() {
     String first = alerts.isEmpty() ? "" : alerts.get(0).annotations().getOrDefault("summary", "");
     return "["
-        + status().toUpperCase(java.util.Locale.ROOT)
+        + status().toUpperCase(Locale.ROOT)
         + ":"
         + (status().equals("firing") ? firingCount() : alerts.size())
         + "] "

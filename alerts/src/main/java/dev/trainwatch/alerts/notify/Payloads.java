@@ -1,10 +1,13 @@
 package dev.trainwatch.alerts.notify;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.trainwatch.alerts.config.Receiver;
 import dev.trainwatch.alerts.model.Alert;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -87,18 +90,15 @@ public final class Payloads {
 
   /**
    * Alertmanager API v2 postable alerts. A firing alert carries {@code endsAt} = now + {@value
-   * dev.trainwatch.alerts.config.Receiver.Alertmanager#ENDS_AT_INTERVALS} x {@code resendInterval},
-   * so it stays active while it is re-sent and expires on its own if trainwatch goes away (without
-   * endsAt, Alertmanager would resolve it after its resolve_timeout, 5 min by default, while it
-   * still fires). A resolved alert carries the time it resolved, never later than now: Alertmanager
-   * resolves it at once.
+   * Receiver.Alertmanager#ENDS_AT_INTERVALS} x {@code resendInterval}, so it stays active while it
+   * is re-sent and expires on its own if trainwatch goes away (without endsAt, Alertmanager would
+   * resolve it after its resolve_timeout, 5 min by default, while it still fires). A resolved alert
+   * carries the time it resolved, never later than now: Alertmanager resolves it at once.
    */
-  public static byte[] alertmanagerV2(Notification n, java.time.Duration resendInterval) {
+  public static byte[] alertmanagerV2(Notification n, Duration resendInterval) {
     ArrayNode arr = JSON.createArrayNode();
     long nowMs = n.now().toEpochMilli();
-    long aheadMs =
-        dev.trainwatch.alerts.config.Receiver.Alertmanager.ENDS_AT_INTERVALS
-            * resendInterval.toMillis();
+    long aheadMs = Receiver.Alertmanager.ENDS_AT_INTERVALS * resendInterval.toMillis();
     for (Alert a : n.alerts()) {
       ObjectNode o = arr.addObject();
       o.set("labels", map(a.labels()));
@@ -120,7 +120,7 @@ public final class Payloads {
     return o;
   }
 
-  private static byte[] bytes(com.fasterxml.jackson.databind.JsonNode n) {
+  private static byte[] bytes(JsonNode n) {
     return n.toString().getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -14,6 +14,7 @@ import dev.trainwatch.alerts.model.Alert;
 import dev.trainwatch.alerts.model.AlertLinks;
 import dev.trainwatch.alerts.silence.Silences;
 import dev.trainwatch.wire.Family;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -277,7 +278,7 @@ class ApiServerTest {
             status = new String(in.readNBytes(12), StandardCharsets.US_ASCII);
           }
         }
-      } catch (java.io.IOException closedByServer) {
+      } catch (IOException closedByServer) {
         // the server answered and closed while we were still writing
       }
       if (status == null) {

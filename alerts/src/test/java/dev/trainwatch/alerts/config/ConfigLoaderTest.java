@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -65,7 +66,7 @@ class ConfigLoaderTest {
   void apiCredentialsComeFromEnvOrFileAndHalfABasicAuthIsAnError(
       @org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
     Path token = tmp.resolve("token");
-    java.nio.file.Files.writeString(token, "tok-from-file\n");
+    Files.writeString(token, "tok-from-file\n");
     AlertsConfig c =
         ConfigLoader.parse(
             MINIMAL + "http: {auth: {bearer_token_file: '" + token + "'}}\n", Map.of());
@@ -246,7 +247,7 @@ class ConfigLoaderTest {
   void receiverSecretsComeFromEnvOrFileAndStateDirFromEnv(
       @org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
     Path secret = tmp.resolve("hmac");
-    java.nio.file.Files.writeString(secret, "from-file\n");
+    Files.writeString(secret, "from-file\n");
     AlertsConfig c =
         ConfigLoader.parse(
             "route: {receiver: a}\nreceivers: [{name: a, type: slack, url: 'https://x', "

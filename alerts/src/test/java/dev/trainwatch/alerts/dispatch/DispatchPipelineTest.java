@@ -30,8 +30,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -102,7 +105,7 @@ class DispatchPipelineTest {
             InstantSource.fixed(START),
             d -> {},
             metrics);
-    Map<String, Receiver> receivers = new java.util.LinkedHashMap<>(c.receivers());
+    Map<String, Receiver> receivers = new LinkedHashMap<>(c.receivers());
     receivers.put(
         "forward",
         new Receiver.Alertmanager(
@@ -389,11 +392,10 @@ class DispatchPipelineTest {
     List<Alert> again = dispatcher.stillFiring("r", gk -> sentFiring(gk), START.plusSeconds(60));
 
     assertThat(again).extracting(x -> x.label("alertname")).containsExactly("grad_norm");
-    assertThat(dispatcher.stillFiring("forward", gk -> java.util.Set.of(), START.plusSeconds(60)))
-        .hasSize(2);
+    assertThat(dispatcher.stillFiring("forward", gk -> Set.of(), START.plusSeconds(60))).hasSize(2);
   }
 
-  private java.util.Set<String> sentFiring(String groupKey) {
+  private Set<String> sentFiring(String groupKey) {
     return sent.stream()
         .filter(n -> n.groupKey().equals(groupKey))
         .reduce((x, y) -> y)
@@ -402,8 +404,8 @@ class DispatchPipelineTest {
                 n.alerts().stream()
                     .filter(x -> !x.resolved())
                     .map(Alert::fingerprint)
-                    .collect(java.util.stream.Collectors.toSet()))
-        .orElse(java.util.Set.of());
+                    .collect(Collectors.toSet()))
+        .orElse(Set.of());
   }
 
   @Test

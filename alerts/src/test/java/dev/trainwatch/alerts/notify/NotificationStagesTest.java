@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -86,7 +87,7 @@ class NotificationStagesTest {
   }
 
   private void logged(Alert... firing) {
-    Set<String> hashes = new java.util.TreeSet<>();
+    Set<String> hashes = new TreeSet<>();
     for (Alert a : firing) {
       hashes.add(a.labelsHash());
     }

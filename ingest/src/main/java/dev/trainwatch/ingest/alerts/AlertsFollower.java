@@ -15,6 +15,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -86,7 +87,7 @@ public final class AlertsFollower implements Runnable, AutoCloseable {
       List<PartitionInfo> parts;
       try {
         parts = consumer.partitionsFor(topic, Duration.ofSeconds(5));
-      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      } catch (TimeoutException e) {
         parts = List.of();
       }
       if (parts != null && !parts.isEmpty()) {

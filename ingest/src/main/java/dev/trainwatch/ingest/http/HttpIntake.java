@@ -8,6 +8,7 @@ import dev.trainwatch.ingest.pipeline.Ticket;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
@@ -146,7 +148,7 @@ public final class HttpIntake implements AutoCloseable {
    */
   @FunctionalInterface
   public interface AsyncRoute {
-    java.util.concurrent.CompletableFuture<Reply> handle(Call call);
+    CompletableFuture<Reply> handle(Call call);
   }
 
   /**
@@ -173,8 +175,7 @@ public final class HttpIntake implements AutoCloseable {
             params = new LinkedHashMap<>();
           }
           params.put(
-              s.substring(1, s.length() - 1),
-              java.net.URLDecoder.decode(parts[i], StandardCharsets.UTF_8));
+              s.substring(1, s.length() - 1), URLDecoder.decode(parts[i], StandardCharsets.UTF_8));
         } else if (!s.equals(parts[i])) {
           return null;
         }
@@ -417,7 +418,7 @@ public final class HttpIntake implements AutoCloseable {
   }
 
   private void runAsync(Pattern route, Call call, Response response, Callback callback) {
-    java.util.concurrent.CompletableFuture<Reply> f;
+    CompletableFuture<Reply> f;
     try {
       f = route.async().handle(call);
     } catch (RuntimeException e) {

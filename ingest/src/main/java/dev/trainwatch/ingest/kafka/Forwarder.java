@@ -8,6 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -70,14 +73,14 @@ public final class Forwarder implements Runnable {
 
   private volatile String refusal;
   private long nextSpoolRetryMs;
-  private final java.util.concurrent.ExecutorService prober =
-      java.util.concurrent.Executors.newSingleThreadExecutor(
+  private final ExecutorService prober =
+      Executors.newSingleThreadExecutor(
           r -> {
             Thread t = new Thread(r, "ingest-kafka-probe");
             t.setDaemon(true);
             return t;
           });
-  private java.util.concurrent.Future<Boolean> probe;
+  private Future<Boolean> probe;
 
   /** {@code kafkaReachable} is a cheap, bounded probe (e.g. Admin describeCluster). */
   public Forwarder(

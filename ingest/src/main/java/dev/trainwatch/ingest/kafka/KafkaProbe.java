@@ -1,5 +1,6 @@
 package dev.trainwatch.ingest.kafka;
 
+import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -50,6 +51,6 @@ public final class KafkaProbe implements BooleanSupplier, AutoCloseable {
 
   @Override
   public void close() {
-    admin.close(java.time.Duration.ofSeconds(2));
+    admin.close(Duration.ofSeconds(2));
   }
 }

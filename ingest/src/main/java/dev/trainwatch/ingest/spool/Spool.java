@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An append-only, segmented disk queue of Kafka records, used while Kafka is unreachable and
@@ -46,7 +48,7 @@ public final class Spool implements AutoCloseable {
   private long headOffset;
   private long entries;
   private boolean headWriteFailing;
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Spool.class);
+  private static final Logger LOG = LoggerFactory.getLogger(Spool.class);
 
   public Spool(Path dir, long segmentBytes, long maxBytes) throws IOException {
     this.dir = Files.createDirectories(dir);

@@ -6,6 +6,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 
 /**
  * Where the tail stopped: the file's identity (inode) and the byte offset just after the last
@@ -45,8 +46,7 @@ public record Checkpoint(String fileId, long offset) {
     try {
       return String.valueOf(Files.getAttribute(p, "unix:ino"));
     } catch (UnsupportedOperationException | IllegalArgumentException e) {
-      Object key =
-          Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+      Object key = Files.readAttributes(p, BasicFileAttributes.class).fileKey();
       return key == null ? "unknown" : key.toString().replace(' ', '_');
     }
   }

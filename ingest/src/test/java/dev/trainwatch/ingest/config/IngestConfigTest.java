@@ -111,7 +111,7 @@ class IngestConfigTest {
   @Test
   void anUnknownKeyFromTheFileOrTheEnvironmentIsNamed() throws Exception {
     Path f = dir.resolve("ingest.properties");
-    java.nio.file.Files.writeString(f, "htp.port=9000\n");
+    Files.writeString(f, "htp.port=9000\n");
     assertThatThrownBy(() -> IngestConfig.load(f, Map.of(), Map.of()))
         .isInstanceOf(ConfigException.class)
         .hasMessageStartingWith("htp.port: unknown key. Fix: use one of [http.bind, http.port");

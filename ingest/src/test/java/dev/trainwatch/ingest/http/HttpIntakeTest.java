@@ -10,16 +10,21 @@ import dev.trainwatch.ingest.pipeline.Outgoing;
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.Golden;
 import dev.trainwatch.wire.TelemetryParser;
+import java.io.ByteArrayInputStream;
 import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -57,7 +62,7 @@ class HttpIntakeTest {
             "tel",
             "dlq",
             metrics,
-            InstantSource.fixed(java.time.Instant.ofEpochMilli(42)));
+            InstantSource.fixed(Instant.ofEpochMilli(42)));
     http =
         new HttpIntake("127.0.0.1", 0, token, maxBody, durableAckMs, intake, metrics, () -> false);
   }
@@ -239,16 +244,16 @@ class HttpIntakeTest {
             metrics,
             () -> false,
             () -> null);
-    List<java.net.Socket> slow = new java.util.ArrayList<>();
+    List<Socket> slow = new ArrayList<>();
     try {
       for (int i = 0; i < 40; i++) { // 20 trickling headers, 20 announcing a body they never send
-        java.net.Socket s = new java.net.Socket("127.0.0.1", http.port());
+        Socket s = new Socket("127.0.0.1", http.port());
         s.getOutputStream()
             .write(
                 (i % 2 == 0
                         ? "POST /v1/records HTTP/1.1\r\nHost: x\r\nX-Slow: "
                         : "POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"run\"")
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    .getBytes(StandardCharsets.US_ASCII));
         s.getOutputStream().flush();
         slow.add(s);
       }
@@ -261,14 +266,13 @@ class HttpIntakeTest {
       assertThat(h.statusCode()).isEqualTo(200);
       assertThat(post("{\"run\":\"a\",\"step\":1}", null).statusCode()).isEqualTo(202);
       // a body that never completes is answered 408 at http.request.timeout.ms
-      java.net.Socket stalled = slow.get(1);
+      Socket stalled = slow.get(1);
       stalled.setSoTimeout(5_000);
       String answer =
-          new String(
-              stalled.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII);
+          new String(stalled.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
       assertThat(answer).isEqualTo("HTTP/1.1 408");
     } finally {
-      for (java.net.Socket s : slow) {
+      for (Socket s : slow) {
         s.close();
       }
     }
@@ -279,7 +283,7 @@ class HttpIntakeTest {
                 .timeout(Duration.ofSeconds(10))
                 .POST(
                     HttpRequest.BodyPublishers.ofInputStream(
-                        () -> new java.io.ByteArrayInputStream(new byte[3 << 20])))
+                        () -> new ByteArrayInputStream(new byte[3 << 20])))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(big.statusCode()).isEqualTo(413);
@@ -319,8 +323,7 @@ class HttpIntakeTest {
     metrics = new IngestMetrics();
     Intake intake =
         new Intake(TelemetryParser.DEFAULT, queue, "tel", "dlq", metrics, InstantSource.system());
-    java.util.concurrent.atomic.AtomicReference<String> refusal =
-        new java.util.concurrent.atomic.AtomicReference<>("spool full");
+    AtomicReference<String> refusal = new AtomicReference<>("spool full");
     http =
         new HttpIntake(
             HttpIntake.Settings.of("127.0.0.1", 0, null, 1 << 20, 0),

@@ -3,6 +3,7 @@ package dev.trainwatch.ingest.spool;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trainwatch.ingest.pipeline.Outgoing;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -83,7 +84,7 @@ class SpoolTest {
     }
     try (FileChannel ch =
         FileChannel.open(seg, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
-      ch.write(java.nio.ByteBuffer.wrap(new byte[] {0, 0, 0, 50, 1, 2})); // half a header
+      ch.write(ByteBuffer.wrap(new byte[] {0, 0, 0, 50, 1, 2})); // half a header
     }
     try (Spool s = new Spool(dir, 1 << 20, 1 << 20)) {
       assertThat(s.size()).isEqualTo(3);
