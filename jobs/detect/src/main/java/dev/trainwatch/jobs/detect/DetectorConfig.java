@@ -10,7 +10,7 @@ import java.util.function.Function;
  * record and cached, so the per-record cost is one map lookup.
  *
  * <pre>{@code
- * SoftmaxCollapseDetector.Config c = ctx.config().get(Config.class, Config::from);
+ * SoftmaxAbsorptionDetector.Config c = ctx.config().get(Config.class, Config::from);
  * }</pre>
  */
 public final class DetectorConfig implements Serializable {

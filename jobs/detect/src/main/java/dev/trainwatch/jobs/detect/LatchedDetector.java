@@ -16,7 +16,7 @@ import java.io.IOException;
  *
  * <p>A new detector is a subclass with its settings ({@link SettingsDef}), {@link #judge}, and
  * {@link #writeRuleState}/{@link #readRuleState}; plus one line in {@link DetectorRegistry} and a
- * section in docs/detectors.md.
+ * {@code ### <name>} section under its family's {@code ## <family>} in docs/detectors.md.
  */
 public abstract class LatchedDetector implements Detector {
 

@@ -17,7 +17,9 @@ import java.util.List;
  * }</pre>
  *
  * and registers {@code SETTINGS} in {@link DetectorRegistry}, which rejects unknown keys and bad
- * values at start-up; {@code docs/detectors.md} is checked against these declarations by a test.
+ * values at start-up. The prefix is {@code <family>.<detector>.}; {@code docs/detectors.md} is
+ * checked against these declarations by a test (each row in its detector's {@code ### <detector>}
+ * section).
  */
 public final class SettingsDef implements Serializable {
 
