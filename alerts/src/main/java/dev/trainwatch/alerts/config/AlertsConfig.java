@@ -215,7 +215,8 @@ public record AlertsConfig(
   /**
    * Where payload links point: the provisioned Grafana run dashboard ({@code dashboardUid}, its
    * {@code run} variable, {@code dashboardWindow} either side of the alert) and the detector docs
-   * ({@code docsUrl} + {@code #family}).
+   * ({@code docsUrl} + {@code #detector}, or {@code #family} for an alert without a detector
+   * label).
    */
   public record Links(
       String grafanaUrl, String dashboardUid, Duration dashboardWindow, String docsUrl) {

@@ -5,13 +5,14 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * What payloads add to an alert so a person can act on it: {@code generatorURL} opens the
  * provisioned run dashboard ({@code /d/<uid>?var-run=<run>&from=<ms>&to=<ms|now>}, the window
- * around the alert), {@code runbook_url} is the family's section of the detector docs, and {@code
+ * around the alert), {@code runbook_url} is the detector's section of the detector docs, and {@code
  * description} is the summary with the remedy, which Alertmanager's default templates show.
  *
  * <pre>{@code
@@ -51,13 +52,39 @@ public record AlertLinks(Links links) {
         + to;
   }
 
-  /** The family's section of docs/detectors.md: its headings are the family names. */
+  /**
+   * The detector's section of docs/detectors.md ({@code #<detector>}: each detector has a {@code
+   * ### <detector>} heading, e.g. {@code ### grad_norm_spike}, whose anchor is its name), or the
+   * family's section ({@code #<family>}, a {@code ## <family>} heading) for an alert without a
+   * detector label. Empty without a docs URL or either label.
+   */
   public String runbookUrl(Alert a) {
-    String family = a.label(Alert.FAMILY);
-    if (links.docsUrl().isEmpty() || family == null) {
+    if (links.docsUrl().isEmpty()) {
       return "";
     }
-    return links.docsUrl() + "#" + family;
+    for (String label : new String[] {Alert.DETECTOR, Alert.FAMILY}) {
+      String anchor = anchor(a.label(label));
+      if (!anchor.isEmpty()) {
+        return links.docsUrl() + "#" + anchor;
+      }
+    }
+    return "";
+  }
+
+  /**
+   * GitHub's anchor of a Markdown heading: lower case, punctuation other than {@code -} and {@code
+   * _} dropped, spaces as {@code -}; a detector or family name ({@code grad_norm_spike}) is its own
+   * anchor. Empty for null.
+   */
+  static String anchor(String heading) {
+    if (heading == null) {
+      return "";
+    }
+    return heading
+        .strip()
+        .toLowerCase(Locale.ROOT)
+        .replaceAll("[^\\p{L}\\p{N}_\\- ]", "")
+        .replace(' ', '-');
   }
 
   /**

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -94,25 +95,95 @@ class AlertLinksTest {
     assertThat(Long.parseLong(rq.get("to"))).isEqualTo(resolved.endsMs() + window);
   }
 
-  @Test
-  void runbookUrlPointsAtAHeadingOfTheDetectorDocsForEveryFamily() throws Exception {
-    List<String> headings =
-        Files.readAllLines(DETECTOR_DOCS).stream()
-            .filter(l -> l.startsWith("## "))
-            .map(l -> l.substring(3).strip())
-            .toList();
-    for (Family fam : Family.values()) {
-      Alert a =
-          Alert.from(
-              AlertEvent.firing("r", fam, "d", Severity.WARNING, 1, 1, "s", "x", Map.of(), null),
-              null,
-              Fixtures.START);
-      String url = links.runbookUrl(a);
-      assertThat(url).startsWith("https://docs.example/detectors.md#");
-      assertThat(headings)
-          .as("a '## " + fam.wire() + "' section in docs/detectors.md")
-          .contains(url.substring(url.indexOf('#') + 1));
+  /**
+   * A heading of docs/detectors.md: level 2 ({@code ## }) or 3, and the family section it is in.
+   */
+  private record Heading(int level, String text, String family) {}
+
+  private static List<Heading> docHeadings() throws Exception {
+    List<Heading> out = new ArrayList<>();
+    String family = "";
+    boolean fenced = false;
+    for (String l : Files.readAllLines(DETECTOR_DOCS)) {
+      if (l.startsWith("```")) {
+        fenced = !fenced;
+      } else if (!fenced && l.startsWith("## ")) {
+        family = l.substring(3).strip();
+        out.add(new Heading(2, family, family));
+      } else if (!fenced && l.startsWith("### ")) {
+        out.add(new Heading(3, l.substring(4).strip(), family));
+      }
     }
+    return out;
+  }
+
+  /** The anchor a runbook URL ends with, which must be the anchor of exactly one heading. */
+  private static void assertOneHeadingHasTheAnchorOf(String url, List<Heading> headings) {
+    assertThat(url).startsWith("https://docs.example/detectors.md#");
+    String anchor = url.substring(url.indexOf('#') + 1);
+    assertThat(headings.stream().filter(h -> AlertLinks.anchor(h.text()).equals(anchor)))
+        .as("one heading of docs/detectors.md with the anchor #" + anchor)
+        .hasSize(1);
+  }
+
+  @Test
+  void anchorsAreGitHubs() {
+    assertThat(AlertLinks.anchor("grad_norm_spike")).isEqualTo("grad_norm_spike");
+    assertThat(AlertLinks.anchor("What a receiver sees")).isEqualTo("what-a-receiver-sees");
+    assertThat(AlertLinks.anchor(" Loss spike (v2): `z`! ")).isEqualTo("loss-spike-v2-z");
+    assertThat(AlertLinks.anchor(null)).isEmpty();
+  }
+
+  @Test
+  void runbookUrlPointsAtTheDetectorsSectionOfTheDetectorDocs() throws Exception {
+    List<Heading> headings = docHeadings();
+    for (Family fam : Family.values()) {
+      List<String> detectors =
+          headings.stream()
+              .filter(h -> h.level() == 3 && h.family().equals(fam.wire()))
+              .map(Heading::text)
+              .toList();
+      assertThat(detectors)
+          .as("'### <detector>' sections under '## " + fam.wire() + "' in docs/detectors.md")
+          .isNotEmpty();
+      for (String detector : detectors) {
+        Alert a =
+            Alert.from(
+                AlertEvent.firing(
+                    "r", fam, detector, Severity.WARNING, 1, 1, "s", "x", Map.of(), null),
+                null,
+                Fixtures.START);
+        String url = links.runbookUrl(a);
+        assertThat(url).isEqualTo("https://docs.example/detectors.md#" + detector);
+        assertOneHeadingHasTheAnchorOf(url, headings);
+      }
+    }
+  }
+
+  @Test
+  void runbookUrlFallsBackToTheFamilysSectionWithoutADetectorLabel() throws Exception {
+    List<Heading> headings = docHeadings();
+    for (Family fam : Family.values()) {
+      for (Map<String, String> labels :
+          List.of(
+              Map.of(Alert.RUN, "r", Alert.FAMILY, fam.wire()),
+              Map.of(Alert.RUN, "r", Alert.FAMILY, fam.wire(), Alert.DETECTOR, ""))) {
+        Alert a = new Alert(null, "src", labels, Map.of(), 1, 0, 1);
+        String url = links.runbookUrl(a);
+        assertThat(url).isEqualTo("https://docs.example/detectors.md#" + fam.wire());
+        assertOneHeadingHasTheAnchorOf(url, headings);
+        assertThat(headings).contains(new Heading(2, fam.wire(), fam.wire()));
+      }
+    }
+    assertThat(links.runbookUrl(new Alert(null, "src", Map.of(Alert.RUN, "r"), Map.of(), 1, 0, 1)))
+        .isEmpty();
+    Alert a =
+        Alert.from(
+            Fixtures.critical("run-1", Family.INSTABILITY, "loss_spike", 10), null, Fixtures.START);
+    assertThat(new AlertLinks(new Links("", "x", Duration.ofMinutes(1), "")).runbookUrl(a))
+        .isEmpty();
+    assertThat(new AlertLinks(new Links("", "x", Duration.ofMinutes(1), "")).annotations(a))
+        .doesNotContainKey("runbook_url");
   }
 
   @Test
@@ -132,7 +203,7 @@ class AlertLinksTest {
       assertThat(alert.get("annotations").get("description").asText())
           .isEqualTo("softmax_absorption is critical on run-1 Remedy: stop the run");
       assertThat(alert.get("annotations").get("runbook_url").asText())
-          .isEqualTo("https://docs.example/detectors.md#softmax_collapse");
+          .isEqualTo("https://docs.example/detectors.md#softmax_absorption");
       assertThat(alert.get("generatorURL").asText())
           .startsWith("https://grafana.example/d/trainwatch-run?");
     }
