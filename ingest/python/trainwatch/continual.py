@@ -3,8 +3,9 @@
     accs = task_accuracies(model, {"t0": loader0, "t1": loader1})   # {"eval/acc/t0": 0.98, ...}
     tw.log(accs)                         # or Monitor.log(step, accs), or from a callback
 
-The stability-gap detector reads ``eval/acc/<task>`` at the steps it is sent; evaluating every
-few steps right after a task switch is what makes the gap visible (it lasts tens of steps).
+The ``old_task_drop`` detector (family ``stability_gap``) reads ``eval/acc/<task>`` at the steps
+it is sent; evaluating every few steps right after a task switch is what makes the gap visible
+(it lasts tens of steps).
 """
 
 
