@@ -7,7 +7,6 @@ import dev.trainwatch.jobs.storage.StorageTopology;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.TelemetryRecord;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -263,21 +262,8 @@ public final class TrainwatchJob {
    * overrides.
    */
   public static void main(String[] args) throws Exception {
-    Path file = null;
-    Map<String, String> overrides = new java.util.HashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      if (args[i].equals("--config") && i + 1 < args.length) {
-        file = Path.of(args[++i]);
-      } else if (args[i].contains("=")) {
-        overrides.put(
-            args[i].substring(0, args[i].indexOf('=')),
-            args[i].substring(args[i].indexOf('=') + 1));
-      } else {
-        throw new IllegalArgumentException(
-            "usage: TrainwatchJob --config <file> [key=value ...]; got '" + args[i] + "'");
-      }
-    }
-    JobConfig config = JobConfig.load(file, System.getenv(), overrides);
+    JobArguments a = JobArguments.parse(args);
+    JobConfig config = JobConfig.load(a.config, System.getenv(), a.overrides);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     assemble(env, config, System.getenv());
     env.execute(config.get("job.name"));

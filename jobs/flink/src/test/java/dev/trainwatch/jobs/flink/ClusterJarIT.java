@@ -33,7 +33,8 @@ class ClusterJarIT {
               "dev/trainwatch/jobs/storage/InfluxSink.class",
               "dev/trainwatch/wire/TelemetryParser.class",
               "org/apache/flink/connector/kafka/source/KafkaSource.class",
-              "org/influxdb/InfluxDB.class");
+              "org/influxdb/InfluxDB.class",
+              "picocli/CommandLine.class");
       assertThat(names)
           .noneMatch(
               n ->
@@ -45,7 +46,6 @@ class ClusterJarIT {
                       || n.startsWith("dev/trainwatch/ingest/")
                       || n.startsWith("dev/trainwatch/embedded/")
                       || n.startsWith("demo/")
-                      || n.startsWith("picocli/")
                       || n.startsWith("org/apache/flink/streaming/api/environment/")
                       || n.startsWith("org/apache/flink/runtime/")
                       || n.startsWith("org/apache/logging/log4j/core/"));
