@@ -7,7 +7,6 @@ import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
 import dev.trainwatch.jobs.replay.OfflineEvaluation;
-import dev.trainwatch.jobs.replay.TopicReader;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.Topics;
@@ -103,29 +102,14 @@ class FlinkClusterFailoverIT {
       cluster.startTaskManager();
       producer.join(120_000);
 
-      List<String> actual = List.of();
-      long deadline = System.nanoTime() + Duration.ofSeconds(150).toNanos();
-      while (System.nanoTime() < deadline) {
-        actual =
-            TopicReader.readAll(kafka.bootstrapServers(), topics.alerts(), Duration.ofSeconds(30))
-                .stream()
-                .map(AlertJson::parse)
-                .map(AlertJson::toJson)
-                .sorted()
-                .toList();
-        if (actual.size() >= expected.size()) {
-          break;
-        }
-        Thread.sleep(1000);
-      }
-      Thread.sleep(3000); // two more checkpoints: nothing extra may be committed
-      actual =
-          TopicReader.readAll(kafka.bootstrapServers(), topics.alerts(), Duration.ofSeconds(30))
-              .stream()
-              .map(AlertJson::parse)
-              .map(AlertJson::toJson)
-              .sorted()
-              .toList();
+      // two more checkpoints: nothing extra may be committed, 3 s after the last expected one
+      List<String> actual =
+          CommittedAlerts.await(
+              kafka.bootstrapServers(),
+              topics.alerts(),
+              expected.size(),
+              Duration.ofSeconds(150),
+              Duration.ofSeconds(3));
       String exceptions = cluster.rest("/jobs/" + job.getJobID() + "/exceptions");
       job.cancel().get();
       assertThat(actual).isEqualTo(expected);

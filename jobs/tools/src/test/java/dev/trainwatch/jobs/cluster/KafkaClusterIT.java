@@ -144,29 +144,14 @@ class KafkaClusterIT {
           .as("every acknowledged record is in the replicated topic")
           .containsAll(acknowledged);
 
-      List<String> actual = List.of();
-      long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-      while (System.nanoTime() < deadline) {
-        actual =
-            TopicReader.readAll(kafka.bootstrapServers(), topics.alerts(), Duration.ofSeconds(30))
-                .stream()
-                .map(AlertJson::parse)
-                .map(AlertJson::toJson)
-                .sorted()
-                .toList();
-        if (actual.size() >= expected.size()) {
-          break;
-        }
-        Thread.sleep(1000);
-      }
-      Thread.sleep(3000); // a duplicate would be committed by now
-      actual =
-          TopicReader.readAll(kafka.bootstrapServers(), topics.alerts(), Duration.ofSeconds(30))
-              .stream()
-              .map(AlertJson::parse)
-              .map(AlertJson::toJson)
-              .sorted()
-              .toList();
+      // a duplicate would be committed by now, 3 s after the last expected one
+      List<String> actual =
+          CommittedAlerts.await(
+              kafka.bootstrapServers(),
+              topics.alerts(),
+              expected.size(),
+              Duration.ofMinutes(3),
+              Duration.ofSeconds(3));
       job.cancel().get();
       System.out.printf(
           Locale.ROOT,
