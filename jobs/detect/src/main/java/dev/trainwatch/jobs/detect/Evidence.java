@@ -1,12 +1,13 @@
 package dev.trainwatch.jobs.detect;
 
+import dev.trainwatch.wire.AlertEvent;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The numbers behind an alert, typed. {@link dev.trainwatch.wire.AlertEvent} sorts the keys (the
- * JSON lists them alphabetically), so the order of the puts does not matter.
+ * The numbers behind an alert, typed. {@link AlertEvent} sorts the keys (the JSON lists them
+ * alphabetically), so the order of the puts does not matter.
  *
  * <ul>
  *   <li>{@link #num}: a number as it is; a NaN or infinity is written as the string {@code "NaN"},

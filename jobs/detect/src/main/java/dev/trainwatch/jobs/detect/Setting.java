@@ -1,6 +1,7 @@
 package dev.trainwatch.jobs.detect;
 
 import java.io.Serializable;
+import java.math.BigDecimal;
 import java.util.List;
 
 /**
@@ -94,7 +95,7 @@ public record Setting<T>(String key, Type type, T dflt, Validator validator, Str
     if (v instanceof Double d) {
       return Double.isInfinite(d)
           ? d.toString()
-          : java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
+          : BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
     }
     return String.valueOf(v);
   }

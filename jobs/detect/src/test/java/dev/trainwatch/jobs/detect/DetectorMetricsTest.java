@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 /** The numbers the detectors expose for dashboards, on real public traces. */
@@ -52,10 +53,7 @@ class DetectorMetricsTest {
   void softmaxMarginClimbsToTheFloat32LimitBeforeCollapse() {
     Map<String, List<Sample>> m = byName(metricsOf("sc-mlp-p97-lr3e-3-s1.jsonl.gz"));
     assertThat(m.get("softmax_absorption/margin_limit"))
-        .allSatisfy(
-            s ->
-                assertThat(s.value())
-                    .isEqualTo(24 * Math.log(2), org.assertj.core.data.Offset.offset(1e-9)));
+        .allSatisfy(s -> assertThat(s.value()).isEqualTo(24 * Math.log(2), Offset.offset(1e-9)));
     double beforeOnset =
         m.get("softmax_absorption/margin").stream()
             .filter(s -> s.step() < 2188)

@@ -6,14 +6,18 @@ import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.Status;
+import dev.trainwatch.wire.Tags;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.DataInput;
 import java.io.DataInputStream;
+import java.io.DataOutput;
 import java.io.DataOutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 
 class RunMonitorTest {
@@ -40,9 +44,9 @@ class RunMonitorTest {
     assertThat(alerts)
         .extracting(AlertEvent::status, AlertEvent::severity, AlertEvent::step)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(Status.FIRING, Severity.WARNING, 0L),
-            org.assertj.core.groups.Tuple.tuple(Status.FIRING, Severity.CRITICAL, 5L),
-            org.assertj.core.groups.Tuple.tuple(Status.RESOLVED, Severity.CRITICAL, 7L));
+            Tuple.tuple(Status.FIRING, Severity.WARNING, 0L),
+            Tuple.tuple(Status.FIRING, Severity.CRITICAL, 5L),
+            Tuple.tuple(Status.RESOLVED, Severity.CRITICAL, 7L));
     assertThat(alerts)
         .extracting(AlertEvent::fingerprint)
         .containsOnly(alerts.get(0).fingerprint());
@@ -111,9 +115,9 @@ class RunMonitorTest {
             throw new IllegalStateException("bug");
           }
 
-          public void writeState(java.io.DataOutput o) {}
+          public void writeState(DataOutput o) {}
 
-          public void readState(java.io.DataInput i, int version) {}
+          public void readState(DataInput i, int version) {}
         };
     ThresholdDetector ok = new ThresholdDetector();
     RunMonitor m = new RunMonitor("r1", DetectorConfig.DEFAULTS, List.of(broken, ok));
@@ -156,7 +160,7 @@ class RunMonitorTest {
             null,
             null,
             Metrics.of(Map.of("lr", 0.1)),
-            dev.trainwatch.wire.Tags.of(Map.of("dtype", "bfloat16")),
+            Tags.of(Map.of("dtype", "bfloat16")),
             null),
         alerts::add);
     m.observe(
@@ -179,7 +183,7 @@ class RunMonitorTest {
             null,
             TelemetryRecord.RUN_START,
             Metrics.of(Map.of("x", 5.0)),
-            dev.trainwatch.wire.Tags.of(Map.of("team", "ml-infra", "project", "lm")),
+            Tags.of(Map.of("team", "ml-infra", "project", "lm")),
             null),
         alerts::add);
     m.observe(x(1, 20), alerts::add); // escalates on a record without tags

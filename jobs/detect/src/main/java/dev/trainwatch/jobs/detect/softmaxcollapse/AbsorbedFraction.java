@@ -1,5 +1,6 @@
 package dev.trainwatch.jobs.detect.softmaxcollapse;
 
+import dev.trainwatch.jobs.detect.Hysteresis;
 import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Metrics;
 import java.io.DataInput;
@@ -11,7 +12,7 @@ import java.io.IOException;
  * observation (summary metric, else recomputed from the sampled rows) and how many observations in
  * a row reached the warning and the critical level. The streaks are capped at 2^20 (the evidence
  * reports the warning streak); the alert resolves on steps clear, not on a count, so this is not a
- * {@link dev.trainwatch.jobs.detect.Hysteresis}.
+ * {@link Hysteresis}.
  */
 final class AbsorbedFraction {
 

@@ -6,11 +6,12 @@ import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.wire.MetricNames;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.TelemetryRecord;
+import java.util.Locale;
 
 /**
  * What a softmax-absorption alert says: its summary (absorbed share, margin against the dtype's
- * limit, ETA) and its evidence. Numbers in {@link java.util.Locale#ROOT}; margins and fractions
- * rounded to 4 decimals.
+ * limit, ETA) and its evidence. Numbers in {@link Locale#ROOT}; margins and fractions rounded to 4
+ * decimals.
  */
 final class CollapseReport {
 

@@ -12,6 +12,7 @@ import dev.trainwatch.wire.TelemetryRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 
 /** The loss-only precursor: warning above the healthy band, critical once clearly diverged. */
@@ -42,8 +43,8 @@ class DivergenceWarningTest {
     assertThat(out)
         .extracting(AlertEvent::severity, AlertEvent::status)
         .startsWith(
-            org.assertj.core.groups.Tuple.tuple(Severity.WARNING, Status.FIRING),
-            org.assertj.core.groups.Tuple.tuple(Severity.CRITICAL, Status.FIRING));
+            Tuple.tuple(Severity.WARNING, Status.FIRING),
+            Tuple.tuple(Severity.CRITICAL, Status.FIRING));
     long warnAt = out.get(0).step();
     long critAt = out.get(1).step();
     // loss crosses 1.3x at step 590 and 1.5x at step 650 (smoothing and sustain add a little)

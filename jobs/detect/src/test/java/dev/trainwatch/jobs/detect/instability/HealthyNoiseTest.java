@@ -13,6 +13,7 @@ import dev.trainwatch.wire.TelemetryRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 
 /** Hard healthy schedules and noise stay silent with every detector on; real trouble does not. */
@@ -56,7 +57,7 @@ class HealthyNoiseTest {
     }
     // the same runs judged with the fixed 1.3x band (noise_k 0) raise divergence warnings
     long warned =
-        java.util.stream.LongStream.rangeClosed(1, 5)
+        LongStream.rangeClosed(1, 5)
             .filter(
                 seed ->
                     firing(

@@ -6,13 +6,17 @@ import static dev.trainwatch.jobs.detect.instability.Feed.run;
 import static dev.trainwatch.jobs.detect.instability.Feed.steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.trainwatch.jobs.detect.RunMonitor;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.Family;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.Status;
+import dev.trainwatch.wire.Tags;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -196,14 +200,7 @@ class InstabilityRulesTest {
     TelemetryRecord first = rec(0, "lr", lr);
     r.add(
         new TelemetryRecord(
-            Feed.RUN,
-            0,
-            -1,
-            null,
-            null,
-            first.metrics(),
-            dev.trainwatch.wire.Tags.of(java.util.Map.of("optimizer", opt)),
-            null));
+            Feed.RUN, 0, -1, null, null, first.metrics(), Tags.of(Map.of("optimizer", opt)), null));
     for (int s = 1; s < 60; s++) {
       // sharpness is sent every 10 steps only; the LR in force comes from other records
       r.add(s % 10 == 0 ? rec(s, "lr", lr, "sharpness", sharpness) : rec(s, "lr", lr));
@@ -257,7 +254,7 @@ class InstabilityRulesTest {
 
   @Test
   void neverThrowsOnNonFiniteOrMissingMetrics() {
-    java.util.Random rnd = new java.util.Random(7);
+    Random rnd = new Random(7);
     String[] names = {
       "loss",
       "lr",
@@ -288,9 +285,7 @@ class InstabilityRulesTest {
               }
               return rec(s, kv.toArray());
             });
-    dev.trainwatch.jobs.detect.RunMonitor m =
-        new dev.trainwatch.jobs.detect.RunMonitor(
-            Feed.RUN, Feed.config(), InstabilityTraceTest.family());
+    RunMonitor m = new RunMonitor(Feed.RUN, Feed.config(), InstabilityTraceTest.family());
     r.forEach(x -> m.observe(x, e -> {}));
     assertThat(m.detectorFailures()).isZero();
   }

@@ -12,6 +12,8 @@ import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -141,7 +143,7 @@ class InstabilityTraceTest {
             .filter(
                 r ->
                     r.metrics().size() > 0
-                        && java.util.stream.IntStream.range(0, r.metrics().size())
+                        && IntStream.range(0, r.metrics().size())
                             .anyMatch(i -> !Double.isFinite(r.metrics().value(i))))
             .findFirst()
             .orElseThrow()
@@ -161,10 +163,8 @@ class InstabilityTraceTest {
     assertThat(spikes)
         .extracting(AlertEvent::status, AlertEvent::step)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(Status.FIRING, 450L),
-                org.assertj.core.groups.Tuple.tuple(Status.RESOLVED, 453L),
-            org.assertj.core.groups.Tuple.tuple(Status.FIRING, 700L),
-                org.assertj.core.groups.Tuple.tuple(Status.RESOLVED, 703L));
+            Tuple.tuple(Status.FIRING, 450L), Tuple.tuple(Status.RESOLVED, 453L),
+            Tuple.tuple(Status.FIRING, 700L), Tuple.tuple(Status.RESOLVED, 703L));
     assertThat(spikes.get(1).evidence()).containsEntry("duration_steps", 1L);
     assertThat((Double) spikes.get(1).evidence().get("peak_ratio")).isBetween(3.0, 3.3);
   }

@@ -3,6 +3,7 @@ package dev.trainwatch.jobs.detect.instability;
 import static dev.trainwatch.jobs.detect.instability.Feed.rec;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.trainwatch.wire.TelemetryRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -78,8 +79,8 @@ class LrPhaseTest {
     assertThat(restarts).isEqualTo(2);
   }
 
-  private static dev.trainwatch.wire.TelemetryRecord withTask(long step, String task) {
-    return new dev.trainwatch.wire.TelemetryRecord(
+  private static TelemetryRecord withTask(long step, String task) {
+    return new TelemetryRecord(
         Feed.RUN, step, -1, task, null, rec(step, "loss", 1.0).metrics(), null, null);
   }
 }

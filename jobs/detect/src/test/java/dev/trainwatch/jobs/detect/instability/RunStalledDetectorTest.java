@@ -10,6 +10,10 @@ import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.TelemetryRecord;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -139,12 +143,12 @@ class RunStalledDetectorTest {
   @Test
   void stateRoundTripsWithTheDeadline() throws Exception {
     steps(0, 10, 1000);
-    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
-    m.write(new java.io.DataOutputStream(b));
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    m.write(new DataOutputStream(b));
     RunMonitor back =
         RunMonitor.read(
             DetectorConfig.DEFAULTS,
-            new java.io.DataInputStream(new java.io.ByteArrayInputStream(b.toByteArray())),
+            new DataInputStream(new ByteArrayInputStream(b.toByteArray())),
             () -> List.of(new RunStalledDetector()));
     assertThat(back.nextDeadline()).isEqualTo(m.nextDeadline()).isEqualTo(clock + 120_000);
   }

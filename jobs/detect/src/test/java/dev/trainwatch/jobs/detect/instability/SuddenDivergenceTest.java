@@ -11,6 +11,9 @@ import dev.trainwatch.wire.Severity;
 import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.util.List;
+import java.util.Random;
+import org.assertj.core.data.Offset;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -68,9 +71,7 @@ class SuddenDivergenceTest {
     List<AlertEvent> a = firing(run(new SuddenDivergenceDetector(), lrRaised(20, true)));
     assertThat(a)
         .extracting(AlertEvent::step, AlertEvent::severity)
-        .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(500L, Severity.WARNING),
-            org.assertj.core.groups.Tuple.tuple(502L, Severity.CRITICAL));
+        .containsExactly(Tuple.tuple(500L, Severity.WARNING), Tuple.tuple(502L, Severity.CRITICAL));
     assertThat(a.get(1).evidence()).containsEntry("trigger", "loss_explosion");
   }
 
@@ -79,9 +80,7 @@ class SuddenDivergenceTest {
     List<AlertEvent> a = run(new SuddenDivergenceDetector(), lrRaised(2, false));
     assertThat(a)
         .extracting(AlertEvent::status, AlertEvent::step)
-        .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(Status.FIRING, 500L),
-            org.assertj.core.groups.Tuple.tuple(Status.RESOLVED, 549L));
+        .containsExactly(Tuple.tuple(Status.FIRING, 500L), Tuple.tuple(Status.RESOLVED, 549L));
   }
 
   @Test
@@ -129,7 +128,7 @@ class SuddenDivergenceTest {
               assertThat(e.step()).isEqualTo(300);
               assertThat(e.evidence()).containsEntry("trigger", "edge_crossed");
               assertThat((Double) e.evidence().get("lr_times_sharpness"))
-                  .isEqualTo(2.4, org.assertj.core.data.Offset.offset(1e-9));
+                  .isEqualTo(2.4, Offset.offset(1e-9));
             });
   }
 
@@ -185,7 +184,7 @@ class SuddenDivergenceTest {
   @Test
   void aNoisyRunNearZeroLossDoesNotExplode() {
     // log-loss noise of 0.8 (batch-2 style) around 0.01: 8x excursions are ordinary there
-    java.util.Random rnd = new java.util.Random(7);
+    Random rnd = new Random(7);
     List<TelemetryRecord> r =
         steps(0, 1500, s -> rec(s, "lr", 0.05, "loss", 0.01 * Math.exp(0.8 * rnd.nextGaussian())));
     assertThat(firing(run(new SuddenDivergenceDetector(), r))).isEmpty();

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -106,9 +107,7 @@ class SoftmaxAbsorptionDetectorTest {
     }
     assertThat(h.firing())
         .extracting(AlertEvent::severity, AlertEvent::step)
-        .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(Severity.WARNING, 3L),
-            org.assertj.core.groups.Tuple.tuple(Severity.CRITICAL, 7L));
+        .containsExactly(Tuple.tuple(Severity.WARNING, 3L), Tuple.tuple(Severity.CRITICAL, 7L));
   }
 
   @Test

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 
 /** Synthetic continual-learning runs: task t0 for 100 steps, then t1. */
@@ -62,8 +63,7 @@ class OldTaskDropDetectorTest {
     assertThat(firing())
         .extracting(AlertEvent::severity, AlertEvent::step, AlertEvent::affectedTask)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(Severity.WARNING, 102L, "t0"),
-            org.assertj.core.groups.Tuple.tuple(Severity.CRITICAL, 104L, "t0"));
+            Tuple.tuple(Severity.WARNING, 102L, "t0"), Tuple.tuple(Severity.CRITICAL, 104L, "t0"));
     AlertEvent resolved = alerts.get(alerts.size() - 1);
     assertThat(resolved.status()).isEqualTo(Status.RESOLVED);
     assertThat(resolved.affectedTask()).isEqualTo("t0");
