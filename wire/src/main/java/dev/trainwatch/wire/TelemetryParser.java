@@ -122,6 +122,12 @@ public final class TelemetryParser {
     if (bytes == null || bytes.length == 0 || bytes.length > limits.maxBytes()) {
       return null;
     }
+    String run = peekLeadingRun(bytes);
+    return run != null ? run : peekRunFully(bytes);
+  }
+
+  /** {@link #peekRun} through Jackson alone (tests compare both paths). */
+  String peekRunFully(byte[] bytes) {
     try (JsonParser p = factory.createParser(bytes)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         return null;
@@ -138,6 +144,52 @@ public final class TelemetryParser {
       return null;
     }
     return null;
+  }
+
+  private static final byte[] RUN_KEY = {'"', 'r', 'u', 'n', '"'};
+
+  /**
+   * The fast path of {@link #peekRun}: a record that opens with {@code "run"} and a plain ASCII
+   * string (what every producer of FORMAT.md writes) is read straight from its bytes, through a
+   * shared cache of run names, so routing costs a few ns and no parser; anything else is null and
+   * left to Jackson. Whatever this returns, Jackson reads the same.
+   */
+  static String peekLeadingRun(byte[] b) {
+    int p = skipWhitespace(b, 0);
+    if (p >= b.length || b[p] != '{') {
+      return null;
+    }
+    p = skipWhitespace(b, p + 1);
+    if (p + RUN_KEY.length > b.length
+        || !java.util.Arrays.equals(b, p, p + RUN_KEY.length, RUN_KEY, 0, RUN_KEY.length)) {
+      return null;
+    }
+    p = skipWhitespace(b, p + RUN_KEY.length);
+    if (p >= b.length || b[p] != ':') {
+      return null;
+    }
+    p = skipWhitespace(b, p + 1);
+    if (p >= b.length || b[p] != '"') {
+      return null;
+    }
+    int start = ++p;
+    for (; p < b.length; p++) {
+      byte c = b[p];
+      if (c == '"') {
+        return TelemetryBinary.RUNS.get(b, start, p - start);
+      }
+      if (c < 0x20 || c == '\\' || c == 0x7f) { // non-ASCII bytes are negative
+        return null;
+      }
+    }
+    return null;
+  }
+
+  private static int skipWhitespace(byte[] b, int p) {
+    while (p < b.length && (b[p] == ' ' || b[p] == '\n' || b[p] == '\r' || b[p] == '\t')) {
+      p++;
+    }
+    return p;
   }
 
   public ParseResult parse(String line) {
