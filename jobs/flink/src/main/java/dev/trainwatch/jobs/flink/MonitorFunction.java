@@ -10,6 +10,7 @@ import dev.trainwatch.jobs.storage.DetectorMetric;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryBinary;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.nio.charset.StandardCharsets;
@@ -51,8 +52,9 @@ import org.slf4j.LoggerFactory;
  * cut-off the run is expired: a stalled run is reported as stopped, alerts still firing are
  * resolved ("run idle") and the state is dropped, so no alert is left open forever.
  *
- * <p>The hot path does one keyed-state lookup and one update per record (the timer's time lives in
- * {@link RunState} beside the detectors) and allocates nothing of its own: the sinks the monitor
+ * <p>The hot path does one keyed-state lookup per record, and an update only with a serializing
+ * backend (RocksDB; on the heap the state object is changed in place); the timer's time lives in
+ * {@link RunState} beside the detectors. It allocates nothing of its own: the sinks the monitor
  * reports into are one reusable object rather than two capturing lambdas per record.
  */
 public final class MonitorFunction extends KeyedProcessFunction<String, RawTelemetry, AlertEvent>
@@ -94,6 +96,14 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   private transient long activeRuns;
 
   private transient ListState<Long> activeRunsState;
+
+  /**
+   * Whether the state backend hands out the stored object itself (heap), found on the first update:
+   * then a run's state changed in place needs no {@code update} per record.
+   */
+  private transient boolean stateByReference;
+
+  private transient boolean stateProbed;
   private transient Counter runsRefused;
   private transient Counter checkpointsAborted;
   private transient Emitter emitter;
@@ -103,6 +113,9 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
 
   /** This slot's parser: its fast-path caches are then the slot's own, not shared by every slot. */
   private transient TelemetryParser parser;
+
+  /** This slot's reader of the sidecar's binary form (its metric-name shapes are the slot's). */
+  private transient TelemetryBinary.Decoder decoder;
 
   public MonitorFunction(DetectorConfig config, long idleTimeoutMs, String topic) {
     this(config, idleTimeoutMs, topic, DEFAULT_MAX_ACTIVE_RUNS);
@@ -143,6 +156,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
         getRuntimeContext()
             .getState(new ValueStateDescriptor<>("run", RunStateSerializer.INSTANCE));
     parser = new TelemetryParser(TelemetryParser.Limits.DEFAULT);
+    decoder = new TelemetryBinary.Decoder(TelemetryParser.Limits.DEFAULT);
     alertsEmitted = getRuntimeContext().getMetricGroup().counter("alertsEmitted");
     runsExpired = getRuntimeContext().getMetricGroup().counter("runsExpired");
     malformed = getRuntimeContext().getMetricGroup().counter("malformedRecords");
@@ -206,23 +220,23 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   @Override
   public void processElement(RawTelemetry raw, Context ctx, Collector<AlertEvent> out)
       throws Exception {
-    ParseResult parsed = parser.parse(raw.value());
+    byte[] value = raw.value();
+    // the sidecar's binary form, or JSON from any other producer (told apart by the first byte)
+    ParseResult parsed =
+        TelemetryBinary.isBinary(value) ? decoder.decode(value) : parser.parse(value);
     if (parsed instanceof ParseResult.Rejected r) {
       malformed.inc();
       ctx.output(
           DEAD_LETTERS,
           new DeadLetter(
-              r.reason(),
-              r.run(),
-              raw.origin(topic),
-              new String(raw.value(), StandardCharsets.UTF_8),
-              System.currentTimeMillis()));
+              r.reason(), r.run(), raw.origin(topic), payload(value), System.currentTimeMillis()));
       return;
     }
     TelemetryRecord record = ((ParseResult.Parsed) parsed).record();
     ctx.output(RECORDS, record);
     RunState state = runState.value();
-    if (state == null) {
+    boolean created = state == null;
+    if (created) {
       if (activeRuns >= maxActiveRuns) {
         runsRefused.inc();
         ctx.output(
@@ -234,7 +248,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
                     + "the job (state.max-active-runs); a run is admitted once another ends or goes idle",
                 record.run(),
                 raw.origin(topic),
-                new String(raw.value(), StandardCharsets.UTF_8),
+                payload(value),
                 System.currentTimeMillis()));
         return;
       }
@@ -261,7 +275,23 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
       state.lastSeenMs = now;
     }
     armTimer(ctx, state);
-    runState.update(state);
+    if (created || !stateByReference) {
+      runState.update(state);
+      if (!stateProbed) {
+        // The heap backend keeps the object itself (copying it first if a snapshot still holds
+        // it), so a change in place is the update, and the put, a second hash lookup per record,
+        // can be left out; a serializing backend (RocksDB) hands out a copy on every read.
+        stateByReference = runState.value() == state;
+        stateProbed = true;
+      }
+    }
+  }
+
+  /** A dead letter's payload: JSON as text, the binary form as base64 (marked as such). */
+  static String payload(byte[] value) {
+    return TelemetryBinary.isBinary(value)
+        ? "base64:" + java.util.Base64.getEncoder().encodeToString(value)
+        : new String(value, StandardCharsets.UTF_8);
   }
 
   /**

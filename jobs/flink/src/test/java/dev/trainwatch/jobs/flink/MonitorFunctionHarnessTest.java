@@ -7,6 +7,7 @@ import dev.trainwatch.jobs.detect.ThresholdDetector;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Status;
+import dev.trainwatch.wire.TelemetryBinary;
 import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.util.List;
@@ -73,6 +74,30 @@ class MonitorFunctionHarnessTest {
             });
     assertThat(harness.numKeyedStateEntries()).isZero();
     assertThat(harness.extractOutputValues()).isEmpty();
+  }
+
+  @Test
+  void binaryAndJsonRecordsOfARunAreOneRunAndDamagedBinaryIsDeadLettered() throws Exception {
+    send("a", 1, 0); // JSON
+    TelemetryRecord r = TelemetryRecord.of("a", 2, Metrics.of(Map.of("x", 0.0)));
+    byte[] binary = TelemetryBinary.encode(r);
+    harness.processElement(new StreamRecord<>(new RawTelemetry("a", binary, 0, 2)));
+    end("a", 3); // JSON again: the run ends, whichever form its records came in
+    assertThat(harness.numKeyedStateEntries()).isZero();
+    assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS)).isNull();
+
+    byte[] damaged = java.util.Arrays.copyOf(binary, binary.length - 3);
+    harness.processElement(new StreamRecord<>(new RawTelemetry("a", damaged, 1, 7)));
+    assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS))
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.getValue().reason()).startsWith("binary record: ");
+              assertThat(d.getValue().run()).isEqualTo("a");
+              assertThat(d.getValue().payload()).startsWith("base64:");
+              assertThat(d.getValue().origin()).isEqualTo("t-1@7");
+            });
+    assertThat(harness.numKeyedStateEntries()).isZero();
   }
 
   @Test

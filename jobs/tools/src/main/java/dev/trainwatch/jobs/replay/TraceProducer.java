@@ -9,6 +9,7 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
+import java.util.function.UnaryOperator;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -25,6 +26,15 @@ public final class TraceProducer {
 
   /** Produces every line of the traces; returns the number of lines sent. */
   public static long produce(String bootstrap, String topic, List<Path> traces) {
+    return produce(bootstrap, topic, traces, UnaryOperator.identity());
+  }
+
+  /**
+   * As above, each line's bytes turned into the record's value by {@code encode} (tests write some
+   * in the sidecar's binary form).
+   */
+  public static long produce(
+      String bootstrap, String topic, List<Path> traces, UnaryOperator<byte[]> encode) {
     Properties p = producerProperties(bootstrap);
     long[] sent = {0};
     AtomicReference<Exception> failure = new AtomicReference<>();
@@ -34,7 +44,7 @@ public final class TraceProducer {
         TraceFiles.forEachLine(
             file,
             line -> {
-              send(producer, topic, line, failure);
+              send(producer, topic, line.getBytes(StandardCharsets.UTF_8), encode, failure);
               sent[0]++;
             });
       }
@@ -66,7 +76,12 @@ public final class TraceProducer {
         if (wait > 1_000_000) { // under a millisecond late is on time: no sleep per record
           TimeUnit.NANOSECONDS.sleep(wait);
         }
-        send(producer, topic, e.line(), failure);
+        send(
+            producer,
+            topic,
+            e.line().getBytes(StandardCharsets.UTF_8),
+            UnaryOperator.identity(),
+            failure);
         sent++;
         if (System.nanoTime() >= nextReport) {
           progress.accept(sent);
@@ -82,11 +97,11 @@ public final class TraceProducer {
   private static void send(
       KafkaProducer<byte[], byte[]> producer,
       String topic,
-      String line,
+      byte[] line,
+      UnaryOperator<byte[]> encode,
       AtomicReference<Exception> failure) {
-    byte[] value = line.getBytes(StandardCharsets.UTF_8);
     producer.send(
-        new ProducerRecord<>(topic, runKey(value), value),
+        new ProducerRecord<>(topic, runKey(line), encode.apply(line)),
         (md, e) -> {
           if (e != null) {
             failure.compareAndSet(null, e);

@@ -2,8 +2,12 @@ package dev.trainwatch.jobs.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.trainwatch.embedded.PersistentKafka;
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.wire.AlertJson;
+import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryBinary;
+import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TraceFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -46,6 +51,48 @@ class ReplayIT {
       out.add(p);
     }
     return out;
+  }
+
+  @Test
+  void sidecarBinaryAndJsonOnOneTopicGiveTheReferenceAlerts() throws Exception {
+    List<Path> traces =
+        tracesWithOneMalformedLine(
+            "sc-mlp-p97-lr5e-3-s3.jsonl.gz", "dg2-mse-tanh-lrjump-s3.jsonl.gz");
+    // every other valid record in the sidecar's binary form, the rest (and the malformed line)
+    // JSON as another producer writes it: both in the same runs, on the same topic
+    TelemetryBinary.Encoder encoder = new TelemetryBinary.Encoder();
+    AtomicLong n = new AtomicLong();
+    AtomicLong binary = new AtomicLong();
+    Replay.Result real;
+    try (PersistentKafka kafka = PersistentKafka.startTemporary()) {
+      real =
+          Replay.run(
+              kafka.bootstrapServers(),
+              traces,
+              2,
+              Map.of(),
+              System.nanoTime(),
+              null,
+              line -> {
+                if (n.getAndIncrement() % 2 == 0
+                    && TelemetryParser.DEFAULT.parse(line) instanceof ParseResult.Parsed p) {
+                  binary.incrementAndGet();
+                  return encoder.encode(p.record());
+                }
+                return line;
+              });
+    }
+    OfflineEvaluation.Result reference = OfflineEvaluation.run(traces, DetectorConfig.DEFAULTS);
+    assertThat(binary.get()).isGreaterThan(reference.records() / 3);
+    assertThat(real.deadLetters())
+        .singleElement()
+        .satisfies(
+            d ->
+                assertThat(d.reason())
+                    .isEqualTo("field 'step': expected an integer >= 0, got \"oops\""));
+    assertThat(reference.alerts()).isNotEmpty();
+    assertThat(real.alerts().stream().map(AlertJson::toJson).sorted().toList())
+        .isEqualTo(reference.alerts().stream().map(AlertJson::toJson).sorted().toList());
   }
 
   @Test
