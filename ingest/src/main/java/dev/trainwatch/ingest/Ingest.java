@@ -85,7 +85,8 @@ public final class Ingest implements AutoCloseable {
             c.getString(IngestConfig.TOPIC),
             c.getString(IngestConfig.DEAD_LETTER_TOPIC),
             metrics,
-            InstantSource.system());
+            InstantSource.system(),
+            c.getBoolean(IngestConfig.TOPIC_BINARY));
     Path spoolDir = Path.of(c.getString(IngestConfig.SPOOL_DIR));
     spool =
         new Spool(

@@ -7,6 +7,9 @@ import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.ingest.config.IngestConfig;
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.Golden;
+import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryBinary;
+import dev.trainwatch.wire.TelemetryRecord;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.net.URI;
@@ -108,7 +111,9 @@ class SidecarKafkaIT {
             .toList();
     assertThat(tel).hasSize(valid.size());
     for (var r : tel) {
-      assertThat(r.key()).isEqualTo(JSON.readTree(r.value()).get("run").asText());
+      // the validated record in the internal topic's binary form (topic.binary, on by default)
+      assertThat(TelemetryBinary.isBinary(r.value())).isTrue();
+      assertThat(r.key()).isEqualTo(record(r.value()).run());
     }
     var dead =
         KafkaFixture.readUntil(
@@ -232,10 +237,15 @@ class SidecarKafkaIT {
 
   private static long step(ConsumerRecord<String, byte[]> r) {
     try {
-      return JSON.readTree(r.value()).get("step").asLong();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      return record(r.value()).step();
+    } catch (RuntimeException e) {
+      throw new IllegalStateException("not a telemetry record: " + r, e);
     }
+  }
+
+  /** A telemetry topic value, in the sidecar's binary form or JSON. */
+  private static TelemetryRecord record(byte[] value) {
+    return ((ParseResult.Parsed) TelemetryBinary.parseEither(value)).record();
   }
 
   private static Set<Long> distinctSteps(List<ConsumerRecord<String, byte[]>> l) {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.wire.ParseResult;
-import dev.trainwatch.wire.TelemetryParser;
+import dev.trainwatch.wire.TelemetryBinary;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -74,7 +74,7 @@ class SidecarKillIT {
             KafkaFixture.TELEMETRY,
             records -> {
               for (ConsumerRecord<String, byte[]> r : records) {
-                if (TelemetryParser.DEFAULT.parse(r.value()) instanceof ParseResult.Parsed p) {
+                if (TelemetryBinary.parseEither(r.value()) instanceof ParseResult.Parsed p) {
                   inKafka.add(p.record().step());
                 }
               }

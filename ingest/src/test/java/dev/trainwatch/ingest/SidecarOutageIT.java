@@ -2,10 +2,11 @@ package dev.trainwatch.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.ingest.config.IngestConfig;
+import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryBinary;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -211,12 +212,8 @@ class SidecarOutageIT {
   }
 
   private static long stepOf(byte[] value) {
-    try {
-      JsonNode n = JSON.readTree(value);
-      return n.get("step").asLong();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    // the sidecar's binary form (topic.binary) or JSON
+    return ((ParseResult.Parsed) TelemetryBinary.parseEither(value)).record().step();
   }
 
   private static boolean sh(String... command) {

@@ -2,6 +2,7 @@ package dev.trainwatch.ingest.pipeline;
 
 import dev.trainwatch.wire.DeadLetter;
 import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryBinary;
 import dev.trainwatch.wire.TelemetryParser;
 import java.nio.charset.StandardCharsets;
 import java.time.InstantSource;
@@ -10,8 +11,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The one door every input (HTTP, file tail, stdin) goes through: validates a line per FORMAT.md,
- * queues a valid record keyed by its run (value = the bytes as received), and queues a {@link
- * DeadLetter} for an invalid one. The queue is bounded: a full queue is reported, never grown.
+ * queues a valid record keyed by its run (value = the bytes as received, or the validated record in
+ * the binary form of the internal topic, {@code topic.binary}), and queues a {@link DeadLetter} for
+ * an invalid one. The queue is bounded: a full queue is reported, never grown.
  */
 public final class Intake {
 
@@ -39,6 +41,12 @@ public final class Intake {
   private final IngestMetrics metrics;
   private final InstantSource clock;
 
+  /**
+   * Writes valid records in the binary form ({@link TelemetryBinary}) instead of the JSON received;
+   * one encoder per thread (the HTTP threads offer concurrently).
+   */
+  private final ThreadLocal<TelemetryBinary.Encoder> binary;
+
   public Intake(
       TelemetryParser parser,
       BlockingQueue<Outgoing> queue,
@@ -46,6 +54,22 @@ public final class Intake {
       String deadLetterTopic,
       IngestMetrics metrics,
       InstantSource clock) {
+    this(parser, queue, topic, deadLetterTopic, metrics, clock, false);
+  }
+
+  /**
+   * {@code binary}: valid records go to {@code topic} in the compact binary form of the validated
+   * record ({@code topic.binary}); the detection job reads it and JSON alike.
+   */
+  public Intake(
+      TelemetryParser parser,
+      BlockingQueue<Outgoing> queue,
+      String topic,
+      String deadLetterTopic,
+      IngestMetrics metrics,
+      InstantSource clock,
+      boolean binary) {
+    this.binary = binary ? ThreadLocal.withInitial(TelemetryBinary.Encoder::new) : null;
     this.parser = parser;
     this.queue = queue;
     this.topic = topic;
@@ -63,7 +87,7 @@ public final class Intake {
     metrics.received.inc();
     ParseResult r = parser.parse(line);
     if (r instanceof ParseResult.Parsed p) {
-      if (!put(new Outgoing(topic, p.record().run(), line, ticket), waitMs)) {
+      if (!put(new Outgoing(topic, p.record().run(), value(p, line), ticket), waitMs)) {
         metrics.queueFull.inc();
         return FULL;
       }
@@ -84,6 +108,18 @@ public final class Intake {
       ticket.done();
     }
     return new Outcome.Rejected(rej.reason(), line.length > parser.limits().maxBytes());
+  }
+
+  /**
+   * What goes to the topic: the binary form when on, unless it is larger than the line (sampled
+   * logits of short numbers can be), so a record never outgrows the size checked at the door.
+   */
+  private byte[] value(ParseResult.Parsed p, byte[] line) {
+    if (binary == null) {
+      return line;
+    }
+    byte[] b = binary.get().encode(p.record());
+    return b.length <= line.length ? b : line;
   }
 
   private boolean put(Outgoing o, long waitMs) throws InterruptedException {

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trainwatch.embedded.PersistentKafka;
 import dev.trainwatch.jobs.replay.TopicReader;
 import dev.trainwatch.wire.ParseResult;
-import dev.trainwatch.wire.TelemetryParser;
+import dev.trainwatch.wire.TelemetryBinary;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,7 +77,7 @@ class UpCommandIT {
       for (byte[] v :
           TopicReader.readAll(
               kafka.bootstrapServers(), "trainwatch.telemetry", Duration.ofSeconds(20))) {
-        TelemetryRecord r = ((ParseResult.Parsed) TelemetryParser.DEFAULT.parse(v)).record();
+        TelemetryRecord r = ((ParseResult.Parsed) TelemetryBinary.parseEither(v)).record();
         steps
             .computeIfAbsent(r.run(), k -> new HashSet<>())
             .add(r.step() * 2 + (r.event() == null ? 0 : 1));
