@@ -1,6 +1,6 @@
 package dev.trainwatch.jobs.bench;
 
-import dev.trainwatch.embedded.EmbeddedKafka;
+import dev.trainwatch.embedded.PersistentKafka;
 import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.RawTelemetry;
 import dev.trainwatch.jobs.flink.RawTelemetryDeserializer;
@@ -10,6 +10,7 @@ import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.Status;
+import dev.trainwatch.wire.TelemetryBinary;
 import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -31,6 +32,7 @@ import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -42,22 +44,31 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * {@code trainwatch bench}: the numbers that matter, in one run on the embedded stack.
+ * {@code trainwatch bench}: the numbers that matter, in one run on a loopback broker.
  *
  * <ol>
- *   <li>ns per record for parsing and for each detector, and state bytes per run;
- *   <li>sustained records/s of the detection job (all detectors, exactly-once alerts) next to a
- *       plain Kafka consumer and a trivial Flink keyBy/ValueState job on the same topic;
- *   <li>produce-to-alert latency p50/p99 at half the sustained rate.
+ *   <li>ns per record for parsing (JSON and the sidecar's binary form) and for each detector, and
+ *       state bytes per run (scalars, 100 and 1,000 layers);
+ *   <li>sustained records/s and metric values/s of the detection job (all detectors, exactly-once
+ *       alerts) next to a trivial Flink keyBy/ValueState job on the same topic, for narrow
+ *       (20-metric) and per-layer (~1,000-metric) records, each on a topic in the sidecar's binary
+ *       form and on one in JSON (what other producers write), with CPU per record by stage;
+ *   <li>produce-to-alert latency p50/p99 at half the sustained rate, at-least-once and exactly-once
+ *       at two checkpoint intervals.
  * </ol>
  *
  * Flink rates are measured inside the job between its first and last record ({@link
- * ThroughputProbe}), so job start-up and the final checkpoint are excluded, and in a second round
- * of both jobs, so the JIT's warm-up is excluded too (the cold round is printed).
+ * ThroughputProbe}), so job start-up and the final checkpoint are excluded, and in the last of
+ * several rounds of both jobs, so the JIT's warm-up is excluded too (the cold round's ratio is
+ * printed).
  */
 public final class Bench {
 
-  /** Knobs of one benchmark run. */
+  /**
+   * Knobs of one benchmark run. {@code rounds}: runs of each job over each topic, the last one
+   * reported (the first pays the JIT); {@code json}: also measure a JSON topic beside the sidecar's
+   * binary one.
+   */
   public record Options(
       int runs,
       int records,
@@ -65,11 +76,13 @@ public final class Bench {
       Duration latencyDuration,
       Path traces,
       int wideMetrics,
-      int wideRecords) {
+      int wideRecords,
+      int rounds,
+      boolean json) {
 
     /** The narrow benchmark only (no per-layer fleet). */
     public Options(int runs, int records, int parallelism, Duration latencyDuration, Path traces) {
-      this(runs, records, parallelism, latencyDuration, traces, 0, 0);
+      this(runs, records, parallelism, latencyDuration, traces, 0, 0, 2, true);
     }
   }
 
@@ -93,17 +106,49 @@ public final class Bench {
     if (o.wideMetrics() > 0) {
       wideCosts();
     }
-    try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-      double sustained = throughput(kafka);
-      if (o.wideMetrics() > 0 && o.wideRecords() > 0) {
-        wideThroughput(kafka);
+    // a broker on 127.0.0.1 only, in a temporary directory (the test kit binds every interface)
+    try (PersistentKafka kafka = PersistentKafka.startTemporary()) {
+      kafka.createTopics(Map.of("bench.alerts", 2, "bench.dead-letter", 1, "bench.metrics", 1));
+      List<Measured> all = new ArrayList<>();
+      List<Encoding> encodings =
+          o.json() ? List.of(Encoding.BINARY, Encoding.JSON) : List.of(Encoding.BINARY);
+      for (Encoding e : encodings) {
+        // one more round for the first topic: the JIT compiles everything the jobs share there
+        int rounds = o.rounds() + (all.isEmpty() ? 1 : 0);
+        all.add(measure(kafka, "narrow", new SyntheticFleet(o.runs(), 1), o.records(), e, rounds));
       }
+      if (o.wideMetrics() > 0 && o.wideRecords() > 0) {
+        for (Encoding e : encodings) {
+          all.add(
+              measure(
+                  kafka,
+                  "wide",
+                  SyntheticFleet.wide(o.runs(), 1, o.wideMetrics()),
+                  o.wideRecords(),
+                  e,
+                  o.rounds()));
+        }
+      }
+      out.printf(
+          "%n== raw Kafka consumer, same narrow binary topic: %.0f records/s%n",
+          consumerRate(kafka, "bench.narrow.binary"));
+      throughputTable(all);
+      for (Measured m : all) {
+        stageTable(m);
+      }
+      double sustained = all.get(0).twRate();
       latency(kafka, sustained / 2, "at-least-once", 1_000);
       // exactly-once alerts become visible at the checkpoint after them: latency as a function
       // of the interval, at two intervals
       latency(kafka, sustained / 2, "exactly-once", 1_000);
       latency(kafka, sustained / 2, "exactly-once", 5_000);
     }
+  }
+
+  private static double consumerRate(PersistentKafka kafka, String topic) {
+    long t = System.nanoTime();
+    long consumed = consumeAll(kafka.bootstrapServers(), topic);
+    return consumed / seconds(t);
   }
 
   private void detectorCosts() {
@@ -152,17 +197,26 @@ public final class Bench {
         (wideFleet.metrics() - SyntheticFleet.METRICS) / wideFleet.layers());
     out.printf("  %-34s %12s %12s %8s%n", "ns per metric", "narrow", "wide", "ratio");
     perMetric(
-        "parse + validate (wire)",
+        "parse + validate JSON (wire)",
         n.parseNsPerRecord() / narrowFleet.metrics(),
         w.parseNsPerRecord() / wideFleet.metrics());
+    perMetric(
+        "decode + validate binary (wire)",
+        n.decodeNsPerRecord() / narrowFleet.metrics(),
+        w.decodeNsPerRecord() / wideFleet.metrics());
     double nd = n.nsPerRecord().get(DetectorBench.ALL) / narrowFleet.metrics();
     double wd = w.nsPerRecord().get(DetectorBench.ALL) / wideFleet.metrics();
     perMetric("all detectors (RunMonitor)", nd, wd);
     out.printf(
         "  %-34s %12.1f %12.1f   (one core)%n",
-        "M metric values/s, parse + detect",
+        "M metric values/s, JSON + detect",
         1e3 / (n.parseNsPerRecord() / narrowFleet.metrics() + nd),
         1e3 / (w.parseNsPerRecord() / wideFleet.metrics() + wd));
+    out.printf(
+        "  %-34s %12.1f %12.1f   (one core)%n",
+        "M metric values/s, binary + detect",
+        1e3 / (n.decodeNsPerRecord() / narrowFleet.metrics() + nd),
+        1e3 / (w.decodeNsPerRecord() / wideFleet.metrics() + wd));
     out.printf(
         "  state per run, scalars only: mean %.0f B, max %d B%n",
         n.meanStateBytes(), n.maxStateBytes());
@@ -191,215 +245,211 @@ public final class Bench {
 
   private void report(String what, DetectorBench.Result r) {
     out.printf("%n== per-record cost, %s%n", what);
-    out.printf("  %-34s %9.0f ns/record%n", "parse + validate (wire)", r.parseNsPerRecord());
+    out.printf("  %-34s %9.0f ns/record%n", "parse + validate JSON (wire)", r.parseNsPerRecord());
+    out.printf(
+        "  %-34s %9.0f ns/record%n", "decode + validate binary (wire)", r.decodeNsPerRecord());
     r.nsPerRecord().forEach((k, v) -> out.printf("  %-34s %9.0f ns/record%n", k, v));
     out.printf("  state per run: mean %.0f B, max %d B%n", r.meanStateBytes(), r.maxStateBytes());
   }
 
-  private double throughput(EmbeddedKafka kafka) throws Exception {
-    String big = "bench.big";
-    kafka.createTopics(
-        Map.of(
-            big, o.parallelism(), "bench.alerts", 2, "bench.dead-letter", 1, "bench.metrics", 1));
+  /** How the bench's producer writes records: as the sidecar does, or as any other producer. */
+  enum Encoding {
+    BINARY("binary (sidecar)"),
+    JSON("JSON");
+
+    final String label;
+
+    Encoding(String label) {
+      this.label = label;
+    }
+
+    byte[] encode(TelemetryRecord r, TelemetryBinary.Encoder binary) {
+      return this == BINARY ? binary.encode(r) : TelemetryJson.toBytes(r);
+    }
+  }
+
+  /** One throughput measurement: the trivial job and the detection job over the same topic. */
+  record Measured(
+      String what,
+      int rounds,
+      Encoding encoding,
+      int records,
+      int metrics,
+      double produceRate,
+      double avgBytes,
+      double passRate,
+      double twRate,
+      double coldPassRate,
+      double coldTwRate,
+      ThreadCpu.Usage passCpu,
+      ThreadCpu.Usage twCpu,
+      long passCounted,
+      long twCounted) {
+
+    double ratio() {
+      return twRate / passRate;
+    }
+  }
+
+  /**
+   * Produces {@code records} records of {@code fleet} to a fresh topic in {@code encoding}, then
+   * runs the trivial job and the detection job over it, alternately, {@code rounds} times each. The
+   * first round runs cold (the JIT compiles while it runs, and on 2 cores the compiler threads take
+   * CPU from the job); the last round is the steady state reported, with its CPU by stage.
+   */
+  private Measured measure(
+      PersistentKafka kafka,
+      String what,
+      SyntheticFleet fleet,
+      int records,
+      Encoding encoding,
+      int rounds)
+      throws Exception {
+    String topic = "bench." + what + "." + encoding.name().toLowerCase(java.util.Locale.ROOT);
+    kafka.createTopics(Map.of(topic, o.parallelism()));
     long t = System.nanoTime();
-    produce(kafka.bootstrapServers(), big, o.records(), new SyntheticFleet(o.runs(), 1));
-    double produceRate = o.records() / seconds(t);
-
-    t = System.nanoTime();
-    long consumed = consumeAll(kafka.bootstrapServers(), big);
-    double consumerRate = consumed / seconds(t);
-
-    // Round 1 runs both jobs cold: the JIT compiles Flink's and trainwatch's hot paths while
-    // they run, and on 2 cores the compiler threads take CPU from the job being measured.
-    // Round 2 is the steady state a long-running job lives in; it is the figure reported.
-    double[] passRates = new double[2];
-    double[] twRates = new double[2];
+    long bytes = produce(kafka.bootstrapServers(), topic, records, fleet, encoding);
+    double produceRate = records / seconds(t);
+    double[] passRates = new double[rounds];
+    double[] twRates = new double[rounds];
     ThreadCpu.Usage passCpu = null;
     ThreadCpu.Usage twCpu = null;
-    for (int round = 0; round < 2; round++) {
-      ThroughputProbe.reset("pass");
+    long passCount = 0;
+    long twCount = 0;
+    for (int round = 0; round < rounds; round++) {
       ThreadCpu cpu = ThreadCpu.start();
-      runJob(env -> PassThroughJob.build(env, source(kafka, big)));
+      ThroughputProbe.reset("pass", records / 3, cpu::mark);
+      runJob(env -> PassThroughJob.build(env, source(kafka, topic)));
       passCpu = cpu.stop();
-      passRates[round] = ThroughputProbe.rate("pass");
+      passRates[round] = ThroughputProbe.steadyRate("pass");
+      passCount = ThroughputProbe.steadyCount("pass");
       // Probe after parsing: pipelined with backpressure, so it runs at the detectors' pace.
-      ThroughputProbe.reset("trainwatch");
       cpu = ThreadCpu.start();
+      ThroughputProbe.reset("trainwatch", records / 3, cpu::mark);
       runJob(
           env ->
-              trainwatch(kafka, big)
+              trainwatch(kafka, topic)
                   .build(
                       env,
-                      (records, alerts, metrics) ->
-                          records
+                      (parsed, alerts, metrics) ->
+                          parsed
                               .map(new ThroughputProbe<>("trainwatch"))
-                              .returns(records.getType())
-                              .sinkTo(
-                                  new org.apache.flink.streaming.api.functions.sink.v2
-                                      .DiscardingSink<>())));
+                              .returns(parsed.getType())
+                              .sinkTo(new DiscardingSink<>())));
       twCpu = cpu.stop();
-      twRates[round] = ThroughputProbe.rate("trainwatch");
-      if (ThroughputProbe.count("trainwatch") != o.records()
-          || ThroughputProbe.count("pass") != o.records()) {
+      twRates[round] = ThroughputProbe.steadyRate("trainwatch");
+      twCount = ThroughputProbe.steadyCount("trainwatch");
+      if (ThroughputProbe.count("trainwatch") != records
+          || ThroughputProbe.count("pass") != records) {
         throw new IllegalStateException(
             "jobs did not see every record: "
                 + ThroughputProbe.count("pass")
                 + " / "
                 + ThroughputProbe.count("trainwatch")
                 + " of "
-                + o.records());
+                + records);
       }
     }
-    double passRate = passRates[1];
-    double twRate = twRates[1];
-
-    out.printf("%n== sustained throughput (%d records, %d runs)%n", o.records(), o.runs());
-    out.printf("  %-44s %10.0f records/s%n", "Kafka producer (idempotent, lz4)", produceRate);
-    out.printf("  %-44s %10.0f records/s%n", "raw Kafka consumer", consumerRate);
-    out.printf("  %-44s %10.0f records/s%n", "trivial Flink job (keyBy + ValueState)", passRate);
-    out.printf(
-        "  %-44s %10.0f records/s   = %.2f x trivial, %.2f x consumer%n",
-        "trainwatch job (all detectors, exactly-once)",
-        twRate,
-        twRate / passRate,
-        twRate / consumerRate);
-    out.printf(
-        "  %-44s %10.0f records/s   = %.2f x trivial (%.0f records/s), JIT still compiling%n",
-        "first, cold round of both jobs", twRates[0], twRates[0] / passRates[0], passRates[0]);
-    out.printf(
-        "%n== CPU per record by stage, warm round (us; whole job incl. start-up, over %d records)%n",
-        o.records());
-    out.printf("  %-48s %10s %12s%n", "stage", "trivial", "trainwatch");
-    TreeSet<String> stages = new TreeSet<>(passCpu.cpuByStage().keySet());
-    stages.addAll(twCpu.cpuByStage().keySet());
-    long passTotal = 0;
-    long twTotal = 0;
-    for (String stage : stages) {
-      long pass = passCpu.cpuByStage().getOrDefault(stage, 0L);
-      long tw = twCpu.cpuByStage().getOrDefault(stage, 0L);
-      passTotal += pass;
-      twTotal += tw;
-      perRecord(stage, pass, tw);
-    }
-    perRecord("total", passTotal, twTotal);
-    perRecord(
-        "GC collections (wall time, not in the total)", passCpu.gcWallNanos(), twCpu.gcWallNanos());
-    perRecord(
-        "JIT compiling (wall time, not in the total)",
-        passCpu.jitWallNanos(),
-        twCpu.jitWallNanos());
-    return twRate;
+    return new Measured(
+        what,
+        rounds,
+        encoding,
+        records,
+        fleet.metrics(),
+        produceRate,
+        (double) bytes / records,
+        passRates[rounds - 1],
+        twRates[rounds - 1],
+        passRates[0],
+        twRates[0],
+        passCpu,
+        twCpu,
+        passCount,
+        twCount);
   }
 
-  /**
-   * End to end on per-layer records: the trivial job and the detection job over the same topic of
-   * wide records (after the narrow rounds, so Flink's own paths are compiled already; the detection
-   * job runs twice and its second round is reported).
-   */
-  private void wideThroughput(EmbeddedKafka kafka) throws Exception {
-    String topic = "bench.wide";
-    kafka.createTopics(Map.of(topic, o.parallelism()));
-    SyntheticFleet fleet = SyntheticFleet.wide(o.runs(), 1, o.wideMetrics());
-    long t = System.nanoTime();
-    produce(kafka.bootstrapServers(), topic, o.wideRecords(), fleet);
-    double produceRate = o.wideRecords() / seconds(t);
-    ThroughputProbe.reset("pass");
-    ThreadCpu cpu = ThreadCpu.start();
-    runJob(env -> PassThroughJob.build(env, source(kafka, topic)));
-    ThreadCpu.Usage passCpu = cpu.stop();
-    double passRate = ThroughputProbe.rate("pass");
-    double[] rates = new double[2];
-    ThreadCpu.Usage twCpu = null;
-    for (int round = 0; round < 2; round++) {
-      ThroughputProbe.reset("trainwatch");
-      cpu = ThreadCpu.start();
-      runJob(
-          env ->
-              trainwatch(kafka, topic)
-                  .build(
-                      env,
-                      (records, alerts, metrics) ->
-                          records
-                              .map(new ThroughputProbe<>("trainwatch"))
-                              .returns(records.getType())
-                              .sinkTo(
-                                  new org.apache.flink.streaming.api.functions.sink.v2
-                                      .DiscardingSink<>())));
-      twCpu = cpu.stop();
-      rates[round] = ThroughputProbe.rate("trainwatch");
-      if (ThroughputProbe.count("trainwatch") != o.wideRecords()) {
-        throw new IllegalStateException(
-            "the job did not see every wide record: "
-                + ThroughputProbe.count("trainwatch")
-                + " of "
-                + o.wideRecords());
-      }
+  private void throughputTable(List<Measured> all) {
+    out.printf(
+        "%n== sustained throughput, steady state (the last of %d rounds of each job, after its"
+            + " first third; %d runs, parallelism %d)%n",
+        o.rounds(), o.runs(), o.parallelism());
+    out.printf(
+        "  %-30s %9s %9s %11s %11s %8s %12s %9s%n",
+        "records, topic encoding",
+        "records",
+        "B/record",
+        "trivial/s",
+        "trainwatch/s",
+        "ratio",
+        "M values/s",
+        "cold");
+    for (Measured m : all) {
+      out.printf(
+          "  %-30s %9d %9.0f %11.0f %11.0f %7.2fx %5.2f/%6.2f %8.2fx%n",
+          m.what() + " x" + m.metrics() + ", " + m.encoding().label,
+          m.records(),
+          m.avgBytes(),
+          m.passRate(),
+          m.twRate(),
+          m.ratio(),
+          m.twRate() * m.metrics() / 1e6,
+          m.passRate() * m.metrics() / 1e6,
+          m.coldTwRate() / m.coldPassRate());
     }
-    int m = fleet.metrics();
     out.printf(
-        "%n== sustained throughput, per-layer records (%d records of %d metrics, %d runs)%n",
-        o.wideRecords(), m, o.runs());
-    out.printf(
-        "  %-44s %10.0f records/s = %6.2f M values/s%n",
-        "Kafka producer (idempotent, lz4)", produceRate, produceRate * m / 1e6);
-    out.printf(
-        "  %-44s %10.0f records/s = %6.2f M values/s%n",
-        "trivial Flink job (keyBy + ValueState)", passRate, passRate * m / 1e6);
-    out.printf(
-        "  %-44s %10.0f records/s = %6.2f M values/s   = %.2f x trivial%n",
-        "trainwatch job (all detectors, exactly-once)",
-        rates[1],
-        rates[1] * m / 1e6,
-        rates[1] / passRate);
-    out.printf(
-        "  %-44s %10.0f records/s = %6.2f M values/s%n",
-        "first round of the trainwatch job", rates[0], rates[0] * m / 1e6);
-    stageTable(passCpu, twCpu, o.wideRecords(), m);
+        "  (M values/s: trainwatch/trivial; cold: the first round's ratio, JIT still compiling;"
+            + " producer: %s records/s)%n",
+        all.stream().map(m -> String.format("%.0f", m.produceRate())).toList());
   }
 
-  /** CPU per record and per metric value by stage, trivial job vs detection job. */
-  private void stageTable(
-      ThreadCpu.Usage passCpu, ThreadCpu.Usage twCpu, int records, int metrics) {
+  /** CPU per record (and per metric value) by stage, trivial job vs detection job. */
+  private void stageTable(Measured m) {
     out.printf(
-        "%n== CPU per record by stage, per-layer records (us per record; ns per metric value)%n");
+        "%n== CPU per record by stage, %s records of %d metrics, %s topic, steady state (last"
+            + " round, after its first third; us per record, ns per metric value)%n",
+        m.what(), m.metrics(), m.encoding().label);
     out.printf(
         "  %-48s %10s %12s %10s %12s%n", "stage", "trivial", "trainwatch", "ns/value", "ns/value");
-    TreeSet<String> stages = new TreeSet<>(passCpu.cpuByStage().keySet());
-    stages.addAll(twCpu.cpuByStage().keySet());
+    TreeSet<String> stages = new TreeSet<>(m.passCpu().cpuByStage().keySet());
+    stages.addAll(m.twCpu().cpuByStage().keySet());
     long passTotal = 0;
     long twTotal = 0;
     for (String stage : stages) {
-      long pass = passCpu.cpuByStage().getOrDefault(stage, 0L);
-      long tw = twCpu.cpuByStage().getOrDefault(stage, 0L);
+      long pass = m.passCpu().cpuByStage().getOrDefault(stage, 0L);
+      long tw = m.twCpu().cpuByStage().getOrDefault(stage, 0L);
       passTotal += pass;
       twTotal += tw;
-      wideRow(stage, pass, tw, records, metrics);
+      stageRow(stage, pass, tw, m);
     }
-    wideRow("total", passTotal, twTotal, records, metrics);
+    stageRow("total", passTotal, twTotal, m);
+    stageRow(
+        "GC collections (wall time, not in the total)",
+        m.passCpu().gcWallNanos(),
+        m.twCpu().gcWallNanos(),
+        m);
+    stageRow(
+        "JIT compiling (wall time, not in the total)",
+        m.passCpu().jitWallNanos(),
+        m.twCpu().jitWallNanos(),
+        m);
   }
 
-  private void wideRow(String what, long pass, long tw, int records, int metrics) {
+  private void stageRow(String what, long pass, long tw, Measured m) {
     out.printf(
         "  %-48s %10.2f %12.2f %10.1f %12.1f%n",
         what,
-        pass / 1e3 / records,
-        tw / 1e3 / records,
-        (double) pass / records / metrics,
-        (double) tw / records / metrics);
+        pass / 1e3 / m.passCounted(),
+        tw / 1e3 / m.twCounted(),
+        (double) pass / m.passCounted() / m.metrics(),
+        (double) tw / m.twCounted() / m.metrics());
   }
 
-  private void perRecord(String what, long passNanos, long twNanos) {
-    out.printf(
-        "  %-48s %10.2f %12.2f%n",
-        what, passNanos / 1e3 / o.records(), twNanos / 1e3 / o.records());
-  }
-
-  private TrainwatchJob trainwatch(EmbeddedKafka kafka, String topic) {
+  private TrainwatchJob trainwatch(PersistentKafka kafka, String topic) {
     return TrainwatchJob.fromConfig(benchConfig(kafka, topic, "exactly-once", 1_000), true);
   }
 
   private JobConfig benchConfig(
-      EmbeddedKafka kafka, String topic, String guarantee, long checkpointMs) {
+      PersistentKafka kafka, String topic, String guarantee, long checkpointMs) {
     Map<String, String> c = new HashMap<>();
     c.put("kafka.bootstrap.servers", kafka.bootstrapServers());
     c.put("topics.telemetry", topic);
@@ -414,7 +464,7 @@ public final class Bench {
     return JobConfig.of(c);
   }
 
-  private KafkaSource<RawTelemetry> source(EmbeddedKafka kafka, String topic) {
+  private KafkaSource<RawTelemetry> source(PersistentKafka kafka, String topic) {
     return KafkaSource.<RawTelemetry>builder()
         .setBootstrapServers(kafka.bootstrapServers())
         .setTopics(topic)
@@ -433,7 +483,7 @@ public final class Bench {
     env.execute("bench");
   }
 
-  private void latency(EmbeddedKafka kafka, double rate, String guarantee, long checkpointMs)
+  private void latency(PersistentKafka kafka, double rate, String guarantee, long checkpointMs)
       throws Exception {
     String topic = "bench.live." + guarantee + "." + checkpointMs;
     String alerts = "bench.alerts";
@@ -454,6 +504,7 @@ public final class Bench {
     long t0 = System.currentTimeMillis();
     long sent = 0;
     SyntheticFleet fleet = new SyntheticFleet(o.runs(), 3);
+    TelemetryBinary.Encoder binary = new TelemetryBinary.Encoder();
     try (KafkaProducer<byte[], byte[]> p = producer(kafka.bootstrapServers(), "1")) {
       long end = System.nanoTime() + o.latencyDuration().toNanos();
       long start = System.nanoTime();
@@ -466,7 +517,9 @@ public final class Bench {
           TelemetryRecord r = sent % 2003 == 2002 ? fleet.poisoned(now) : fleet.next(now);
           p.send(
               new ProducerRecord<>(
-                  topic, r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
+                  topic,
+                  r.run().getBytes(StandardCharsets.UTF_8),
+                  Encoding.BINARY.encode(r, binary)));
           sent++;
         }
         Thread.sleep(1);
@@ -541,16 +594,21 @@ public final class Bench {
     return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
   }
 
-  private static void produce(String bootstrap, String topic, int n, SyntheticFleet fleet) {
+  /** Produces {@code n} records of {@code fleet}; returns the bytes of their values. */
+  private static long produce(
+      String bootstrap, String topic, int n, SyntheticFleet fleet, Encoding encoding) {
+    TelemetryBinary.Encoder binary = new TelemetryBinary.Encoder();
+    long bytes = 0;
     try (KafkaProducer<byte[], byte[]> p = producer(bootstrap, "5")) {
       for (int i = 0; i < n; i++) {
         TelemetryRecord r = fleet.next(1_700_000_000_000L + i);
-        p.send(
-            new ProducerRecord<>(
-                topic, r.run().getBytes(StandardCharsets.UTF_8), TelemetryJson.toBytes(r)));
+        byte[] value = encoding.encode(r, binary);
+        bytes += value.length;
+        p.send(new ProducerRecord<>(topic, r.run().getBytes(StandardCharsets.UTF_8), value));
       }
       p.flush();
     }
+    return bytes;
   }
 
   private static long consumeAll(String bootstrap, String topic) {

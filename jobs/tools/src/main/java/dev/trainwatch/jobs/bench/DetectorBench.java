@@ -5,6 +5,7 @@ import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.DetectorRegistry;
 import dev.trainwatch.jobs.detect.RunMonitor;
 import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryBinary;
 import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -26,9 +27,14 @@ import java.util.function.Supplier;
  */
 final class DetectorBench {
 
+  /**
+   * {@code parseNsPerRecord}: JSON, parse + validate; {@code decodeNsPerRecord}: the sidecar's
+   * binary form, decode + validate.
+   */
   record Result(
       Map<String, Double> nsPerRecord,
       double parseNsPerRecord,
+      double decodeNsPerRecord,
       double meanStateBytes,
       int maxStateBytes) {}
 
@@ -47,7 +53,7 @@ final class DetectorBench {
 
   /** State bytes per run only, after feeding {@code records}. */
   static Result state(List<TelemetryRecord> records) {
-    return stateOf(records, Map.of(), 0);
+    return stateOf(records, Map.of(), 0, 0);
   }
 
   private static Result run(List<TelemetryRecord> given, int rounds, boolean perDetector) {
@@ -88,11 +94,29 @@ final class DetectorBench {
                   return cpuNanos() - t;
                 })
             / records.size();
-    return stateOf(records, ns, parse);
+    TelemetryBinary.Encoder encoder = new TelemetryBinary.Encoder();
+    List<byte[]> binary = records.stream().map(encoder::encode).toList();
+    TelemetryBinary.Decoder decoder = new TelemetryBinary.Decoder(TelemetryParser.Limits.DEFAULT);
+    double decode =
+        bestOf(
+                rounds,
+                () -> {
+                  long t = cpuNanos();
+                  int ok = 0;
+                  for (byte[] b : binary) {
+                    ok += decoder.decode(b) instanceof ParseResult.Parsed ? 1 : 0;
+                  }
+                  if (ok != binary.size()) {
+                    throw new IllegalStateException("bench records must decode");
+                  }
+                  return cpuNanos() - t;
+                })
+            / records.size();
+    return stateOf(records, ns, parse, decode);
   }
 
   private static Result stateOf(
-      List<TelemetryRecord> records, Map<String, Double> ns, double parse) {
+      List<TelemetryRecord> records, Map<String, Double> ns, double parse, double decode) {
     Map<String, RunMonitor> monitors = new HashMap<>();
     for (TelemetryRecord r : records) {
       monitors
@@ -106,7 +130,7 @@ final class DetectorBench {
       sum += b;
       max = Math.max(max, b);
     }
-    return new Result(ns, parse, (double) sum / monitors.size(), max);
+    return new Result(ns, parse, decode, (double) sum / monitors.size(), max);
   }
 
   private static long feed(List<TelemetryRecord> records, Supplier<List<Detector>> detectors) {

@@ -159,11 +159,12 @@ public final class SyntheticFleet {
     if (names.length > METRICS) {
       v = Arrays.copyOf(v, names.length);
       // per-layer values: the family's level, a fixed per-layer profile and the step's noise
-      // (one random draw a record: the generator must not be what the benchmark measures)
+      // (one random draw a record: the generator must not be what the benchmark measures), as
+      // float32, as statistics computed on the device are (a tensor's .item() or .tolist())
       for (int k = METRICS; k < names.length; k++) {
         int f = (k - METRICS) / layers;
         int l = (k - METRICS) % layers;
-        v[k] = FAMILY_LEVEL[f] * (0.8 + 0.4 * ((l * 7919 % 97) / 97.0)) * noise;
+        v[k] = (float) (FAMILY_LEVEL[f] * (0.8 + 0.4 * ((l * 7919 % 97) / 97.0)) * noise);
       }
     }
     Tags tags = step == 0 ? Tags.of(Map.of("dtype", "bfloat16", "model", "bench")) : Tags.EMPTY;

@@ -27,9 +27,9 @@ final class ThreadCpu implements AutoCloseable {
   private final Map<Long, Long> first = new HashMap<>();
   private final Map<Long, Long> last = new HashMap<>();
   private final Thread sampler;
-  private final long processStart;
-  private final long gcStart;
-  private final long compileStart;
+  private long processStart;
+  private long gcStart;
+  private long compileStart;
   private volatile boolean running = true;
 
   private ThreadCpu() {
@@ -56,6 +56,18 @@ final class ThreadCpu implements AutoCloseable {
 
   static ThreadCpu start() {
     return new ThreadCpu();
+  }
+
+  /**
+   * Starts the accounting afresh from now (threads' CPU so far, GC and JIT time, process CPU): the
+   * usage {@link #stop} reports is then of what ran after the mark.
+   */
+  synchronized void mark() {
+    sample();
+    first.putAll(last);
+    processStart = processCpu();
+    gcStart = gcMillis();
+    compileStart = compileMillis();
   }
 
   private synchronized void sample() {

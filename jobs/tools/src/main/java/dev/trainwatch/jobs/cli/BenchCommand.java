@@ -25,7 +25,7 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(
       names = "--records",
-      defaultValue = "600000",
+      defaultValue = "1500000",
       description = "records for the throughput test (default ${DEFAULT-VALUE})")
   int records;
 
@@ -56,18 +56,47 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(
       names = "--wide-records",
-      defaultValue = "20000",
+      defaultValue = "30000",
       description = "per-layer records for the end-to-end test (default ${DEFAULT-VALUE})")
   int wideRecords;
 
+  @Option(
+      names = "--rounds",
+      defaultValue = "2",
+      description =
+          "runs of each job over each topic; the last is reported, the first pays the JIT (default ${DEFAULT-VALUE})")
+  int rounds;
+
+  @Option(
+      names = "--json",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "also measure topics in JSON beside the sidecar's binary form (default ${DEFAULT-VALUE})")
+  boolean json;
+
+  @Option(
+      names = "--quick",
+      description =
+          "a run of about two minutes: 200,000 narrow and 4,000 per-layer records, 8 s latency tests, binary topics only")
+  boolean quick;
+
   @Override
   public Integer call() throws Exception {
+    if (quick) {
+      records = Math.min(records, 200_000);
+      wideRecords = Math.min(wideRecords, 4_000);
+      latencySeconds = Math.min(latencySeconds, 8);
+      json = false;
+    }
     Checks.atLeast("--runs", runs, 1);
     Checks.atLeast("--records", records, 1);
     Checks.atLeast("--parallelism", parallelism, 1);
     Checks.atLeast("--latency-seconds", latencySeconds, 1);
     Checks.atLeast("--metrics-per-record", wideMetrics, 0);
     Checks.atLeast("--wide-records", wideRecords, 0);
+    Checks.atLeast("--rounds", rounds, 1);
     if (wideMetrics > 4096) {
       throw new ConfigException(
           "option '--metrics-per-record': expected a value <= 4096 (the parser's metric limit), got "
@@ -81,7 +110,9 @@ final class BenchCommand implements Callable<Integer> {
                 Duration.ofSeconds(latencySeconds),
                 traces,
                 wideMetrics,
-                wideRecords),
+                wideRecords,
+                rounds,
+                json),
             System.out)
         .run();
     return 0;
