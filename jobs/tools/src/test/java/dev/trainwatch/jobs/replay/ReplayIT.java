@@ -19,7 +19,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,6 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
  * parallelism 2, exactly-once alerts read back read_committed.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
+// By name: the plain replay first. Run after the mixed-encoding replay (its broker closed in the
+// same JVM), the plain replay's producer stalled on the fresh broker until its 120 s delivery
+// timeout in 2 of 3 runs (with -am, on a loaded machine), never in this order; not understood yet.
+@TestMethodOrder(MethodOrderer.MethodName.class)
 class ReplayIT {
 
   static final Path TRACES =
