@@ -20,6 +20,7 @@ import dev.trainwatch.wire.TelemetryParser;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
@@ -55,8 +57,7 @@ public final class Ingest implements AutoCloseable {
   private AlertsFollower alertsFollower;
   private AlertsRoute alertsRoute;
   private Thread forwarderThread;
-  private final java.util.concurrent.atomic.AtomicBoolean closed =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private Ingest() {}
 
@@ -130,7 +131,7 @@ public final class Ingest implements AutoCloseable {
       // alerts back to the training processes: GET /v1/runs/{run}/alerts, fed from the alerts topic
       RunAlerts runAlerts =
           new RunAlerts(
-              Long.toHexString(new java.security.SecureRandom().nextLong()),
+              Long.toHexString(new SecureRandom().nextLong()),
               c.getInt(IngestConfig.ALERTS_MAX_RUNS));
       alertsFollower =
           new AlertsFollower(

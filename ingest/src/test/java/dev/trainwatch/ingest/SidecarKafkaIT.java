@@ -17,11 +17,14 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -174,8 +177,7 @@ class SidecarKafkaIT {
     for (int i = from; i < to; i++) {
       b.append("{\"run\":\"tail-run\",\"step\":").append(i).append("}\n");
     }
-    java.nio.file.Files.writeString(
-        file, b, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(file, b, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
   }
 
   private static void awaitSent(Ingest ingest, long n) throws InterruptedException {
@@ -225,7 +227,7 @@ class SidecarKafkaIT {
       for (var e : sentByRun.entrySet()) {
         List<Long> firstSeen =
             new ArrayList<>(
-                new java.util.LinkedHashSet<>(
+                new LinkedHashSet<>(
                     tel.stream()
                         .filter(r -> e.getKey().equals(run(r)))
                         .map(SidecarKafkaIT::step)

@@ -7,6 +7,7 @@ import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.ingest.config.IngestConfig;
 import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.TelemetryBinary;
+import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -202,7 +204,7 @@ class SidecarOutageIT {
       assertThat(delivered.values()).as("none twice").allMatch(n -> n == 1);
       assertThat(ingest.metrics().dropped.getLongValue()).isZero();
       System.out.printf(
-          java.util.Locale.ROOT,
+          Locale.ROOT,
           "full disk: %,d acknowledged, %,d delivered, 0 lost, 0 duplicated%n",
           expected,
           delivered.size());
@@ -219,7 +221,7 @@ class SidecarOutageIT {
   private static boolean sh(String... command) {
     try {
       Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-      p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+      p.getInputStream().transferTo(OutputStream.nullOutputStream());
       return p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
     } catch (Exception e) {
       return false;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -66,7 +67,7 @@ public final class AlertJson {
   }
 
   public static String toJson(AlertEvent a) {
-    return new String(toBytes(a), java.nio.charset.StandardCharsets.UTF_8);
+    return new String(toBytes(a), StandardCharsets.UTF_8);
   }
 
   private static void writeValue(JsonGenerator g, Object v) throws IOException {

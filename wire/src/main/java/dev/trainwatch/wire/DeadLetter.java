@@ -1,5 +1,11 @@
 package dev.trainwatch.wire;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
 /**
  * A record that could not be used, with the reason: what every ingest path and the Flink job write
  * to the dead-letter topic instead of failing. {@code payload} is the input as received (truncated
@@ -17,8 +23,8 @@ public record DeadLetter(String reason, String run, String origin, String payloa
   }
 
   public byte[] toJson() {
-    var out = new java.io.ByteArrayOutputStream(256);
-    try (var g = new com.fasterxml.jackson.core.JsonFactory().createGenerator(out)) {
+    var out = new ByteArrayOutputStream(256);
+    try (var g = new JsonFactory().createGenerator(out)) {
       g.writeStartObject();
       g.writeStringField("reason", reason);
       if (run != null) {
@@ -28,22 +34,22 @@ public record DeadLetter(String reason, String run, String origin, String payloa
       g.writeStringField("payload", payload);
       g.writeNumberField("time_ms", timeMs);
       g.writeEndObject();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
     return out.toByteArray();
   }
 
   public static DeadLetter fromJson(byte[] json) {
     try {
-      var n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+      var n = new ObjectMapper().readTree(json);
       return new DeadLetter(
           n.path("reason").asText(),
           n.hasNonNull("run") ? n.get("run").asText() : null,
           n.path("origin").asText(),
           n.path("payload").asText(),
           n.path("time_ms").asLong());
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new IllegalArgumentException("malformed dead-letter JSON: " + e.getMessage(), e);
     }
   }

@@ -1,6 +1,7 @@
 package dev.trainwatch.wire;
 
 import ch.randelshofer.fastdoubleparser.JsonDoubleParser;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -578,6 +579,6 @@ final class FastRecordReader {
   }
 
   private static byte[] bytes(String ascii) {
-    return ascii.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    return ascii.getBytes(StandardCharsets.US_ASCII);
   }
 }

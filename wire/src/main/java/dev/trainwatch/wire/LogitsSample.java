@@ -1,6 +1,7 @@
 package dev.trainwatch.wire;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * A few sampled rows of a step's raw logits with their true labels, so the monitor can recompute
@@ -24,7 +25,7 @@ public record LogitsSample(String dtype, int[] labels, double[][] rows) {
   @Override
   public boolean equals(Object o) {
     return o instanceof LogitsSample s
-        && java.util.Objects.equals(dtype, s.dtype)
+        && Objects.equals(dtype, s.dtype)
         && Arrays.equals(labels, s.labels)
         && Arrays.deepEquals(rows, s.rows);
   }

@@ -1,12 +1,14 @@
 package dev.trainwatch.wire;
 
+import java.util.Locale;
+
 /** Alert severity: a precursor is a {@code warning}, trouble under way is {@code critical}. */
 public enum Severity {
   WARNING,
   CRITICAL;
 
   public String wire() {
-    return name().toLowerCase(java.util.Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT);
   }
 
   public static Severity fromWire(String s) {

@@ -1,12 +1,14 @@
 package dev.trainwatch.wire;
 
+import java.util.Locale;
+
 /** Lifecycle of an alert: {@code firing} while the condition holds, then one {@code resolved}. */
 public enum Status {
   FIRING,
   RESOLVED;
 
   public String wire() {
-    return name().toLowerCase(java.util.Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT);
   }
 
   public static Status fromWire(String s) {

@@ -8,6 +8,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The compact binary encoding of a validated {@link TelemetryRecord} on the internal telemetry
@@ -341,7 +342,7 @@ public final class TelemetryBinary {
 
   private static int indexOf(String[] values, String v) {
     for (int i = 0; i < values.length; i++) {
-      if (java.util.Objects.equals(values[i], v)) {
+      if (Objects.equals(values[i], v)) {
         return i;
       }
     }

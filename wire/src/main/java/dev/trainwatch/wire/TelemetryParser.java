@@ -5,11 +5,15 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Parses and validates one telemetry record (one JSON object) per {@code shared/eval/FORMAT.md}.
@@ -103,9 +107,9 @@ public final class TelemetryParser {
     this.factory =
         JsonFactory.builder()
             // ~20 floats a record: the JDK's Double.parseDouble dominated the parse cost
-            .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+            .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
             // a second "run" would key a record by one run and attribute it to another
-            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .streamReadConstraints(
                 StreamReadConstraints.builder().maxStringLength(limits.maxBytes()).build())
             .build();
@@ -161,7 +165,7 @@ public final class TelemetryParser {
     }
     p = skipWhitespace(b, p + 1);
     if (p + RUN_KEY.length > b.length
-        || !java.util.Arrays.equals(b, p, p + RUN_KEY.length, RUN_KEY, 0, RUN_KEY.length)) {
+        || !Arrays.equals(b, p, p + RUN_KEY.length, RUN_KEY, 0, RUN_KEY.length)) {
       return null;
     }
     p = skipWhitespace(b, p + RUN_KEY.length);
@@ -351,11 +355,7 @@ public final class TelemetryParser {
       char c = value.charAt(i);
       if (c < 0x20 || c == 0x7f) {
         return String.format(
-            java.util.Locale.ROOT,
-            "field '%s': control character U+%04X at index %d",
-            field,
-            (int) c,
-            i);
+            Locale.ROOT, "field '%s': control character U+%04X at index %d", field, (int) c, i);
       }
       if (c == '\\' && identifierOnly) {
         return "field '"
@@ -372,11 +372,7 @@ public final class TelemetryParser {
           i++;
         } else {
           return String.format(
-              java.util.Locale.ROOT,
-              "field '%s': unpaired surrogate U+%04X at index %d",
-              field,
-              (int) c,
-              i);
+              Locale.ROOT, "field '%s': unpaired surrogate U+%04X at index %d", field, (int) c, i);
         }
       }
     }
@@ -388,10 +384,7 @@ public final class TelemetryParser {
       return null;
     }
     if (t != JsonToken.VALUE_STRING || !EVENTS.contains(p.getText())) {
-      return "field 'event': expected one of "
-          + new java.util.TreeSet<>(EVENTS)
-          + ", got "
-          + describe(t, p);
+      return "field 'event': expected one of " + new TreeSet<>(EVENTS) + ", got " + describe(t, p);
     }
     f.event = p.getText();
     return null;
@@ -441,13 +434,12 @@ public final class TelemetryParser {
         return "field 'metrics': more than " + limits.maxMetrics() + " metrics";
       }
       if (names.size() == values.length) {
-        values = java.util.Arrays.copyOf(values, values.length * 2);
+        values = Arrays.copyOf(values, values.length * 2);
       }
       values[names.size()] = d;
       names.add(name);
     }
-    f.metrics =
-        new Metrics(names.toArray(String[]::new), java.util.Arrays.copyOf(values, names.size()));
+    f.metrics = new Metrics(names.toArray(String[]::new), Arrays.copyOf(values, names.size()));
     return null;
   }
 
@@ -504,7 +496,7 @@ public final class TelemetryParser {
         case "dtype" -> {
           if (v != JsonToken.VALUE_STRING || !DTYPES.contains(p.getText())) {
             return "field 'logits.dtype': expected one of "
-                + new java.util.TreeSet<>(DTYPES)
+                + new TreeSet<>(DTYPES)
                 + ", got "
                 + describe(v, p);
           }
@@ -573,14 +565,14 @@ public final class TelemetryParser {
                     + " columns";
               }
               if (n == row.length) {
-                row = java.util.Arrays.copyOf(row, row.length * 2);
+                row = Arrays.copyOf(row, row.length * 2);
               }
               row[n++] = d;
             }
             if (n == 0) {
               return "field 'logits.rows[" + r.size() + "]': empty row";
             }
-            r.add(n == row.length ? row : java.util.Arrays.copyOf(row, n));
+            r.add(n == row.length ? row : Arrays.copyOf(row, n));
           }
           rows = r.toArray(double[][]::new);
         }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 class AlertJsonTest {
@@ -37,7 +38,7 @@ class AlertJsonTest {
 
   @Test
   void runTagsRoundTripCappedAndOutsideTheFingerprint() {
-    Map<String, String> many = new java.util.TreeMap<>();
+    Map<String, String> many = new TreeMap<>();
     for (int i = 0; i < 20; i++) {
       many.put("k" + (char) ('a' + i), "v".repeat(200));
     }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -191,8 +192,7 @@ class TelemetryBinaryTest {
     int accepted = 0;
     for (byte[] s : samples) {
       for (int cut = 0; cut < s.length; cut++) {
-        assertThat(decoder.decode(java.util.Arrays.copyOf(s, cut)))
-            .isInstanceOf(ParseResult.Rejected.class);
+        assertThat(decoder.decode(Arrays.copyOf(s, cut))).isInstanceOf(ParseResult.Rejected.class);
       }
       for (int i = 0; i < 3000; i++) {
         byte[] d = s.clone();

@@ -2,6 +2,7 @@ package dev.trainwatch.wire;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -91,9 +92,7 @@ class TelemetryParserTest {
   void writerRoundTripsEveryGoldenRecord() {
     for (String line : Golden.validTelemetry()) {
       TelemetryRecord r = parsed(line);
-      assertThat(
-              parsed(new String(TelemetryJson.toBytes(r), java.nio.charset.StandardCharsets.UTF_8)))
-          .isEqualTo(r);
+      assertThat(parsed(new String(TelemetryJson.toBytes(r), StandardCharsets.UTF_8))).isEqualTo(r);
     }
   }
 

@@ -9,6 +9,7 @@ import dev.trainwatch.wire.Topics;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -209,7 +210,7 @@ public record JobConfig(Map<String, String> values) implements Serializable {
     try {
       return load(null, Map.of(), overrides);
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      throw new UncheckedIOException(e);
     }
   }
 

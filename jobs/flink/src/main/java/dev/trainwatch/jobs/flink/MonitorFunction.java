@@ -13,8 +13,11 @@ import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.TelemetryBinary;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
+import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.CheckpointListener;
@@ -70,8 +73,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   public static final int DEFAULT_MAX_ACTIVE_RUNS = 100_000;
 
   /** One log line per TaskManager JVM about aborted checkpoints, however often the job restarts. */
-  private static final java.util.concurrent.atomic.AtomicBoolean ABORT_LOGGED =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  private static final AtomicBoolean ABORT_LOGGED = new AtomicBoolean();
 
   /** Side output: input that failed validation, with the reason. */
   public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
@@ -83,7 +85,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   public static final OutputTag<DetectorMetric> METRICS = new OutputTag<>("detector-metrics") {};
 
   /** Makes the detectors of a new run; serializable so the function ships to task managers. */
-  public interface DetectorFactory extends java.io.Serializable, Supplier<List<Detector>> {}
+  public interface DetectorFactory extends Serializable, Supplier<List<Detector>> {}
 
   private final DetectorConfig config;
   private final long idleTimeoutMs;
@@ -290,7 +292,7 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   /** A dead letter's payload: JSON as text, the binary form as base64 (marked as such). */
   static String payload(byte[] value) {
     return TelemetryBinary.isBinary(value)
-        ? "base64:" + java.util.Base64.getEncoder().encodeToString(value)
+        ? "base64:" + Base64.getEncoder().encodeToString(value)
         : new String(value, StandardCharsets.UTF_8);
   }
 

@@ -3,10 +3,13 @@ package dev.trainwatch.jobs.flink;
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.RunMonitor;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.core.memory.DataOutputView;
 
 /**
@@ -39,13 +42,11 @@ public final class RunStateSerializer extends TypeSerializer<RunState> {
   public RunState copy(RunState from) {
     // Deep copy through the binary form: used by the heap backend's copy-on-write snapshots.
     try {
-      var buf = new org.apache.flink.core.memory.DataOutputSerializer(512);
+      var buf = new DataOutputSerializer(512);
       serialize(from, buf);
-      return deserialize(
-          new org.apache.flink.core.memory.DataInputDeserializer(
-              buf.getSharedBuffer(), 0, buf.length()));
+      return deserialize(new DataInputDeserializer(buf.getSharedBuffer(), 0, buf.length()));
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      throw new UncheckedIOException(e);
     }
   }
 

@@ -28,6 +28,8 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The detection job: telemetry source (run peeked from each record) -> keyBy(run) -> validate (bad
@@ -40,8 +42,7 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  */
 public final class TrainwatchJob {
 
-  private static final org.slf4j.Logger LOG =
-      org.slf4j.LoggerFactory.getLogger(TrainwatchJob.class);
+  private static final Logger LOG = LoggerFactory.getLogger(TrainwatchJob.class);
 
   private final Source<RawTelemetry, ?, ?> source;
   private final Sink<AlertEvent> alertSink;

@@ -1,8 +1,10 @@
 package dev.trainwatch.jobs.storage;
 
 import java.io.IOException;
+import java.io.Serializable;
 import java.time.Clock;
 import java.util.function.Function;
+import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
@@ -30,7 +32,7 @@ public final class InfluxSink implements Sink<InfluxLine> {
 
   /** Creates the {@link BatchWriter} on the task manager; tests substitute failing writers. */
   public interface SerializableFactory
-      extends Function<InfluxSinkConfig, BatchWriter>, java.io.Serializable {}
+      extends Function<InfluxSinkConfig, BatchWriter>, Serializable {}
 
   public InfluxSink(InfluxSinkConfig config) {
     this(config, InfluxBatchWriter::new);
@@ -53,9 +55,7 @@ public final class InfluxSink implements Sink<InfluxLine> {
 
   /** A writer outside Flink (benchmarks, the embedded demo's direct path, tests). */
   public static InfluxSinkWriter open(
-      InfluxSinkConfig config,
-      BatchWriter writer,
-      org.apache.flink.api.common.operators.ProcessingTimeService timers) {
+      InfluxSinkConfig config, BatchWriter writer, ProcessingTimeService timers) {
     RetryingSender sender =
         new RetryingSender(writer, config.retryDeadlineMs(), Clock.systemUTC(), Thread::sleep);
     return new InfluxSinkWriter(

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.api.common.operators.ProcessingTimeService;
@@ -91,7 +92,7 @@ public final class InfluxSinkWriter implements SinkWriter<InfluxLine> {
       pending++;
     }
     // Blocks while maxInFlightBatches batches wait: this is the backpressure.
-    while (!queue.offer(full, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+    while (!queue.offer(full, 100, TimeUnit.MILLISECONDS)) {
       checkFailure();
     }
   }

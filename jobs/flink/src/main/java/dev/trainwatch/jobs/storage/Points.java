@@ -2,6 +2,7 @@ package dev.trainwatch.jobs.storage;
 
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.Metrics;
+import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.Tags;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.util.ArrayList;
@@ -104,7 +105,7 @@ public final class Points {
             .tag("status", a.status().wire())
             .tag("fingerprint", a.fingerprint())
             .addField("step", a.step())
-            .addField("firing", a.status() == dev.trainwatch.wire.Status.FIRING ? 1L : 0L)
+            .addField("firing", a.status() == Status.FIRING ? 1L : 0L)
             .addField("summary", a.summary() == null ? "" : a.summary());
     if (a.affectedTask() != null && !a.affectedTask().isEmpty()) {
       p.tag("affected_task", a.affectedTask());

@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trainwatch.jobs.detect.DetectorConfig;
 import dev.trainwatch.jobs.detect.ThresholdDetector;
+import dev.trainwatch.jobs.detect.instability.RunStalledDetector;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.Status;
 import dev.trainwatch.wire.TelemetryBinary;
 import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryRecord;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -86,7 +88,7 @@ class MonitorFunctionHarnessTest {
     assertThat(harness.numKeyedStateEntries()).isZero();
     assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS)).isNull();
 
-    byte[] damaged = java.util.Arrays.copyOf(binary, binary.length - 3);
+    byte[] damaged = Arrays.copyOf(binary, binary.length - 3);
     harness.processElement(new StreamRecord<>(new RawTelemetry("a", damaged, 1, 7)));
     assertThat(harness.getSideOutput(MonitorFunction.DEAD_LETTERS))
         .singleElement()
@@ -223,11 +225,7 @@ class MonitorFunctionHarnessTest {
         new KeyedOneInputStreamOperatorTestHarness<>(
             new KeyedProcessOperator<>(
                 new MonitorFunction(
-                    DetectorConfig.DEFAULTS,
-                    idle,
-                    "t",
-                    () ->
-                        List.of(new dev.trainwatch.jobs.detect.instability.RunStalledDetector()))),
+                    DetectorConfig.DEFAULTS, idle, "t", () -> List.of(new RunStalledDetector()))),
             RawTelemetry::run,
             Types.STRING);
     harness.open();

@@ -13,6 +13,7 @@ import dev.trainwatch.wire.TelemetryRecord;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -122,9 +123,7 @@ class RunStateLimitsTest {
     assertThat(RunStateSerializer.INSTANCE.copy(state).monitor.lastStep()).isEqualTo(L.maxStep());
     // bounded: 32 tracked tasks of 247 wide characters, the dtype tag, the run, the alerts
     System.out.printf(
-        java.util.Locale.ROOT,
-        "run state with every field at its limit: %,d bytes%n",
-        bytes.length);
+        Locale.ROOT, "run state with every field at its limit: %,d bytes%n", bytes.length);
     assertThat(bytes.length).isBetween(20_000, 256 * 1024);
   }
 }

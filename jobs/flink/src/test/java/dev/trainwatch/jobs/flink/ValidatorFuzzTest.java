@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.flink.core.memory.DataInputDeserializer;
@@ -112,7 +113,7 @@ class ValidatorFuzzTest {
           record.run(), back.monitor); // go on from the restored state, as after a recovery
     }
     System.out.printf(
-        java.util.Locale.ROOT,
+        Locale.ROOT,
         "validator fuzz: %,d accepted and checkpointed, %,d rejected%n",
         accepted,
         rejected);

@@ -3,8 +3,11 @@ package dev.trainwatch.jobs.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trainwatch.embedded.EmbeddedInflux;
 import dev.trainwatch.wire.Metrics;
+import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.TelemetryRecord;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -12,7 +15,13 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -101,8 +110,7 @@ class InfluxSinkIT {
             .orElseThrow();
     try (InfluxSinkWriter w = InfluxSink.open(c, new InfluxBatchWriter(c), null)) {
       w.write(new InfluxLine("telemetry,run=x loss=1 1"), null);
-      org.assertj.core.api.Assertions.assertThatThrownBy(() -> w.flush(true))
-          .hasMessageContaining("influx.database");
+      Assertions.assertThatThrownBy(() -> w.flush(true)).hasMessageContaining("influx.database");
     }
   }
 
@@ -133,24 +141,21 @@ class InfluxSinkIT {
     };
     InfluxSinkConfig config =
         InfluxSinkConfig.forUrl(influx.url()).withDatabase("escape").withBatchSize(10);
-    com.fasterxml.jackson.databind.ObjectMapper json =
-        new com.fasterxml.jackson.databind.ObjectMapper();
-    java.util.List<String> runs = new java.util.ArrayList<>();
+    ObjectMapper json = new ObjectMapper();
+    List<String> runs = new ArrayList<>();
     try (InfluxSinkWriter w = InfluxSink.open(config, new InfluxBatchWriter(config), null)) {
       for (int i = 0; i < names.length; i++) {
         String n = names[i];
-        Map<String, Object> rec = new java.util.LinkedHashMap<>();
+        Map<String, Object> rec = new LinkedHashMap<>();
         rec.put("run", n);
         rec.put("step", i);
         rec.put("time_ms", 1_795_515_485_000L + i);
         rec.put("task", n);
         rec.put("metrics", Map.of(n, 1.5 + i));
         rec.put("tags", Map.of(n, n));
-        var parsed = dev.trainwatch.wire.TelemetryParser.DEFAULT.parse(json.writeValueAsBytes(rec));
-        assertThat(parsed)
-            .as(n + ": " + parsed)
-            .isInstanceOf(dev.trainwatch.wire.ParseResult.Parsed.class);
-        TelemetryRecord r = ((dev.trainwatch.wire.ParseResult.Parsed) parsed).record();
+        var parsed = TelemetryParser.DEFAULT.parse(json.writeValueAsBytes(rec));
+        assertThat(parsed).as(n + ": " + parsed).isInstanceOf(ParseResult.Parsed.class);
+        TelemetryRecord r = ((ParseResult.Parsed) parsed).record();
         runs.add(n);
         for (InfluxLine l : Points.telemetry(r)) {
           w.write(l, null);
@@ -161,21 +166,21 @@ class InfluxSinkIT {
     var runsStored =
         json.readTree(
             query(influx.url(), "escape", "SHOW TAG VALUES FROM telemetry WITH KEY = \"run\""));
-    java.util.Set<String> stored = new java.util.TreeSet<>();
+    Set<String> stored = new TreeSet<>();
     runsStored.at("/results/0/series/0/values").forEach(v -> stored.add(v.get(1).asText()));
     assertThat(stored).containsExactlyInAnyOrderElementsOf(runs);
     var tasksStored =
         json.readTree(
             query(influx.url(), "escape", "SHOW TAG VALUES FROM telemetry WITH KEY = \"task\""));
-    java.util.Set<String> tasks = new java.util.TreeSet<>();
+    Set<String> tasks = new TreeSet<>();
     tasksStored.at("/results/0/series/0/values").forEach(v -> tasks.add(v.get(1).asText()));
     assertThat(tasks).containsExactlyInAnyOrderElementsOf(runs);
     var fields = json.readTree(query(influx.url(), "escape", "SHOW FIELD KEYS FROM telemetry"));
-    java.util.Set<String> keys = new java.util.TreeSet<>();
+    Set<String> keys = new TreeSet<>();
     fields.at("/results/0/series/0/values").forEach(v -> keys.add(v.get(0).asText()));
     assertThat(keys).containsAll(runs);
     var info = json.readTree(query(influx.url(), "escape", "SHOW FIELD KEYS FROM run_info"));
-    java.util.Set<String> infoKeys = new java.util.TreeSet<>();
+    Set<String> infoKeys = new TreeSet<>();
     info.at("/results/0/series/0/values").forEach(v -> infoKeys.add(v.get(0).asText()));
     assertThat(infoKeys).containsAll(runs);
     assertThat(query(influx.url(), "escape", "SELECT count(\"step\") FROM telemetry"))

@@ -9,8 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.junit.jupiter.api.Test;
 
 class InfluxSinkWriterTest {
@@ -152,8 +154,7 @@ class InfluxSinkWriterTest {
   }
 
   /** A processing-time service whose timers fire only when the test says so. */
-  static final class ManualTimers
-      implements org.apache.flink.api.common.operators.ProcessingTimeService {
+  static final class ManualTimers implements ProcessingTimeService {
     long now;
     final List<ProcessingTimeCallback> due = new ArrayList<>();
 
@@ -163,8 +164,7 @@ class InfluxSinkWriterTest {
     }
 
     @Override
-    public java.util.concurrent.ScheduledFuture<?> registerTimer(
-        long t, ProcessingTimeCallback cb) {
+    public ScheduledFuture<?> registerTimer(long t, ProcessingTimeCallback cb) {
       due.add(cb);
       return null;
     }

@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeSet;
@@ -305,7 +306,7 @@ public final class Bench {
       Encoding encoding,
       int rounds)
       throws Exception {
-    String topic = "bench." + what + "." + encoding.name().toLowerCase(java.util.Locale.ROOT);
+    String topic = "bench." + what + "." + encoding.name().toLowerCase(Locale.ROOT);
     kafka.createTopics(Map.of(topic, o.parallelism()));
     long t = System.nanoTime();
     long bytes = produce(kafka.bootstrapServers(), topic, records, fleet, encoding);
