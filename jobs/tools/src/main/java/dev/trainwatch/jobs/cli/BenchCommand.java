@@ -37,7 +37,7 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(
       names = "--latency-seconds",
-      defaultValue = "20",
+      defaultValue = "15",
       description = "duration of each latency test (default ${DEFAULT-VALUE})")
   int latencySeconds;
 
@@ -79,7 +79,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--quick",
       description =
-          "a run of about two minutes: 200,000 narrow and 4,000 per-layer records, 8 s latency tests, binary topics only")
+          "a smoke run of about two minutes (200,000 narrow and 4,000 per-layer records, 8 s latency tests, binary topics only): its rates are indicative only, the rounds being short")
   boolean quick;
 
   @Override
