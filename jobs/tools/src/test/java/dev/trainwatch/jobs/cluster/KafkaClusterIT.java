@@ -12,6 +12,9 @@ import dev.trainwatch.jobs.flink.TrainwatchJob;
 import dev.trainwatch.jobs.replay.OfflineEvaluation;
 import dev.trainwatch.jobs.replay.TopicReader;
 import dev.trainwatch.wire.AlertJson;
+import dev.trainwatch.wire.ParseResult;
+import dev.trainwatch.wire.TelemetryBinary;
+import dev.trainwatch.wire.TelemetryRecord;
 import dev.trainwatch.wire.Topics;
 import dev.trainwatch.wire.TraceFiles;
 import java.io.IOException;
@@ -20,7 +23,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -138,7 +140,7 @@ class KafkaClusterIT {
       for (byte[] v :
           TopicReader.readAll(
               kafka.bootstrapServers(), topics.telemetry(), Duration.ofMinutes(1))) {
-        delivered.add(key(new String(v, StandardCharsets.UTF_8)));
+        delivered.add(key(v));
       }
       assertThat(delivered)
           .as("every acknowledged record is in the replicated topic")
@@ -173,6 +175,12 @@ class KafkaClusterIT {
                 .build(),
             HttpResponse.BodyHandlers.ofString())
         .statusCode();
+  }
+
+  /** The key of a telemetry topic value, in the sidecar's binary form or JSON. */
+  private static String key(byte[] value) {
+    TelemetryRecord r = ((ParseResult.Parsed) TelemetryBinary.parseEither(value)).record();
+    return r.run() + "/" + r.step() + "/" + (r.event() == null ? "" : r.event());
   }
 
   private static String key(String line) {
