@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -69,23 +68,6 @@ public final class Replay {
       long t0,
       InfluxSinkConfig storage)
       throws Exception {
-    return run(
-        bootstrap, traces, parallelism, detectorSettings, t0, storage, UnaryOperator.identity());
-  }
-
-  /**
-   * As above, each line's bytes turned into the topic's value by {@code encode} (as the sidecar's
-   * binary form, in tests).
-   */
-  public static Result run(
-      String bootstrap,
-      List<Path> traces,
-      int parallelism,
-      Map<String, String> detectorSettings,
-      long t0,
-      InfluxSinkConfig storage,
-      UnaryOperator<byte[]> encode)
-      throws Exception {
     Map<String, String> conf = new HashMap<>();
     conf.put("kafka.bootstrap.servers", bootstrap);
     conf.put("job.parallelism", String.valueOf(parallelism));
@@ -109,7 +91,7 @@ public final class Replay {
         Map.of());
 
     long tProduce = System.nanoTime();
-    long sent = TraceProducer.produce(bootstrap, topics.telemetry(), traces, encode);
+    long sent = TraceProducer.produce(bootstrap, topics.telemetry(), traces);
     long tJob = System.nanoTime();
 
     StreamExecutionEnvironment env = localEnvironment(parallelism);

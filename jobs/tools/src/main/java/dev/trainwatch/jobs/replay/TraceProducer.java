@@ -9,7 +9,6 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
-import java.util.function.UnaryOperator;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -26,15 +25,6 @@ public final class TraceProducer {
 
   /** Produces every line of the traces; returns the number of lines sent. */
   public static long produce(String bootstrap, String topic, List<Path> traces) {
-    return produce(bootstrap, topic, traces, UnaryOperator.identity());
-  }
-
-  /**
-   * As above, each line's bytes turned into the record's value by {@code encode} (tests write some
-   * in the sidecar's binary form).
-   */
-  public static long produce(
-      String bootstrap, String topic, List<Path> traces, UnaryOperator<byte[]> encode) {
     Properties p = producerProperties(bootstrap);
     long[] sent = {0};
     AtomicReference<Exception> failure = new AtomicReference<>();
@@ -44,7 +34,7 @@ public final class TraceProducer {
         TraceFiles.forEachLine(
             file,
             line -> {
-              send(producer, topic, line.getBytes(StandardCharsets.UTF_8), encode, failure);
+              send(producer, topic, line, failure);
               sent[0]++;
             });
       }
@@ -76,12 +66,7 @@ public final class TraceProducer {
         if (wait > 1_000_000) { // under a millisecond late is on time: no sleep per record
           TimeUnit.NANOSECONDS.sleep(wait);
         }
-        send(
-            producer,
-            topic,
-            e.line().getBytes(StandardCharsets.UTF_8),
-            UnaryOperator.identity(),
-            failure);
+        send(producer, topic, e.line(), failure);
         sent++;
         if (System.nanoTime() >= nextReport) {
           progress.accept(sent);
@@ -97,11 +82,11 @@ public final class TraceProducer {
   private static void send(
       KafkaProducer<byte[], byte[]> producer,
       String topic,
-      byte[] line,
-      UnaryOperator<byte[]> encode,
+      String line,
       AtomicReference<Exception> failure) {
+    byte[] value = line.getBytes(StandardCharsets.UTF_8);
     producer.send(
-        new ProducerRecord<>(topic, runKey(line), encode.apply(line)),
+        new ProducerRecord<>(topic, runKey(value), value),
         (md, e) -> {
           if (e != null) {
             failure.compareAndSet(null, e);
