@@ -5,21 +5,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.AlertJson;
-import dev.trainwatch.wire.ParseResult;
-import dev.trainwatch.wire.TelemetryParser;
-import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Stream;
-import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -60,33 +51,9 @@ class AlertsGoldenTest {
     assertThat(actual).isEqualTo(Files.readAllBytes(golden));
   }
 
-  /** Every trace file in name order, each run through its own monitor, as {@code evaluate} does. */
+  /** The alerts of {@code evaluate}: every trace file in name order, each run its own monitor. */
   static byte[] alertsOf(Path dir) throws IOException {
-    DetectorConfig config = DetectorConfig.DEFAULTS;
-    List<AlertEvent> alerts = new ArrayList<>();
-    Map<String, RunMonitor> monitors = new HashMap<>();
-    List<Path> files;
-    try (Stream<Path> s = Files.list(dir)) {
-      files = s.filter(p -> p.getFileName().toString().endsWith(".jsonl.gz")).sorted().toList();
-    }
-    for (Path f : files) {
-      try (BufferedReader r =
-          new BufferedReader(
-              new InputStreamReader(
-                  new GZIPInputStream(Files.newInputStream(f)), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          if (TelemetryParser.DEFAULT.parse(line) instanceof ParseResult.Parsed p) {
-            RunMonitor m =
-                monitors.computeIfAbsent(p.record().run(), run -> new RunMonitor(run, config));
-            m.observe(p.record(), alerts::add);
-            if (m.ended()) {
-              monitors.remove(p.record().run());
-            }
-          }
-        }
-      }
-    }
+    List<AlertEvent> alerts = OfflineEvaluation.run(List.of(dir), DetectorConfig.DEFAULTS).alerts();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (AlertEvent a : alerts) {
       out.write(AlertJson.toBytes(a));

@@ -1,7 +1,7 @@
 package dev.trainwatch.jobs.cli;
 
 import dev.trainwatch.jobs.detect.DetectorConfig;
-import dev.trainwatch.jobs.replay.OfflineEvaluation;
+import dev.trainwatch.jobs.detect.OfflineEvaluation;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

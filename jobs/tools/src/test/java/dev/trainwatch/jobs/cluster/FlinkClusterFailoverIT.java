@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trainwatch.embedded.EmbeddedKafka;
 import dev.trainwatch.jobs.detect.DetectorConfig;
+import dev.trainwatch.jobs.detect.OfflineEvaluation;
 import dev.trainwatch.jobs.flink.JobConfig;
 import dev.trainwatch.jobs.flink.TrainwatchJob;
-import dev.trainwatch.jobs.replay.OfflineEvaluation;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.TelemetryParser;
 import dev.trainwatch.wire.Topics;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trainwatch.jobs.detect.DetectorConfig;
-import dev.trainwatch.jobs.replay.OfflineEvaluation;
+import dev.trainwatch.jobs.detect.OfflineEvaluation;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.Status;

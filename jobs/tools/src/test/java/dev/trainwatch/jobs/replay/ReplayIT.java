@@ -3,6 +3,7 @@ package dev.trainwatch.jobs.replay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trainwatch.jobs.detect.DetectorConfig;
+import dev.trainwatch.jobs.detect.OfflineEvaluation;
 import dev.trainwatch.wire.AlertJson;
 import dev.trainwatch.wire.TraceFiles;
 import java.io.IOException;

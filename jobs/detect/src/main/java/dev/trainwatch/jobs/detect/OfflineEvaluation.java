@@ -1,7 +1,5 @@
-package dev.trainwatch.jobs.replay;
+package dev.trainwatch.jobs.detect;
 
-import dev.trainwatch.jobs.detect.DetectorConfig;
-import dev.trainwatch.jobs.detect.RunMonitor;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.ParseResult;
 import dev.trainwatch.wire.TelemetryParser;
