@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -16,7 +17,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
@@ -200,29 +204,46 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   /**
-   * Waits until every partition of {@code names} has a leader in the brokers' metadata. The
-   * controller acknowledges a new topic before its broker has loaded the partitions: a producer
-   * that starts at once gets NOT_LEADER_OR_FOLLOWER, and on a loaded machine (load 12 on 2 cores)
-   * the idempotent producer's retry of its first batch then failed with OutOfOrderSequenceException
-   * until its delivery timeout (seen in DashboardQueriesIT).
+   * Waits until the leader of every partition of {@code names} serves it. A leader in the metadata
+   * is not enough: a KRaft broker publishes the new topic to its metadata cache before its replica
+   * manager has made the partition leader, and a produce in that window gets
+   * NOT_LEADER_OR_FOLLOWER. The idempotent producer (5 requests in flight) then had its second
+   * batch of the partition appended first (the broker accepts any first sequence of an unknown
+   * producer), so the retried first batch failed with OUT_OF_ORDER_SEQUENCE_NUMBER until its 120 s
+   * delivery timeout: ReplayIT stalled so in CI and in 1 of 6 replays in one JVM (the first produce
+   * comes sooner once the JIT has warmed). ListOffsets is answered by the replica manager, so it
+   * succeeds only once a produce would.
    */
   static void awaitLeaders(Admin admin, Set<String> names, Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       boolean ready;
       try {
-        ready =
-            admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
-                .flatMap(d -> d.partitions().stream())
-                .allMatch(p -> p.leader() != null && p.leader().id() >= 0);
-      } catch (ExecutionException e) {
-        ready = false; // UnknownTopicOrPartition until the broker has the topic
+        Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+        admin
+            .describeTopics(names)
+            .allTopicNames()
+            .get(10, TimeUnit.SECONDS)
+            .forEach(
+                (name, d) ->
+                    d.partitions()
+                        .forEach(
+                            p ->
+                                partitions.put(
+                                    new TopicPartition(name, p.partition()), OffsetSpec.latest())));
+        admin
+            .listOffsets(partitions, new ListOffsetsOptions().timeoutMs(5_000))
+            .all()
+            .get(10, TimeUnit.SECONDS);
+        ready = true;
+      } catch (ExecutionException | TimeoutException e) {
+        ready = false; // UnknownTopicOrPartition, NotLeaderOrFollower: the broker is not there yet
       }
       if (ready) {
         return;
       }
       if (System.nanoTime() > deadline) {
-        throw new TimeoutException("topics " + names + " have no leader after " + timeout);
+        throw new TimeoutException("topics " + names + " are not served after " + timeout);
       }
       Thread.sleep(50);
     }
