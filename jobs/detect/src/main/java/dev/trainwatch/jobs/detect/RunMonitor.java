@@ -50,6 +50,14 @@ public final class RunMonitor {
 
   private final RunContext ctx;
   private final List<Detector> detectors;
+
+  /**
+   * The detectors that are {@link TimeDriven}, found once: the Flink job asks for the next deadline
+   * on every record, and an interface {@code instanceof} over all 14 detectors (a scan of each
+   * class's secondary supers) cost about 300 ns a record, a fifth of the detectors' own work.
+   */
+  private final TimeDriven[] timeDriven;
+
   private long lastStep = -1;
   private boolean ended;
   private long detectorFailures;
@@ -67,6 +75,11 @@ public final class RunMonitor {
   public RunMonitor(String run, DetectorConfig config, List<Detector> detectors) {
     this.ctx = new RunContext(run, config);
     this.detectors = detectors;
+    this.timeDriven =
+        detectors.stream()
+            .filter(TimeDriven.class::isInstance)
+            .map(TimeDriven.class::cast)
+            .toArray(TimeDriven[]::new);
   }
 
   public String run() {
@@ -199,12 +212,10 @@ public final class RunMonitor {
    */
   public long nextDeadline() {
     long due = -1;
-    for (int i = 0, n = detectors.size(); i < n; i++) {
-      if (detectors.get(i) instanceof TimeDriven t) {
-        long d = t.deadline(ctx);
-        if (d >= 0 && (due < 0 || d < due)) {
-          due = d;
-        }
+    for (TimeDriven t : timeDriven) {
+      long d = t.deadline(ctx);
+      if (d >= 0 && (due < 0 || d < due)) {
+        due = d;
       }
     }
     return due;

@@ -79,7 +79,7 @@ public final class AttentionEntropyCollapseDetector extends LatchedDetector {
     if (Double.isNaN(startEntropy)) {
       startEntropy = e;
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     if (!firing()) {
       if (!hysteresis.fires(e < c.warn(), c.sustain())) {
         return Verdict.HOLD;

@@ -85,7 +85,7 @@ public final class AttentionLogitGrowthDetector extends LatchedDetector {
     if (!Double.isFinite(v)) {
       return Verdict.HOLD; // absent; a non-finite value is the non_finite detector's alert
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     if (!firing()) {
       if (!hysteresis.fires(v > c.warn(), c.sustain())) {
         return Verdict.HOLD;

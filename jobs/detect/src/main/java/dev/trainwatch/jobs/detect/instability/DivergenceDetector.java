@@ -160,7 +160,7 @@ public final class DivergenceDetector extends LatchedDetector implements Metrics
     if (!Double.isFinite(loss)) {
       return Verdict.HOLD;
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     long step = r.step();
     trend.add(loss, !phase.settling(step, c.minSteps(), c.settle()));
     if (!trend.ready()) {

@@ -80,7 +80,7 @@ public final class EdgeOfStabilityDetector extends LatchedDetector {
     if (!Double.isFinite(sharp) || !Double.isFinite(lr) || lr <= 0) {
       return Verdict.HOLD;
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     double limit = adaptive ? c.adaptiveLimit() : c.limit();
     double x = lr * sharp;
     if (!firing()) {

@@ -156,7 +156,7 @@ public final class GradNormSpikeDetector extends LatchedDetector implements Metr
     if (!Double.isFinite(g) || g < 0) {
       return Verdict.HOLD;
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     double loss = r.metrics().get(MetricNames.LOSS);
     if (Double.isFinite(loss) && loss >= 0) {
       // Robust EWMA: a step contributes at most 10x the current level, so the loss bursts of

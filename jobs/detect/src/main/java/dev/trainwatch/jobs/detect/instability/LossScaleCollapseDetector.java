@@ -65,7 +65,7 @@ public final class LossScaleCollapseDetector extends LatchedDetector {
       return Verdict.HOLD;
     }
     maxScale = Double.isNaN(maxScale) ? s : Math.max(maxScale, s);
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     double halvings = Math.log(maxScale / s) / Math.log(2);
     if (!firing()) {
       if (!(halvings >= c.maxHalvings() || s < c.minScale())) {

@@ -166,7 +166,7 @@ public final class LossSpikeDetector extends LatchedDetector implements MetricsR
       return Verdict
           .HOLD; // a non-finite loss is the non_finite detector's alert; the spike stays open
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     double x = Math.log(loss);
     if (firing()) {
       return follow(r, c, x, loss);

@@ -79,7 +79,7 @@ public final class NonFiniteDetector extends LatchedDetector {
     }
     if (firing()
         && m.size() > 0
-        && finite.release(true, ctx.config(Config.class, Config::from).resolveAfter())) {
+        && finite.release(true, config(ctx, Config.class, Config::from).resolveAfter())) {
       int records = finite.calm();
       finite.reset();
       return Verdict.resolve(

@@ -103,7 +103,7 @@ public final class OutputLogitDriftDetector extends LatchedDetector {
       trend.rebaseline();
       hysteresis.reset();
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     double loss = r.metrics().get(MetricNames.LOSS);
     if (Double.isFinite(loss)) {
       trend.add(loss, !phase.settling(r.step(), c.minSteps(), c.settle()));

@@ -80,7 +80,7 @@ public final class RunStalledDetector extends LatchedDetector implements TimeDri
     if (now < 0) {
       return Verdict.HOLD; // no processing time (off-line evaluation)
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     Verdict v = Verdict.HOLD;
     if (lastArrivalMs >= 0) {
       double gap = Math.max(0, now - lastArrivalMs);
@@ -116,7 +116,7 @@ public final class RunStalledDetector extends LatchedDetector implements TimeDri
     if (lastArrivalMs < 0 || firing()) {
       return -1;
     }
-    return lastArrivalMs + thresholdMs(ctx.config(Config.class, Config::from));
+    return lastArrivalMs + thresholdMs(config(ctx, Config.class, Config::from));
   }
 
   @Override
@@ -125,7 +125,7 @@ public final class RunStalledDetector extends LatchedDetector implements TimeDri
     if (due < 0 || nowMs < due) {
       return;
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     long silent = nowMs - lastArrivalMs;
     stalledSinceMs = nowMs;
     apply(

@@ -113,7 +113,7 @@ public final class UpdateRatioDetector extends LatchedDetector {
     if (!Double.isFinite(u)) {
       return Verdict.HOLD;
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     if (!firing() && phase.quiet(r.step(), c.minSteps(), c.settle())) {
       return Verdict.HOLD;
     }

@@ -306,7 +306,7 @@ public final class SoftmaxAbsorptionDetector extends LatchedDetector implements 
     if (noSoftmax && !firing()) {
       return Verdict.HOLD;
     }
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     Dtype dt = dtype(ctx, c);
     long step = r.step();
     Metrics m = r.metrics();
@@ -387,7 +387,7 @@ public final class SoftmaxAbsorptionDetector extends LatchedDetector implements 
   /** The margin in use against the dtype's absorption limit, its ETA, and the absorbed fraction. */
   @Override
   public void reportMetrics(TelemetryRecord r, RunContext ctx, MetricSink out) {
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     Dtype dt = dtype(ctx, c);
     out.metric(NAME, "margin_limit", dt.absorptionLimit());
     if (Double.isFinite(absorbed.value())) {
