@@ -6,7 +6,6 @@ import dev.trainwatch.wire.TelemetryRecord;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.util.function.Function;
 
 /**
  * A detector with one alert: its rule ({@link #judge}) returns a {@link Verdict} per record and
@@ -19,14 +18,12 @@ import java.util.function.Function;
  * {@link #writeRuleState}/{@link #readRuleState}; plus one line in {@link DetectorRegistry} and a
  * {@code ### <name>} section under its family's {@code ## <family>} in docs/detectors.md.
  */
-public abstract class LatchedDetector implements Detector {
+public abstract class LatchedDetector extends ConfiguredDetector {
 
   private final String name;
   private final AlertLatch latch;
   private final int stateVersion;
   private final int oldestStateVersion;
-  private DetectorConfig configOf;
-  private Object config;
 
   /** A detector whose state is in format version 1. */
   protected LatchedDetector(Family family, String name) {
@@ -77,22 +74,6 @@ public abstract class LatchedDetector implements Detector {
    */
   protected final void apply(Verdict v, RunContext ctx, long step, long timeMs, AlertSink out) {
     latch.apply(v, ctx, step, timeMs, out);
-  }
-
-  /**
-   * The detector's typed settings, resolved by {@link DetectorConfig#get} only when the run's
-   * configuration object changes (a restore, a new job): the Flink job asked the shared map once
-   * per detector per record, 14 lookups a record, about a tenth of the keyed operator's CPU. The
-   * two fields live in this object, which the record touches anyway; they are not state.
-   */
-  @SuppressWarnings("unchecked")
-  protected final <C> C config(RunContext ctx, Class<C> type, Function<Settings, C> from) {
-    DetectorConfig current = ctx.config();
-    if (current != configOf) {
-      config = current.get(type, from);
-      configOf = current;
-    }
-    return (C) config;
   }
 
   /** True while the alert fires. */

@@ -2,7 +2,7 @@ package dev.trainwatch.jobs.detect.instability;
 
 import dev.trainwatch.jobs.detect.AlertLatch;
 import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.ConfiguredDetector;
 import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.Hysteresis;
@@ -31,7 +31,7 @@ import java.util.Locale;
  * non-finite loss after a warning), and resolves once the loss has stayed in its old band for
  * {@code resolve_after} records (the run took the change).
  */
-public final class SuddenDivergenceDetector implements Detector {
+public final class SuddenDivergenceDetector extends ConfiguredDetector {
 
   // Not a LatchedDetector: one record can warn (a precursor) and escalate (the loss is already
   // non-finite) or even resolve, two events where a rule returns one verdict. It applies each
@@ -157,7 +157,7 @@ public final class SuddenDivergenceDetector implements Detector {
 
   @Override
   public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     String opt = r.tags().get("optimizer");
     if (opt != null) {
       adaptive = opt.toLowerCase(Locale.ROOT).startsWith("adam");

@@ -49,7 +49,7 @@ final class MarginOutlook {
     double horizon;
     if (rows.count() > 0 && step - rows.lastStep() <= c.staleSteps()) {
       t = rows;
-      source = "rows_q" + Math.round(c.marginQuantile() * 100);
+      source = c.rowsMarginSource();
       near = nearFor(c.rowsNearNats(), dt);
       horizon = c.rowsHorizonSteps();
     } else if (summary.count() > 0 && step - summary.lastStep() <= c.staleSteps()) {

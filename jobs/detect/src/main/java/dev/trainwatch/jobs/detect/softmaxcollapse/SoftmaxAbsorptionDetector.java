@@ -247,7 +247,8 @@ public final class SoftmaxAbsorptionDetector extends LatchedDetector implements 
       boolean requireNormGrowth,
       long resolveSteps,
       int reductionLanes,
-      double resolveEtaFactor) {
+      double resolveEtaFactor,
+      String rowsMarginSource) {
 
     public static Config from(Settings s) {
       // the declaration admits only names Dtype knows
@@ -271,7 +272,10 @@ public final class SoftmaxAbsorptionDetector extends LatchedDetector implements 
           s.get(REQUIRE_NORM_GROWTH),
           s.get(RESOLVE_STEPS),
           s.get(REDUCTION_LANES),
-          s.get(RESOLVE_ETA_FACTOR));
+          s.get(RESOLVE_ETA_FACTOR),
+          // the sampled rows' margin quantile as alerts name it (rows_q99): built here once, not
+          // per record (string building was 9% of all detectors' CPU)
+          "rows_q" + Math.round(s.get(MARGIN_QUANTILE) * 100));
     }
   }
 

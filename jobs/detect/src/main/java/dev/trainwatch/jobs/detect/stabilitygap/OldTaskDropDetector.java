@@ -1,7 +1,7 @@
 package dev.trainwatch.jobs.detect.stabilitygap;
 
 import dev.trainwatch.jobs.detect.AlertSink;
-import dev.trainwatch.jobs.detect.Detector;
+import dev.trainwatch.jobs.detect.ConfiguredDetector;
 import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.MetricSink;
@@ -45,7 +45,7 @@ import java.util.Map;
  * ContinualMetrics m = d.snapshot();
  * }</pre>
  */
-public final class OldTaskDropDetector implements Detector, MetricsReporter {
+public final class OldTaskDropDetector extends ConfiguredDetector implements MetricsReporter {
 
   // Not a LatchedDetector: one alert per affected task, each with its own AlertLatch in its
   // TaskTrack; GapEpisode is the rule, and its verdicts become Verdicts applied to that latch.
@@ -232,7 +232,7 @@ public final class OldTaskDropDetector implements Detector, MetricsReporter {
 
   @Override
   public void observe(TelemetryRecord r, RunContext ctx, AlertSink out) {
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     String task = ctx.task();
     if (task != null && !task.equals(currentTask)) {
       if (currentTask != null) {
@@ -333,7 +333,7 @@ public final class OldTaskDropDetector implements Detector, MetricsReporter {
     GapEpisode e = t.episode;
     double threshold =
         s == Severity.CRITICAL
-            ? Math.max(ctx.config(Config.class, Config::from).criticalDrop(), e.threshold)
+            ? Math.max(config(ctx, Config.class, Config::from).criticalDrop(), e.threshold)
             : e.threshold;
     Evidence ev =
         Evidence.of()
@@ -371,7 +371,7 @@ public final class OldTaskDropDetector implements Detector, MetricsReporter {
     // Recovered: back within recover_drop of the baseline. Otherwise recovery is measured
     // to the level it settled at (mean of the evals since the minimum, at most pre_evals of
     // them), like the labels' "acc >= window_final - 0.05".
-    Config c = ctx.config(Config.class, Config::from);
+    Config c = config(ctx, Config.class, Config::from);
     double level = recovered ? e.pre : t.mean(Math.max(1, Math.min(c.preEvals(), e.evalsSinceMin)));
     long at =
         recovered
