@@ -29,6 +29,7 @@ public final class RunContext {
   private long records;
   private long nowMs = -1; // processing time of the current arrival; not state
   private final TreeMap<String, String> tags = new TreeMap<>();
+  private final LrPhase phase = new LrPhase();
 
   public RunContext(String run, DetectorConfig config) {
     this.run = run;
@@ -85,6 +86,11 @@ public final class RunContext {
     this.nowMs = nowMs;
   }
 
+  /** What the run's LR schedule is doing, updated with each record before the detectors see it. */
+  public LrPhase phase() {
+    return phase;
+  }
+
   /** Number of records seen for this run, including the current one. */
   public long records() {
     return records;
@@ -127,6 +133,7 @@ public final class RunContext {
     if (r.task() != null) {
       task = r.task();
     }
+    phase.update(r);
   }
 
   /** A remedy suffix naming the rollback target when a checkpoint is known. */
@@ -148,9 +155,13 @@ public final class RunContext {
       out.writeUTF(t.getKey());
       out.writeUTF(t.getValue());
     }
+    phase.write(out);
   }
 
-  /** Version 1 of the run state had no tags. */
+  /**
+   * Version 1 of the run state had no tags; before version 4 the LR phase was in the detectors'
+   * frames (they read it into {@link #phase()} themselves).
+   */
   void read(DataInput in, int version) throws IOException {
     dtype = readNullable(in);
     lr = in.readDouble();
@@ -162,6 +173,9 @@ public final class RunContext {
       for (int i = 0; i < n; i++) {
         tags.put(in.readUTF(), in.readUTF());
       }
+    }
+    if (version >= 4) {
+      phase.read(in);
     }
   }
 

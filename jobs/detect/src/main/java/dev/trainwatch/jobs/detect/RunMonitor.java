@@ -40,10 +40,11 @@ public final class RunMonitor {
   private static final Logger LOG = LoggerFactory.getLogger(RunMonitor.class);
 
   /**
-   * 3: each detector's state framed with its format version ({@link DetectorStates}); 2: the run's
-   * tags. Versions 1 and 2 are still read (their detector frames are each detector's version 1).
+   * 4: the run's LR phase in the context (it was in six detectors' frames); 3: each detector's
+   * state framed with its format version ({@link DetectorStates}); 2: the run's tags. Versions 1
+   * and 2 are still read (their detector frames are each detector's version 1).
    */
-  private static final int FORMAT_VERSION = 3;
+  private static final int FORMAT_VERSION = 4;
 
   /** Detector metrics are collected on every this-many-th record of a run. */
   public static final int METRICS_EVERY = 10;
@@ -80,6 +81,11 @@ public final class RunMonitor {
             .filter(TimeDriven.class::isInstance)
             .map(TimeDriven.class::cast)
             .toArray(TimeDriven[]::new);
+    for (Detector d : detectors) {
+      if (d instanceof LrPhase.Reader reader) {
+        reader.readPhaseOf(ctx.phase());
+      }
+    }
   }
 
   public String run() {

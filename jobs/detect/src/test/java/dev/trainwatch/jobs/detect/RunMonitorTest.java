@@ -22,6 +22,9 @@ import org.junit.jupiter.api.Test;
 
 class RunMonitorTest {
 
+  /** The run's LR phase, in the context since run-state format 4. */
+  private static final int LR_PHASE_BYTES = 4 * 8 + 4 + 4 * 8 + 8 + 4 + 1;
+
   private final List<AlertEvent> alerts = new ArrayList<>();
 
   private static RunMonitor monitor() {
@@ -146,7 +149,7 @@ class RunMonitorTest {
     restored.observe(x(2, 6), after::add); // still warning: no new event
     restored.observe(x(3, 0), after::add);
     assertThat(after).singleElement().extracting(AlertEvent::status).isEqualTo(Status.RESOLVED);
-    assertThat(m.stateBytes()).isLessThan(200);
+    assertThat(m.stateBytes()).isLessThan(200 + LR_PHASE_BYTES);
   }
 
   @Test
@@ -209,8 +212,8 @@ class RunMonitorTest {
               assertThat(a.tags()).containsEntry("team", "ml-infra");
             });
 
-    // the same state as version 1 wrote it: no tags section after the context, and detector
-    // frames without a format version (read as each detector's version 1)
+    // the same state as version 1 wrote it: no tags section and no LR phase after the context,
+    // and detector frames without a format version (read as each detector's version 1)
     RunMonitor plain = monitor();
     plain.observe(x(1, 5), alerts::add);
     ByteArrayOutputStream v2 = new ByteArrayOutputStream();
@@ -227,10 +230,16 @@ class RunMonitorTest {
     // the threshold detector's frame ends the state: version byte, length, latch (9) + seen (8)
     int frameVersionAt = b.length - 17 - 4 - 1;
     assertThat(b[frameVersionAt]).isEqualTo((byte) 1);
-    byte[] v1 = new byte[b.length - 2];
+    int framesAt = tagsAt + 1 + LR_PHASE_BYTES;
+    byte[] v1 = new byte[b.length - 2 - LR_PHASE_BYTES];
     System.arraycopy(b, 0, v1, 0, tagsAt);
-    System.arraycopy(b, tagsAt + 1, v1, tagsAt, frameVersionAt - tagsAt - 1);
-    System.arraycopy(b, frameVersionAt + 1, v1, frameVersionAt - 1, b.length - frameVersionAt - 1);
+    System.arraycopy(b, framesAt, v1, tagsAt, frameVersionAt - framesAt);
+    System.arraycopy(
+        b,
+        frameVersionAt + 1,
+        v1,
+        tagsAt + frameVersionAt - framesAt,
+        b.length - frameVersionAt - 1);
     v1[0] = 1;
     RunMonitor old =
         RunMonitor.read(

@@ -4,6 +4,7 @@ import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.Hysteresis;
 import dev.trainwatch.jobs.detect.LatchedDetector;
+import dev.trainwatch.jobs.detect.LrPhase;
 import dev.trainwatch.jobs.detect.MetricSink;
 import dev.trainwatch.jobs.detect.MetricsReporter;
 import dev.trainwatch.jobs.detect.RunContext;
@@ -29,7 +30,8 @@ import java.io.IOException;
  * is ~0 quiet: there a tiny absolute wobble is a huge ratio but no lost progress. Task switches and
  * LR restarts start a new baseline (the loss legitimately jumps there).
  */
-public final class DivergenceDetector extends LatchedDetector implements MetricsReporter {
+public final class DivergenceDetector extends LatchedDetector
+    implements MetricsReporter, LrPhase.Reader {
 
   public static final String NAME = "divergence";
 
@@ -136,7 +138,7 @@ public final class DivergenceDetector extends LatchedDetector implements Metrics
     }
   }
 
-  private final LrPhase phase = new LrPhase();
+  private LrPhase phase = new LrPhase(); // the run's, once hosted (readPhaseOf)
   private final LossTrend trend = new LossTrend();
 
   /** The critical condition (held) and the release condition (calm). */
@@ -146,12 +148,12 @@ public final class DivergenceDetector extends LatchedDetector implements Metrics
   private final Hysteresis warning = new Hysteresis();
 
   public DivergenceDetector() {
-    super(Family.INSTABILITY, NAME);
+    super(Family.INSTABILITY, NAME, 2, 1);
   }
 
   @Override
   protected Verdict judge(TelemetryRecord r, RunContext ctx) {
-    if (phase.update(r)) {
+    if (phase.restarted()) {
       trend.rebaseline();
       critical.reset();
       warning.reset();
@@ -235,8 +237,12 @@ public final class DivergenceDetector extends LatchedDetector implements Metrics
   }
 
   @Override
+  public void readPhaseOf(LrPhase shared) {
+    phase = shared;
+  }
+
+  @Override
   protected void writeRuleState(DataOutput out) throws IOException {
-    phase.write(out);
     trend.write(out);
     critical.write(out);
     warning.write(out);
@@ -244,7 +250,9 @@ public final class DivergenceDetector extends LatchedDetector implements Metrics
 
   @Override
   protected void readRuleState(DataInput in, int version) throws IOException {
-    phase.read(in);
+    if (version < 2) {
+      phase.read(in); // the run's phase, kept in this frame before it was shared
+    }
     trend.read(in);
     critical.read(in);
     warning.read(in);

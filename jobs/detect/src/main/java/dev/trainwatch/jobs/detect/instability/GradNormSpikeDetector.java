@@ -5,6 +5,7 @@ import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.Hysteresis;
 import dev.trainwatch.jobs.detect.LatchedDetector;
 import dev.trainwatch.jobs.detect.Layers;
+import dev.trainwatch.jobs.detect.LrPhase;
 import dev.trainwatch.jobs.detect.MetricSink;
 import dev.trainwatch.jobs.detect.MetricsReporter;
 import dev.trainwatch.jobs.detect.RunContext;
@@ -28,7 +29,8 @@ import java.util.List;
  * (memorised regime, see {@link Config}), during warmup; an LR restart or task switch starts a new
  * baseline. Warning; resolves after {@code resolve_after} spike-free records.
  */
-public final class GradNormSpikeDetector extends LatchedDetector implements MetricsReporter {
+public final class GradNormSpikeDetector extends LatchedDetector
+    implements MetricsReporter, LrPhase.Reader {
 
   public static final String NAME = "grad_norm_spike";
 
@@ -129,7 +131,7 @@ public final class GradNormSpikeDetector extends LatchedDetector implements Metr
     }
   }
 
-  private final LrPhase phase = new LrPhase();
+  private LrPhase phase = new LrPhase(); // the run's, once hosted (readPhaseOf)
   private double ema = Double.NaN;
   private double runMax = Double.NaN;
   private double lossEma = Double.NaN;
@@ -141,12 +143,12 @@ public final class GradNormSpikeDetector extends LatchedDetector implements Metr
 
   public GradNormSpikeDetector() {
     // state format 2: a Hysteresis (held, calm) where format 1 had the calm count alone
-    super(Family.INSTABILITY, NAME, 2, 1);
+    super(Family.INSTABILITY, NAME, 3, 1);
   }
 
   @Override
   protected Verdict judge(TelemetryRecord r, RunContext ctx) {
-    if (phase.update(r)) {
+    if (phase.restarted()) {
       ema = Double.NaN;
       runMax = Double.NaN;
       lossEma = Double.NaN;
@@ -226,8 +228,12 @@ public final class GradNormSpikeDetector extends LatchedDetector implements Metr
   }
 
   @Override
+  public void readPhaseOf(LrPhase shared) {
+    phase = shared;
+  }
+
+  @Override
   protected void writeRuleState(DataOutput out) throws IOException {
-    phase.write(out);
     out.writeDouble(ema);
     out.writeDouble(runMax);
     out.writeDouble(lossEma);
@@ -237,7 +243,9 @@ public final class GradNormSpikeDetector extends LatchedDetector implements Metr
 
   @Override
   protected void readRuleState(DataInput in, int version) throws IOException {
-    phase.read(in);
+    if (version < 3) {
+      phase.read(in); // the run's phase, kept in this frame before it was shared
+    }
     ema = in.readDouble();
     runMax = in.readDouble();
     lossEma = in.readDouble();

@@ -4,6 +4,7 @@ import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.Hysteresis;
 import dev.trainwatch.jobs.detect.LatchedDetector;
+import dev.trainwatch.jobs.detect.LrPhase;
 import dev.trainwatch.jobs.detect.MetricSink;
 import dev.trainwatch.jobs.detect.MetricsReporter;
 import dev.trainwatch.jobs.detect.RunContext;
@@ -34,7 +35,8 @@ import java.io.IOException;
  * a new baseline. A "spike" that lasts {@code level_shift} records is a new level, not a spike: it
  * resolves as such and the divergence detectors judge it.
  */
-public final class LossSpikeDetector extends LatchedDetector implements MetricsReporter {
+public final class LossSpikeDetector extends LatchedDetector
+    implements MetricsReporter, LrPhase.Reader {
 
   public static final String NAME = "loss_spike";
 
@@ -138,7 +140,7 @@ public final class LossSpikeDetector extends LatchedDetector implements MetricsR
   /** Robust sigmas within which a loss counts as back in the band. */
   static final double BACK_Z = 3;
 
-  private final LrPhase phase = new LrPhase();
+  private LrPhase phase = new LrPhase(); // the run's, once hosted (readPhaseOf)
   private final RobustWindow window = new RobustWindow();
   // the spike being reported
   private long firstStep = -1;
@@ -153,12 +155,12 @@ public final class LossSpikeDetector extends LatchedDetector implements MetricsR
 
   public LossSpikeDetector() {
     // state format 2: a Hysteresis (held, calm) where format 1 had the count of records back alone
-    super(Family.INSTABILITY, NAME, 2, 1);
+    super(Family.INSTABILITY, NAME, 3, 1);
   }
 
   @Override
   protected Verdict judge(TelemetryRecord r, RunContext ctx) {
-    if (phase.update(r)) {
+    if (phase.restarted()) {
       window.clear();
     }
     double loss = r.metrics().get(MetricNames.LOSS);
@@ -266,8 +268,12 @@ public final class LossSpikeDetector extends LatchedDetector implements MetricsR
   }
 
   @Override
+  public void readPhaseOf(LrPhase shared) {
+    phase = shared;
+  }
+
+  @Override
   protected void writeRuleState(DataOutput out) throws IOException {
-    phase.write(out);
     window.write(out);
     out.writeLong(firstStep);
     out.writeLong(lastSpikeStep);
@@ -280,7 +286,9 @@ public final class LossSpikeDetector extends LatchedDetector implements MetricsR
 
   @Override
   protected void readRuleState(DataInput in, int version) throws IOException {
-    phase.read(in);
+    if (version < 3) {
+      phase.read(in); // the run's phase, kept in this frame before it was shared
+    }
     window.read(in);
     firstStep = in.readLong();
     lastSpikeStep = in.readLong();

@@ -4,6 +4,7 @@ import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.Hysteresis;
 import dev.trainwatch.jobs.detect.LatchedDetector;
+import dev.trainwatch.jobs.detect.LrPhase;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
@@ -25,7 +26,7 @@ import java.io.IOException;
  * collapse, with the loss ~0 in both); that is the softmax_collapse family's business. Drift is an
  * instability only when the loss is losing ground at the same time.
  */
-public final class OutputLogitDriftDetector extends LatchedDetector {
+public final class OutputLogitDriftDetector extends LatchedDetector implements LrPhase.Reader {
 
   public static final String NAME = "output_logit_drift";
 
@@ -89,17 +90,17 @@ public final class OutputLogitDriftDetector extends LatchedDetector {
     }
   }
 
-  private final LrPhase phase = new LrPhase();
+  private LrPhase phase = new LrPhase(); // the run's, once hosted (readPhaseOf)
   private final LossTrend trend = new LossTrend();
   private final Hysteresis hysteresis = new Hysteresis();
 
   public OutputLogitDriftDetector() {
-    super(Family.INSTABILITY, NAME);
+    super(Family.INSTABILITY, NAME, 2, 1);
   }
 
   @Override
   protected Verdict judge(TelemetryRecord r, RunContext ctx) {
-    if (phase.update(r)) {
+    if (phase.restarted()) {
       trend.rebaseline();
       hysteresis.reset();
     }
@@ -145,15 +146,21 @@ public final class OutputLogitDriftDetector extends LatchedDetector {
   }
 
   @Override
+  public void readPhaseOf(LrPhase shared) {
+    phase = shared;
+  }
+
+  @Override
   protected void writeRuleState(DataOutput out) throws IOException {
-    phase.write(out);
     trend.write(out);
     hysteresis.write(out);
   }
 
   @Override
   protected void readRuleState(DataInput in, int version) throws IOException {
-    phase.read(in);
+    if (version < 2) {
+      phase.read(in); // the run's phase, kept in this frame before it was shared
+    }
     trend.read(in);
     hysteresis.read(in);
   }

@@ -6,6 +6,7 @@ import dev.trainwatch.jobs.detect.ConfiguredDetector;
 import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.Hysteresis;
+import dev.trainwatch.jobs.detect.LrPhase;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
@@ -31,7 +32,7 @@ import java.util.Locale;
  * non-finite loss after a warning), and resolves once the loss has stayed in its old band for
  * {@code resolve_after} records (the run took the change).
  */
-public final class SuddenDivergenceDetector extends ConfiguredDetector {
+public final class SuddenDivergenceDetector extends ConfiguredDetector implements LrPhase.Reader {
 
   // Not a LatchedDetector: one record can warn (a precursor) and escalate (the loss is already
   // non-finite) or even resolve, two events where a rule returns one verdict. It applies each
@@ -140,7 +141,7 @@ public final class SuddenDivergenceDetector extends ConfiguredDetector {
   static final double BACK_RATIO = 1.5;
 
   private final AlertLatch latch = new AlertLatch(Family.INSTABILITY, NAME);
-  private final LrPhase phase = new LrPhase();
+  private LrPhase phase = new LrPhase(); // the run's, once hosted (readPhaseOf)
   private final RobustWindow loss = new RobustWindow();
   private final RobustWindow update = new RobustWindow();
   private double sharpness = Double.NaN;
@@ -162,8 +163,8 @@ public final class SuddenDivergenceDetector extends ConfiguredDetector {
     if (opt != null) {
       adaptive = opt.toLowerCase(Locale.ROOT).startsWith("adam");
     }
-    double lrBefore = phase.lr();
-    boolean reset = phase.update(r);
+    double lrBefore = phase.lrBefore();
+    boolean reset = phase.restarted();
     if (reset) {
       loss.clear();
       update.clear();
@@ -382,10 +383,25 @@ public final class SuddenDivergenceDetector extends ConfiguredDetector {
         out);
   }
 
+  /** 2: the LR phase moved to the run's context. */
+  @Override
+  public int stateVersion() {
+    return 2;
+  }
+
+  @Override
+  public int oldestStateVersion() {
+    return 1;
+  }
+
+  @Override
+  public void readPhaseOf(LrPhase shared) {
+    phase = shared;
+  }
+
   @Override
   public void writeState(DataOutput out) throws IOException {
     latch.write(out);
-    phase.write(out);
     loss.write(out);
     update.write(out);
     out.writeDouble(sharpness);
@@ -397,7 +413,9 @@ public final class SuddenDivergenceDetector extends ConfiguredDetector {
   @Override
   public void readState(DataInput in, int version) throws IOException {
     latch.read(in);
-    phase.read(in);
+    if (version < 2) {
+      phase.read(in); // the run's phase, kept in this frame before it was shared
+    }
     loss.read(in);
     update.read(in);
     sharpness = in.readDouble();

@@ -4,6 +4,7 @@ import dev.trainwatch.jobs.detect.Evidence;
 import dev.trainwatch.jobs.detect.Fmt;
 import dev.trainwatch.jobs.detect.Hysteresis;
 import dev.trainwatch.jobs.detect.LatchedDetector;
+import dev.trainwatch.jobs.detect.LrPhase;
 import dev.trainwatch.jobs.detect.RunContext;
 import dev.trainwatch.jobs.detect.Setting;
 import dev.trainwatch.jobs.detect.Settings;
@@ -23,7 +24,7 @@ import java.io.IOException;
  * gradients, dead units). The low side is skipped once the schedule has decayed the LR below {@code
  * low_lr_fraction} of its peak, where tiny updates are intended. Warning.
  */
-public final class UpdateRatioDetector extends LatchedDetector {
+public final class UpdateRatioDetector extends LatchedDetector implements LrPhase.Reader {
 
   public static final String NAME = "update_ratio";
 
@@ -92,17 +93,17 @@ public final class UpdateRatioDetector extends LatchedDetector {
     }
   }
 
-  private final LrPhase phase = new LrPhase();
+  private LrPhase phase = new LrPhase(); // the run's, once hosted (readPhaseOf)
   private final Hysteresis hysteresis = new Hysteresis();
   private double peakLr = Double.NaN;
 
   public UpdateRatioDetector() {
-    super(Family.INSTABILITY, NAME);
+    super(Family.INSTABILITY, NAME, 2, 1);
   }
 
   @Override
   protected Verdict judge(TelemetryRecord r, RunContext ctx) {
-    if (phase.update(r) && !firing()) {
+    if (phase.restarted() && !firing()) {
       hysteresis.reset();
     }
     double lr = ctx.lr();
@@ -145,15 +146,21 @@ public final class UpdateRatioDetector extends LatchedDetector {
   }
 
   @Override
+  public void readPhaseOf(LrPhase shared) {
+    phase = shared;
+  }
+
+  @Override
   protected void writeRuleState(DataOutput out) throws IOException {
-    phase.write(out);
     hysteresis.write(out);
     out.writeDouble(peakLr);
   }
 
   @Override
   protected void readRuleState(DataInput in, int version) throws IOException {
-    phase.read(in);
+    if (version < 2) {
+      phase.read(in); // the run's phase, kept in this frame before it was shared
+    }
     hysteresis.read(in);
     peakLr = in.readDouble();
   }

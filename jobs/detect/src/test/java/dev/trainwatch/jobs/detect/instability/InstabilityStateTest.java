@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.trainwatch.jobs.detect.Detector;
 import dev.trainwatch.jobs.detect.DetectorConfig;
+import dev.trainwatch.jobs.detect.LrPhase;
 import dev.trainwatch.jobs.detect.RunMonitor;
 import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.TelemetryRecord;
@@ -74,6 +75,12 @@ class InstabilityStateTest {
     // which were restored through writeState/readState directly above.
     full.detectors().clear();
     full.detectors().addAll(detectors);
+    // the run's LR phase was restored into full's context: the detectors read that one
+    for (Detector d : detectors) {
+      if (d instanceof LrPhase.Reader reader) {
+        reader.readPhaseOf(full.context().phase());
+      }
+    }
     return full;
   }
 }

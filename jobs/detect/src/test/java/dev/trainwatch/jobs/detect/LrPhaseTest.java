@@ -1,15 +1,25 @@
-package dev.trainwatch.jobs.detect.instability;
+package dev.trainwatch.jobs.detect;
 
-import static dev.trainwatch.jobs.detect.instability.Feed.rec;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.TelemetryRecord;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Warmup, restarts and task switches as the spike and divergence baselines see them. */
 class LrPhaseTest {
+
+  private static TelemetryRecord rec(long step, Object... kv) {
+    Map<String, Double> m = new LinkedHashMap<>();
+    for (int i = 0; i < kv.length; i += 2) {
+      m.put((String) kv[i], ((Number) kv[i + 1]).doubleValue());
+    }
+    return TelemetryRecord.of("r", step, Metrics.of(m));
+  }
 
   @ParameterizedTest(name = "lr {0} -> {1} after peak {2}: restart {3}")
   @CsvSource({
@@ -81,6 +91,6 @@ class LrPhaseTest {
 
   private static TelemetryRecord withTask(long step, String task) {
     return new TelemetryRecord(
-        Feed.RUN, step, -1, task, null, rec(step, "loss", 1.0).metrics(), null, null);
+        "r", step, -1, task, null, rec(step, "loss", 1.0).metrics(), null, null);
   }
 }
