@@ -4,6 +4,8 @@ import dev.trainwatch.jobs.bench.Bench;
 import dev.trainwatch.jobs.detect.ConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -77,6 +79,14 @@ final class BenchCommand implements Callable<Integer> {
   boolean json;
 
   @Option(
+      names = "--latency-rates",
+      split = ",",
+      paramLabel = "RATE",
+      description =
+          "also measure at-least-once latency at these loads, records/s (e.g. 40000,60000,80000): the load curve beside the half-load tests")
+  List<Integer> latencyRates = new ArrayList<>();
+
+  @Option(
       names = "--quick",
       description =
           "a smoke run of about two minutes (200,000 narrow and 4,000 per-layer records, 8 s latency tests, binary topics only): its rates are indicative only, the rounds being short")
@@ -97,6 +107,9 @@ final class BenchCommand implements Callable<Integer> {
     Checks.atLeast("--metrics-per-record", wideMetrics, 0);
     Checks.atLeast("--wide-records", wideRecords, 0);
     Checks.atLeast("--rounds", rounds, 1);
+    for (int rate : latencyRates) {
+      Checks.atLeast("--latency-rates", rate, 1);
+    }
     if (wideMetrics > 4096) {
       throw new ConfigException(
           "option '--metrics-per-record': expected a value <= 4096 (the parser's metric limit), got "
@@ -112,7 +125,8 @@ final class BenchCommand implements Callable<Integer> {
                 wideMetrics,
                 wideRecords,
                 rounds,
-                json),
+                json,
+                List.copyOf(latencyRates)),
             System.out)
         .run();
     return 0;

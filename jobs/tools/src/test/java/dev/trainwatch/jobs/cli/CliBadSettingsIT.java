@@ -141,5 +141,8 @@ class CliBadSettingsIT {
     assertRejected(cli("demo", "--no-such-option"), "Unknown option: '--no-such-option'");
     assertRejected(cli("bench", "--runs", "0"), "option '--runs': expected a value >= 1, got 0");
     assertRejected(cli("bench", "--records", "x"), "--records", "'x'");
+    assertRejected(
+        cli("bench", "--latency-rates", "40000,0"),
+        "option '--latency-rates': expected a value >= 1, got 0");
   }
 }
