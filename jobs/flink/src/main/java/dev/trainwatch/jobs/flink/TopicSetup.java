@@ -2,6 +2,7 @@ package dev.trainwatch.jobs.flink;
 
 import dev.trainwatch.jobs.detect.ConfigException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,6 +14,8 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -28,6 +31,43 @@ public final class TopicSetup {
   static final long TIMEOUT_MS = 30_000;
 
   private TopicSetup() {}
+
+  /**
+   * Waits until the leader of every partition of the topics just created serves it: a KRaft broker
+   * publishes a new topic to its metadata before its replica manager leads the partition, and an
+   * idempotent producer whose first batch lands in that window can be left failing with
+   * OUT_OF_ORDER_SEQUENCE_NUMBER until its delivery timeout (seen in the replay tests, see
+   * EmbeddedKafka). ListOffsets is answered by the replica manager, so it succeeds only once a
+   * produce would.
+   */
+  private static void awaitServed(Admin admin, List<String> topics)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
+    while (true) {
+      try {
+        Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+        admin
+            .describeTopics(topics)
+            .allTopicNames()
+            .get(TIMEOUT_MS / 3, TimeUnit.MILLISECONDS)
+            .forEach(
+                (name, d) ->
+                    d.partitions()
+                        .forEach(
+                            p ->
+                                partitions.put(
+                                    new TopicPartition(name, p.partition()), OffsetSpec.latest())));
+        admin.listOffsets(partitions).all().get(TIMEOUT_MS / 3, TimeUnit.MILLISECONDS);
+        return;
+      } catch (ExecutionException | TimeoutException e) {
+        // a broker that has not loaded the topic yet: unknown topic, not leader
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(50);
+      }
+    }
+  }
 
   /** Returns the topics it created (empty when all existed). */
   public static List<String> ensure(JobConfig config) throws InterruptedException {
@@ -77,6 +117,9 @@ public final class TopicSetup {
                 e.getCause());
           }
         }
+      }
+      if (!created.isEmpty()) {
+        awaitServed(admin, created);
       }
       return created;
     } catch (ExecutionException | TimeoutException e) {
