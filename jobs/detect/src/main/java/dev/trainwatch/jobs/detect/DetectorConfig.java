@@ -7,10 +7,11 @@ import java.util.function.Function;
 /**
  * The settings of all detectors, validated when constructed (an unknown key or a bad value fails
  * before any work starts) and resolved once per job into each detector's typed {@code Config}
- * record and cached, so the per-record cost is one map lookup.
+ * record and cached here; a detector keeps the record it got ({@link ConfiguredDetector#config}),
+ * so a record costs no lookup.
  *
  * <pre>{@code
- * SoftmaxAbsorptionDetector.Config c = ctx.config().get(Config.class, Config::from);
+ * Config c = config(ctx, Config.class, Config::from); // in a ConfiguredDetector
  * }</pre>
  */
 public final class DetectorConfig implements Serializable {

@@ -8,7 +8,6 @@ import java.io.DataOutput;
 import java.io.IOException;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Function;
 
 /**
  * What every detector of a run may read besides the record: the run's name, its dtype (sticky: tags
@@ -42,10 +41,6 @@ public final class RunContext {
 
   public DetectorConfig config() {
     return config;
-  }
-
-  public <C> C config(Class<C> type, Function<Settings, C> factory) {
-    return config.get(type, factory);
   }
 
   void setConfig(DetectorConfig config) {

@@ -231,13 +231,11 @@ public final class RunMonitor {
   public void onProcessingTime(long nowMs, AlertSink sink) {
     target = sink;
     ctx.setNow(nowMs);
-    for (int i = 0, n = detectors.size(); i < n; i++) {
-      if (detectors.get(i) instanceof TimeDriven t) {
-        try {
-          t.onTime(nowMs, ctx, tracking);
-        } catch (RuntimeException e) {
-          failOnTime(detectors.get(i), e);
-        }
+    for (TimeDriven t : timeDriven) {
+      try {
+        t.onTime(nowMs, ctx, tracking);
+      } catch (RuntimeException e) {
+        failOnTime((Detector) t, e);
       }
     }
   }
@@ -250,13 +248,11 @@ public final class RunMonitor {
   public void expire(long nowMs, String why, AlertSink sink) {
     target = sink;
     ctx.setNow(nowMs);
-    for (int i = 0, n = detectors.size(); i < n; i++) {
-      if (detectors.get(i) instanceof TimeDriven t) {
-        try {
-          t.onExpire(nowMs, ctx, tracking);
-        } catch (RuntimeException e) {
-          failOnTime(detectors.get(i), e);
-        }
+    for (TimeDriven t : timeDriven) {
+      try {
+        t.onExpire(nowMs, ctx, tracking);
+      } catch (RuntimeException e) {
+        failOnTime((Detector) t, e);
       }
     }
     resolveAll(lastStep, System.currentTimeMillis(), why, sink);
