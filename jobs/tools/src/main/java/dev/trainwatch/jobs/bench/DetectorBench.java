@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -79,40 +80,31 @@ final class DetectorBench {
     ns.put(
         ALL, bestOf(rounds, () -> feed(records, DetectorRegistry::newDetectors)) / records.size());
 
-    double parse =
-        bestOf(
-                rounds,
-                () -> {
-                  long t = cpuNanos();
-                  int ok = 0;
-                  for (byte[] b : json) {
-                    ok += TelemetryParser.DEFAULT.parse(b) instanceof ParseResult.Parsed ? 1 : 0;
-                  }
-                  if (ok != json.size()) {
-                    throw new IllegalStateException("bench records must parse");
-                  }
-                  return cpuNanos() - t;
-                })
-            / records.size();
+    double parse = readCost(json, TelemetryParser.DEFAULT::parse, "parse", rounds);
     TelemetryBinary.Encoder encoder = new TelemetryBinary.Encoder();
     List<byte[]> binary = records.stream().map(encoder::encode).toList();
     TelemetryBinary.Decoder decoder = new TelemetryBinary.Decoder(TelemetryParser.Limits.DEFAULT);
-    double decode =
-        bestOf(
-                rounds,
-                () -> {
-                  long t = cpuNanos();
-                  int ok = 0;
-                  for (byte[] b : binary) {
-                    ok += decoder.decode(b) instanceof ParseResult.Parsed ? 1 : 0;
-                  }
-                  if (ok != binary.size()) {
-                    throw new IllegalStateException("bench records must decode");
-                  }
-                  return cpuNanos() - t;
-                })
-            / records.size();
+    double decode = readCost(binary, decoder::decode, "decode", rounds);
     return stateOf(records, ns, parse, decode);
+  }
+
+  /** CPU ns per record to read {@code inputs} with {@code read}; each one must be accepted. */
+  private static double readCost(
+      List<byte[]> inputs, Function<byte[], ParseResult> read, String verb, int rounds) {
+    return bestOf(
+            rounds,
+            () -> {
+              long t = cpuNanos();
+              int ok = 0;
+              for (byte[] b : inputs) {
+                ok += read.apply(b) instanceof ParseResult.Parsed ? 1 : 0;
+              }
+              if (ok != inputs.size()) {
+                throw new IllegalStateException("bench records must " + verb);
+              }
+              return cpuNanos() - t;
+            })
+        / inputs.size();
   }
 
   private static Result stateOf(
