@@ -121,6 +121,17 @@ public record JobConfig(Map<String, String> values) implements Serializable {
               1800000,
               Setting.atLeast(1),
               "A run silent this long has its state dropped and its alerts resolved."),
+          number(
+              "mini-batch.records",
+              TrainwatchJob.DEFAULT_MINI_BATCH_RECORDS,
+              Setting.between(1, 1 << 20),
+              "Records each parallel instance buffers and hands to the detectors grouped by run, so a run's state is "
+                  + "loaded once for all its records in the batch (README, Performance); 1: each record at once."),
+          number(
+              "mini-batch.max-delay.ms",
+              TrainwatchJob.DEFAULT_MINI_BATCH_DELAY_MS,
+              Setting.between(1, 10_000),
+              "The longest a record waits in the mini-batch: the most it delays an alert."),
           new Setting<>(
               "source.starting-offsets",
               Setting.Type.STRING,

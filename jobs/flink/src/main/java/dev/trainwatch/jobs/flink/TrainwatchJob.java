@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -51,6 +52,14 @@ public final class TrainwatchJob {
   private final long idleTimeoutMs;
   private final String telemetryTopic;
   private int maxActiveRuns = MonitorFunction.DEFAULT_MAX_ACTIVE_RUNS;
+  private int miniBatchRecords = DEFAULT_MINI_BATCH_RECORDS;
+  private long miniBatchDelayMs = DEFAULT_MINI_BATCH_DELAY_MS;
+
+  /** The default of {@code mini-batch.records} (per parallel instance). */
+  public static final int DEFAULT_MINI_BATCH_RECORDS = 4096;
+
+  /** The default of {@code mini-batch.max-delay.ms}. */
+  public static final long DEFAULT_MINI_BATCH_DELAY_MS = 20;
 
   public TrainwatchJob(
       Source<RawTelemetry, ?, ?> source,
@@ -87,6 +96,25 @@ public final class TrainwatchJob {
     return this;
   }
 
+  /**
+   * Hands records to the detectors in mini-batches grouped by run ({@link MiniBatchOperator}): at
+   * most {@code records} buffered per parallel instance (1: none), none longer than {@code
+   * maxDelayMs}.
+   */
+  public TrainwatchJob miniBatch(int records, long maxDelayMs) {
+    if (records < 1) {
+      throw new IllegalArgumentException(
+          "configuration key 'mini-batch.records': must be >= 1, got " + records);
+    }
+    if (maxDelayMs < 1) {
+      throw new IllegalArgumentException(
+          "configuration key 'mini-batch.max-delay.ms': must be >= 1, got " + maxDelayMs);
+    }
+    this.miniBatchRecords = records;
+    this.miniBatchDelayMs = maxDelayMs;
+    return this;
+  }
+
   /** Adds the pipeline to {@code env}; returns the alert stream (before the sink). */
   public DataStream<AlertEvent> build(StreamExecutionEnvironment env) {
     return build(env, (records, alerts, metrics) -> {});
@@ -111,10 +139,15 @@ public final class TrainwatchJob {
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "telemetry")
             .uid("telemetry-source")
             .keyBy(RawTelemetry::run)
-            .process(
-                new MonitorFunction(detectorConfig, idleTimeoutMs, telemetryTopic, maxActiveRuns))
-            .uid("detectors")
-            .name("validate + detectors per run");
+            .transform(
+                "validate + detectors per run",
+                TypeInformation.of(AlertEvent.class),
+                new MiniBatchOperator<>(
+                    new MonitorFunction(
+                        detectorConfig, idleTimeoutMs, telemetryTopic, maxActiveRuns),
+                    miniBatchRecords,
+                    miniBatchDelayMs))
+            .uid("detectors");
     alerts.sinkTo(alertSink).uid("alerts-sink").name("alerts");
     alerts
         .getSideOutput(MonitorFunction.DEAD_LETTERS)
@@ -193,7 +226,10 @@ public final class TrainwatchJob {
             config.detectorConfig(),
             config.getLong("state.idle-timeout.ms"),
             config.topics().telemetry())
-        .maxActiveRuns(Math.toIntExact(config.getLong("state.max-active-runs")));
+        .maxActiveRuns(Math.toIntExact(config.getLong("state.max-active-runs")))
+        .miniBatch(
+            Math.toIntExact(config.getLong("mini-batch.records")),
+            config.getLong("mini-batch.max-delay.ms"));
   }
 
   /**
