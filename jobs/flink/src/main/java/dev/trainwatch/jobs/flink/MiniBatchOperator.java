@@ -13,7 +13,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * Runs the per-run function (as Flink's {@link KeyedProcessOperator} does) on mini-batches, as
  * Flink SQL's {@code table.exec.mini-batch} does for aggregations: records are buffered as they
  * arrive and handed to the function grouped by run, each run's in arrival order, when {@code
- * maxRecords} are buffered or the oldest has waited {@code maxDelayMs}.
+ * maxRecords} are buffered (or {@link #MAX_BYTES}) or the oldest has waited {@code maxDelayMs}.
  *
  * <p>Why: a run's state (its 14 detectors, ~6 KB on the heap in ~70 objects) is cold in the CPU's
  * caches whenever records of many runs interleave, and loading it was most of the detectors' cost
@@ -30,18 +30,27 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * run's stall or idle check must see the run's records that arrived first); before a watermark; and
  * at the end of a bounded input.
  */
-public final class MiniBatchOperator<I> extends KeyedProcessOperator<String, I, AlertEvent> {
+public final class MiniBatchOperator
+    extends KeyedProcessOperator<String, RawTelemetry, AlertEvent> {
 
   private static final long serialVersionUID = 1L;
+
+  /**
+   * A batch is also handed on once its records hold this many bytes: 4,096 narrow records are ~1.6
+   * MB, per-layer ones (~6 KB each in the binary form at 1,000 metrics) would be 24 MB per parallel
+   * instance; such records carry enough work each that a smaller batch loses little.
+   */
+  static final int MAX_BYTES = 4 << 20;
 
   private final int maxRecords;
   private final long maxDelayMs;
 
   private transient Object[] keys;
-  private transient Object[] values;
+  private transient RawTelemetry[] values;
   private transient long[] timestamps;
   private transient boolean[] timestamped;
   private transient int size;
+  private transient long bytes;
 
   /** Grouping by run: open addressing, run -> its first and last buffered record. */
   private transient Object[] slotKey;
@@ -55,7 +64,7 @@ public final class MiniBatchOperator<I> extends KeyedProcessOperator<String, I, 
   /** The slots in order of first appearance. */
   private transient int[] order;
 
-  private transient StreamRecord<I> reuse;
+  private transient StreamRecord<RawTelemetry> reuse;
   private transient boolean delayArmed;
 
   /**
@@ -64,7 +73,9 @@ public final class MiniBatchOperator<I> extends KeyedProcessOperator<String, I, 
    * @param maxDelayMs the longest a record waits in the buffer
    */
   public MiniBatchOperator(
-      KeyedProcessFunction<String, I, AlertEvent> function, int maxRecords, long maxDelayMs) {
+      KeyedProcessFunction<String, RawTelemetry, AlertEvent> function,
+      int maxRecords,
+      long maxDelayMs) {
     super(function);
     if (maxRecords < 1) {
       throw new IllegalArgumentException("maxRecords must be >= 1, got " + maxRecords);
@@ -81,7 +92,7 @@ public final class MiniBatchOperator<I> extends KeyedProcessOperator<String, I, 
     super.open();
     if (maxRecords > 1) {
       keys = new Object[maxRecords];
-      values = new Object[maxRecords];
+      values = new RawTelemetry[maxRecords];
       timestamps = new long[maxRecords];
       timestamped = new boolean[maxRecords];
       next = new int[maxRecords];
@@ -95,17 +106,19 @@ public final class MiniBatchOperator<I> extends KeyedProcessOperator<String, I, 
   }
 
   @Override
-  public void processElement(StreamRecord<I> element) throws Exception {
+  public void processElement(StreamRecord<RawTelemetry> element) throws Exception {
     if (maxRecords == 1) {
       super.processElement(element);
       return;
     }
     int i = size++;
     keys[i] = getCurrentKey();
-    values[i] = element.getValue();
+    RawTelemetry value = element.getValue();
+    values[i] = value;
+    bytes += value.value().length;
     timestamped[i] = element.hasTimestamp();
     timestamps[i] = element.getTimestamp();
-    if (size == maxRecords) {
+    if (size == maxRecords || bytes >= MAX_BYTES) {
       flush();
     } else if (!delayArmed) {
       // one callback per batch at most; one that comes after a full batch was handed on empties
@@ -122,13 +135,13 @@ public final class MiniBatchOperator<I> extends KeyedProcessOperator<String, I, 
   }
 
   /** Hands every buffered record to the function, run by run. */
-  @SuppressWarnings("unchecked")
   private void flush() throws Exception {
     int n = size;
     if (n == 0) {
       return;
     }
     size = 0; // first: a failure below must not hand the same records on twice
+    bytes = 0;
     int mask = slotKey.length - 1;
     int runs = 0;
     for (int i = 0; i < n; i++) {
@@ -152,7 +165,7 @@ public final class MiniBatchOperator<I> extends KeyedProcessOperator<String, I, 
         int s = order[r];
         setCurrentKey(slotKey[s]);
         for (int i = slotHead[s]; i >= 0; i = next[i]) {
-          reuse.replace((I) values[i]);
+          reuse.replace(values[i]);
           if (timestamped[i]) {
             reuse.setTimestamp(timestamps[i]);
           } else {

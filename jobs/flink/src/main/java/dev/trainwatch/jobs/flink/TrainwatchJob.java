@@ -142,7 +142,7 @@ public final class TrainwatchJob {
             .transform(
                 "validate + detectors per run",
                 TypeInformation.of(AlertEvent.class),
-                new MiniBatchOperator<>(
+                new MiniBatchOperator(
                     new MonitorFunction(
                         detectorConfig, idleTimeoutMs, telemetryTopic, maxActiveRuns),
                     miniBatchRecords,

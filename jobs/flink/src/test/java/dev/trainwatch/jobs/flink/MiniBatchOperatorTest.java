@@ -8,6 +8,7 @@ import dev.trainwatch.wire.AlertEvent;
 import dev.trainwatch.wire.Metrics;
 import dev.trainwatch.wire.TelemetryJson;
 import dev.trainwatch.wire.TelemetryRecord;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,32 +35,46 @@ class MiniBatchOperatorTest {
   private static final List<String> SEEN = new CopyOnWriteArrayList<>();
 
   /** Records each element with the key it was handed under and the processing time. */
-  static final class Recording extends KeyedProcessFunction<String, String, AlertEvent> {
+  static final class Recording extends KeyedProcessFunction<String, RawTelemetry, AlertEvent> {
     @Override
-    public void processElement(String value, Context ctx, Collector<AlertEvent> out) {
+    public void processElement(RawTelemetry raw, Context ctx, Collector<AlertEvent> out) {
+      String value = new String(raw.value(), StandardCharsets.UTF_8);
       SEEN.add(
           ctx.getCurrentKey() + ":" + value + "@" + ctx.timerService().currentProcessingTime());
     }
   }
 
-  private static KeyedOneInputStreamOperatorTestHarness<String, String, AlertEvent> recording(
+  private static KeyedOneInputStreamOperatorTestHarness<String, RawTelemetry, AlertEvent> recording(
       int maxRecords, long maxDelayMs) throws Exception {
     SEEN.clear();
     var h =
         new KeyedOneInputStreamOperatorTestHarness<>(
-            new MiniBatchOperator<>(new Recording(), maxRecords, maxDelayMs),
-            (String v) -> v.substring(0, 1),
+            new MiniBatchOperator(new Recording(), maxRecords, maxDelayMs),
+            RawTelemetry::run,
             Types.STRING);
     h.open();
     h.setProcessingTime(START);
     return h;
   }
 
+  /** Records named by their run's letter and a number: "a1" is run a's. */
   private static void send(
-      KeyedOneInputStreamOperatorTestHarness<String, String, AlertEvent> h, String... values)
+      KeyedOneInputStreamOperatorTestHarness<String, RawTelemetry, AlertEvent> h, String... values)
       throws Exception {
     for (String v : values) {
-      h.processElement(new StreamRecord<>(v));
+      byte[] bytes = v.getBytes(StandardCharsets.UTF_8);
+      h.processElement(new StreamRecord<>(new RawTelemetry(v.substring(0, 1), bytes, 0, 0)));
+    }
+  }
+
+  @Test
+  void aBatchIsHandedOnOnceItsRecordsHoldMaxBytes() throws Exception {
+    try (var h = recording(4096, 1_000)) {
+      String big = "a" + "x".repeat(MiniBatchOperator.MAX_BYTES / 2);
+      send(h, big);
+      assertThat(SEEN).isEmpty();
+      send(h, "b" + big.substring(1));
+      assertThat(SEEN).hasSize(2);
     }
   }
 
@@ -121,7 +136,7 @@ class MiniBatchOperatorTest {
     var op =
         maxRecords == 0
             ? new KeyedProcessOperator<>(fn)
-            : new MiniBatchOperator<>(fn, maxRecords, maxDelayMs);
+            : new MiniBatchOperator(fn, maxRecords, maxDelayMs);
     return new KeyedOneInputStreamOperatorTestHarness<>(op, RawTelemetry::run, Types.STRING);
   }
 

@@ -300,6 +300,7 @@ public final class Bench {
       double twRate,
       double coldPassRate,
       double coldTwRate,
+      double unbatchedRate,
       ThreadCpu.Usage passCpu,
       ThreadCpu.Usage twCpu,
       long passCounted,
@@ -366,6 +367,24 @@ public final class Bench {
       twCount = ThroughputProbe.steadyCount("trainwatch");
       check("trainwatch", records);
     }
+    // the same job handing each record on at once (mini-batch.records=1): what the mini-batch
+    // gains, side by side
+    double unbatchedRate = 0;
+    for (int round = 0; round < rounds; round++) {
+      ThroughputProbe.reset("unbatched", records / 3, () -> {});
+      runJob(
+          env ->
+              trainwatch(kafka, topic, 1)
+                  .build(
+                      env,
+                      (parsed, alerts, metrics) ->
+                          parsed
+                              .map(new ThroughputProbe<>("unbatched"))
+                              .returns(parsed.getType())
+                              .sinkTo(new DiscardingSink<>())));
+      unbatchedRate = ThroughputProbe.steadyRate("unbatched");
+      check("unbatched", records);
+    }
     return new Measured(
         what,
         rounds,
@@ -378,6 +397,7 @@ public final class Bench {
         twRates[rounds - 1],
         passRates[0],
         twRates[0],
+        unbatchedRate,
         passCpu,
         twCpu,
         passCount,
@@ -403,7 +423,7 @@ public final class Bench {
             + " first third; %d runs, parallelism %d)%n",
         o.rounds(), o.runs(), o.parallelism());
     out.printf(
-        "  %-30s %9s %9s %11s %11s %8s %12s %9s%n",
+        "  %-30s %9s %9s %11s %11s %8s %12s %9s %12s%n",
         "records, topic encoding",
         "records",
         "B/record",
@@ -411,10 +431,11 @@ public final class Bench {
         "trainwatch/s",
         "ratio",
         "M values/s",
-        "cold");
+        "cold",
+        "no batches/s");
     for (Measured m : all) {
       out.printf(
-          "  %-30s %9d %9.0f %11.0f %11.0f %7.2fx %5.2f/%6.2f %8.2fx%n",
+          "  %-30s %9d %9.0f %11.0f %11.0f %7.2fx %5.2f/%6.2f %8.2fx %12.0f%n",
           m.what() + " x" + m.metrics() + ", " + m.encoding().label,
           m.records(),
           m.avgBytes(),
@@ -423,10 +444,12 @@ public final class Bench {
           m.ratio(),
           m.twRate() * m.metrics() / 1e6,
           m.passRate() * m.metrics() / 1e6,
-          m.coldTwRate() / m.coldPassRate());
+          m.coldTwRate() / m.coldPassRate(),
+          m.unbatchedRate());
     }
     out.printf(
         "  (M values/s: trainwatch/trivial; cold: the first round's ratio, JIT still compiling;"
+            + " no batches: trainwatch with mini-batch.records=1, its last round;"
             + " producer: %s records/s)%n",
         all.stream().map(m -> String.format("%.0f", m.produceRate())).toList());
   }
@@ -475,6 +498,13 @@ public final class Bench {
 
   private TrainwatchJob trainwatch(PersistentKafka kafka, String topic) {
     return TrainwatchJob.fromConfig(benchConfig(kafka, topic, "exactly-once", 1_000), true);
+  }
+
+  /** The detection job with mini-batches of {@code miniBatch} records (1: none). */
+  private TrainwatchJob trainwatch(PersistentKafka kafka, String topic, int miniBatch) {
+    JobConfig config = benchConfig(kafka, topic, "exactly-once", 1_000);
+    return TrainwatchJob.fromConfig(config, true)
+        .miniBatch(miniBatch, config.getLong("mini-batch.max-delay.ms"));
   }
 
   private JobConfig benchConfig(
