@@ -303,8 +303,10 @@ public final class Bench {
       double unbatchedRate,
       ThreadCpu.Usage passCpu,
       ThreadCpu.Usage twCpu,
+      ThreadCpu.Usage unbatchedCpu,
       long passCounted,
-      long twCounted) {
+      long twCounted,
+      long unbatchedCounted) {
 
     double ratio() {
       return twRate / passRate;
@@ -370,8 +372,11 @@ public final class Bench {
     // the same job handing each record on at once (mini-batch.records=1): what the mini-batch
     // gains, side by side
     double unbatchedRate = 0;
+    ThreadCpu.Usage unbatchedCpu = null;
+    long unbatchedCount = 0;
     for (int round = 0; round < rounds; round++) {
-      ThroughputProbe.reset("unbatched", records / 3, () -> {});
+      ThreadCpu cpu = ThreadCpu.start();
+      ThroughputProbe.reset("unbatched", records / 3, cpu::mark);
       runJob(
           env ->
               trainwatch(kafka, topic, 1)
@@ -382,7 +387,9 @@ public final class Bench {
                               .map(new ThroughputProbe<>("unbatched"))
                               .returns(parsed.getType())
                               .sinkTo(new DiscardingSink<>())));
+      unbatchedCpu = cpu.stop();
       unbatchedRate = ThroughputProbe.steadyRate("unbatched");
+      unbatchedCount = ThroughputProbe.steadyCount("unbatched");
       check("unbatched", records);
     }
     return new Measured(
@@ -400,8 +407,10 @@ public final class Bench {
         unbatchedRate,
         passCpu,
         twCpu,
+        unbatchedCpu,
         passCount,
-        twCount);
+        twCount,
+        unbatchedCount);
   }
 
   private static void check(String probe, int records) {
@@ -474,6 +483,15 @@ public final class Bench {
       stageRow(stage, pass, tw, m);
     }
     stageRow("total", passTotal, twTotal, m);
+    long unbatchedTotal = m.unbatchedCpu().cpuByStage().values().stream().mapToLong(x -> x).sum();
+    out.printf(
+        "  %-48s %10s %12.2f   (total %.2f)%n",
+        "  the same without mini-batches: keyed operator",
+        "",
+        m.unbatchedCpu().cpuByStage().getOrDefault(ThreadCpu.KEYED, 0L)
+            / 1e3
+            / m.unbatchedCounted(),
+        unbatchedTotal / 1e3 / m.unbatchedCounted());
     stageRow(
         "GC collections (wall time, not in the total)",
         m.passCpu().gcWallNanos(),

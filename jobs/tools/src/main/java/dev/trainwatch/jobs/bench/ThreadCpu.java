@@ -140,6 +140,9 @@ final class ThreadCpu implements AutoCloseable {
     sampler.join();
   }
 
+  /** The stage of the keyed operator's threads. */
+  static final String KEYED = "keyed operator (shuffle in, state, work)";
+
   /** The stage a Flink or Kafka thread belongs to, by its name. */
   private static String stage(String thread) {
     if (thread == null) {
@@ -152,7 +155,7 @@ final class ThreadCpu implements AutoCloseable {
       return "source: deserialize + peek run";
     }
     if (thread.startsWith("KeyedProcess") || thread.startsWith("validate")) {
-      return "keyed operator (shuffle in, state, work)";
+      return KEYED;
     }
     if (thread.startsWith("data-plane-kafka") || thread.startsWith("kafka-")) {
       return "Kafka broker";
