@@ -94,6 +94,9 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
   private final int maxActiveRuns;
   private transient ValueState<RunState> runState;
 
+  /** Whether the detectors' metrics go to {@link #METRICS} (false: nothing reads them). */
+  private boolean collectMetrics = true;
+
   /** Runs with state in this instance; checkpointed, so the cap holds across restores. */
   private transient long activeRuns;
 
@@ -150,6 +153,15 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     this.idleTimeoutMs = idleTimeoutMs;
     this.topic = topic;
     this.detectors = detectors;
+  }
+
+  /**
+   * Whether to collect the detectors' metrics into {@link #METRICS} (default true); the job turns
+   * it off when no consumer (storage) reads that output.
+   */
+  public MonitorFunction collectMetrics(boolean collect) {
+    this.collectMetrics = collect;
+    return this;
   }
 
   @Override
@@ -263,7 +275,8 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     emitter.set(record, ctx, out);
     boolean fresh;
     try {
-      fresh = state.monitor.observe(record, emitter, emitter, now);
+      fresh =
+          state.monitor.observe(record, emitter, collectMetrics ? emitter : MetricSink.NONE, now);
     } finally {
       emitter.set(null, null, null);
     }

@@ -15,6 +15,7 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.api.dag.Transformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.JobManagerOptions;
@@ -135,6 +136,8 @@ public final class TrainwatchJob {
    * can be added.
    */
   public DataStream<AlertEvent> build(StreamExecutionEnvironment env, Extension extra) {
+    MonitorFunction monitor =
+        new MonitorFunction(detectorConfig, idleTimeoutMs, telemetryTopic, maxActiveRuns);
     SingleOutputStreamOperator<AlertEvent> alerts =
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "telemetry")
             .uid("telemetry-source")
@@ -142,11 +145,7 @@ public final class TrainwatchJob {
             .transform(
                 "validate + detectors per run",
                 TypeInformation.of(AlertEvent.class),
-                new MiniBatchOperator(
-                    new MonitorFunction(
-                        detectorConfig, idleTimeoutMs, telemetryTopic, maxActiveRuns),
-                    miniBatchRecords,
-                    miniBatchDelayMs))
+                new MiniBatchOperator(monitor, miniBatchRecords, miniBatchDelayMs))
             .uid("detectors");
     alerts.sinkTo(alertSink).uid("alerts-sink").name("alerts");
     alerts
@@ -154,10 +153,13 @@ public final class TrainwatchJob {
         .sinkTo(deadLetterSink)
         .uid("dead-letter-sink")
         .name("dead letters");
-    extra.attach(
-        alerts.getSideOutput(MonitorFunction.RECORDS),
-        alerts,
-        alerts.getSideOutput(MonitorFunction.METRICS));
+    DataStream<DetectorMetric> metrics = alerts.getSideOutput(MonitorFunction.METRICS);
+    extra.attach(alerts.getSideOutput(MonitorFunction.RECORDS), alerts, metrics);
+    // the detectors' metrics are collected only when something reads them (storage): without it
+    // they were built and dropped, a record's worth of objects every tenth record of each run
+    Transformation<?> produced = metrics.getTransformation();
+    monitor.collectMetrics(
+        env.getTransformations().stream().anyMatch(t -> t.getInputs().contains(produced)));
     return alerts;
   }
 
