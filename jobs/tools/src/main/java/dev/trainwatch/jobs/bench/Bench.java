@@ -351,46 +351,16 @@ public final class Bench {
       check("pass", records);
     }
     for (int round = 0; round < rounds; round++) {
-      // Probe after parsing: pipelined with backpressure, so it runs at the detectors' pace.
-      ThreadCpu cpu = ThreadCpu.start();
-      ThroughputProbe.reset("trainwatch", records / 3, cpu::mark);
-      runJob(
-          env ->
-              trainwatch(kafka, topic)
-                  .build(
-                      env,
-                      (parsed, alerts, metrics) ->
-                          parsed
-                              .map(new ThroughputProbe<>("trainwatch"))
-                              .returns(parsed.getType())
-                              .sinkTo(new DiscardingSink<>())));
-      twCpu = cpu.stop();
-      twRates[round] = ThroughputProbe.steadyRate("trainwatch");
-      twCount = ThroughputProbe.steadyCount("trainwatch");
-      check("trainwatch", records);
+      JobRound r = detectionRound(trainwatch(kafka, topic), "trainwatch", records);
+      twCpu = r.cpu();
+      twRates[round] = r.rate();
+      twCount = r.counted();
     }
     // the same job handing each record on at once (mini-batch.records=1): what the mini-batch
     // gains, side by side
-    double unbatchedRate = 0;
-    ThreadCpu.Usage unbatchedCpu = null;
-    long unbatchedCount = 0;
+    JobRound unbatched = null;
     for (int round = 0; round < rounds; round++) {
-      ThreadCpu cpu = ThreadCpu.start();
-      ThroughputProbe.reset("unbatched", records / 3, cpu::mark);
-      runJob(
-          env ->
-              trainwatch(kafka, topic, 1)
-                  .build(
-                      env,
-                      (parsed, alerts, metrics) ->
-                          parsed
-                              .map(new ThroughputProbe<>("unbatched"))
-                              .returns(parsed.getType())
-                              .sinkTo(new DiscardingSink<>())));
-      unbatchedCpu = cpu.stop();
-      unbatchedRate = ThroughputProbe.steadyRate("unbatched");
-      unbatchedCount = ThroughputProbe.steadyCount("unbatched");
-      check("unbatched", records);
+      unbatched = detectionRound(trainwatch(kafka, topic, 1), "unbatched", records);
     }
     return new Measured(
         what,
@@ -404,13 +374,13 @@ public final class Bench {
         twRates[rounds - 1],
         passRates[0],
         twRates[0],
-        unbatchedRate,
+        unbatched.rate(),
         passCpu,
         twCpu,
-        unbatchedCpu,
+        unbatched.cpu(),
         passCount,
         twCount,
-        unbatchedCount);
+        unbatched.counted());
   }
 
   private static void check(String probe, int records) {
@@ -512,6 +482,30 @@ public final class Bench {
         tw / 1e3 / m.twCounted(),
         (double) pass / m.passCounted() / m.metrics(),
         (double) tw / m.twCounted() / m.metrics());
+  }
+
+  /** One job's last round: steady rate, CPU by stage, records counted in the steady part. */
+  private record JobRound(double rate, ThreadCpu.Usage cpu, long counted) {}
+
+  /** One round of the detection job {@code job}, its records counted by the probe {@code probe}. */
+  private JobRound detectionRound(TrainwatchJob job, String probe, int records) throws Exception {
+    // Probe after parsing: pipelined with backpressure, so it runs at the detectors' pace.
+    ThreadCpu cpu = ThreadCpu.start();
+    ThroughputProbe.reset(probe, records / 3, cpu::mark);
+    runJob(
+        env ->
+            job.build(
+                env,
+                (parsed, alerts, metrics) ->
+                    parsed
+                        .map(new ThroughputProbe<>(probe))
+                        .returns(parsed.getType())
+                        .sinkTo(new DiscardingSink<>())));
+    ThreadCpu.Usage usage = cpu.stop();
+    JobRound round =
+        new JobRound(ThroughputProbe.steadyRate(probe), usage, ThroughputProbe.steadyCount(probe));
+    check(probe, records);
+    return round;
   }
 
   private TrainwatchJob trainwatch(PersistentKafka kafka, String topic) {
