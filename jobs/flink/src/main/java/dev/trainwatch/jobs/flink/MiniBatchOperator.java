@@ -189,20 +189,22 @@ public final class MiniBatchOperator
 
   @Override
   public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
-    if (size > 0) {
-      flush();
-      setCurrentKey(timer.getKey());
-    }
+    flushBefore(timer);
     super.onProcessingTime(timer);
   }
 
   @Override
   public void onEventTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
+    flushBefore(timer);
+    super.onEventTime(timer);
+  }
+
+  /** Hands the batch on before {@code timer} fires, then makes its run the current key again. */
+  private void flushBefore(InternalTimer<String, VoidNamespace> timer) throws Exception {
     if (size > 0) {
       flush();
       setCurrentKey(timer.getKey());
     }
-    super.onEventTime(timer);
   }
 
   @Override
