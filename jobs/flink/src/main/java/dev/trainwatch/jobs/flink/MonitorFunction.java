@@ -164,6 +164,10 @@ public final class MonitorFunction extends KeyedProcessFunction<String, RawTelem
     return this;
   }
 
+  boolean collectsMetrics() {
+    return collectMetrics;
+  }
+
   @Override
   public void open(OpenContext ctx) {
     runState =

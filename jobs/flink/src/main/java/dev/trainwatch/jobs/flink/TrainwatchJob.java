@@ -156,10 +156,12 @@ public final class TrainwatchJob {
     DataStream<DetectorMetric> metrics = alerts.getSideOutput(MonitorFunction.METRICS);
     extra.attach(alerts.getSideOutput(MonitorFunction.RECORDS), alerts, metrics);
     // the detectors' metrics are collected only when something reads them (storage): without it
-    // they were built and dropped, a record's worth of objects every tenth record of each run
+    // they were built and dropped, a record's worth of objects every tenth record of each run.
+    // Read through any path (a union or keyBy between is not itself in the environment's list).
     Transformation<?> produced = metrics.getTransformation();
     monitor.collectMetrics(
-        env.getTransformations().stream().anyMatch(t -> t.getInputs().contains(produced)));
+        env.getTransformations().stream()
+            .anyMatch(t -> t != produced && t.getTransitivePredecessors().contains(produced)));
     return alerts;
   }
 
